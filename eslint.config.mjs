@@ -1,0 +1,66 @@
+// One flat config for the whole workspace. The module-boundary rule below is the
+// machine-checked form of the library table in DESIGN.md: each tag may only depend on
+// the tags listed, and the pure layers may not import Nest, BullMQ, Redis or Prisma.
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+
+const PURE_BANNED = ['@nestjs/*', 'bullmq', 'ioredis', '@prisma/*', 'prisma', 'pg'];
+
+/** Which project tags may import which. Projects carry one `type:` and one `scope:` tag. */
+const constraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:util'] },
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:util', 'scope:runtime'] },
+  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:feature', 'type:testing'] },
+  // The library table of DESIGN.md.
+  { sourceTag: 'scope:smtp-protocol', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:smtp-server', onlyDependOnLibsWithTags: ['scope:smtp-protocol'] },
+  { sourceTag: 'scope:smtp-client', onlyDependOnLibsWithTags: ['scope:smtp-protocol'] },
+  { sourceTag: 'scope:mail', onlyDependOnLibsWithTags: ['scope:smtp-protocol'] },
+  { sourceTag: 'scope:dns', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:queue', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:policy', onlyDependOnLibsWithTags: ['scope:dns', 'scope:queue'] },
+  { sourceTag: 'layer:pure', bannedExternalImports: PURE_BANNED },
+];
+
+/** Tests may also use the test harness (and a pure lib's tests stay free of Nest etc.). */
+const testConstraints = constraints.map((c) =>
+  c.onlyDependOnLibsWithTags ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] } : c,
+);
+
+const boundaries = (depConstraints) => ({
+  '@nx/enforce-module-boundaries': [
+    'error',
+    { enforceBuildableLibDependency: true, allow: [], depConstraints, checkDynamicDependenciesExceptions: [] },
+  ],
+});
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  prettier,
+  {
+    ignores: ['**/dist', '**/node_modules', '**/tmp', '**/generated/**', '**/.nx'],
+  },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      ...boundaries(constraints),
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['**/*.spec.ts', 'tools/**/*.ts', 'bench/**/*.ts'],
+    rules: { ...boundaries(testConstraints), 'no-console': 'off' },
+  },
+  {
+    // Each project's test runner config imports the shared one in tools/: tooling, not code.
+    files: ['**/vite.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+];

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './load-config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('uses the standard ports in production', () => {
+    const config = loadConfig({});
+    expect(config.MX_LISTEN).toEqual({ host: '0.0.0.0', port: 25 });
+    expect(config.SUBMISSION_LISTEN).toEqual({ host: '0.0.0.0', port: 587 });
+    expect(config.SUBMISSIONS_LISTEN).toEqual({ host: '0.0.0.0', port: 465 });
+    expect(config.ADMIN_LISTEN).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.DELIVERY_PORT).toBe(25);
+    expect(config.DNS_SERVERS).toEqual([]);
+    expect(config.TLS_CERT_FILE).toBeUndefined();
+    expect(config.ADMIN_TOKEN).toBeUndefined();
+  });
+
+  it('binds loopback on high ports in development', () => {
+    const config = loadConfig({ NODE_ENV: 'development' });
+    expect(config.MX_LISTEN).toEqual({ host: '127.0.0.1', port: 2525 });
+    expect(config.SUBMISSION_LISTEN).toEqual({ host: '127.0.0.1', port: 2587 });
+    expect(config.SUBMISSIONS_LISTEN).toEqual({ host: '127.0.0.1', port: 2465 });
+    expect(config.ADMIN_LISTEN).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.LOCAL_DELIVERY).toEqual({ kind: 'maildir', path: './tmp/maildir' });
+  });
+
+  it('takes explicit values over defaults, and treats an empty value as unset', () => {
+    const config = loadConfig({ MX_LISTEN: '[::1]:2525', SUBMISSION_LISTEN: ':2587', LOG_LEVEL: '' });
+    expect(config.MX_LISTEN).toEqual({ host: '::1', port: 2525 });
+    expect(config.SUBMISSION_LISTEN).toEqual({ host: '0.0.0.0', port: 2587 });
+    expect(config.LOG_LEVEL).toBe('info');
+  });
+
+  it.each([
+    ['127.0.0.1:53', [{ host: '127.0.0.1', port: 53 }]],
+    [
+      '127.0.0.1:5353, 127.0.0.2',
+      [
+        { host: '127.0.0.1', port: 5353 },
+        { host: '127.0.0.2', port: 53 },
+      ],
+    ],
+    ['[::1]:5353', [{ host: '::1', port: 5353 }]],
+    ['::1', [{ host: '::1', port: 53 }]],
+    ['', []],
+  ])('parses DNS_SERVERS=%j', (value, expected) => {
+    expect(loadConfig({ DNS_SERVERS: value }).DNS_SERVERS).toEqual(expected);
+  });
+
+  it.each([
+    ['lmtp://127.0.0.1:24', { kind: 'lmtp', host: '127.0.0.1', port: 24 }],
+    ['lmtp://[::1]:2424', { kind: 'lmtp', host: '::1', port: 2424 }],
+    ['maildir:/var/mail', { kind: 'maildir', path: '/var/mail' }],
+  ])('parses LOCAL_DELIVERY=%s', (value, expected) => {
+    expect(loadConfig({ LOCAL_DELIVERY: value }).LOCAL_DELIVERY).toEqual(expected);
+  });
+
+  it.each([
+    ['MX_LISTEN', 'nonsense', /^MX_LISTEN: expected host:port.*"nonsense"/],
+    ['MX_LISTEN', '0.0.0.0:65536', /^MX_LISTEN: port 65536 is out of range/],
+    ['ADMIN_LISTEN', '127.0.0.1', /^ADMIN_LISTEN: expected host:port/],
+    ['DELIVERY_PORT', '0', /^DELIVERY_PORT: expected a TCP port 1-65535/],
+    ['DELIVERY_PORT', '65536', /^DELIVERY_PORT: expected a TCP port/],
+    ['DNS_SERVERS', '1.2.3.4:99999', /^DNS_SERVERS: "1.2.3.4:99999" has a port outside/],
+    ['LOCAL_DELIVERY', 'mbox:/var/mail', /^LOCAL_DELIVERY: expected maildir:\/path or lmtp/],
+    ['LOCAL_DELIVERY', 'lmtp://host', /^LOCAL_DELIVERY: expected lmtp:\/\/host:port with an explicit port/],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL: /],
+    ['REDIS_URL', 'http://127.0.0.1', /^REDIS_URL: expected a redis: or rediss:\/\/ URL$/],
+    ['MTA_HOSTNAME', 'not a host', /^MTA_HOSTNAME: expected a host name/],
+    ['NODE_ENV', 'staging', /^NODE_ENV: /],
+  ])('refuses %s=%s with a line naming the variable', (name, value, pattern) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(pattern);
+  });
+
+  it('accepts a 24-character ADMIN_TOKEN and refuses 23 without echoing it', () => {
+    expect(loadConfig({ ADMIN_TOKEN: 'a'.repeat(24) }).ADMIN_TOKEN).toBe('a'.repeat(24));
+    const problems = problemsOf({ ADMIN_TOKEN: 'secret-secret-secret-12' });
+    expect(problems).toEqual(['ADMIN_TOKEN: must be at least 24 characters']);
+  });
+
+  it('never echoes a database password', () => {
+    const problems = problemsOf({ DATABASE_URL: 'mysql://u:hunter2@db/mta' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^DATABASE_URL: /);
+    expect(problems[0]).not.toContain('hunter2');
+  });
+
+  it('wants both halves of the TLS key pair', () => {
+    expect(problemsOf({ TLS_CERT_FILE: '/etc/cert.pem' })).toEqual([
+      'TLS_KEY_FILE: must be set when TLS_CERT_FILE is set',
+    ]);
+    expect(problemsOf({ TLS_KEY_FILE: '/etc/key.pem' })).toEqual([
+      'TLS_CERT_FILE: must be set when TLS_KEY_FILE is set',
+    ]);
+    expect(loadConfig({ TLS_CERT_FILE: '/c', TLS_KEY_FILE: '/k' }).TLS_KEY_FILE).toBe('/k');
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(problemsOf({ MX_LISTEN: 'x', DELIVERY_PORT: 'y' }).map((p) => p.split(':')[0])).toEqual([
+      'MX_LISTEN',
+      'DELIVERY_PORT',
+    ]);
+  });
+});

@@ -1,0 +1,174 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { parseListenAddress } from './listen-address';
+import { parseLocalDelivery } from './local-delivery';
+
+/**
+ * Every environment variable the MTA reads, with its documentation and its defaults.
+ * `production` defaults are the standard ports; `development` defaults (NODE_ENV=development,
+ * which `npm start` sets) bind 127.0.0.1 on high ports so a non-root user can run it.
+ * The README's configuration table is checked against this list by a test.
+ */
+export interface Variable<T> {
+  doc: string;
+  schema: z.ZodType<T, string>;
+  /** Default per profile; `undefined` means the variable is optional and unset. */
+  defaults: { production?: string; development?: string };
+  /** Never echo the value back in an error (URLs with passwords, tokens). */
+  secret?: boolean;
+}
+
+function variable<T>(
+  doc: string,
+  schema: z.ZodType<T, string>,
+  defaults: Variable<T>['defaults'],
+  secret = false,
+) {
+  return { doc, schema, defaults, secret } satisfies Variable<T>;
+}
+
+/** Wraps a parser that returns either a value or an error text into a string schema. */
+function parsed<T>(parse: (value: string) => T | string) {
+  return z.string().transform((value, ctx): T => {
+    const result = parse(value);
+    if (typeof result === 'string') {
+      ctx.addIssue({ code: 'custom', message: result });
+      return z.NEVER;
+    }
+    return result;
+  });
+}
+
+const listen = parsed(parseListenAddress);
+const both = (value: string) => ({ production: value, development: value });
+
+function url(protocols: string[]) {
+  const isUrl = (value: string) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  };
+  return z.string().refine(isUrl, `expected a ${protocols.join(' or ')}// URL`);
+}
+
+/** One resolver: `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address; port 53 by default. */
+function parseResolver(server: string): { host: string; port: number } | string {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(server);
+  const [host, portText] = bracketed
+    ? [bracketed[1], bracketed[2]]
+    : server.split(':').length > 2
+      ? [server, undefined]
+      : server.split(':');
+  const port = portText === undefined ? 53 : Number(portText);
+  if (!host || !/^[0-9A-Za-z.:-]+$/.test(host)) return `"${server}" is not a host or host:port`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${server}" has a port outside 1-65535`;
+  return { host, port };
+}
+
+function resolverList(value: string) {
+  const out: { host: string; port: number }[] = [];
+  for (const server of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const resolver = parseResolver(server);
+    if (typeof resolver === 'string') return resolver;
+    out.push(resolver);
+  }
+  return out;
+}
+
+const port = parsed((value: string) =>
+  /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535
+    ? Number(value)
+    : `expected a TCP port 1-65535, got "${value}"`,
+);
+
+export const variables = {
+  NODE_ENV: variable(
+    'Profile: `production` (standard ports, all interfaces) or `development` (127.0.0.1, high ports; set by `npm start`).',
+    z.enum(['production', 'development', 'test']),
+    both('production'),
+  ),
+  DATABASE_URL: variable(
+    'PostgreSQL connection URL, the durable store.',
+    url(['postgres:', 'postgresql:']),
+    both('postgresql://postgres@127.0.0.1:5432/mta'),
+    true,
+  ),
+  REDIS_URL: variable(
+    'Redis connection URL, the job queue (BullMQ).',
+    url(['redis:', 'rediss:']),
+    both('redis://127.0.0.1:6379'),
+    true,
+  ),
+  REDIS_PREFIX: variable(
+    'Key prefix of every queue in Redis, so several installations (or test runs) can share one Redis.',
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "." or "-"'),
+    both('mta'),
+  ),
+  MTA_HOSTNAME: variable(
+    'The host name this MTA announces in its greeting, EHLO and Received headers.',
+    z
+      .string()
+      .regex(
+        /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+        'expected a host name such as mail.example.com',
+      ),
+    both(os.hostname()),
+  ),
+  MX_LISTEN: variable('Where `mx` accepts mail from the internet.', listen, {
+    production: '0.0.0.0:25',
+    development: '127.0.0.1:2525',
+  }),
+  SUBMISSION_LISTEN: variable('Where `submission` accepts mail from users (STARTTLS).', listen, {
+    production: '0.0.0.0:587',
+    development: '127.0.0.1:2587',
+  }),
+  SUBMISSIONS_LISTEN: variable('Where `submission` accepts mail over implicit TLS (RFC 8314).', listen, {
+    production: '0.0.0.0:465',
+    development: '127.0.0.1:2465',
+  }),
+  ADMIN_LISTEN: variable(
+    'Where `admin-api` (and `all-in-one`) serve the REST API, health and metrics.',
+    listen,
+    { production: '0.0.0.0:8080', development: '127.0.0.1:8080' },
+  ),
+  HEALTH_LISTEN: variable(
+    'Where services without an API serve `/healthz`, `/readyz` and `/metrics`.',
+    listen,
+    { production: '0.0.0.0:9090', development: '127.0.0.1:9090' },
+  ),
+  TLS_CERT_FILE: variable(
+    'PEM certificate chain for STARTTLS and port 465. Set together with `TLS_KEY_FILE`.',
+    z.string().min(1),
+    {},
+  ),
+  TLS_KEY_FILE: variable('PEM private key for `TLS_CERT_FILE`.', z.string().min(1), {}),
+  DNS_SERVERS: variable(
+    'Comma-separated resolvers, `host` or `host:port` (IPv6 as `[::1]:53`). Empty: the system resolvers.',
+    parsed(resolverList),
+    both(''),
+  ),
+  DELIVERY_PORT: variable('TCP port of remote mail exchangers; tests point it at a sink.', port, both('25')),
+  LOCAL_DELIVERY: variable(
+    'Mailbox delivery for local domains: `maildir:/path` or `lmtp://host:port`.',
+    parsed(parseLocalDelivery),
+    { production: 'maildir:/var/spool/mta/maildir', development: 'maildir:./tmp/maildir' },
+  ),
+  ADMIN_TOKEN: variable(
+    'Bootstrap API token accepted by `admin-api` (at least 24 characters). Unset: only tokens created through the API.',
+    z.string().min(24, 'must be at least 24 characters'),
+    {},
+    true,
+  ),
+  LOG_LEVEL: variable(
+    'pino log level.',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    both('info'),
+  ),
+};
+
+export type VariableName = keyof typeof variables;

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { QueueName } from './queue-names';
+
+/**
+ * One validated payload per queue. Jobs carry ids and small facts only: message bodies
+ * live in PostgreSQL and never go into Redis, which `.strict()` enforces (an unknown key
+ * such as `body` is refused at enqueue time).
+ */
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'ids are letters, digits, "_" or "-"');
+
+export const AcceptedJob = z.object({ messageId: id }).strict();
+
+export const DeliveryJob = z
+  .object({
+    messageId: id,
+    route: z.enum(['local', 'remote', 'relay']),
+    /** Recipient domain for `remote`, smart host for `relay`, `local` for mailbox delivery. */
+    destination: z.string().min(1).max(255),
+    recipientIds: z.array(id).min(1).max(1000),
+    attempt: z.number().int().min(1),
+  })
+  .strict();
+
+export const RecipientOutcome = z
+  .object({
+    recipientId: id,
+    kind: z.enum(['delivered', 'deferred', 'failed']),
+    code: z.number().int().min(200).max(599),
+    enhanced: z
+      .string()
+      .regex(/^[245]\.\d{1,3}\.\d{1,3}$/)
+      .optional(),
+    text: z.string().max(2000),
+  })
+  .strict();
+
+export const OutcomeJob = z
+  .object({
+    messageId: id,
+    route: DeliveryJob.shape.route,
+    destination: DeliveryJob.shape.destination,
+    attempt: z.number().int().min(1),
+    results: z.array(RecipientOutcome).min(1),
+  })
+  .strict();
+
+export const PolicyJob = z
+  .object({
+    stage: z.enum(['connect', 'mail', 'rcpt', 'data']),
+    service: z.enum(['mx', 'submission']),
+    clientAddress: z.string().max(64),
+    helo: z.string().max(255).optional(),
+    sender: z.string().max(512).optional(),
+    recipient: z.string().max(512).optional(),
+    authUser: z.string().max(512).optional(),
+    messageId: id.optional(),
+  })
+  .strict();
+
+export const contracts = {
+  [QueueName.Accepted]: AcceptedJob,
+  [QueueName.Delivery]: DeliveryJob,
+  [QueueName.Outcome]: OutcomeJob,
+  [QueueName.Policy]: PolicyJob,
+} satisfies Record<QueueName, z.ZodType>;
+
+export type JobData<N extends QueueName> = z.output<(typeof contracts)[N]>;
+
+/** Thrown when a payload does not match its queue's contract; names each bad field. */
+export class JobContractError extends Error {
+  constructor(
+    readonly queue: QueueName,
+    readonly issues: string[],
+  ) {
+    super(`invalid ${queue} job: ${issues.join('; ')}`);
+    this.name = 'JobContractError';
+  }
+}
+
+/** Validates `data` against the contract of `queue`, for producers and consumers alike. */
+export function parseJob<N extends QueueName>(queue: N, data: unknown): JobData<N> {
+  const result = contracts[queue].safeParse(data);
+  if (!result.success) {
+    throw new JobContractError(
+      queue,
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return result.data as JobData<N>;
+}
+
+/**
+ * Deterministic job ids, so that a replay (reconciler, retry after a crash) of the same
+ * step is deduplicated by BullMQ instead of running twice. BullMQ ids may not contain ':'.
+ * `undefined` lets BullMQ number the job (questions that are never replayed).
+ */
+export const jobIdOf: { [N in QueueName]: (job: JobData<N>) => string | undefined } = {
+  [QueueName.Accepted]: (job) => `accepted/${job.messageId}`,
+  [QueueName.Delivery]: (job) => `delivery/${job.messageId}/${job.route}/${job.destination}/${job.attempt}`,
+  [QueueName.Outcome]: (job) => `outcome/${job.messageId}/${job.route}/${job.destination}/${job.attempt}`,
+  [QueueName.Policy]: () => undefined,
+};

@@ -1,0 +1,17 @@
+export { QueueName, ALL_QUEUES } from './queue-names';
+export {
+  AcceptedJob,
+  DeliveryJob,
+  OutcomeJob,
+  PolicyJob,
+  RecipientOutcome,
+  contracts,
+  parseJob,
+  jobIdOf,
+  JobContractError,
+  type JobData,
+} from './contracts';
+export { createRedisConnection, pingRedis, redisReady } from './redis-connection';
+export { JobProducer } from './job-producer';
+export { createJobWorker, type JobHandler } from './job-worker';
+export { QueueModule, REDIS_CLIENT, QUEUE_OPTIONS, type QueueModuleOptions } from './queue.module';

@@ -1,0 +1,31 @@
+import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JobContractError, parseJob, type JobData } from './contracts';
+import type { QueueName } from './queue-names';
+
+export type JobHandler<N extends QueueName, R> = (data: JobData<N>, job: Job) => Promise<R>;
+
+/**
+ * A BullMQ worker whose handler only ever sees a validated payload. A payload that breaks
+ * the contract fails the job at once (no retries): retrying cannot make it valid.
+ */
+export function createJobWorker<N extends QueueName, R>(
+  queue: N,
+  handler: JobHandler<N, R>,
+  options: { connection: Redis; prefix: string } & Omit<WorkerOptions, 'connection' | 'prefix'>,
+): Worker {
+  return new Worker(
+    queue,
+    async (job: Job) => {
+      let data: JobData<N>;
+      try {
+        data = parseJob(queue, job.data);
+      } catch (error) {
+        if (error instanceof JobContractError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+      return handler(data, job);
+    },
+    options,
+  );
+}

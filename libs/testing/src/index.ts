@@ -1,0 +1,4 @@
+export { freePort } from './free-port';
+export { createTestRedis, TEST_REDIS_URL } from './test-redis';
+export { selfSignedCertificate, type TestCertificate } from './certificates';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { variables, type VariableName } from './variables';
+import { variables, type Variable, type VariableName } from './variables';
 
 /** The validated configuration: one typed value per variable, keyed by its environment name. */
 export type AppConfig = {
@@ -28,7 +28,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   for (const [name, def] of Object.entries(variables) as [VariableName, (typeof variables)[VariableName]][]) {
     const raw = env[name] === '' ? undefined : env[name];
-    const value = raw ?? def.defaults[profile];
+    const defaults: Variable<unknown>['defaults'] = def.defaults;
+    const value = raw ?? defaults[profile];
     if (value === undefined) continue;
     const result = (def.schema as z.ZodType<unknown, string>).safeParse(value);
     if (result.success) {

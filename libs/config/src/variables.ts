@@ -18,13 +18,13 @@ export interface Variable<T> {
   secret?: boolean;
 }
 
-function variable<T>(
+function variable<T, D extends Variable<T>['defaults']>(
   doc: string,
   schema: z.ZodType<T, string>,
-  defaults: Variable<T>['defaults'],
+  defaults: D,
   secret = false,
 ) {
-  return { doc, schema, defaults, secret } satisfies Variable<T>;
+  return { doc, schema, defaults, secret };
 }
 
 /** Wraps a parser that returns either a value or an error text into a string schema. */

@@ -5,7 +5,8 @@ export type { Logger } from 'pino';
 /**
  * The process logger: JSON, one line per event, to stdout. Every line carries the service
  * name; lines about one message carry its queue id (`logger.child({ queueId })`).
- * Secrets are redacted by key wherever they appear in a logged object.
+ * Secrets are redacted by key wherever they appear in a logged object. Writes are
+ * synchronous, so the last lines before an exit or a crash are never lost.
  */
 export function createLogger(
   service: string,
@@ -32,6 +33,7 @@ export function createLogger(
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ sync: false }),
+    destination ?? pino.destination({ sync: true }),
   );
 }
+

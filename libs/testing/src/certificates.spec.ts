@@ -13,10 +13,13 @@ describe('selfSignedCertificate', () => {
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     try {
       const peer = await new Promise<tls.PeerCertificate>((resolve, reject) => {
-        const socket = tls.connect({ port, host: '127.0.0.1', servername: 'mx.test.example', ca: cert.cert }, () => {
-          resolve(socket.getPeerCertificate());
-          socket.destroy();
-        });
+        const socket = tls.connect(
+          { port, host: '127.0.0.1', servername: 'mx.test.example', ca: cert.cert },
+          () => {
+            resolve(socket.getPeerCertificate());
+            socket.destroy();
+          },
+        );
         socket.on('error', reject);
       });
       expect(peer.subject.CN).toBe('mx.test.example');

@@ -2,3 +2,4 @@ export { freePort } from './free-port';
 export { createTestRedis, TEST_REDIS_URL } from './test-redis';
 export { selfSignedCertificate, type TestCertificate } from './certificates';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
+export { createTestDatabase, TEST_DATABASE_SERVER_URL, type TestDatabase } from './test-database';

@@ -38,6 +38,8 @@ describe('startTcpProxy', () => {
   });
 
   it('rewrites a URL to go through it', () => {
-    expect(proxy.via('postgresql://postgres@db.example:5432/mta?x=1')).toBe(`postgresql://postgres@127.0.0.1:${proxy.port}/mta?x=1`);
+    expect(proxy.via('postgresql://postgres@db.example:5432/mta?x=1')).toBe(
+      `postgresql://postgres@127.0.0.1:${proxy.port}/mta?x=1`,
+    );
   });
 });

@@ -13,7 +13,17 @@ describe('local stack and documentation', () => {
       env: { ...process.env, ADMIN_TOKEN: 'x'.repeat(32) },
       encoding: 'utf8',
     });
-    for (const service of ['redis', 'postgres', 'migrate', 'mx', 'submission', 'queue', 'delivery', 'policy', 'admin-api']) {
+    for (const service of [
+      'redis',
+      'postgres',
+      'migrate',
+      'mx',
+      'submission',
+      'queue',
+      'delivery',
+      'policy',
+      'admin-api',
+    ]) {
       expect(out).toMatch(new RegExp(`^  ${service}:`, 'm'));
     }
     expect(out).toContain('noeviction');
@@ -23,9 +33,13 @@ describe('local stack and documentation', () => {
   it('refuses to run the API without an ADMIN_TOKEN', () => {
     const env = { ...process.env };
     delete env['ADMIN_TOKEN'];
-    expect(() => execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: root, env, stdio: 'pipe' })).toThrow(
-      /ADMIN_TOKEN/,
-    );
+    expect(() =>
+      execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+        cwd: root,
+        env,
+        stdio: 'pipe',
+      }),
+    ).toThrow(/ADMIN_TOKEN/);
   });
 
   it('documents every configuration variable in the README table, and only those', () => {

@@ -11,7 +11,9 @@ const root = path.resolve(__dirname, '../../..');
 const eslint = new ESLint({ cwd: root });
 
 async function boundaryErrors(file: string, code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(`${code}\nexport const probe = x;\n`, { filePath: path.join(root, file) });
+  const [result] = await eslint.lintText(`${code}\nexport const probe = x;\n`, {
+    filePath: path.join(root, file),
+  });
   return (result?.messages ?? [])
     .filter((m) => m.ruleId === '@nx/enforce-module-boundaries')
     .map((m) => m.message);
@@ -20,20 +22,64 @@ async function boundaryErrors(file: string, code: string): Promise<string[]> {
 describe('module boundaries', () => {
   // The rule reads Nx's cached project graph; make sure it is there and current.
   beforeAll(() => {
-    execFileSync('npx', ['nx', 'show', 'projects'], { cwd: root, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'pipe' });
+    execFileSync('npx', ['nx', 'show', 'projects'], {
+      cwd: root,
+      env: { ...process.env, NX_DAEMON: 'false' },
+      stdio: 'pipe',
+    });
   });
 
   it.each([
-    ['libs/smtp/protocol/src/probe.ts', "import { Injectable as x } from '@nestjs/common';", /not allowed to import "@nestjs\/common"/],
-    ['libs/smtp/protocol/src/probe.ts', "import { Queue as x } from 'bullmq';", /not allowed to import "bullmq"/],
-    ['libs/smtp/protocol/src/probe.ts', "import { loadConfig as x } from '@mta/config';", /can only depend on libs tagged with/],
-    ['libs/smtp/client/src/probe.ts', "import { PrismaClient as x } from '@prisma/client';", /not allowed to import "@prisma\/client"/],
-    ['libs/config/src/probe.ts', "import { QueueName as x } from '@mta/queue';", /can only depend on libs tagged with/],
-    ['libs/observability/src/probe.ts', "import { MxModule as x } from '@mta/feature-mx';", /can only depend on libs tagged with/],
-    ['libs/config/src/probe.ts', "import { bootstrapService as x } from '@mta/runtime';", /Circular dependency|can only depend/],
-    ['libs/queue/src/probe.ts', "import { DbModule as x } from '@mta/db';", /can only depend on libs tagged with/],
-    ['libs/feature/mx/src/probe.ts', "import { SubmissionModule as x } from '@mta/feature-submission';", /can only depend on libs tagged with/],
-    ['libs/runtime/src/probe.ts', "import { freePort as x } from '@mta/testing';", /can only depend on libs tagged with/],
+    [
+      'libs/smtp/protocol/src/probe.ts',
+      "import { Injectable as x } from '@nestjs/common';",
+      /not allowed to import "@nestjs\/common"/,
+    ],
+    [
+      'libs/smtp/protocol/src/probe.ts',
+      "import { Queue as x } from 'bullmq';",
+      /not allowed to import "bullmq"/,
+    ],
+    [
+      'libs/smtp/protocol/src/probe.ts',
+      "import { loadConfig as x } from '@mta/config';",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'libs/smtp/client/src/probe.ts',
+      "import { PrismaClient as x } from '@prisma/client';",
+      /not allowed to import "@prisma\/client"/,
+    ],
+    [
+      'libs/config/src/probe.ts',
+      "import { QueueName as x } from '@mta/queue';",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'libs/observability/src/probe.ts',
+      "import { MxModule as x } from '@mta/feature-mx';",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'libs/config/src/probe.ts',
+      "import { bootstrapService as x } from '@mta/runtime';",
+      /Circular dependency|can only depend/,
+    ],
+    [
+      'libs/queue/src/probe.ts',
+      "import { DbModule as x } from '@mta/db';",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'libs/feature/mx/src/probe.ts',
+      "import { SubmissionModule as x } from '@mta/feature-submission';",
+      /can only depend on libs tagged with/,
+    ],
+    [
+      'libs/runtime/src/probe.ts',
+      "import { freePort as x } from '@mta/testing';",
+      /can only depend on libs tagged with/,
+    ],
   ])('refuses in %s: %s', async (file, code, why) => {
     const errors = await boundaryErrors(file, code);
     expect(errors.length).toBeGreaterThan(0);

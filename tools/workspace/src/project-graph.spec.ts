@@ -18,24 +18,44 @@ interface Graph {
 
 describe('project graph', () => {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'graph-')), 'graph.json');
-  execFileSync('npx', ['nx', 'graph', `--file=${file}`], { cwd: root, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'pipe' });
+  execFileSync('npx', ['nx', 'graph', `--file=${file}`], {
+    cwd: root,
+    env: { ...process.env, NX_DAEMON: 'false' },
+    stdio: 'pipe',
+  });
   const { graph } = JSON.parse(readFileSync(file, 'utf8')) as Graph;
-  const apps = new Set(Object.entries(graph.nodes).filter(([, n]) => n.type === 'app').map(([name]) => name));
+  const apps = new Set(
+    Object.entries(graph.nodes)
+      .filter(([, n]) => n.type === 'app')
+      .map(([name]) => name),
+  );
 
   it('has the seven apps', () => {
-    expect([...apps].sort()).toEqual(['admin-api', 'all-in-one', 'delivery', 'mx', 'policy', 'queue', 'submission']);
+    expect([...apps].sort()).toEqual([
+      'admin-api',
+      'all-in-one',
+      'delivery',
+      'mx',
+      'policy',
+      'queue',
+      'submission',
+    ]);
   });
 
   it('has no lib importing an app', () => {
     const offenders = Object.entries(graph.dependencies)
       .filter(([source]) => !apps.has(source))
-      .flatMap(([source, deps]) => deps.filter((d) => apps.has(d.target)).map((d) => `${source} -> ${d.target}`));
+      .flatMap(([source, deps]) =>
+        deps.filter((d) => apps.has(d.target)).map((d) => `${source} -> ${d.target}`),
+      );
     expect(offenders).toEqual([]);
   });
 
   it('has no smtp/*, mail or dns lib importing Nest, BullMQ, Redis or Prisma', () => {
     const offenders = PURE.flatMap((lib) =>
-      (graph.dependencies[lib] ?? []).filter((d) => FRAMEWORK.test(d.target)).map((d) => `${lib} -> ${d.target}`),
+      (graph.dependencies[lib] ?? [])
+        .filter((d) => FRAMEWORK.test(d.target))
+        .map((d) => `${lib} -> ${d.target}`),
     );
     expect(offenders).toEqual([]);
   });
@@ -43,7 +63,14 @@ describe('project graph', () => {
   it('lets every app reach its feature through a lib, never the other way', () => {
     expect(graph.dependencies['mx']?.map((d) => d.target)).toContain('feature-mx');
     expect(graph.dependencies['all-in-one']?.map((d) => d.target)).toEqual(
-      expect.arrayContaining(['feature-mx', 'feature-submission', 'feature-queue', 'feature-delivery', 'feature-policy', 'feature-admin-api']),
+      expect.arrayContaining([
+        'feature-mx',
+        'feature-submission',
+        'feature-queue',
+        'feature-delivery',
+        'feature-policy',
+        'feature-admin-api',
+      ]),
     );
   });
 });

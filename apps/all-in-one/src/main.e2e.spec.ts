@@ -1,0 +1,145 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createTestDatabase, createTestRedis, freePort, startTcpProxy, type TcpProxy } from '@mta/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Runs the built bundle (`nx build all-in-one` runs first) as `npm start` and the image do. */
+const main = path.resolve(__dirname, '../../../dist/apps/all-in-one/main.js');
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const readyStatus = async (base: string) => (await fetch(`${base}/readyz`)).status;
+
+describe('all-in-one process', () => {
+  it('exits 1 with one line naming MX_LISTEN when it is nonsense', () => {
+    const run = spawnSync(process.execPath, [main], {
+      env: { ...process.env, MX_LISTEN: 'nonsense' },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^all-in-one: configuration error: MX_LISTEN: expected host:port .*"nonsense"/);
+  });
+
+  it('validates without starting when asked to', () => {
+    const run = spawnSync(process.execPath, [main, '--check-config'], {
+      env: { ...process.env, NODE_ENV: 'development' },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('all-in-one: configuration ok\n');
+  });
+
+  describe('running against real PostgreSQL and Redis', () => {
+    let child: ChildProcess;
+    let base: string;
+    let redisProxy: TcpProxy;
+    let postgresProxy: TcpProxy;
+    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+    let redis: Awaited<ReturnType<typeof createTestRedis>>;
+    const logLines: Record<string, unknown>[] = [];
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      redis = await createTestRedis();
+      redisProxy = await startTcpProxy(Number(new URL(redis.url).port || 6379), new URL(redis.url).hostname);
+      postgresProxy = await startTcpProxy(Number(new URL(db.url).port || 5432), new URL(db.url).hostname);
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      child = spawn(process.execPath, [main], {
+        env: {
+          ...process.env,
+          NODE_ENV: 'development',
+          DATABASE_URL: postgresProxy.via(db.url),
+          REDIS_URL: redisProxy.via(redis.url),
+          REDIS_PREFIX: redis.prefix,
+          ADMIN_LISTEN: `127.0.0.1:${port}`,
+          MX_LISTEN: `127.0.0.1:${await freePort()}`,
+          SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
+          SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let buffered = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) logLines.push(JSON.parse(line));
+      });
+      await until('the service to listen', async () =>
+        (await fetch(`${base}/healthz`)).ok ? true : undefined,
+      );
+    });
+
+    afterAll(async () => {
+      child?.kill('SIGTERM');
+      await redisProxy?.close();
+      await postgresProxy?.close();
+      await db?.drop();
+      await redis?.cleanup();
+    });
+
+    it('boots every module in one process and logs it as JSON', () => {
+      const started = logLines.find((l) => l['msg'] === 'all-in-one started');
+      expect(started).toMatchObject({ service: 'all-in-one', level: 'info' });
+      expect(started?.['modules']).toEqual([
+        'MxModule',
+        'SubmissionModule',
+        'QueueManagerModule',
+        'DeliveryModule',
+        'PolicyModule',
+        'AdminApiModule',
+      ]);
+    });
+
+    it('is ready, turns 503 within seconds when Redis goes away, and recovers without a restart', async () => {
+      await until('ready', async () => ((await readyStatus(base)) === 200 ? true : undefined));
+      await redisProxy.stop();
+      await until('not ready', async () => ((await readyStatus(base)) === 503 ? true : undefined), 5000);
+      const body = (await (await fetch(`${base}/readyz`)).json()) as {
+        checks: Record<string, { ok: boolean }>;
+      };
+      expect(body.checks['redis']?.ok).toBe(false);
+      expect(body.checks['postgres']?.ok).toBe(true);
+      await redisProxy.start();
+      await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 10_000);
+    });
+
+    it('turns 503 when PostgreSQL goes away, and recovers without a restart', async () => {
+      await until('ready', async () => ((await readyStatus(base)) === 200 ? true : undefined));
+      await postgresProxy.stop();
+      await until('not ready', async () => ((await readyStatus(base)) === 503 ? true : undefined), 5000);
+      const body = (await (await fetch(`${base}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
+      expect(body.checks['postgres']?.ok).toBe(false);
+      expect(body.checks['redis']?.ok).toBe(true);
+      await postgresProxy.start();
+      await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 10_000);
+    });
+
+    it('serves Prometheus metrics', async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/mta_nodejs_heap_size_used_bytes\{service="all-in-one"\}/);
+    });
+
+    it('shuts down gracefully on SIGTERM', async () => {
+      const exited = new Promise<string>((resolve) =>
+        child.once('close', (code, signal) => resolve(String(signal ?? code))),
+      );
+      child.kill('SIGTERM');
+      // Nest closes every module, then re-raises the signal so the exit status tells why.
+      expect(await exited).toBe('SIGTERM');
+      expect(logLines.find((l) => l['msg'] === 'shutting down')).toMatchObject({ signal: 'SIGTERM' });
+    });
+  });
+});

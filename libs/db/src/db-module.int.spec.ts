@@ -1,0 +1,33 @@
+/** DbModule in a real Nest application context. */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { describe, expect, it } from 'vitest';
+import { DbModule, PRISMA_CLIENT, PrismaClient, PrismaService, migrateDatabase, pingDatabase } from './index';
+import { databaseName, freshDatabases, serverUrl, sql } from './spec-helpers';
+
+const freshDatabaseUrl = freshDatabases();
+
+describe('DbModule', () => {
+  it('provides one client to Nest, and disconnects it on shutdown', async () => {
+    const url = freshDatabaseUrl();
+    await migrateDatabase(url);
+
+    @Module({ imports: [DbModule.forRootAsync({ useFactory: () => ({ databaseUrl: url }) })] })
+    class AppModule {}
+
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    const service = app.get(PrismaService);
+    const client = app.get<PrismaClient>(PRISMA_CLIENT);
+    expect(client).toBe(service.client);
+    await expect(service.ping()).resolves.toBeUndefined();
+    await expect(pingDatabase(service)).resolves.toBeUndefined();
+    expect(await client.domain.count()).toBe(0);
+    await app.close();
+    // No session of ours is left on the database.
+    const sessions = await sql(serverUrl, 'SELECT 1 FROM pg_stat_activity WHERE datname = $1', [
+      databaseName(url),
+    ]);
+    expect(sessions).toEqual([]);
+  });
+});

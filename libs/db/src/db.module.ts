@@ -1,0 +1,81 @@
+import {
+  type DynamicModule,
+  type FactoryProvider,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type OnModuleDestroy,
+  type Provider,
+} from '@nestjs/common';
+import { createPrismaClient, type CreatePrismaClientOptions, pingDatabase } from './client';
+import type { PrismaClient } from './generated/prisma/client';
+
+/** Injection token of the PrismaClient: `@Inject(PRISMA_CLIENT) db: PrismaClient`. */
+export const PRISMA_CLIENT = Symbol('PRISMA_CLIENT');
+/** Injection token of the DbModuleOptions. */
+export const DB_MODULE_OPTIONS = Symbol('DB_MODULE_OPTIONS');
+
+export interface DbModuleOptions extends CreatePrismaClientOptions {
+  /** e.g. `postgresql://postgres@127.0.0.1:5432/mta` */
+  databaseUrl: string;
+}
+
+export interface DbModuleAsyncOptions {
+  imports?: DynamicModule['imports'];
+  inject?: FactoryProvider['inject'];
+  useFactory: (...args: never[]) => DbModuleOptions | Promise<DbModuleOptions>;
+}
+
+/**
+ * Owns the one PrismaClient of the process: `service.client` (or inject PRISMA_CLIENT), a
+ * readiness check, and disconnection when Nest shuts down.
+ */
+@Injectable()
+export class PrismaService implements OnModuleDestroy {
+  readonly client: PrismaClient;
+
+  constructor(@Inject(DB_MODULE_OPTIONS) options: DbModuleOptions) {
+    const { databaseUrl, ...clientOptions } = options;
+    this.client = createPrismaClient(databaseUrl, clientOptions);
+  }
+
+  /** `SELECT 1` with a short timeout, for /readyz: rejects if the database did not answer. */
+  ping(timeoutMs?: number): Promise<void> {
+    return pingDatabase(this.client, timeoutMs);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.client.$disconnect();
+  }
+}
+
+const common: Provider[] = [
+  PrismaService,
+  { provide: PRISMA_CLIENT, useFactory: (service: PrismaService) => service.client, inject: [PrismaService] },
+];
+
+/** Global module: import once (in the app's root module) with forRoot or forRootAsync. */
+@Global()
+@Module({})
+export class DbModule {
+  static forRoot(options: DbModuleOptions): DynamicModule {
+    return {
+      module: DbModule,
+      providers: [{ provide: DB_MODULE_OPTIONS, useValue: options }, ...common],
+      exports: [PrismaService, PRISMA_CLIENT],
+    };
+  }
+
+  static forRootAsync(options: DbModuleAsyncOptions): DynamicModule {
+    return {
+      module: DbModule,
+      imports: options.imports ?? [],
+      providers: [
+        { provide: DB_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        ...common,
+      ],
+      exports: [PrismaService, PRISMA_CLIENT],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * @mta/db: the Prisma schema's generated client and types, the client provider (plain and
+ * NestJS), migrations and database helpers. See libs/db/README.md.
+ */
+export { createPrismaClient, pingDatabase } from './client';
+export type { CreatePrismaClientOptions } from './client';
+export { DbModule, PrismaService, PRISMA_CLIENT, DB_MODULE_OPTIONS } from './db.module';
+export type { DbModuleOptions, DbModuleAsyncOptions } from './db.module';
+export {
+  migrateDatabase,
+  createDatabase,
+  dropDatabase,
+  withDatabaseName,
+  findWorkspaceRoot,
+} from './migrate';
+export type { MigrateOptions, MigrateResult } from './migrate';
+export { DEFAULT_DATABASE_URL } from '../prisma/offline-engine';
+export { newQueueId, QUEUE_ID_PATTERN } from './queue-id';
+
+// The generated client: PrismaClient, the Prisma namespace (errors, input types), the enums
+// (values and types) and one type per model.
+export { PrismaClient, Prisma } from './generated/prisma/client';
+export * from './generated/prisma/enums';
+export type {
+  Domain,
+  Account,
+  AccountSendAs,
+  Alias,
+  AliasTarget,
+  ApiToken,
+  Suppression,
+  DomainPause,
+  Message,
+  Recipient,
+  DeliveryAttempt,
+  Event,
+} from './generated/prisma/client';

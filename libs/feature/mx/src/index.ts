@@ -1,0 +1,1 @@
+export { MxModule } from './mx.module';

@@ -1,0 +1,1 @@
+export { QueueManagerModule } from './queue.module';

@@ -1,0 +1,1 @@
+export { SubmissionModule } from './submission.module';

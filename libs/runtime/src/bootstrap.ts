@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { Module, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, formatListenAddress, loadConfig } from '@mta/config';
+import { Metrics, NestPinoLogger, createLogger } from '@mta/observability';
+import { CoreModule } from './core.module';
+import type { ServiceName } from './service-name';
+
+export interface ServiceOptions {
+  service: ServiceName;
+  /** The feature modules this process runs: one for a service, all six for all-in-one. */
+  modules: Type[];
+  /** Which listen address serves HTTP (the API, or only health and metrics). */
+  httpListen: 'ADMIN_LISTEN' | 'HEALTH_LISTEN';
+  /** Defaults to process.env; tests pass their own. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts one service: validates the configuration (throws ConfigError), composes the core
+ * module with the service's feature modules, and serves HTTP. Returns the running app.
+ */
+export async function bootstrapService(options: ServiceOptions): Promise<INestApplication> {
+  const config = loadConfig(options.env);
+  const logger = createLogger(options.service, config.LOG_LEVEL);
+  const metrics = new Metrics(options.service);
+
+  @Module({ imports: [CoreModule.forRoot({ config, logger, metrics }), ...options.modules] })
+  class ServiceModule {}
+
+  const app = await NestFactory.create(ServiceModule, {
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  app.enableShutdownHooks();
+  const listen = config[options.httpListen];
+  await app.listen(listen.port, listen.host);
+  logger.info(
+    { modules: options.modules.map((m) => m.name), http: formatListenAddress(listen) },
+    `${options.service} started`,
+  );
+  return app;
+}
+
+/**
+ * The entry point of every app's main.ts. A bad configuration stops the process with exit
+ * code 1 and one line per bad variable; any other start-up failure is logged and exits 1.
+ * With `--check-config` it only validates the configuration (like `postfix check`).
+ */
+export async function runService(options: ServiceOptions): Promise<void> {
+  try {
+    if (process.argv.includes('--check-config')) {
+      loadConfig(options.env);
+      process.stdout.write(`${options.service}: configuration ok\n`);
+      return;
+    }
+    await bootstrapService(options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems)
+        process.stderr.write(`${options.service}: configuration error: ${problem}\n`);
+    } else {
+      process.stderr.write(
+        `${options.service}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
+    process.exit(1);
+  }
+}

@@ -6,15 +6,18 @@ export {
   formatReply,
   isEnhancedCode,
   replyClass,
+  replyText,
   replyToBuffer,
   smtpReply,
   SmtpError,
   type SmtpReply,
 } from './reply';
+export { MAX_REPLY_LINE, MAX_REPLY_LINES, ReplyProtocolError, ReplyReader } from './reply-reader';
 export { Replies } from './replies';
 export {
   domainLower,
   formatPath,
+  hasNonAscii,
   isDomain,
   isDomainOrAddressLiteral,
   localPartValue,
@@ -60,6 +63,7 @@ export {
   type ExtensionContext,
   type ServerCapabilities,
 } from './extensions';
+export { parseCapabilityLines, parseEhloReply, type EhloCapabilities } from './capabilities';
 export {
   SmtpSession,
   type Recipient,
@@ -69,7 +73,15 @@ export {
   type Verdict,
 } from './session';
 export { DataDecoder, type DataDecoderOptions, type DataEnd, type DataFeedResult } from './data-decoder';
-export { DotStuffer, dotStuff } from './dot-stuffer';
+export {
+  assertCrlf,
+  BareLineEndingError,
+  DotStuffer,
+  dotStuff,
+  EightBitError,
+  hasEightBit,
+  type DotStufferOptions,
+} from './dot-stuffer';
 export { BdatDecoder, type BdatChunkEnd, type BdatDecoderOptions, type BdatFeedResult } from './bdat-decoder';
 export {
   createSaslMechanism,

@@ -82,6 +82,14 @@ export function replyToBuffer(reply: SmtpReply): Buffer {
   return Buffer.from(formatReply(reply), 'utf8');
 }
 
+/**
+ * The text of a reply on one line, for logs, errors and DSNs: the lines joined by a space and
+ * trimmed (`250-smtp-sink` + `250 ` gives `smtp-sink`). Empty when the reply has no text.
+ */
+export function replyText(reply: Pick<SmtpReply, 'lines'>): string {
+  return reply.lines.join(' ').trim();
+}
+
 /** Is the reply positive completion (2yz), intermediate (3yz), transient (4yz) or permanent (5yz)? */
 export function replyClass(
   reply: Pick<SmtpReply, 'code'>,
@@ -97,10 +105,15 @@ export function replyClass(
 export class SmtpError extends Error {
   readonly reply: SmtpReply;
 
-  constructor(code: number, enhanced: string | undefined, text: string | readonly string[]) {
+  constructor(
+    code: number,
+    enhanced: string | undefined,
+    text: string | readonly string[],
+    options?: ErrorOptions,
+  ) {
     const reply = smtpReply(code, enhanced, text);
     if (code < 400) throw new RangeError(`SmtpError needs a 4yz or 5yz code, got ${code}`);
-    super(reply.lines.join(' '));
+    super(reply.lines.join(' '), options);
     this.name = 'SmtpError';
     this.reply = reply;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseCommand } from './command-parser';
 import { SmtpSession } from './session';
 import { cmd, FULL, run } from './session.testutil';
 
@@ -21,6 +22,19 @@ describe('SmtpSession: STARTTLS (RFC 3207)', () => {
     const again = s.apply(cmd('STARTTLS'));
     expect(again.allowed ? null : [again.error.code, again.error.enhanced]).toEqual([503, '5.5.1']);
     expect(s.apply(cmd('MAIL FROM:<a@b.example> REQUIRETLS')).allowed).toBe(true);
+  });
+
+  it('keeps accepting MAIL ... AUTH= after a successful AUTH (RFC 4954 §5)', () => {
+    const s = new SmtpSession({ capabilities: { ...FULL, authWithoutTls: true } });
+    s.apply(cmd('EHLO c.example'));
+    expect(parseCommand('MAIL FROM:<a@b.example> AUTH=<a@b.example>', s.parseOptions).ok).toBe(true);
+    s.apply(cmd('AUTH PLAIN'));
+    s.authSucceeded('alice');
+    expect(s.extensions.auth).toEqual([]); // no longer advertised...
+    const r = parseCommand('MAIL FROM:<a@b.example> AUTH=<a@b.example>', s.parseOptions);
+    expect(r.ok).toBe(true); // ...but still in force
+    const again = parseCommand('AUTH PLAIN', s.parseOptions);
+    expect(again.ok && s.check(again.command)).toMatchObject({ allowed: false });
   });
 
   it('forgets the authentication too', () => {

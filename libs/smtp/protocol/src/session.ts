@@ -118,7 +118,14 @@ export class SmtpSession {
 
   /** Options for `parseCommand` that match this session. */
   get parseOptions(): ParseOptions {
-    return { extensions: this.extensions, smtpUtf8: this._tx?.params.smtpUtf8 === true };
+    let extensions = this.extensions;
+    // RFC 4954 §5: the AUTH extension stays in force after a successful AUTH (MAIL ... AUTH=),
+    // although it is no longer advertised; a second AUTH command is refused by `check` (503).
+    if (this._user !== null && this._greeting?.verb === 'EHLO' && extensions.auth.length === 0) {
+      const mechanisms = (this.caps.authMechanisms ?? []).map((m) => m.toUpperCase());
+      if (mechanisms.length > 0) extensions = { ...extensions, auth: mechanisms };
+    }
+    return { extensions, smtpUtf8: this._tx?.params.smtpUtf8 === true };
   }
 
   /** May this command be given now? Changes nothing. */

@@ -24,6 +24,9 @@ describe('xtext (RFC 3461 §4)', () => {
     ['a=b', 'a+3Db'],
     ['a b', 'a+20b'],
     ['é', '+C3+A9'],
+    // from the client's envelope tests (ENVID, ORCPT)
+    ['a+b=c d', 'a+2Bb+3Dc+20d'],
+    ['ü', '+C3+BC'],
   ])('encodes %j', (value, text) => {
     expect(encodeXtext(value)).toBe(text);
   });

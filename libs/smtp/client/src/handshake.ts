@@ -1,0 +1,131 @@
+/**
+ * Session setup: greeting → EHLO (HELO fallback) → STARTTLS → EHLO again → AUTH.
+ * Each step either advances or throws an DeliveryError that says why this host cannot
+ * take mail now; the caller then moves on to the next MX (RFC 5321 §5.1).
+ */
+import type { ConnectionOptions } from 'node:tls';
+import net from 'node:net';
+import {
+  parseCapabilityLines,
+  parseEhloReply,
+  type EhloCapabilities,
+  type SmtpReply,
+} from '@mta/smtp-protocol';
+import { authenticate, type AuthCredentials, type AuthMechanism } from './auth';
+import type { Connection } from './connection';
+import { DeliveryError } from './errors';
+import type { Timeouts } from './timeouts';
+import type { TlsFacts } from './tls-facts';
+
+/**
+ * - `none`: never STARTTLS.
+ * - `opportunistic`: STARTTLS when offered, certificate not verified; a failed handshake is a
+ *   temporary failure for this host (no silent plaintext retry). A STARTTLS command refused
+ *   with a reply (e.g. 454, RFC 3207 §4) continues in plaintext: no handshake was attempted.
+ * - `required`: TLS or no delivery (deferred), certificate not verified.
+ * - `required-verify`: TLS with the chain verified and the name matched against `host`.
+ */
+export type TlsPolicy = 'none' | 'opportunistic' | 'required' | 'required-verify';
+
+/** Extra TLS settings (trust anchors, minimum version...). Name and verification come from the policy. */
+export type TlsSettings = Omit<
+  ConnectionOptions,
+  'socket' | 'servername' | 'rejectUnauthorized' | 'host' | 'port'
+>;
+
+export interface HandshakeOptions {
+  /** The server's name: SNI and certificate name check. */
+  readonly host: string;
+  /** Our name for EHLO/HELO (RFC 5321 §4.1.1.1: FQDN or address literal). */
+  readonly heloName: string;
+  readonly tls: TlsPolicy;
+  readonly tlsSettings?: TlsSettings;
+  readonly auth?: AuthCredentials;
+  /** Send credentials over a plaintext session. Off by default; only for tests or loopback relays. */
+  readonly allowInsecureAuth?: boolean;
+}
+
+export interface SessionInfo {
+  readonly greeting: SmtpReply;
+  readonly helo: 'EHLO' | 'HELO';
+  readonly capabilities: EhloCapabilities;
+  readonly tls: TlsFacts | null;
+  readonly authMechanism: AuthMechanism | null;
+}
+
+/** Partial state, readable by the caller when the handshake throws. */
+export interface HandshakeProgress {
+  tls: TlsFacts | null;
+}
+
+export async function handshake(
+  conn: Connection,
+  o: HandshakeOptions,
+  t: Timeouts,
+  progress: HandshakeProgress,
+): Promise<SessionInfo> {
+  // RFC 5321 §3.1 / §4.3.2: 220 opens the session; 554 (or 4xx) refuses it.
+  const greeting = await conn.read('greeting', t.greeting);
+  if (greeting.code !== 220) throw DeliveryError.refused('greeting', greeting);
+
+  let { helo, capabilities } = await sayHello(conn, o.heloName, t);
+  let tls: TlsFacts | null = null;
+  if (await wantsTls(conn, o.tls, capabilities, t)) {
+    const servername = net.isIP(o.host) ? null : o.host; // RFC 6066 §3: no IP literals in SNI
+    tls = await conn.startTls(
+      { ...o.tlsSettings, host: o.host, rejectUnauthorized: o.tls === 'required-verify' },
+      servername,
+      t.starttls,
+    );
+    progress.tls = tls;
+    // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
+    ({ helo, capabilities } = await sayHello(conn, o.heloName, t));
+  }
+
+  let authMechanism: AuthMechanism | null = null;
+  if (o.auth) {
+    if (!tls && !o.allowInsecureAuth) {
+      throw DeliveryError.local(
+        'auth',
+        '4.7.0',
+        'refusing to send credentials over a connection without TLS',
+      );
+    }
+    authMechanism = await authenticate(conn, capabilities.auth, o.auth, t.auth);
+  }
+  return { greeting, helo, capabilities, tls, authMechanism };
+}
+
+/** EHLO, and HELO when EHLO is refused with 5xx (RFC 5321 §4.1.4, §3.2). */
+async function sayHello(
+  conn: Connection,
+  name: string,
+  t: Timeouts,
+): Promise<{ helo: 'EHLO' | 'HELO'; capabilities: EhloCapabilities }> {
+  const ehlo = await conn.command(`EHLO ${name}`, 'helo', t.helo);
+  if (ehlo.code === 250) return { helo: 'EHLO', capabilities: parseEhloReply(ehlo) };
+  if (ehlo.code < 500) throw DeliveryError.refused('helo', ehlo);
+  const heloReply = await conn.command(`HELO ${name}`, 'helo', t.helo);
+  if (heloReply.code !== 250) throw DeliveryError.refused('helo', heloReply);
+  return { helo: 'HELO', capabilities: parseCapabilityLines([]) }; // RFC 821 server: no extensions
+}
+
+/** Decide and request STARTTLS; true when the server said 220 and a handshake should follow. */
+async function wantsTls(
+  conn: Connection,
+  policy: TlsPolicy,
+  caps: EhloCapabilities,
+  t: Timeouts,
+): Promise<boolean> {
+  if (policy === 'none') return false;
+  const required = policy !== 'opportunistic';
+  if (!caps.startTls) {
+    if (!required) return false;
+    // RFC 3463 X.7.4 "Security features not supported"; Postfix defers likewise.
+    throw DeliveryError.local('starttls', '4.7.4', 'TLS is required, but was not offered by the server');
+  }
+  const reply = await conn.command('STARTTLS', 'starttls', t.starttls);
+  if (reply.code === 220) return true; // RFC 3207 §4
+  if (required) throw DeliveryError.refused('starttls', reply, 'deferred');
+  return false;
+}

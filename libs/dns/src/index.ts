@@ -1,0 +1,12 @@
+export {
+  MxResolver,
+  type MxResolverOptions,
+  type MxHost,
+  type MxResult,
+  type MxSuccess,
+} from './mx-resolver';
+export { DnsCache, type DnsCacheOptions } from './cache';
+export { type DnsReply, type MxFailure } from './replies';
+export { type AddressPreference, type MxAddress, type RandomSource } from './order';
+export { type DnsServer } from './transport';
+export { parseServer } from './servers';

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { mailboxDomains, parseMailboxList, type Mailbox } from './address-list';
+
+type Row = [string, Partial<Mailbox>[]];
+
+// Many rows are the examples of RFC 5322 Appendix A.
+const rows: Row[] = [
+  ['john@example.com', [{ address: 'john@example.com', domain: 'example.com' }]],
+  ['John Doe <jdoe@Machine.Example>', [{ name: 'John Doe', address: 'jdoe@machine.example', local: 'jdoe' }]],
+  [
+    '"Joe Q. Public" <john.q.public@example.com>',
+    [{ name: 'Joe Q. Public', address: 'john.q.public@example.com' }],
+  ],
+  [
+    'Joe Q. Public <john.q.public@example.com>',
+    [{ name: 'Joe Q. Public', address: 'john.q.public@example.com' }],
+  ],
+  ['<boss@nil.test>', [{ address: 'boss@nil.test', name: undefined }]],
+  [
+    'Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>',
+    [
+      { name: 'Mary Smith', address: 'mary@x.test' },
+      { address: 'jdoe@example.org' },
+      { name: 'Who?', address: 'one@y.test' },
+    ],
+  ],
+  [
+    '<boss@nil.test>, "Giant; \\"Big\\" Box" <sysservices@example.net>',
+    [{ address: 'boss@nil.test' }, { name: 'Giant; "Big" Box', address: 'sysservices@example.net' }],
+  ],
+  [
+    'A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;',
+    [
+      { group: 'A Group', name: 'Ed Jones', address: 'c@a.test' },
+      { group: 'A Group', address: 'joe@where.test' },
+      { group: 'A Group', name: 'John', address: 'jdoe@one.test' },
+    ],
+  ],
+  ['Undisclosed recipients:;', []],
+  ['Undisclosed recipients:;, after@x.test', [{ address: 'after@x.test', group: undefined }]],
+  [
+    'Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>',
+    [{ name: 'Pete', address: 'pete@silly.test', local: 'pete' }],
+  ],
+  ['jdoe@example.org (John Doe)', [{ name: 'John Doe', address: 'jdoe@example.org' }]],
+  [
+    '"john doe"@EXAMPLE.org',
+    [{ local: '"john doe"', domain: 'example.org', address: '"john doe"@example.org' }],
+  ],
+  ['John Doe <jdoe@machine(comment).  example>', [{ address: 'jdoe@machine.example' }]],
+  ['<@route.test,@other.test:user@Dest.Test>', [{ address: 'user@dest.test' }]],
+  ['user@[192.0.2.1]', [{ domain: '[192.0.2.1]' }]],
+  ['=?UTF-8?Q?Andr=C3=A9?= <andre@Example.FR>', [{ name: 'André', domain: 'example.fr' }]],
+  ['=?ISO-8859-1?B?Sm/rbA==?= <joel@example.com>', [{ name: 'Joël' }]],
+  ['日本語 <用户@例子.广告>', [{ name: '日本語', local: '用户', domain: '例子.广告' }]],
+  ['Alice <alice@example.com>, ', [{ address: 'alice@example.com' }]],
+  ['no-at-sign', []],
+  ['Broken <>', []],
+  ['@example.com', []],
+  ['alice@', []],
+  ['"unterminated <a@b.test>', []],
+  ['alice@example.com <bob@example.com>', [{ name: 'alice@example.com', address: 'bob@example.com' }]],
+];
+
+describe('parseMailboxList', () => {
+  it.each(rows)('%s', (input, expected) => {
+    const got = parseMailboxList(input);
+    expect(got).toHaveLength(expected.length);
+    expected.forEach((e, i) => {
+      for (const [k, v] of Object.entries(e)) expect(got[i][k as keyof Mailbox], k).toBe(v);
+    });
+  });
+
+  it('never throws on junk', () => {
+    for (const junk of ['(', ')', '<', '>', '"', '[', '::;;,,', '<<a@b>>', '\\', '(((a@b']) {
+      expect(() => parseMailboxList(junk)).not.toThrow();
+    }
+  });
+
+  it('mailboxDomains gives the distinct lower-cased domains', () => {
+    expect(mailboxDomains(parseMailboxList('a@X.test, b@x.TEST, c@y.test'))).toEqual(['x.test', 'y.test']);
+  });
+});

@@ -1,0 +1,111 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { HeaderTooLargeError, TooManyHopsError } from './errors';
+import type { HeaderBlock } from './header-block';
+import { composeMessage, HeaderSplitStream, PrependHeadersStream } from './header-stream';
+import { checkHops } from './hops';
+import { buildReceived } from './received';
+
+/** A message of CRLF header lines and a binary body, fed in chunks of random sizes. */
+function source(message: Buffer, maxChunk = 97): Readable {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < message.length;) {
+    const n = 1 + Math.floor(Math.random() * maxChunk);
+    chunks.push(message.subarray(i, i + n));
+    i += n;
+  }
+  return Readable.from(chunks, { objectMode: false });
+}
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of stream) out.push(Buffer.from(c as Buffer));
+  return Buffer.concat(out);
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const headerText =
+  'Received: from a by b; Thu, 26 Nov 2026 16:00:00 +0000\r\nFrom: a@example.com\r\nSubject: binary\r\n';
+const body = Buffer.concat([randomBytes(200_000), Buffer.from('\r\n\r\n.\r\n\0\xff', 'latin1')]);
+const message = Buffer.concat([Buffer.from(headerText + '\r\n'), body]);
+
+describe('HeaderSplitStream', () => {
+  it('gives the header block and passes the binary body through byte for byte', async () => {
+    const split = new HeaderSplitStream();
+    const seen: HeaderBlock[] = [];
+    split.on('header', (h: HeaderBlock) => seen.push(h));
+    const [out, header] = await Promise.all([collect(source(message).pipe(split)), split.header]);
+    expect(sha(out)).toBe(sha(body));
+    expect(header.raw.toString()).toBe(headerText);
+    expect(header.get('subject')).toBe('binary');
+    expect(seen).toEqual([header]);
+  });
+
+  it('fails with HeaderTooLargeError and rejects `header`', async () => {
+    const split = new HeaderSplitStream({ maxHeaderBytes: 20 });
+    await expect(
+      pipeline(source(message), split, async function* (s) {
+        for await (const _ of s) yield _;
+      }),
+    ).rejects.toBeInstanceOf(HeaderTooLargeError);
+    await expect(split.header).rejects.toBeInstanceOf(HeaderTooLargeError);
+  });
+});
+
+describe('PrependHeadersStream', () => {
+  it('with nothing to prepend, output SHA-256 === input SHA-256', async () => {
+    const out = await collect(source(message).pipe(new PrependHeadersStream({ prepend: () => [] })));
+    expect(sha(out)).toBe(sha(message));
+  });
+
+  it('prepends [new lines] + original header block + body (async prepend too)', async () => {
+    const received = buildReceived({
+      helo: 'c.example',
+      clientIp: '192.0.2.7',
+      by: 'mx.example.org',
+      id: 'Q1',
+      protocol: { esmtp: true, tls: false, auth: false },
+      date: new Date('2026-11-26T16:00:00Z'),
+    });
+    const stream = new PrependHeadersStream({
+      prepend: async (h) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return [received, `X-Hops: ${h.receivedCount}\r\n`, Buffer.from('X-Bytes: yes\r\n')];
+      },
+    });
+    const out = await collect(source(message).pipe(stream));
+    const expected = Buffer.concat([Buffer.from(`${received}X-Hops: 1\r\nX-Bytes: yes\r\n`), message]);
+    expect(sha(out)).toBe(sha(expected));
+  });
+
+  it('works for a message that is only headers, and for an empty one', async () => {
+    const only = Buffer.from('Subject: x\r\n');
+    expect(
+      (
+        await collect(source(only, 3).pipe(new PrependHeadersStream({ prepend: () => ['A: 1\r\n'] })))
+      ).toString(),
+    ).toBe('A: 1\r\nSubject: x\r\n');
+    expect(
+      (
+        await collect(Readable.from([]).pipe(new PrependHeadersStream({ prepend: () => ['A: 1\r\n'] })))
+      ).toString(),
+    ).toBe('A: 1\r\n');
+  });
+
+  it('fails the stream when prepend throws (a mail loop: 554 5.4.6)', async () => {
+    const looping = Buffer.from('Received: x; Thu, 26 Nov 2026 16:00:00 +0000\r\n'.repeat(5) + '\r\nbody');
+    const stream = new PrependHeadersStream({ prepend: (h) => (checkHops(h, 3), []) });
+    await expect(collect(source(looping).pipe(stream))).rejects.toBeInstanceOf(TooManyHopsError);
+  });
+});
+
+describe('composeMessage', () => {
+  it('assembles prepended lines, the header block and the split body', async () => {
+    const split = source(message).pipe(new HeaderSplitStream());
+    const header = await split.header;
+    const out = await collect(composeMessage(['X-New: 1\r\n'], header, split));
+    expect(sha(out)).toBe(sha(Buffer.concat([Buffer.from('X-New: 1\r\n'), message])));
+  });
+});

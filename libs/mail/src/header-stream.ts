@@ -1,0 +1,132 @@
+/**
+ * Node stream wrappers around `HeaderSplitter`: thin, so the rules stay in the pure class.
+ *
+ * - `HeaderSplitStream`: message in, body out; the header block comes as the `header` event and
+ *   the `header` promise.
+ * - `PrependHeadersStream`: message in, message out with new fields in front (a `Received:`, the
+ *   `Message-ID`/`Date` of RFC 6409 §8.2–8.3): [new lines] + original header block + body. The
+ *   body is passed on as the chunks that came in, never copied or re-encoded.
+ * - `composeMessage`: the same assembly when the header block and the body are already apart.
+ */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { HeaderBlock } from './header-block';
+import { HeaderSplitter, type HeaderSplitterOptions, type SplitResult } from './header-splitter';
+
+export type HeaderLines = Iterable<string | Uint8Array>;
+
+const toBuffer = (x: string | Uint8Array): Buffer =>
+  typeof x === 'string' ? Buffer.from(x, 'utf8') : Buffer.from(x);
+
+/** Message bytes in, body bytes out. Fails with `HeaderTooLargeError` past the limit. */
+export class HeaderSplitStream extends Transform {
+  /** The header block, once read; rejects when the stream fails first. */
+  readonly header: Promise<HeaderBlock>;
+  private readonly splitter: HeaderSplitter;
+  private settle!: { resolve: (h: HeaderBlock) => void; reject: (e: Error) => void };
+
+  constructor(options: HeaderSplitterOptions = {}) {
+    super();
+    this.splitter = new HeaderSplitter(options);
+    this.header = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.header.catch(() => undefined); // awaiting it is optional: no unhandled rejection
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.run(() => this.splitter.push(chunk), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.run(() => this.splitter.end(), cb);
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.settle.reject(err ?? new Error('stream closed before the header block was complete'));
+    cb(err);
+  }
+
+  private run(step: () => SplitResult, cb: TransformCallback): void {
+    let result: SplitResult;
+    try {
+      result = step();
+    } catch (err) {
+      this.settle.reject(err as Error);
+      return cb(err as Error);
+    }
+    if (result.header) {
+      this.settle.resolve(result.header);
+      this.emit('header', result.header);
+    }
+    for (const b of result.body) this.push(b);
+    cb();
+  }
+}
+
+export interface PrependHeadersOptions extends HeaderSplitterOptions {
+  /**
+   * Called once with the original header block; returns the CRLF-terminated lines to put in front
+   * (may be async, may throw, e.g. `TooManyHopsError`, to fail the stream).
+   */
+  readonly prepend: (header: HeaderBlock) => HeaderLines | Promise<HeaderLines>;
+}
+
+/** Message in, message with prepended header lines out; otherwise byte for byte the same. */
+export class PrependHeadersStream extends Transform {
+  private readonly splitter: HeaderSplitter;
+  private readonly prepend: PrependHeadersOptions['prepend'];
+
+  constructor(options: PrependHeadersOptions) {
+    super();
+    this.splitter = new HeaderSplitter(options);
+    this.prepend = options.prepend;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.run(() => this.splitter.push(chunk), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.run(() => this.splitter.end(), cb);
+  }
+
+  private run(step: () => SplitResult, cb: TransformCallback): void {
+    let result: SplitResult;
+    try {
+      result = step();
+    } catch (err) {
+      return cb(err as Error);
+    }
+    const header = result.header;
+    if (!header) {
+      for (const b of result.body) this.push(b);
+      return cb();
+    }
+    this.emit('header', header);
+    Promise.resolve()
+      .then(() => this.prepend(header))
+      .then((lines) => {
+        for (const line of lines) this.push(toBuffer(line));
+        if (header.raw.length) this.push(header.raw);
+        if (header.separator.length) this.push(header.separator);
+        for (const b of result.body) this.push(b);
+        cb();
+      }, cb);
+  }
+}
+
+/**
+ * [prepended lines] + header block + body as one stream (for a header block and body already
+ * split, e.g. by `HeaderSplitStream`).
+ */
+export function composeMessage(
+  prepended: HeaderLines,
+  header: HeaderBlock,
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Readable {
+  async function* parts(): AsyncGenerator<Buffer> {
+    for (const line of prepended) yield toBuffer(line);
+    if (header.raw.length) yield header.raw;
+    if (header.separator.length) yield header.separator;
+    for await (const chunk of body) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+  }
+  return Readable.from(parts(), { objectMode: false });
+}

@@ -20,9 +20,16 @@ const constraints = [
   { sourceTag: 'scope:dns', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:queue', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['none'] },
+  { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:policy', onlyDependOnLibsWithTags: ['scope:dns', 'scope:queue'] },
+  { sourceTag: 'scope:delivery', onlyDependOnLibsWithTags: ['scope:smtp-protocol', 'scope:smtp-client', 'scope:dns', 'scope:db', 'scope:queue', 'scope:mail', 'scope:config', 'scope:observability'] },
+  {
+    sourceTag: 'scope:intake',
+    onlyDependOnLibsWithTags: ['scope:smtp-protocol', 'scope:smtp-server', 'scope:mail', 'scope:db', 'scope:queue', 'scope:auth', 'scope:policy', 'scope:config', 'scope:observability'],
+  },
+  { sourceTag: 'scope:queue-manager', onlyDependOnLibsWithTags: ['scope:db', 'scope:queue', 'scope:mail', 'scope:smtp-protocol', 'scope:config', 'scope:observability'] },
   { sourceTag: 'layer:pure', bannedExternalImports: PURE_BANNED },
 ];
 

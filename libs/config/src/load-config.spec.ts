@@ -33,6 +33,21 @@ describe('loadConfig', () => {
     expect(config.LOCAL_DELIVERY).toEqual({ kind: 'maildir', path: './tmp/maildir' });
   });
 
+  it('reads limits and flags at their bounds', () => {
+    const config = loadConfig({
+      MESSAGE_SIZE_LIMIT: '1024',
+      MAX_RECIPIENTS: '100',
+      PROXY_PROTOCOL: 'yes',
+      SUBMISSION_HIDE_CLIENT: 'off',
+    });
+    expect(config.MESSAGE_SIZE_LIMIT).toBe(1024);
+    expect(config.MAX_RECIPIENTS).toBe(100);
+    expect(config.PROXY_PROTOCOL).toBe(true);
+    expect(config.SUBMISSION_HIDE_CLIENT).toBe(false);
+    expect(loadConfig({}).MESSAGE_SIZE_LIMIT).toBe(25 * 1024 * 1024);
+    expect(loadConfig({}).MAX_RECEIVED_HEADERS).toBe(50);
+  });
+
   it('takes explicit values over defaults, and treats an empty value as unset', () => {
     const config = loadConfig({ MX_LISTEN: '[::1]:2525', SUBMISSION_LISTEN: ':2587', LOG_LEVEL: '' });
     expect(config.MX_LISTEN).toEqual({ host: '::1', port: 2525 });
@@ -77,6 +92,10 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://127.0.0.1', /^REDIS_URL: expected a redis: or rediss:\/\/ URL$/],
     ['MTA_HOSTNAME', 'not a host', /^MTA_HOSTNAME: expected a host name/],
     ['NODE_ENV', 'staging', /^NODE_ENV: /],
+    ['MESSAGE_SIZE_LIMIT', '1023', /^MESSAGE_SIZE_LIMIT: expected a whole number from 1024 to/],
+    ['MESSAGE_SIZE_LIMIT', '10MB', /^MESSAGE_SIZE_LIMIT: expected a whole number/],
+    ['MAX_RECIPIENTS', '99', /^MAX_RECIPIENTS: expected a whole number from 100 to 100000/],
+    ['PROXY_PROTOCOL', 'maybe', /^PROXY_PROTOCOL: expected true or false, got "maybe"/],
   ])('refuses %s=%s with a line naming the variable', (name, value, pattern) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -86,6 +86,22 @@ const port = parsed((value: string) =>
     : `expected a TCP port 1-65535, got "${value}"`,
 );
 
+function integer(min: number, max: number) {
+  return parsed((value: string) =>
+    /^\d{1,12}$/.test(value) && Number(value) >= min && Number(value) <= max
+      ? Number(value)
+      : `expected a whole number from ${min} to ${max}, got "${value}"`,
+  );
+}
+
+const flag = parsed((value: string) =>
+  /^(true|yes|on|1)$/i.test(value)
+    ? true
+    : /^(false|no|off|0)$/i.test(value)
+      ? false
+      : `expected true or false, got "${value}"`,
+);
+
 export const variables = {
   NODE_ENV: variable(
     'Profile: `production` (standard ports, all interfaces) or `development` (127.0.0.1, high ports; set by `npm start`).',
@@ -163,6 +179,31 @@ export const variables = {
     z.string().min(24, 'must be at least 24 characters'),
     {},
     true,
+  ),
+  MESSAGE_SIZE_LIMIT: variable(
+    'Largest message accepted, in bytes, advertised as SIZE (RFC 1870); larger ones get 552 5.3.4.',
+    integer(1024, 2 ** 31 - 1),
+    both(String(25 * 1024 * 1024)),
+  ),
+  MAX_RECIPIENTS: variable(
+    'Recipients per message; one more gets 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks for at least 100).',
+    integer(100, 100_000),
+    both('1000'),
+  ),
+  MAX_RECEIVED_HEADERS: variable(
+    'More `Received:` header fields than this is taken as a mail loop: 554 5.4.6 (RFC 5321 §6.3).',
+    integer(1, 1000),
+    both('50'),
+  ),
+  PROXY_PROTOCOL: variable(
+    'Expect a PROXY protocol v1/v2 header on every SMTP connection (behind a load balancer that sends one).',
+    flag,
+    both('false'),
+  ),
+  SUBMISSION_HIDE_CLIENT: variable(
+    "Leave the submitting client's name and IP address out of the Received header of outgoing mail.",
+    flag,
+    both('false'),
   ),
   LOG_LEVEL: variable(
     'pino log level.',

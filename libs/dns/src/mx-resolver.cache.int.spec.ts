@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsCache, MxResolver, type MxResolverOptions } from './index';
-import { startFakeDnsServer, type FakeDnsOptions, type FakeDnsServer } from './testing/fake-dns-server';
+import { startFakeDnsServer, type FakeDnsOptions, type FakeDnsServer } from '@mta/testing';
 import { at, exchanges, FAULTS, ZONE } from './testing/fake-zone';
 
 const servers: FakeDnsServer[] = [];

@@ -3,3 +3,14 @@ export { createTestRedis, TEST_REDIS_URL } from './test-redis';
 export { selfSignedCertificate, type TestCertificate } from './certificates';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
 export { createTestDatabase, TEST_DATABASE_SERVER_URL, type TestDatabase } from './test-database';
+export {
+  startFakeDns,
+  startFakeDnsServer,
+  mxRecord,
+  aRecord,
+  aaaaRecord,
+  type FakeDnsOptions,
+  type FakeDnsServer,
+  type FakeRecord,
+  type Fault,
+} from './fake-dns-server';

@@ -56,7 +56,7 @@ describe('module boundaries', () => {
       /can only depend on libs tagged with/,
     ],
     [
-      'libs/observability/src/probe.ts',
+      'libs/dns/src/probe.ts',
       "import { MxModule as x } from '@mta/feature-mx';",
       /can only depend on libs tagged with/,
     ],

@@ -4,7 +4,6 @@
  */
 import type { Answer, OptAnswer } from 'dns-packet';
 import type { MxResult } from '../mx-resolver';
-import type { FakeDnsOptions, FakeDnsServer } from './fake-dns-server';
 
 export type Rr = Exclude<Answer, OptAnswer>;
 export const mx = (name: string, preference: number, exchange: string, ttl = 300): Rr => ({
@@ -50,7 +49,8 @@ export const ZONE: Rr[] = [
   a('self.test', '192.0.2.99'),
   { type: 'TXT', name: 'txt-only.test', ttl: 300, data: 'v=spf1 -all' },
 ];
-export const FAULTS: FakeDnsOptions['faults'] = {
+/** Faults by name for `startFakeDnsServer` (@mta/testing, which this non-spec file may not import). */
+export const FAULTS: Record<string, 'servfail' | 'refused' | 'drop' | 'truncate'> = {
   'servfail.test': 'servfail',
   'refused.test': 'refused',
   'broken-host.test': 'servfail',
@@ -58,7 +58,8 @@ export const FAULTS: FakeDnsOptions['faults'] = {
 };
 
 /** The servers as the resolver's `servers` option. */
-export const at = (...list: FakeDnsServer[]) => list.map((s) => ({ host: s.host, port: s.port }));
+export const at = (...list: { host: string; port: number }[]) =>
+  list.map((s) => ({ host: s.host, port: s.port }));
 
 /** The exchanges in order, or the failure as is. */
 export const exchanges = (result: MxResult) => (result.ok ? result.hosts.map((h) => h.exchange) : result);

@@ -1,7 +1,68 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
+import { AccountsController } from './accounts/accounts.controller';
+import { AccountsService } from './accounts/accounts.service';
+import { AliasesController } from './aliases/aliases.controller';
+import { AliasesService } from './aliases/aliases.service';
+import { BearerAuthGuard } from './common/auth.guard';
+import { ApiExceptionFilter } from './common/exception.filter';
+import { DomainsController } from './domains/domains.controller';
+import { DomainsService } from './domains/domains.service';
+import { EventsController } from './events/events.controller';
+import { EventsService } from './events/events.service';
+import { MessagesController } from './messages/messages.controller';
+import { MessagesService } from './messages/messages.service';
+import { QueueActionsService } from './messages/queue-actions.service';
+import { OpenApiBuilder } from './openapi/openapi.builder';
+import { OpenApiController } from './openapi/openapi.controller';
+import { DeliveryScheduler } from './queue/delivery-scheduler';
+import { QueueController } from './queue/queue.controller';
+import { QueueService } from './queue/queue.service';
+import { SettingsController } from './settings/settings.controller';
+import { SettingsService } from './settings/settings.service';
+import { SuppressionsController } from './suppressions/suppressions.controller';
+import { SuppressionsService } from './suppressions/suppressions.service';
+import { TokensController } from './tokens/tokens.controller';
+import { TokensService } from './tokens/tokens.service';
 
 /**
- * The REST API (OpenAPI) to administer domains, accounts, tokens and the queue. Arrives with the admin API issue.
+ * The REST API (`/api/v1`, OpenAPI at `/api/openapi.json`, Swagger UI at `/api/docs`) to
+ * administer domains, DKIM keys, accounts, aliases, API tokens, the queue, suppressions,
+ * settings and the event log. Served on ADMIN_LISTEN next to /healthz, /readyz and /metrics.
+ * It stands on the core module's PrismaService, JobProducer, APP_CONFIG and LOGGER.
+ *
+ * The exception filter is registered globally (APP_FILTER): every HTTP error of the process
+ * gets the API's JSON error shape. Every /api/v1 controller carries BearerAuthGuard.
  */
-@Module({})
+@Module({
+  imports: [DiscoveryModule],
+  controllers: [
+    OpenApiController,
+    TokensController,
+    DomainsController,
+    AccountsController,
+    AliasesController,
+    MessagesController,
+    QueueController,
+    SuppressionsController,
+    EventsController,
+    SettingsController,
+  ],
+  providers: [
+    { provide: APP_FILTER, useClass: ApiExceptionFilter },
+    BearerAuthGuard,
+    OpenApiBuilder,
+    TokensService,
+    DomainsService,
+    AccountsService,
+    AliasesService,
+    MessagesService,
+    QueueActionsService,
+    DeliveryScheduler,
+    QueueService,
+    SuppressionsService,
+    EventsService,
+    SettingsService,
+  ],
+})
 export class AdminApiModule {}

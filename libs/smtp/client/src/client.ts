@@ -93,7 +93,8 @@ export class SmtpClient {
   get capabilities(): EhloCapabilities {
     return this.info.capabilities;
   }
-  get helo(): 'EHLO' | 'HELO' {
+  /** `LHLO` in LMTP mode (`protocol: 'lmtp'`). */
+  get helo(): 'EHLO' | 'HELO' | 'LHLO' {
     return this.info.helo;
   }
   /** TLS facts when the session is encrypted, else null. */
@@ -144,6 +145,7 @@ export class SmtpClient {
           caps: this.info.capabilities,
           timeouts: this.timeouts,
           tlsActive: this.info.tls !== null,
+          lmtp: this.info.helo === 'LHLO',
           bdatChunkSize: this.bdatChunkSize,
         },
         message,

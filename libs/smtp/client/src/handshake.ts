@@ -1,5 +1,6 @@
 /**
  * Session setup: greeting → EHLO (HELO fallback) → STARTTLS → EHLO again → AUTH.
+ * In LMTP mode (RFC 2033 §4.1) LHLO replaces EHLO, and there is no HELO fallback.
  * Each step either advances or throws an DeliveryError that says why this host cannot
  * take mail now; the caller then moves on to the next MX (RFC 5321 §5.1).
  */
@@ -43,11 +44,16 @@ export interface HandshakeOptions {
   readonly auth?: AuthCredentials;
   /** Send credentials over a plaintext session. Off by default; only for tests or loopback relays. */
   readonly allowInsecureAuth?: boolean;
+  /**
+   * `smtp` (default) or `lmtp` (RFC 2033): LHLO instead of EHLO, and after the end of data one
+   * reply per accepted recipient instead of one for the message.
+   */
+  readonly protocol?: 'smtp' | 'lmtp';
 }
 
 export interface SessionInfo {
   readonly greeting: SmtpReply;
-  readonly helo: 'EHLO' | 'HELO';
+  readonly helo: 'EHLO' | 'HELO' | 'LHLO';
   readonly capabilities: EhloCapabilities;
   readonly tls: TlsFacts | null;
   readonly authMechanism: AuthMechanism | null;
@@ -68,7 +74,8 @@ export async function handshake(
   const greeting = await conn.read('greeting', t.greeting);
   if (greeting.code !== 220) throw DeliveryError.refused('greeting', greeting);
 
-  let { helo, capabilities } = await sayHello(conn, o.heloName, t);
+  const lmtp = o.protocol === 'lmtp';
+  let { helo, capabilities } = await sayHello(conn, o.heloName, t, lmtp);
   let tls: TlsFacts | null = null;
   if (await wantsTls(conn, o.tls, capabilities, t)) {
     const servername = net.isIP(o.host) ? null : o.host; // RFC 6066 §3: no IP literals in SNI
@@ -79,7 +86,7 @@ export async function handshake(
     );
     progress.tls = tls;
     // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
-    ({ helo, capabilities } = await sayHello(conn, o.heloName, t));
+    ({ helo, capabilities } = await sayHello(conn, o.heloName, t, lmtp));
   }
 
   let authMechanism: AuthMechanism | null = null;
@@ -96,12 +103,21 @@ export async function handshake(
   return { greeting, helo, capabilities, tls, authMechanism };
 }
 
-/** EHLO, and HELO when EHLO is refused with 5xx (RFC 5321 §4.1.4, §3.2). */
+/**
+ * EHLO, and HELO when EHLO is refused with 5xx (RFC 5321 §4.1.4, §3.2). LMTP: LHLO only,
+ * since an LMTP server must support it and HELO/EHLO are not LMTP (RFC 2033 §4.1).
+ */
 async function sayHello(
   conn: Connection,
   name: string,
   t: Timeouts,
-): Promise<{ helo: 'EHLO' | 'HELO'; capabilities: EhloCapabilities }> {
+  lmtp: boolean,
+): Promise<{ helo: 'EHLO' | 'HELO' | 'LHLO'; capabilities: EhloCapabilities }> {
+  if (lmtp) {
+    const lhlo = await conn.command(`LHLO ${name}`, 'helo', t.helo);
+    if (lhlo.code !== 250) throw DeliveryError.refused('helo', lhlo);
+    return { helo: 'LHLO', capabilities: parseEhloReply(lhlo) };
+  }
   const ehlo = await conn.command(`EHLO ${name}`, 'helo', t.helo);
   if (ehlo.code === 250) return { helo: 'EHLO', capabilities: parseEhloReply(ehlo) };
   if (ehlo.code < 500) throw DeliveryError.refused('helo', ehlo);

@@ -70,6 +70,12 @@ export class RecipientLedger {
     return this.entries.filter((e) => e.state === 'accepted').length;
   }
 
+  /** LMTP (RFC 2033 §4.2): settle the first recipient still waiting for its end-of-data reply. */
+  settleNextAccepted(outcome: MessageOutcome): void {
+    const i = this.entries.findIndex((e) => e.state === 'accepted');
+    if (i !== -1) this.entries[i] = { state: 'settled', outcome };
+  }
+
   /** Settle every recipient not yet settled (MAIL refused, precheck, end of data...). */
   settleOpen(outcome: MessageOutcome): void {
     this.entries.forEach((e, i) => {

@@ -63,6 +63,8 @@ export interface TransactionContext {
   readonly caps: EhloCapabilities;
   readonly timeouts: Timeouts;
   readonly tlsActive: boolean;
+  /** LMTP (RFC 2033): one reply per accepted recipient after the end of data; DATA only. */
+  readonly lmtp?: boolean;
   readonly bdatChunkSize?: number;
 }
 
@@ -160,7 +162,9 @@ export async function runTransaction(ctx: TransactionContext, msg: OutgoingMessa
       await resetQuietly(ctx);
       return { recipients: ledger.results(), message: null };
     }
-    const send = ctx.caps.chunking ? sendBdat : sendData;
+    // LMTP: DATA only. RFC 2033 defines the per-recipient replies after DATA's final dot; we
+    // do not rely on how an LMTP server answers BDAT LAST (RFC 3030 leaves LMTP out).
+    const send = ctx.caps.chunking && !ctx.lmtp ? sendBdat : sendData;
     const answer = await send(ctx.conn, prepared.body, ctx.timeouts, {
       reject8bit: prepared.reject8bit,
       chunkSize: ctx.bdatChunkSize,
@@ -174,6 +178,10 @@ export async function runTransaction(ctx: TransactionContext, msg: OutgoingMessa
       );
       ledger.deferOpen(err);
       return { recipients: ledger.results(), message: outcomeOf('data', err) };
+    }
+    if (ctx.lmtp && answer.stage === 'end-of-data') {
+      await readLmtpReplies(ctx, final, ledger);
+      return { recipients: ledger.results(), message };
     }
     ledger.settleOpen(message);
     if (final.code >= 400) await resetQuietly(ctx); // DATA/BDAT refused: RFC 3030 §3, RFC 5321 §4.1.1.5
@@ -229,6 +237,25 @@ async function exchangeEnvelope(
     if (reply.code === 421) break; // the server is closing; the rest stay unsettled → deferred
   }
   return mailReply;
+}
+
+/**
+ * RFC 2033 §4.2: after the final dot, an LMTP server sends one reply per recipient it accepted
+ * at RCPT, in RCPT order; `first` (already read) is the first one. A drop or timeout part-way
+ * leaves the rest unsettled, and the caller's catch defers them. The transaction is then over
+ * (no RSET is needed, whatever the replies were).
+ */
+async function readLmtpReplies(
+  ctx: TransactionContext,
+  first: SmtpReply,
+  ledger: RecipientLedger,
+): Promise<void> {
+  const count = ledger.acceptedCount();
+  ledger.settleNextAccepted(outcomeOf('end-of-data', first));
+  for (let i = 1; i < count; i++) {
+    const reply = await ctx.conn.read('end-of-data', ctx.timeouts.endOfData);
+    ledger.settleNextAccepted(outcomeOf('end-of-data', reply));
+  }
 }
 
 /** End an aborted transaction (RFC 5321 §4.1.1.5); a failure here only makes the session unusable. */

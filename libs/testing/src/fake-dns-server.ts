@@ -3,7 +3,7 @@
  * fixed list of records (CNAME chains followed, NXDOMAIN and NODATA with an SOA), and can
  * misbehave per name: SERVFAIL, REFUSED, no answer at all, or a truncated UDP answer that
  * must be asked again over TCP. Counts every question it sees. UDP and TCP on one port.
- * Test support only: not exported from the library's index.
+ * Moved here from libs/dns (its specs use it too); `startFakeDns(records)` is the short form.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -158,4 +158,35 @@ function respond(
           },
         ];
   return packet.encode({ ...base, flags: flags | (exists ? 0 : 3), answers, authorities });
+}
+
+/** A resource record the fake server can serve (dns-packet's shape, without OPT). */
+export type FakeRecord = Rr;
+
+export const mxRecord = (name: string, preference: number, exchange: string, ttl = 300): Rr => ({
+  type: 'MX',
+  name,
+  ttl,
+  data: { preference, exchange },
+});
+export const aRecord = (name: string, address: string, ttl = 300): Rr => ({
+  type: 'A',
+  name,
+  ttl,
+  data: address,
+});
+export const aaaaRecord = (name: string, address: string, ttl = 300): Rr => ({
+  type: 'AAAA',
+  name,
+  ttl,
+  data: address,
+});
+
+/** A fake DNS server serving `zone` on 127.0.0.1; `servers` is ready for `MxResolver`. */
+export async function startFakeDns(
+  zone: Rr[],
+  options: Omit<FakeDnsOptions, 'records'> = {},
+): Promise<FakeDnsServer & { servers: { host: string; port: number }[] }> {
+  const server = await startFakeDnsServer({ ...options, records: zone });
+  return Object.assign(server, { servers: [{ host: server.host, port: server.port }] });
 }

@@ -1,0 +1,121 @@
+/**
+ * From PostgreSQL to the next hop: a stored message (body in several `message_chunks`, split
+ * inside a CRLF and before a dot line) is loaded with `loadDeliveryRequest` and delivered by the
+ * remote agent to smtp-sink (through the fake DNS) and by the Maildir agent; both hold the same
+ * bytes as were stored (SHA-256, LF line endings).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import { MxResolver } from '@mta/dns';
+import { aRecord, createTestDatabase, mxRecord, startFakeDns, type TestDatabase } from '@mta/testing';
+import { MaildirDeliveryAgent } from './local/maildir-agent';
+import { RemoteDeliveryAgent } from './remote/remote-agent';
+import { loadDeliveryRequest } from './request-loader';
+import { asLf, message, sha256 } from './test/fixtures';
+import { haveSmtpSink, portFreeOn, startSink } from './test/peers';
+
+describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
+  let database: TestDatabase;
+  let db: PrismaClient;
+  const body = message('stored', 'line one\r\n.dot line\r\n' + 'x'.repeat(70_000) + '\r\nend\r\n');
+  let messageId: string;
+  let recipientIds: string[];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createPrismaClient(database.url);
+    const cuts = [0, body.indexOf('\r\n') + 1, body.indexOf('.dot'), 40_000, body.length];
+    const created = await db.message.create({
+      data: {
+        queueId: newQueueId(),
+        sender: 'sender@example.org',
+        source: 'submission',
+        size: body.length,
+        dsnRet: 'HDRS',
+        dsnEnvid: 'env-1',
+        chunks: {
+          create: cuts
+            .slice(1)
+            .map((end, seq) => ({ seq, data: Uint8Array.from(body.subarray(cuts[seq], end)) })),
+        },
+        recipients: {
+          create: [
+            {
+              address: 'a@stored.test',
+              domain: 'stored.test',
+              dsnNotify: ['FAILURE', 'DELAY'],
+              dsnOrcpt: 'rfc822;a+2Bx@stored.test',
+            },
+            { address: 'b@stored.test', domain: 'stored.test' },
+          ],
+        },
+      },
+      include: { recipients: { orderBy: { address: 'asc' } } },
+    });
+    messageId = created.id;
+    recipientIds = created.recipients.map((r) => r.id);
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  it('loads the envelope, the recipients in job order and a re-readable body', async () => {
+    const load = await loadDeliveryRequest(db, { messageId, recipientIds: [...recipientIds].reverse() });
+    if (!load.ok) throw new Error(load.reason);
+    const { request } = load;
+    expect(request.envelope).toEqual({
+      sender: 'sender@example.org',
+      smtpUtf8: false,
+      eightBitMime: false,
+      dsn: { ret: 'HDRS', envid: 'env-1' },
+    });
+    expect(request.recipients.map((r) => r.address)).toEqual(['b@stored.test', 'a@stored.test']);
+    expect(request.recipients[1]).toMatchObject({ notify: ['FAILURE', 'DELAY'], orcpt: 'a+x@stored.test' });
+    for (let i = 0; i < 2; i++) {
+      const chunks: Buffer[] = [];
+      for await (const c of request.body()) chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).equals(body)).toBe(true);
+    }
+    expect(
+      await loadDeliveryRequest(db, { messageId: '00000000-0000-4000-8000-000000000000', recipientIds }),
+    ).toMatchObject({ ok: false });
+  });
+
+  it('delivers it to the MX and to a Maildir with the same bytes', async () => {
+    const load = await loadDeliveryRequest(db, { messageId, recipientIds, destination: 'stored.test' });
+    if (!load.ok) throw new Error(load.reason);
+    const port = await portFreeOn(['127.0.0.2']);
+    const sink = await startSink('127.0.0.2', port);
+    const dns = await startFakeDns([
+      mxRecord('stored.test', 10, 'mx.stored.test'),
+      aRecord('mx.stored.test', '127.0.0.2'),
+    ]);
+    const remote = new RemoteDeliveryAgent({
+      heloName: 'out.example.org',
+      resolver: new MxResolver({ servers: dns.servers, cache: false }),
+      port,
+    });
+    const report = await remote.deliver(load.request);
+    expect(report.results.map((r) => r.kind)).toEqual(['delivered', 'delivered']);
+    const [dump] = sink.dumps();
+    expect(sha256(dump.content)).toBe(sha256(asLf(body)));
+    await remote.close();
+    await sink.stop();
+    await dns.close();
+
+    const root = mkdtempSync(path.join(tmpdir(), 'maildir-db-'));
+    const local = new MaildirDeliveryAgent({ root });
+    const localReport = await local.deliver(load.request);
+    expect(localReport.results.map((r) => r.kind)).toEqual(['delivered', 'delivered']);
+    const dir = path.join(root, 'stored.test', 'a', 'Maildir', 'new');
+    const stored = readFileSync(path.join(dir, readdirSync(dir)[0]), 'latin1');
+    expect(sha256(stored.slice(stored.indexOf('\n', stored.indexOf('Delivered-To:')) + 1))).toBe(
+      sha256(asLf(body)),
+    );
+    rmSync(root, { recursive: true, force: true });
+  });
+});

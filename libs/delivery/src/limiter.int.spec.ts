@@ -1,0 +1,155 @@
+/**
+ * The per-destination limit against the real Redis: two limiters (two workers) share the
+ * slots; leases expire; a held lease is renewed while the delivery runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createTestRedis } from '@mta/testing';
+import type { DeliveryAgent, DeliveryReport, DeliveryRequest } from './contract';
+import { RedisDestinationLimiter } from './limits/destination-limiter';
+import { ConcurrencyLimitedAgent } from './limits/limited-agent';
+import { message, request } from './test/fixtures';
+import { sleep } from './test/peers';
+
+/** An agent whose deliveries finish when the test says so. */
+class GatedAgent implements DeliveryAgent {
+  readonly running: (() => void)[] = [];
+  async deliver(req: DeliveryRequest): Promise<DeliveryReport> {
+    await new Promise<void>((resolve) => this.running.push(resolve));
+    return {
+      status: 'attempted',
+      results: req.recipients.map((r) => ({
+        recipientId: r.id,
+        address: r.address,
+        kind: 'delivered' as const,
+        code: 250,
+        text: 'ok',
+        source: 'remote' as const,
+      })),
+    };
+  }
+  finishAll(): void {
+    for (const done of this.running.splice(0)) done();
+  }
+  async close(): Promise<void> {
+    /* nothing */
+  }
+}
+
+const until = async (check: () => boolean, ms = 2_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+};
+
+describe('per-destination concurrency limit (Redis)', () => {
+  let redis: Redis;
+  let test: Awaited<ReturnType<typeof createTestRedis>>;
+
+  beforeAll(async () => {
+    test = await createTestRedis();
+    redis = new Redis(test.url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    await test.cleanup();
+    redis.disconnect();
+  });
+
+  it('refuses the third concurrent delivery to one domain across two workers (deferred-local)', async () => {
+    const prefix = `${test.prefix}:three`;
+    const workers = [new GatedAgent(), new GatedAgent()];
+    const agents = workers.map(
+      (inner) =>
+        new ConcurrencyLimitedAgent(inner, {
+          limiter: new RedisDestinationLimiter({ redis, prefix, limit: 2 }),
+          retryAfterMs: 1_000,
+          random: () => 0,
+        }),
+    );
+    const req = (to: string) => request([to], message('limit'), { destination: to.split('@')[1] });
+    const first = agents[0].deliver(req('a@busy.test'));
+    const second = agents[1].deliver(req('b@busy.test'));
+    await until(() => workers[0].running.length + workers[1].running.length === 2);
+
+    const third = await agents[1].deliver(req('c@busy.test'));
+    expect(third.status).toBe('deferred-local');
+    expect(third.retryAfterMs).toBe(1_000);
+    expect(third.results[0]).toMatchObject({
+      kind: 'deferred',
+      code: 451,
+      enhanced: '4.4.5',
+      source: 'local',
+    });
+
+    // Another destination is not affected.
+    const other = agents[0].deliver(req('d@quiet.test'));
+    await until(() => workers[0].running.length === 2);
+
+    workers.forEach((w) => w.finishAll());
+    expect((await first).status).toBe('attempted');
+    expect((await second).status).toBe('attempted');
+    expect((await other).status).toBe('attempted');
+    // Slots were given back: the next delivery gets one.
+    const limiter = new RedisDestinationLimiter({ redis, prefix, limit: 2 });
+    expect(await limiter.inUse('busy.test')).toBe(0);
+    const again = agents[1].deliver(req('e@busy.test'));
+    await until(() => workers[1].running.length === 1);
+    workers[1].finishAll();
+    expect((await again).status).toBe('attempted');
+  });
+
+  it('gives a killed worker’s slot back when its lease expires', async () => {
+    const limiter = new RedisDestinationLimiter({
+      redis,
+      prefix: `${test.prefix}:expiry`,
+      limit: 1,
+      leaseMs: 300,
+    });
+    const lease = await limiter.acquire('crash.test'); // the worker dies holding it: never released
+    expect(lease).not.toBeNull();
+    expect(await limiter.acquire('crash.test')).toBeNull();
+    await sleep(400);
+    const next = await limiter.acquire('crash.test');
+    expect(next).not.toBeNull();
+    expect(await lease?.renew()).toBe(false); // the dead worker's lease is gone for good
+    await next?.release();
+    expect(await limiter.inUse('crash.test')).toBe(0);
+  });
+
+  it('keeps the slot of a long delivery by renewing its lease', async () => {
+    const prefix = `${test.prefix}:renew`;
+    // A lease long enough that a busy CI machine's event-loop stalls cannot outlast it.
+    const limiter = new RedisDestinationLimiter({ redis, prefix, limit: 1, leaseMs: 1000 });
+    const inner = new GatedAgent();
+    const agent = new ConcurrencyLimitedAgent(inner, { limiter }); // renews every third of the limiter's leaseMs
+    const long = agent.deliver(request(['a@slow.test'], message('renew')));
+    await until(() => inner.running.length === 1);
+    await sleep(3000); // three lease lifetimes
+    expect(await limiter.acquire('slow.test')).toBeNull();
+    inner.finishAll();
+    await long;
+    expect(await limiter.inUse('slow.test')).toBe(0);
+    // The key disappears with its last lease (no garbage left in Redis).
+    expect(await redis.exists(limiter.keyOf('slow.test'))).toBe(0);
+  });
+
+  it('defers locally when Redis cannot be reached, without delivering', async () => {
+    const broken = new Redis('redis://127.0.0.1:1', {
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
+    broken.on('error', () => undefined);
+    const inner = new GatedAgent();
+    const agent = new ConcurrencyLimitedAgent(inner, {
+      limiter: new RedisDestinationLimiter({ redis: broken, prefix: 'x' }),
+    });
+    const report = await agent.deliver(request(['a@down.test'], message('down')));
+    expect(report.status).toBe('deferred-local');
+    expect(report.results[0].text).toMatch(/unavailable/);
+    expect(inner.running).toHaveLength(0);
+    broken.disconnect();
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Wraps any delivery agent with the per-destination concurrency limit: take a slot, deliver,
+ * renew the lease while delivering, give the slot back. When no slot is free, nothing is
+ * tried and the report says `deferred-local` with a short `retryAfterMs`: the worker puts
+ * the job back instead of waiting, so a busy destination never holds a worker hostage.
+ */
+import { allRecipients, type DeliveryAgent, type DeliveryReport, type DeliveryRequest } from '../contract';
+import type { DestinationLimiter, Lease } from './destination-limiter';
+
+export interface LimitedAgentOptions {
+  readonly limiter: DestinationLimiter;
+  /** The limit's key for a request (default: `destination`, else the first recipient's domain). */
+  readonly destinationOf?: (request: DeliveryRequest) => string;
+  /** How long a lease lives between renewals (default: the limiter's `leaseMs`, else 60 s). */
+  readonly leaseMs?: number;
+  /** When a `deferred-local` job should run again (default 5 s, plus up to 50 % jitter). */
+  readonly retryAfterMs?: number;
+  readonly random?: () => number;
+}
+
+export function defaultDestination(request: DeliveryRequest): string {
+  const address = request.recipients[0]?.address ?? '';
+  return (request.destination ?? address.slice(address.lastIndexOf('@') + 1)).toLowerCase();
+}
+
+export class ConcurrencyLimitedAgent implements DeliveryAgent {
+  constructor(
+    private readonly inner: DeliveryAgent,
+    private readonly options: LimitedAgentOptions,
+  ) {}
+
+  async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
+    const destination = (this.options.destinationOf ?? defaultDestination)(request);
+    let lease: Lease | null;
+    try {
+      lease = await this.options.limiter.acquire(destination);
+    } catch (e) {
+      return this.deferLocal(request, `delivery slots for ${destination} unavailable: ${errorText(e)}`);
+    }
+    if (!lease) {
+      return this.deferLocal(
+        request,
+        `too many concurrent deliveries to ${destination}, will try again shortly`,
+      );
+    }
+    const held = lease;
+    const every = Math.max(
+      10,
+      Math.floor((this.options.leaseMs ?? this.options.limiter.leaseMs ?? 60_000) / 3),
+    );
+    const renewal = setInterval(() => {
+      held.renew().catch(() => undefined); // a lost lease only means one delivery too many
+    }, every);
+    renewal.unref();
+    try {
+      return await this.inner.deliver(request);
+    } finally {
+      clearInterval(renewal);
+      await held.release().catch(() => undefined); // it expires by itself otherwise
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private deferLocal(request: DeliveryRequest, text: string): DeliveryReport {
+    const base = this.options.retryAfterMs ?? 5_000;
+    const retryAfterMs = Math.round(base * (1 + 0.5 * (this.options.random ?? Math.random)()));
+    return {
+      status: 'deferred-local',
+      retryAfterMs,
+      // RFC 3463 X.4.5 "Mail system congestion"
+      results: allRecipients(request, {
+        kind: 'deferred',
+        code: 451,
+        enhanced: '4.4.5',
+        text,
+        source: 'local',
+      }),
+    };
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,117 @@
+/**
+ * LMTP delivery (RFC 2033) to a private Dovecot: the Maildir files Dovecot writes hold the
+ * body; an unknown user is refused at RCPT (550 5.1.1, failed); a user over quota is refused
+ * after the final dot (452 4.2.2, deferred) while the others in the same transaction are saved.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LmtpDeliveryAgent } from './local/lmtp-agent';
+import { createLocalDeliveryAgent } from './local/local-agent';
+import { startDovecot, haveDovecotLmtp, type Dovecot } from './test/dovecot';
+import { message, request } from './test/fixtures';
+import { expectNoLeaks, freePortOn, resourceCounts } from './test/peers';
+
+const newFiles = (dir: string): string[] => {
+  try {
+    return readdirSync(path.join(dir, 'new')).map((f) => path.join(dir, 'new', f));
+  } catch {
+    return [];
+  }
+};
+
+describe.skipIf(!haveDovecotLmtp())('LmtpDeliveryAgent against Dovecot LMTP', () => {
+  let dovecot: Dovecot;
+
+  beforeAll(async () => {
+    dovecot = await startDovecot([
+      { address: 'alice@lmtp.test' },
+      { address: 'bob@lmtp.test' },
+      { address: 'carol@lmtp.test', quotaKb: 1 },
+    ]);
+  });
+  afterAll(async () => {
+    await dovecot?.stop();
+  });
+
+  it('delivers to each mailbox; Dovecot’s Maildir files hold the message', async () => {
+    const baseline = resourceCounts();
+    const agent = new LmtpDeliveryAgent({
+      host: '127.0.0.1',
+      port: dovecot.port,
+      heloName: 'mta.example.org',
+    });
+    const body = message('lmtp-delivered');
+    const report = await agent.deliver(request(['alice@lmtp.test', 'bob@lmtp.test'], body));
+    expect(report.results.map((r) => [r.recipientId, r.kind, r.code, r.enhanced])).toEqual([
+      ['r1', 'delivered', 250, '2.0.0'],
+      ['r2', 'delivered', 250, '2.0.0'],
+    ]);
+    expect(report.results[0].text).toMatch(/<alice@lmtp\.test> .*Saved/);
+    expect(report.results[0].remote).toMatchObject({
+      host: '127.0.0.1',
+      port: dovecot.port,
+      address: '127.0.0.1',
+    });
+    for (const who of ['alice@lmtp.test', 'bob@lmtp.test']) {
+      const files = newFiles(dovecot.maildir(who));
+      expect(files).toHaveLength(1);
+      const stored = readFileSync(files[0], 'latin1').replace(/\r\n/g, '\n');
+      expect(stored).toMatch(/^Return-Path: <sender@example\.org>\n/); // Dovecot adds it (RFC 5321 §4.4)
+      expect(stored.endsWith(body.toString('latin1').replace(/\r\n/g, '\n'))).toBe(true);
+    }
+    await agent.close();
+    await expectNoLeaks(baseline);
+  });
+
+  it('fails an unknown user at RCPT and defers a user over quota after the dot, in one transaction', async () => {
+    const agent = new LmtpDeliveryAgent({
+      host: '127.0.0.1',
+      port: dovecot.port,
+      heloName: 'mta.example.org',
+    });
+    const big = message('lmtp-quota', ('x'.repeat(70) + '\r\n').repeat(100)); // 7 kB > 1 kB quota
+    const before = newFiles(dovecot.maildir('alice@lmtp.test')).length;
+    const report = await agent.deliver(
+      request(['alice@lmtp.test', 'nobody@lmtp.test', 'carol@lmtp.test'], big),
+    );
+    expect(report.results.map((r) => [r.kind, r.code, r.enhanced, r.source])).toEqual([
+      ['delivered', 250, '2.0.0', 'remote'],
+      ['failed', 550, '5.1.1', 'remote'],
+      ['deferred', 452, '4.2.2', 'remote'],
+    ]);
+    expect(report.results[1].text).toMatch(/User doesn't exist/);
+    expect(report.results[2].text).toMatch(/Quota exceeded/);
+    expect(newFiles(dovecot.maildir('alice@lmtp.test'))).toHaveLength(before + 1);
+    expect(newFiles(dovecot.maildir('carol@lmtp.test'))).toHaveLength(0);
+    await agent.close();
+  });
+
+  it('reuses the LMTP session for the next delivery', async () => {
+    const agent = createLocalDeliveryAgent(
+      { kind: 'lmtp', host: '127.0.0.1', port: dovecot.port },
+      { heloName: 'mta.example.org' },
+    );
+    const connects = (): number =>
+      dovecot
+        .log()
+        .split('\n')
+        .filter((l) => /Connect from/.test(l)).length;
+    const before = connects();
+    for (const s of ['lmtp-reuse-1', 'lmtp-reuse-2']) {
+      const report = await agent.deliver(request(['bob@lmtp.test'], message(s)));
+      expect(report.results[0].kind).toBe('delivered');
+    }
+    await agent.close();
+    expect(connects() - before).toBe(1); // one LMTP session carried both messages (RSET between)
+  });
+
+  it('defers every recipient when the LMTP server cannot be reached', async () => {
+    const port = await freePortOn('127.0.0.1');
+    const agent = new LmtpDeliveryAgent({ host: '127.0.0.1', port, heloName: 'mta.example.org' });
+    const report = await agent.deliver(request(['alice@lmtp.test', 'bob@lmtp.test'], message('lmtp-down')));
+    for (const r of report.results)
+      expect(r).toMatchObject({ kind: 'deferred', code: 421, enhanced: '4.4.1', source: 'local' });
+    await agent.close();
+  });
+});

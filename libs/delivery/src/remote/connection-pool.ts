@@ -1,0 +1,107 @@
+/**
+ * Idle SMTP sessions kept for the next delivery to the same host (Postfix's scache and
+ * `smtp_connection_cache_*`): keyed by MX name, address and port; an idle session lives at
+ * most `idleTimeoutMs` and carries at most `maxMessagesPerConnection` messages; it is reset
+ * with RSET (RFC 5321 §4.1.1.5) before reuse and discarded when that fails. RFC 5321
+ * §4.5.3.2.7 lets a server drop a client idle for 5 minutes; we give up long before.
+ */
+import type { SmtpClient } from '@mta/smtp-client';
+
+export interface ConnectionPoolOptions {
+  /** How long an idle session is kept (default 30 s; Postfix `smtp_connection_cache_time_limit` 2 s). */
+  readonly idleTimeoutMs?: number;
+  /** Messages per session before it is closed (default 100; Postfix `smtp_connection_reuse_count_limit`). */
+  readonly maxMessagesPerConnection?: number;
+  /** Idle sessions kept per key (default 4). */
+  readonly maxIdlePerKey?: number;
+}
+
+interface Idle {
+  readonly client: SmtpClient;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class SmtpConnectionPool {
+  private readonly idle = new Map<string, Idle[]>();
+  private readonly closing = new Set<Promise<void>>();
+  private closed = false;
+  private readonly idleTimeoutMs: number;
+  private readonly maxMessages: number;
+  private readonly maxIdle: number;
+
+  constructor(options: ConnectionPoolOptions = {}) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.maxMessages = options.maxMessagesPerConnection ?? 100;
+    this.maxIdle = options.maxIdlePerKey ?? 4;
+  }
+
+  static key(host: string, address: string | undefined, port: number): string {
+    return `${host.toLowerCase()}|${address ?? ''}|${port}`;
+  }
+
+  /** Idle sessions, all keys together. */
+  get size(): number {
+    let n = 0;
+    for (const list of this.idle.values()) n += list.length;
+    return n;
+  }
+
+  /** An idle session for `key`, already reset (RSET 250), or null. */
+  async take(key: string): Promise<SmtpClient | null> {
+    for (;;) {
+      const entry = this.idle.get(key)?.pop();
+      if (!entry) return null;
+      clearTimeout(entry.timer);
+      if (this.idle.get(key)?.length === 0) this.idle.delete(key);
+      if (await entry.client.reset()) return entry.client;
+      // reset() closed it (the server went away while idle): try the next one
+    }
+  }
+
+  /** Give a session back after a delivery: kept if it can carry more, else closed with QUIT. */
+  release(key: string, client: SmtpClient): void {
+    const list = this.idle.get(key) ?? [];
+    if (
+      this.closed ||
+      !client.isUsable() ||
+      client.messagesSent >= this.maxMessages ||
+      list.length >= this.maxIdle
+    ) {
+      this.quit(client);
+      return;
+    }
+    const timer = setTimeout(() => this.expire(key, client), this.idleTimeoutMs);
+    timer.unref(); // an idle session must not keep the process alive
+    list.push({ client, timer });
+    this.idle.set(key, list);
+  }
+
+  /** Close a session in the background; `close()` waits for it. */
+  quit(client: SmtpClient): void {
+    const done = client.quit().finally(() => this.closing.delete(done));
+    this.closing.add(done);
+  }
+
+  /** QUIT every idle session and wait until every socket is closed. Later releases are closed at once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const list of this.idle.values()) {
+      for (const { client, timer } of list) {
+        clearTimeout(timer);
+        this.quit(client);
+      }
+    }
+    this.idle.clear();
+    while (this.closing.size > 0) await Promise.all([...this.closing]);
+  }
+
+  private expire(key: string, client: SmtpClient): void {
+    const list = this.idle.get(key);
+    if (!list) return;
+    const i = list.findIndex((e) => e.client === client);
+    if (i === -1) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.idle.delete(key);
+    this.quit(client);
+  }
+}

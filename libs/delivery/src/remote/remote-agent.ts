@@ -1,0 +1,243 @@
+/**
+ * Remote delivery over SMTP: MX lookup (or a smart host), the hosts in order, opportunistic
+ * STARTTLS, per-recipient results, pooled sessions.
+ *
+ * Which failures move on to the next host (RFC 5321 §5.1: "try at least two addresses"; §3.8
+ * and §4.2.5: a 421 or a lost connection settles nothing):
+ * - a connection that fails or times out, a 4xx (or 421) greeting or EHLO, a TLS failure: next
+ *   address. A 5xx greeting or HELO too: RFC 5321 §3.1 makes 554 the refusal of one server,
+ *   and a backup MX may still accept (Postfix `smtp_skip_5xx_greeting = yes`). Only when every
+ *   host tried refused with 5xx is it permanent (failed); if any failed temporarily: deferred.
+ * - inside a session, 2xx and 5xx verdicts are final for their recipients; recipients deferred
+ *   (RCPT or MAIL 4xx, a drop, 421) are carried on to the next host, as Postfix does for backup
+ *   MXs. A remote 4xx reply is kept as the recipient's answer over a later local failure.
+ * - at most `maxAddresses` connection attempts and `maxSessions` sessions per delivery
+ *   (Postfix `smtp_mx_address_limit = 5`, `smtp_mx_session_limit = 2`).
+ */
+import {
+  SmtpClient,
+  type DeliveryError,
+  type RecipientResult,
+  type Timeouts,
+  type TlsFacts,
+  type TlsPolicy,
+  type TlsSettings,
+  type TraceFn,
+} from '@mta/smtp-client';
+import type { MxResolver } from '@mta/dns';
+import { openBody } from '../body';
+import {
+  allRecipients,
+  type DeliveryAgent,
+  type DeliveryReport,
+  type DeliveryRequest,
+  type RecipientDelivery,
+} from '../contract';
+import { defaultDestination } from '../limits/limited-agent';
+import { SmtpConnectionPool } from './connection-pool';
+import { routeFor, type RelayHost, type RouteHost } from './route';
+
+export interface RemoteAgentOptions {
+  /** Our name in EHLO (`MTA_HOSTNAME`). */
+  readonly heloName: string;
+  /** MX lookup (`DNS_SERVERS`); required unless `relay` is set. */
+  readonly resolver?: MxResolver;
+  /** Port of remote exchangers (`DELIVERY_PORT`, default 25). */
+  readonly port?: number;
+  /** Smart host mode (`RELAY_HOST`): every message goes there, no MX lookup. */
+  readonly relay?: RelayHost;
+  /** Default `opportunistic` (STARTTLS when offered, certificate not verified). */
+  readonly tls?: TlsPolicy;
+  readonly tlsSettings?: TlsSettings;
+  readonly timeouts?: Partial<Timeouts>;
+  /** Pooled sessions (default: a pool of its own, closed by `close()`); `false`: none. */
+  readonly pool?: SmtpConnectionPool | false;
+  readonly maxAddresses?: number;
+  readonly maxSessions?: number;
+  /** Outbound source address. */
+  readonly localAddress?: string;
+  readonly trace?: TraceFn;
+}
+
+/** A failed connection attempt, kept to answer for recipients no session reached. */
+interface HostFailure {
+  readonly error: DeliveryError;
+  readonly host: RouteHost;
+  readonly address: string | undefined;
+  readonly tls: TlsFacts | null;
+}
+
+export class RemoteDeliveryAgent implements DeliveryAgent {
+  private readonly pool: SmtpConnectionPool | null;
+  private readonly ownsPool: boolean;
+
+  constructor(private readonly options: RemoteAgentOptions) {
+    this.ownsPool = options.pool === undefined;
+    this.pool = options.pool === false ? null : (options.pool ?? new SmtpConnectionPool());
+  }
+
+  async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
+    if (request.recipients.length === 0) throw new TypeError('a delivery needs at least one recipient');
+    const route = await routeFor(
+      defaultDestination(request),
+      this.options.port ?? 25,
+      this.options.resolver,
+      this.options.relay,
+    );
+    if (!route.ok) {
+      // DNS said where (not) to go: 556 5.1.10 null MX, 550 5.1.2 NXDOMAIN... or 451 4.4.3.
+      const { code, enhanced, text, permanent } = route;
+      const kind = permanent ? 'failed' : 'deferred';
+      return {
+        status: 'attempted',
+        results: allRecipients(request, { kind, code, enhanced, text, source: 'local' }),
+      };
+    }
+    return { status: 'attempted', results: await this.tryHosts(request, route.hosts) };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool?.close();
+  }
+
+  private async tryHosts(
+    request: DeliveryRequest,
+    hosts: readonly RouteHost[],
+  ): Promise<RecipientDelivery[]> {
+    const settled = new Map<string, RecipientDelivery>();
+    const deferred = new Map<string, RecipientDelivery>();
+    const failures: HostFailure[] = [];
+    let addresses = 0;
+    let sessions = 0;
+    const maxAddresses = this.options.maxAddresses ?? 5;
+    const maxSessions = this.options.maxSessions ?? 2;
+
+    outer: for (const host of hosts) {
+      for (const address of host.addresses) {
+        const open = request.recipients.filter((r) => !settled.has(r.id));
+        if (open.length === 0 || addresses >= maxAddresses || sessions >= maxSessions) break outer;
+        if (request.signal?.aborted) break outer;
+        addresses++;
+        const key = SmtpConnectionPool.key(host.host, address, host.port);
+        const client = (await this.pool?.take(key)) ?? (await this.connect(host, address, failures));
+        if (!client) continue;
+        sessions++;
+        const results = await this.send(client, request, open);
+        const remote = { host: host.host, address: client.remoteAddress ?? address, port: host.port };
+        results.forEach((r, i) => {
+          const verdict: RecipientDelivery = {
+            recipientId: open[i].id,
+            address: open[i].address,
+            kind: r.kind,
+            code: r.code,
+            ...(r.enhanced ? { enhanced: r.enhanced } : {}),
+            text: r.text,
+            source: r.source,
+            remote,
+            tls: client.tls,
+          };
+          if (r.kind !== 'deferred') settled.set(verdict.recipientId, verdict);
+          else deferred.set(verdict.recipientId, preferRemote(deferred.get(verdict.recipientId), verdict));
+        });
+        if (this.pool && client.isUsable()) this.pool.release(key, client);
+        else await client.quit();
+      }
+    }
+    return request.recipients.map(
+      (r) => settled.get(r.id) ?? deferred.get(r.id) ?? unreached(r, failures, request.signal),
+    );
+  }
+
+  private async connect(
+    host: RouteHost,
+    address: string | undefined,
+    failures: HostFailure[],
+  ): Promise<SmtpClient | null> {
+    const { relay } = this.options;
+    const r = await SmtpClient.connect({
+      host: host.host,
+      address,
+      port: host.port,
+      heloName: this.options.heloName,
+      tls: relay?.tls ?? this.options.tls ?? 'opportunistic',
+      tlsSettings: this.options.tlsSettings,
+      auth: relay?.auth,
+      allowInsecureAuth: relay?.allowInsecureAuth,
+      timeouts: this.options.timeouts,
+      localAddress: this.options.localAddress,
+      trace: this.options.trace,
+    });
+    if (r.ok) return r.client;
+    failures.push({ error: r.error, host, address, tls: r.tls });
+    return null;
+  }
+
+  private async send(
+    client: SmtpClient,
+    request: DeliveryRequest,
+    open: DeliveryRequest['recipients'],
+  ): Promise<RecipientResult[]> {
+    const body = openBody(request.body);
+    const abort = (): void => void client.close();
+    request.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const { envelope } = request;
+      const res = await client.send({
+        from: envelope.sender,
+        recipients: open.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
+        body,
+        size: request.size,
+        // Declared 8-bit: say so. Not declared: the client finds out (BODY=8BITMIME when offered).
+        eightBit: envelope.eightBitMime ? true : undefined,
+        smtpUtf8: envelope.smtpUtf8,
+        dsn: envelope.dsn,
+      });
+      return res.recipients;
+    } finally {
+      request.signal?.removeEventListener('abort', abort);
+      body.destroy(); // stop reading the store if the peer refused before the body
+    }
+  }
+}
+
+/** The deferral to report: a later remote reply replaces an earlier one; a local one never replaces a remote. */
+function preferRemote(previous: RecipientDelivery | undefined, next: RecipientDelivery): RecipientDelivery {
+  return !previous || next.source === 'remote' || previous.source === 'local' ? next : previous;
+}
+
+/** No session answered for this recipient: report the last connection failure. */
+function unreached(
+  r: DeliveryRequest['recipients'][number],
+  failures: readonly HostFailure[],
+  signal: AbortSignal | undefined,
+): RecipientDelivery {
+  const last = failures.at(-1);
+  if (!last) {
+    const text = signal?.aborted
+      ? 'delivery interrupted (worker stopping)'
+      : 'no mail exchanger could be tried';
+    return {
+      recipientId: r.id,
+      address: r.address,
+      kind: 'deferred',
+      code: 451,
+      enhanced: '4.4.1',
+      text,
+      source: 'local',
+    };
+  }
+  // Permanent only when every host tried refused with 5xx (RFC 5321 §3.1, §5.1).
+  const permanent = failures.every((f) => f.error.kind === 'failed');
+  const { error } = last;
+  return {
+    recipientId: r.id,
+    address: r.address,
+    kind: permanent ? 'failed' : 'deferred',
+    code: error.code,
+    ...(error.enhanced ? { enhanced: error.enhanced } : {}),
+    text: error.text,
+    source: error.source,
+    remote: { host: last.host.host, address: last.address, port: last.host.port },
+    tls: last.tls,
+  };
+}

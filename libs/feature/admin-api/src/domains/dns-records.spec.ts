@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { dnsRecords, mtaStsPolicy, zoneText } from './dns-records';
+
+describe('dnsRecords', () => {
+  const key = { selector: 's1', algorithm: 'ed25519' as const, publicKey: 'KEY', active: true };
+
+  it('gives a local domain MX, SPF, DKIM, DMARC, MTA-STS and TLS-RPT', () => {
+    const records = dnsRecords({
+      domain: 'example.org',
+      type: 'local',
+      hostname: 'mx.example.net',
+      dkimKeys: [key],
+    });
+    expect(records.map((r) => `${r.purpose} ${r.name} ${r.type}`)).toEqual([
+      'mx example.org. MX',
+      'spf example.org. TXT',
+      'dkim s1._domainkey.example.org. TXT',
+      'dmarc _dmarc.example.org. TXT',
+      'mta-sts _mta-sts.example.org. TXT',
+      'tls-rpt _smtp._tls.example.org. TXT',
+    ]);
+    expect(records[0].value).toBe('10 mx.example.net.');
+    expect(records[2].value).toBe('"v=DKIM1; k=ed25519; p=KEY"');
+  });
+
+  it('leaves out inactive DKIM keys, and keeps the MTA-STS id stable for the same policy', () => {
+    const a = dnsRecords({
+      domain: 'example.org',
+      type: 'local',
+      hostname: 'mx.example.net',
+      dkimKeys: [{ ...key, active: false }],
+    });
+    const b = dnsRecords({ domain: 'example.org', type: 'local', hostname: 'mx.example.net', dkimKeys: [] });
+    expect(a.some((r) => r.purpose === 'dkim')).toBe(false);
+    expect(a.find((r) => r.purpose === 'mta-sts')?.value).toBe(b.find((r) => r.purpose === 'mta-sts')?.value);
+  });
+
+  it('gives a relay domain only a backup MX', () => {
+    const records = dnsRecords({
+      domain: 'relay.example',
+      type: 'relay',
+      hostname: 'mx.example.net',
+      dkimKeys: [key],
+    });
+    expect(records.map((r) => r.purpose)).toEqual(['mx']);
+  });
+
+  it('renders zone text with notes as comments, and the MTA-STS policy file', () => {
+    const zone = zoneText(
+      dnsRecords({ domain: 'example.org', type: 'local', hostname: 'mx.example.net', dkimKeys: [] }),
+    );
+    expect(zone.split('\n')[0]).toBe('example.org.\t3600\tIN\tMX\t10 mx.example.net.');
+    expect(zone).toMatch(/^; .*-all/m);
+    expect(mtaStsPolicy('mx.example.net')).toBe(
+      'version: STSv1\nmode: testing\nmx: mx.example.net\nmax_age: 86400\n',
+    );
+  });
+});

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { DomainName } from '../common/names';
+
+export const DomainType = z
+  .enum(['local', 'relay'])
+  .describe('`local`: we host its mailboxes; `relay`: we pass its mail on to its own MX.');
+
+export const CreateDomain = z
+  .strictObject({
+    name: DomainName,
+    type: DomainType.default('local'),
+    acceptAll: z.boolean().default(false).describe('Catch-all: accept any local part (local domains only).'),
+  })
+  .refine((d) => !(d.acceptAll && d.type === 'relay'), {
+    path: ['acceptAll'],
+    message: 'only local domains can accept all',
+  });
+export type CreateDomain = z.output<typeof CreateDomain>;
+
+export const UpdateDomain = z.strictObject({
+  type: DomainType.optional(),
+  acceptAll: z.boolean().optional(),
+});
+export type UpdateDomain = z.output<typeof UpdateDomain>;
+
+export const DomainParam = z.object({ name: DomainName });
+
+export const DomainView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  type: DomainType,
+  acceptAll: z.boolean(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export const CreateDkimKey = z.strictObject({
+  algorithm: z
+    .enum(['rsa', 'ed25519'])
+    .default('rsa')
+    .describe('`rsa` (2048 bits, rsa-sha256) or `ed25519` (RFC 8463).'),
+  selector: z
+    .string()
+    .regex(
+      /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
+      'expected a DNS label such as mail2026',
+    )
+    .max(63)
+    .optional()
+    .describe('Generated (`mta<yyyymm><random>`) when omitted.'),
+});
+export type CreateDkimKey = z.output<typeof CreateDkimKey>;
+
+export const DkimKeyView = z.object({
+  id: z.uuid(),
+  selector: z.string(),
+  algorithm: z.enum(['rsa', 'ed25519']),
+  active: z.boolean(),
+  createdAt: z.iso.datetime(),
+  dnsName: z.string().describe('Where to publish the TXT record, e.g. `mta202611a._domainkey.example.com`.'),
+  txt: z.array(z.string()).describe('The TXT record as strings of at most 255 characters.'),
+  record: z.string().describe('The record as a zone file line.'),
+});
+
+export const DkimParam = z.object({ name: DomainName, selector: z.string().max(63) });
+
+export const DnsRecord = z.object({
+  purpose: z.enum(['mx', 'spf', 'dkim', 'dmarc', 'mta-sts', 'tls-rpt']),
+  name: z.string(),
+  type: z.enum(['MX', 'TXT']),
+  ttl: z.number().int(),
+  value: z.string().describe('The record data as it appears in a zone file.'),
+  note: z.string().optional(),
+});
+
+export const DnsView = z.object({
+  domain: z.string(),
+  records: z.array(DnsRecord),
+  zone: z.string().describe('Every record as zone file text, ready to paste.'),
+  mtaStsPolicy: z
+    .string()
+    .describe('To serve at https://mta-sts.<domain>/.well-known/mta-sts.txt before publishing _mta-sts.'),
+});

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { PageQuery } from '../common/pagination';
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+export const EventType = z.enum([
+  'accepted',
+  'routed',
+  'deferred',
+  'delivered',
+  'failed',
+  'bounced',
+  'expired',
+  'held',
+  'released',
+  'deleted',
+]);
+
+export const ListEventsQuery = PageQuery.extend({
+  messageId: z
+    .string()
+    .regex(/^(?:[0-9A-Za-z]{16}|[0-9a-fA-F-]{36})$/, 'expected a queue id or a message UUID')
+    .optional()
+    .describe('Queue id or message UUID.'),
+  type: EventType.optional(),
+  since: Timestamp.optional().describe('At or after (ISO 8601).'),
+  until: Timestamp.optional().describe('Before (ISO 8601).'),
+});
+export type ListEventsQuery = z.output<typeof ListEventsQuery>;
+
+export const EventView = z.object({
+  id: z.uuid(),
+  type: EventType,
+  messageId: z.uuid().nullable().describe('Null once the message is deleted.'),
+  queueId: z.string().nullable(),
+  recipient: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: Timestamp,
+});

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { DomainName } from '../common/names';
+import { PageQuery } from '../common/pagination';
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+export const DomainParam = z.object({ domain: DomainName });
+
+export const PauseDomain = z
+  .strictObject({
+    reason: z.string().max(500).optional(),
+    until: Timestamp.optional().describe('Resume by itself at this time; paused until resumed when omitted.'),
+  })
+  .default({});
+export type PauseDomain = z.output<typeof PauseDomain>;
+
+export const PauseView = z.object({
+  domain: z.string(),
+  reason: z.string().nullable(),
+  pausedUntil: Timestamp.nullable(),
+  createdAt: Timestamp,
+});
+
+const StatusCounts = z.object({
+  queued: z.number().int(),
+  deferred: z.number().int(),
+  held: z.number().int(),
+  delivered: z.number().int(),
+  failed: z.number().int(),
+  bounced: z.number().int(),
+});
+
+export const DestinationView = z.object({
+  domain: z.string(),
+  queued: z.number().int(),
+  deferred: z.number().int(),
+  held: z.number().int(),
+  total: z.number().int().describe('Recipients not final yet.'),
+  paused: z.boolean(),
+});
+
+export const QueueSummary = z.object({
+  recipients: StatusCounts.describe('Recipients by status.'),
+  messages: z.object({
+    received: z.number().int(),
+    queued: z.number().int(),
+    held: z.number().int(),
+    done: z.number().int(),
+  }),
+  destinations: z
+    .array(DestinationView)
+    .describe('The 20 destination domains with the most recipients waiting.'),
+  oldest: z
+    .object({ queueId: z.string(), receivedAt: Timestamp, ageSeconds: z.number().int() })
+    .nullable()
+    .describe('The oldest message not done.'),
+  paused: z.array(PauseView),
+});
+
+export const DestinationsQuery = PageQuery;

@@ -65,6 +65,9 @@ export const Replies = {
   // ---- security ------------------------------------------------------------------------------------
   /** 530 5.7.0 STARTTLS first (RFC 3207 §4). */
   tlsRequired: (): SmtpError => new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first'),
+  /** RFC 4954 §6: the mechanism may only be used over an encrypted connection. */
+  encryptionRequiredForAuth: (): SmtpError =>
+    new SmtpError(538, '5.7.11', 'Encryption required for requested authentication mechanism: use STARTTLS first'),
   /** 530 5.7.0 authentication required (RFC 4954 §6). */
   authRequired: (): SmtpError => new SmtpError(530, '5.7.0', 'Authentication required'),
   /** 535 5.7.8 bad credentials (RFC 4954 §6). Never include the credentials. */

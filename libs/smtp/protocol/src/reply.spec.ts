@@ -108,6 +108,7 @@ describe('Replies', () => {
     ['notImplemented', Replies.notImplemented('EXPN'), 502, '5.5.1'],
     ['unknownAuthMechanism', Replies.unknownAuthMechanism(), 504, '5.5.4'],
     ['tlsRequired', Replies.tlsRequired(), 530, '5.7.0'],
+    ['encryptionRequiredForAuth', Replies.encryptionRequiredForAuth(), 538, '5.7.11'],
     ['authRequired', Replies.authRequired(), 530, '5.7.0'],
     ['authFailed', Replies.authFailed(), 535, '5.7.8'],
     ['authCancelled', Replies.authCancelled(), 501, '5.0.0'],

@@ -90,10 +90,10 @@ describe('SmtpSession: STARTTLS (RFC 3207)', () => {
 });
 
 describe('SmtpSession: AUTH (RFC 4954)', () => {
-  it('requires TLS unless allowed, with 530 5.7.0', () => {
+  it('requires TLS unless allowed, with 538 5.7.11 (RFC 4954 §6)', () => {
     run([
       ['EHLO c.example', 'ok'],
-      ['AUTH PLAIN', '530 5.7.0'],
+      ['AUTH PLAIN', '538 5.7.11'],
     ]);
     run(
       [

@@ -319,7 +319,7 @@ export class SmtpSession {
     if (this._tx) return refuse(Replies.badSequence('AUTH not allowed during a mail transaction'));
     if (ext.auth.length === 0) {
       const offeredAfterTls = (this.caps.authMechanisms?.length ?? 0) > 0 && !this._tls;
-      return refuse(offeredAfterTls ? Replies.tlsRequired() : Replies.notImplemented('AUTH'));
+      return refuse(offeredAfterTls ? Replies.encryptionRequiredForAuth() : Replies.notImplemented('AUTH'));
     }
     if (!ext.auth.includes(mechanism.toUpperCase())) return refuse(Replies.unknownAuthMechanism());
     return ALLOWED;

@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// SMTP server benchmark: our @mta/smtp-server against nodemailer's smtp-server, both with a
+// handler that reads and discards each message, driven by Postfix's smtp-source.
+// Run from the repository root:  node bench/smtp-server/run.mjs  [--quick]
+// See bench/README.md. Prints a table; not a test.
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const quick = process.argv.includes('--quick');
+const argValue = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+/**
+ * --only 0,2: just those rows (0-based); --runs N: runs per implementation and row, interleaved
+ * (default 4; the best run counts: on a shared VM noise only ever slows a run down);
+ * --no-idle: skip the idle-connection memory measurement; --quick: a fifth of the messages.
+ */
+const only = argValue('--only', null)?.split(',').map(Number) ?? null;
+const runsPerRow = Number(argValue('--runs', '4'));
+const skipIdle = process.argv.includes('--no-idle');
+const SMTP_SOURCE = '/usr/sbin/smtp-source';
+
+// ---- build our server into one ESM file (TypeScript, workspace path aliases) ------------------
+const buildDir = mkdtempSync(path.join(os.tmpdir(), 'smtp-bench-'));
+const bundle = path.join(buildDir, 'ours.mjs');
+process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
+await build({
+  input: path.join(root, 'libs/smtp/server/src/index.ts'),
+  platform: 'node',
+  tsconfig: path.join(root, 'tsconfig.base.json'),
+  output: { file: bundle, format: 'esm' },
+  logLevel: 'silent',
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(impl, delay) {
+  const port = await freePort();
+  const child = fork(path.join(here, 'server.mjs'), [impl, String(port), String(delay), bundle], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}`)));
+  });
+  const stats = () =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send('stats');
+    });
+  const stop = () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGKILL')));
+  return { port, stats, stop };
+}
+
+function smtpSource(args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(SMTP_SOURCE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`smtp-source ${args.join(' ')}: ${err}`)),
+    );
+  });
+}
+
+/** One row for one implementation: messages/s, CPU per message, peak RSS. */
+async function measure(impl, row) {
+  const server = await startServer(impl, row.delay);
+  const args = ['-s', String(row.sessions), '-m', String(row.messages), '-l', String(row.size)];
+  if (row.reuse) args.push('-d');
+  args.push('-f', 'bench@client.test', '-t', 'sink@bench.test', `127.0.0.1:${server.port}`);
+  await smtpSource(['-s', '1', '-m', '5', '-l', '100', `127.0.0.1:${server.port}`]); // warm-up
+  const before = await server.stats();
+  const t0 = process.hrtime.bigint();
+  await smtpSource(args);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const after = await server.stats();
+  await server.stop();
+  const delivered = after.messages - before.messages;
+  if (delivered !== row.messages)
+    throw new Error(`${impl}: ${delivered} of ${row.messages} messages arrived`);
+  const cpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+  return { rate: row.messages / seconds, cpuPerMsg: cpuUs / row.messages, peakRss: after.maxRss };
+}
+
+/** Resident memory per idle connection (greeted, then silent). */
+async function idleMemory(impl, count) {
+  const server = await startServer(impl, 0);
+  const base = (await server.stats()).rss;
+  const sockets = [];
+  let greeted = 0;
+  await new Promise((resolve, reject) => {
+    let opened = 0;
+    const openMore = () => {
+      // Open in waves so the listen backlog is never the limit.
+      const wave = Math.min(500, count - opened);
+      for (let i = 0; i < wave; i++) {
+        const s = net.connect(server.port, '127.0.0.1');
+        s.once('data', () => {
+          greeted++;
+          if (greeted === count) resolve();
+          else if (greeted === opened && opened < count) openMore();
+        });
+        s.on('error', reject);
+        sockets.push(s);
+      }
+      opened += wave;
+    };
+    openMore();
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const rss = (await server.stats()).rss;
+  sockets.forEach((s) => s.destroy());
+  await server.stop();
+  return (rss - base) / count;
+}
+
+const scale = quick ? 0.2 : 1;
+const n = (x) => Math.max(10, Math.round(x * scale));
+// [name, sessions, messages, size, reuse connections (-d), greeting delay ms]
+const rows = [
+  ['5 KB, 1 session, new connection per message', 1, 1000, 5120, false, 0],
+  ['5 KB, 50 sessions, new connection per message', 50, 3000, 5120, false, 0],
+  ['5 KB, 1 session, reused connection (-d)', 1, 3000, 5120, true, 0],
+  ['5 KB, 50 sessions, reused connections (-d)', 50, 10000, 5120, true, 0],
+  ['1 MB, 20 sessions, reused connections (-d)', 20, 200, 1024 * 1024, true, 0],
+  ['5 KB, 1 session, new connection, 100 ms greeting delay on both', 1, 10, 5120, false, 100],
+  ['5 KB, 50 sessions, new connection, 100 ms greeting delay on both', 50, 500, 5120, false, 100],
+].map(([name, sessions, messages, size, reuse, delay]) => ({
+  name,
+  sessions,
+  messages: n(messages),
+  size,
+  reuse,
+  delay,
+}));
+
+const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const mib = (b) => `${fmt(b / 1024 / 1024, 1)} MiB`;
+console.log(
+  `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), smtp-source from Postfix`,
+);
+console.log(
+  "Greeting delay: 0 on both unless said (smtp-server's fixed 100 ms timer patched out for those rows).\n",
+);
+console.log(
+  '| workload | ours msg/s | smtp-server msg/s | ratio | ours CPU/msg | smtp-server CPU/msg | ours peak RSS | smtp-server peak RSS |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const [index, row] of rows.entries()) {
+  if (only && !only.includes(index)) continue;
+  // Interleaved: ours, theirs, ours, theirs; the best run of each.
+  const runs = { ours: [], 'smtp-server': [] };
+  for (let i = 0; i < runsPerRow; i++)
+    for (const impl of ['ours', 'smtp-server']) runs[impl].push(await measure(impl, row));
+  const best = (rs) => ({
+    rate: Math.max(...rs.map((r) => r.rate)),
+    cpuPerMsg: Math.min(...rs.map((r) => r.cpuPerMsg)),
+    peakRss: Math.max(...rs.map((r) => r.peakRss)),
+  });
+  const o = best(runs.ours);
+  const t = best(runs['smtp-server']);
+  console.log(
+    `| ${row.name} | ${fmt(o.rate)} | ${fmt(t.rate)} | ${fmt(o.rate / t.rate, 2)}× | ${fmt(o.cpuPerMsg)} µs | ${fmt(t.cpuPerMsg)} µs | ${mib(o.peakRss)} | ${mib(t.peakRss)} |`,
+  );
+}
+if (skipIdle) process.exit(0);
+const idle = quick ? 1000 : 5000;
+const mo = await idleMemory('ours', idle);
+const mt = await idleMemory('smtp-server', idle);
+console.log(
+  `\nIdle connections (${idle}, greeted, silent): ours ${fmt(mo / 1024, 1)} KiB/connection, smtp-server ${fmt(mt / 1024, 1)} KiB/connection (target < 64 KiB).`,
+);

@@ -1,0 +1,89 @@
+/** Graceful close(): stop accepting, let transactions finish, 421 4.3.2 to idle sessions; no leaks. */
+import { describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '@mta/testing';
+import { startHarness } from './harness.testutil';
+import { RawClient, sleep } from './raw-client.testutil';
+
+function resources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) out[r] = (out[r] ?? 0) + 1;
+  return out;
+}
+
+describe('graceful close()', () => {
+  it('idle sessions get 421 4.3.2 at once, a transaction in progress may finish first', async () => {
+    const h = await startHarness({ closeTimeout: 5000 });
+    const idle = await RawClient.connect(h.port);
+    await idle.reply();
+    const busy = await RawClient.connect(h.port);
+    await busy.reply();
+    await busy.cmd('EHLO c');
+    await busy.cmd('MAIL FROM:<a@x.org>');
+    await busy.cmd('RCPT TO:<b@y.org>');
+    const closing = h.server.close();
+    expect((await idle.reply()).text).toBe('421 4.3.2 mx.test Service shutting down, closing connection');
+    await idle.closed;
+    // New connections are refused.
+    await expect(RawClient.connect(h.port)).rejects.toThrow();
+    // The transaction in progress completes...
+    expect((await busy.cmd('DATA')).code).toBe(354);
+    expect((await busy.cmd('last words\r\n.')).code).toBe(250);
+    // ...and the next transaction is refused.
+    expect((await busy.cmd('MAIL FROM:<a@x.org>')).code).toBe(421);
+    await busy.closed;
+    await closing;
+    expect(h.messages).toHaveLength(1);
+  });
+
+  it('after closeTimeout the stragglers get 421 4.3.2', async () => {
+    const h = await startHarness({ closeTimeout: 200 });
+    const c = await RawClient.connect(h.port);
+    await c.reply();
+    await c.cmd('EHLO c');
+    await c.cmd('MAIL FROM:<a@x.org>');
+    const t0 = Date.now();
+    await h.server.close();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect((await c.reply()).code).toBe(421);
+    await c.closed;
+  });
+
+  it('leaves no sockets, servers or timers behind', async () => {
+    const cert = await selfSignedCertificate(['localhost']);
+    await sleep(50);
+    const before = resources();
+    const h = await startHarness({ tls: { key: cert.key, cert: cert.cert }, greetingDelay: 10 }, [
+      {},
+      { implicitTls: true },
+      { proxyProtocol: true },
+    ]);
+    const clients = [
+      await RawClient.connect(h.ports[0]),
+      await RawClient.connect(h.ports[1], { tls: true }),
+      await RawClient.connect(h.ports[0]),
+    ];
+    await clients[0].reply();
+    await clients[0].cmd('EHLO c');
+    await clients[0].cmd('STARTTLS');
+    await clients[0].startTls();
+    await clients[1].reply();
+    await clients[2].reply();
+    await clients[2].cmd('QUIT');
+    const half = await RawClient.connect(h.ports[2]); // never sends its PROXY header
+    await h.server.close();
+    await Promise.all([...clients, half].map((c) => c.closed));
+    await sleep(50);
+    expect(resources()).toEqual(before);
+    expect(h.closed.length).toBe(3);
+    expect(h.server.connectionCount).toBe(0);
+  });
+});
+
+describe('listen()', () => {
+  it('rejects a port in use and still closes cleanly', async () => {
+    const h = await startHarness();
+    await expect(h.server.listen({ host: '127.0.0.1', port: h.port })).rejects.toThrow(/EADDRINUSE/);
+    expect(h.server.addresses()).toHaveLength(1);
+    await h.server.close();
+  });
+});

@@ -62,7 +62,8 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts', 'tools/**/*.ts', 'bench/**/*.ts'],
+    // Tests and their helpers (a lib's src/testing/ folder, *.testutil.ts) may use the harness.
+    files: ['**/*.spec.ts', '**/*.testutil.ts', 'libs/*/src/testing/**/*.ts', 'tools/**/*.ts', 'bench/**/*.ts'],
     rules: { ...boundaries(testConstraints), 'no-console': 'off' },
   },
   {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createTestDatabase, createTestRedis, freePort, startTcpProxy, type TcpProxy } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,17 @@ describe('all-in-one process', () => {
     let db: Awaited<ReturnType<typeof createTestDatabase>>;
     let redis: Awaited<ReturnType<typeof createTestRedis>>;
     const logLines: Record<string, unknown>[] = [];
+    const adminToken = 'e2e-bootstrap-token-0123456789';
+    let submissionPort: number;
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${base}/api/v1${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          'content-type': 'application/json',
+          ...init.headers,
+        },
+      });
 
     beforeAll(async () => {
       db = await createTestDatabase();
@@ -64,7 +75,8 @@ describe('all-in-one process', () => {
           REDIS_PREFIX: redis.prefix,
           ADMIN_LISTEN: `127.0.0.1:${port}`,
           MX_LISTEN: `127.0.0.1:${await freePort()}`,
-          SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
+          SUBMISSION_LISTEN: `127.0.0.1:${(submissionPort = await freePort())}`,
+          ADMIN_TOKEN: adminToken,
           SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
           LOG_LEVEL: 'info',
         },
@@ -101,6 +113,10 @@ describe('all-in-one process', () => {
         'PolicyModule',
         'AdminApiModule',
       ]);
+      expect(logLines.find((l) => l['msg'] === 'mx listening')?.['listen']).toEqual([
+        expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      ]);
+      expect(logLines.find((l) => l['msg'] === 'submission listening')?.['listen']).toHaveLength(2);
     });
 
     it('is ready, turns 503 within seconds when Redis goes away, and recovers without a restart', async () => {
@@ -120,11 +136,64 @@ describe('all-in-one process', () => {
       await until('ready', async () => ((await readyStatus(base)) === 200 ? true : undefined));
       await postgresProxy.stop();
       await until('not ready', async () => ((await readyStatus(base)) === 503 ? true : undefined), 5000);
-      const body = (await (await fetch(`${base}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
+      const body = (await (await fetch(`${base}/readyz`)).json()) as {
+        checks: Record<string, { ok: boolean }>;
+      };
       expect(body.checks['postgres']?.ok).toBe(false);
       expect(body.checks['redis']?.ok).toBe(true);
       await postgresProxy.start();
       await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 10_000);
+    });
+
+    it('lets an account created through the API send mail through submission', async () => {
+      expect(
+        (
+          await api('/domains', {
+            method: 'POST',
+            body: JSON.stringify({ name: 'e2e.example', type: 'local' }),
+          })
+        ).status,
+      ).toBe(201);
+      const created = await api('/accounts', {
+        method: 'POST',
+        body: JSON.stringify({
+          address: 'carol@e2e.example',
+          password: 'a long enough password 42',
+          sendAs: [],
+        }),
+      });
+      expect(created.status).toBe(201);
+      const swaks = await new Promise<string>((resolve) =>
+        execFile(
+          'swaks',
+          [
+            '--server',
+            '127.0.0.1',
+            '--port',
+            String(submissionPort),
+            '--tls',
+            '--auth',
+            'PLAIN',
+            '--auth-user',
+            'carol@e2e.example',
+            '--auth-password',
+            'a long enough password 42',
+            '--from',
+            'carol@e2e.example',
+            '--to',
+            'dave@elsewhere.example',
+            '--h-Subject',
+            'from the API account',
+          ],
+          { encoding: 'utf8' },
+          (_error, stdout, stderr) => resolve(`${stdout}${stderr}`),
+        ),
+      );
+      const queueId = /250 2\.0\.0 .*queued as ([0-9A-Z]{16})/.exec(swaks)?.[1];
+      expect(queueId, swaks).toBeDefined();
+      const message = (await (await api(`/messages/${queueId}`)).json()) as Record<string, unknown>;
+      expect(message).toMatchObject({ source: 'submission', client: { authUser: 'carol@e2e.example' } });
+      expect(JSON.stringify(message)).toContain('dave@elsewhere.example');
     });
 
     it('serves Prometheus metrics', async () => {

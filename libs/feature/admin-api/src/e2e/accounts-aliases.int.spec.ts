@@ -171,9 +171,5 @@ describe('aliases', () => {
   });
 });
 
-describe('submission with an account made through the API', () => {
-  // Needs the submission service (intake issue: SMTP submission on 587/465 with AUTH): create
-  // a domain and an account here, then send through `submission` with that login and check
-  // the message is queued with the account as authUser.
-  it.todo('creates a domain and an account, then sends mail through submission with that account');
-});
+// That an account made here can log in to `submission` and send is checked end to end, with
+// every module in one process, in apps/all-in-one/src/main.e2e.spec.ts.

@@ -1,0 +1,44 @@
+import type { PrismaClient } from '@mta/db';
+
+/** What intake needs to know about the domains and mailboxes we host. */
+export interface Directory {
+  /** The domain's type if we host it (local) or relay for it, else null. */
+  domain(name: string): Promise<{ type: 'local' | 'relay'; acceptAll: boolean } | null>;
+  /** Whether `address` (lower-case) is an enabled account or alias. */
+  mailboxExists(address: string): Promise<boolean>;
+}
+
+/**
+ * The directory in PostgreSQL. Domain answers are cached for a few seconds: every RCPT asks,
+ * and domains change rarely (a new domain is live within `ttlMs`).
+ */
+export class PrismaDirectory implements Directory {
+  private readonly domains = new Map<
+    string,
+    { at: number; value: Awaited<ReturnType<Directory['domain']>> }
+  >();
+
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly ttlMs = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async domain(name: string) {
+    const cached = this.domains.get(name);
+    if (cached && this.now() - cached.at < this.ttlMs) return cached.value;
+    const row = await this.db.domain.findUnique({ where: { name }, select: { type: true, acceptAll: true } });
+    const value = row ? { type: row.type, acceptAll: row.acceptAll } : null;
+    if (this.domains.size > 10_000) this.domains.clear();
+    this.domains.set(name, { at: this.now(), value });
+    return value;
+  }
+
+  async mailboxExists(address: string): Promise<boolean> {
+    const [account, alias] = await Promise.all([
+      this.db.account.findFirst({ where: { address, disabled: false }, select: { id: true } }),
+      this.db.alias.findFirst({ where: { address, disabled: false }, select: { id: true } }),
+    ]);
+    return account !== null || alias !== null;
+  }
+}

@@ -1,0 +1,174 @@
+import { pipeline } from 'node:stream/promises';
+import { Writable, type Readable } from 'node:stream';
+import { buildReceived, checkHops, PrependHeadersStream, type HeaderBlock } from '@mta/mail';
+import type { Logger } from '@mta/observability';
+import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protocol';
+import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
+import { newQueueId } from '@mta/db';
+import { BodyCollector } from './body-collector';
+import type { MessageWriter } from './message-writer';
+import type { RecipientResolver, ResolvedRecipient } from './recipient-resolver';
+import type { TransactionLog } from './transaction-log';
+
+export interface IntakeOptions {
+  /** Our host name for the Received header. */
+  hostname: string;
+  /** More `Received:` fields than this is a mail loop: 554 5.4.6 (RFC 5321 §6.3). Default 50, as Postfix. */
+  maxReceived?: number;
+  /** Leave the client's name and address out of our Received header (privacy). Default false. */
+  hideClient?: boolean;
+}
+
+export interface IntakeDependencies {
+  resolver: RecipientResolver;
+  writer: MessageWriter;
+  log: TransactionLog;
+  logger: Logger;
+}
+
+/**
+ * What `mx` and `submission` share: recipient checks at RCPT, and at the end of data the
+ * message (with our Received header on top) made durable before the 250. The subclasses
+ * decide who may send and what is added to the header.
+ */
+export abstract class IntakeHandler implements SmtpHandler {
+  /** Recipients accepted in the current transaction of each session, by address as written. */
+  private readonly accepted = new Map<string, Map<string, ResolvedRecipient>>();
+  protected abstract readonly service: 'mx' | 'submission';
+
+  constructor(
+    protected readonly deps: IntakeDependencies,
+    protected readonly options: IntakeOptions,
+  ) {}
+
+  async onMailFrom(session: SessionInfo, mail: MailCommand): Promise<void> {
+    const sender = mail.from?.raw ?? '';
+    try {
+      await this.checkSender(session, mail);
+    } catch (error) {
+      if (error instanceof SmtpError) this.deps.log.mailRefused(session, sender, error);
+      throw error;
+    }
+    this.accepted.set(session.id, new Map());
+    this.deps.log.mail(session, sender);
+  }
+
+  async onRcptTo(session: SessionInfo, rcpt: RcptCommand): Promise<void> {
+    try {
+      const resolved = await this.deps.resolver.resolve(rcpt.to, { authenticated: session.user !== null });
+      this.accepted.get(session.id)?.set(rcpt.to.raw, resolved);
+      this.deps.log.recipient(session, resolved.address);
+    } catch (error) {
+      if (error instanceof SmtpError) this.deps.log.recipientRefused(session, rcpt.to.raw, error);
+      throw error;
+    }
+  }
+
+  async onData(session: SessionInfo, envelope: Envelope, body: Readable): Promise<string> {
+    const resolved = this.accepted.get(session.id) ?? new Map<string, ResolvedRecipient>();
+    this.accepted.delete(session.id);
+    // The queue id is chosen now, so that our Received header can name it (RFC 5321 §4.4 `id`).
+    const queueId = newQueueId();
+    try {
+      const collector = new BodyCollector();
+      let header: HeaderBlock | undefined;
+      await pipeline(
+        body,
+        new PrependHeadersStream({
+          prepend: async (h) => {
+            header = h;
+            return this.prepend(session, envelope, h, queueId);
+          },
+        }),
+        new Writable({
+          write(chunk: Buffer, _enc, done) {
+            collector.push(chunk);
+            done();
+          },
+        }),
+      );
+      const dataEnded = process.hrtime.bigint();
+      const stored = await this.deps.writer.store({
+        queueId,
+        source: this.service,
+        sender: envelope.mailFrom?.raw ?? '',
+        clientAddress: session.remoteAddress,
+        clientHelo: session.helo?.domain ?? null,
+        authUser: session.user,
+        recipients: envelope.recipients.map((r) => {
+          const route = resolved.get(r.address.raw);
+          if (!route) throw new Error(`recipient ${r.address.raw} was not resolved at RCPT`);
+          return {
+            ...route,
+            notify: [...(r.params.notify ?? [])],
+            orcpt: r.params.orcpt ? `${r.params.orcpt.type};${r.params.orcpt.address}` : null,
+          };
+        }),
+        dsnRet: envelope.mailParams.ret ?? null,
+        dsnEnvid: envelope.mailParams.envid ?? null,
+        smtpUtf8: envelope.mailParams.smtpUtf8,
+        eightBitMime: envelope.mailParams.body === '8BITMIME' || envelope.mailParams.body === 'BINARYMIME',
+        header: {
+          messageId: header?.get('message-id') ?? null,
+          from: header?.get('from') ?? null,
+          subject: header?.get('subject') ?? null,
+        },
+        size: collector.size,
+        chunks: collector.finish(),
+      });
+      this.deps.log.stored(Number(process.hrtime.bigint() - dataEnded) / 1e9);
+      this.deps.log.accepted(session, stored.queueId, collector.size);
+      return stored.queueId;
+    } catch (error) {
+      const refusal =
+        error instanceof SmtpError
+          ? error
+          : new SmtpError(451, '4.3.0', 'Local error in processing, please try again later');
+      if (!(error instanceof SmtpError))
+        this.deps.logger.error({ session: session.id, err: String(error) }, 'intake failed');
+      this.deps.log.refused(session, refusal);
+      throw refusal;
+    }
+  }
+
+  onClose(session: SessionInfo): void {
+    this.accepted.delete(session.id);
+    this.deps.log.closed(session);
+  }
+
+  /** Who may use this reverse-path: the subclass refuses with an SmtpError. */
+  protected abstract checkSender(session: SessionInfo, mail: MailCommand): Promise<void>;
+
+  /** Header lines to add in front of the message (Received first), or a refusal. */
+  protected async prepend(
+    session: SessionInfo,
+    envelope: Envelope,
+    header: HeaderBlock,
+    id: string,
+  ): Promise<string[]> {
+    checkHops(header, this.options.maxReceived ?? 50);
+    return [this.received(session, envelope, id)];
+  }
+
+  /** The Received field of RFC 5321 §4.4, with the RFC 3848 protocol keyword. */
+  protected received(session: SessionInfo, envelope: Envelope, id: string): string {
+    return buildReceived({
+      helo: session.helo?.domain,
+      clientIp: session.remoteAddress,
+      hideClient: this.options.hideClient ?? false,
+      by: this.options.hostname,
+      product: 'mta',
+      protocol: {
+        esmtp: session.helo?.verb === 'EHLO',
+        tls: session.tls !== null,
+        auth: session.user !== null,
+        smtpUtf8: envelope.mailParams.smtpUtf8,
+      },
+      tls: session.tls
+        ? { protocol: session.tls.protocol, cipher: session.tls.cipherStandardName ?? session.tls.cipher }
+        : undefined,
+      id,
+      recipients: envelope.recipients.map((r) => r.address.raw),
+    });
+  }
+}

@@ -1,0 +1,48 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+const perRegistry = new WeakMap<Registry, IntakeMetrics>();
+
+/** Prometheus counters of what intake accepted and refused, by reason. */
+export class IntakeMetrics {
+  /** One set of counters per registry: mx and submission share them (labelled by service). */
+  static for(registry: Registry): IntakeMetrics {
+    let metrics = perRegistry.get(registry);
+    if (!metrics) {
+      metrics = new IntakeMetrics(registry);
+      perRegistry.set(registry, metrics);
+    }
+    return metrics;
+  }
+
+  readonly transactions: Counter<'service' | 'result' | 'reason'>;
+  readonly recipients: Counter<'service' | 'result' | 'reason'>;
+  /** From the last byte of the data to the commit (what the client waits for before its 250). */
+  readonly storeSeconds: Histogram<'service'>;
+
+  private constructor(registry: Registry) {
+    this.transactions = new Counter({
+      name: 'mta_intake_transactions_total',
+      help: 'SMTP mail transactions by result (accepted, refused) and reason of refusal.',
+      labelNames: ['service', 'result', 'reason'],
+      registers: [registry],
+    });
+    this.recipients = new Counter({
+      name: 'mta_intake_recipients_total',
+      help: 'RCPT commands by result (accepted, refused) and reason of refusal.',
+      labelNames: ['service', 'result', 'reason'],
+      registers: [registry],
+    });
+    this.storeSeconds = new Histogram({
+      name: 'mta_intake_store_seconds',
+      help: 'Time from the end of the data to the committed message (the wait for the 250), seconds.',
+      labelNames: ['service'],
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+  }
+}
+
+/** A short, bounded label for a refusal: its enhanced status code (or the reply code). */
+export function reasonOf(error: { code: number; enhanced?: string }): string {
+  return error.enhanced ?? String(error.code);
+}

@@ -1,0 +1,132 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createPrismaClient, newQueueId, readMessageBuffer, type PrismaClient } from '@mta/db';
+import { createLogger } from '@mta/observability';
+import { JobProducer, QueueName, createRedisConnection, redisReady } from '@mta/queue';
+import { SmtpError } from '@mta/smtp-protocol';
+import {
+  createTestDatabase,
+  createTestRedis,
+  startTcpProxy,
+  type TcpProxy,
+  type TestDatabase,
+} from '@mta/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BodyCollector } from './body-collector';
+import { MessageWriter, type IncomingMessage } from './message-writer';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function message(body: Buffer): IncomingMessage {
+  const collector = new BodyCollector(4096);
+  for (let i = 0; i < body.length; i += 1000) collector.push(body.subarray(i, i + 1000));
+  return {
+    queueId: newQueueId(),
+    source: 'mx',
+    sender: 'alice@example.net',
+    clientAddress: '192.0.2.7',
+    clientHelo: 'mail.example.net',
+    authUser: null,
+    recipients: [
+      {
+        address: 'bob@local.example',
+        domain: 'local.example',
+        route: 'local',
+        notify: ['FAILURE'],
+        orcpt: 'rfc822;bob@local.example',
+      },
+    ],
+    dsnRet: 'HDRS',
+    dsnEnvid: 'ENV1',
+    smtpUtf8: false,
+    eightBitMime: true,
+    header: { messageId: '<1@example.net>', from: 'alice@example.net', subject: 'hi' },
+    chunks: collector.finish(),
+    size: collector.size,
+  };
+}
+
+describe('MessageWriter on real PostgreSQL and Redis', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let db: PrismaClient;
+  let redis: Awaited<ReturnType<typeof createTestRedis>>;
+  let producer: JobProducer;
+  let redisClient: ReturnType<typeof createRedisConnection>;
+  let writer: MessageWriter;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    proxy = await startTcpProxy(Number(new URL(database.url).port || 5432));
+    db = createPrismaClient(proxy.via(database.url));
+    redis = await createTestRedis();
+    redisClient = createRedisConnection(redis.url, 'client');
+    await redisReady(redisClient);
+    producer = new JobProducer(redisClient, redis.prefix);
+    writer = new MessageWriter(db, producer, createLogger('test', 'silent'));
+  });
+  afterAll(async () => {
+    await producer.close();
+    redisClient.disconnect();
+    await db.$disconnect();
+    await proxy.close();
+    await database.drop();
+    await redis.cleanup();
+  });
+
+  it('stores envelope, recipients and the body byte for byte, then enqueues the id', async () => {
+    const body = Buffer.concat([Buffer.from('Subject: hi\r\n\r\n'), randomBytes(300_000)]);
+    const stored = await writer.store(message(body));
+    expect(stored.queueId).toMatch(/^[0-9A-Z]{16}$/);
+    const row = await db.message.findUniqueOrThrow({
+      where: { id: stored.id },
+      include: { recipients: true, events: true },
+    });
+    expect(row).toMatchObject({
+      queueId: stored.queueId,
+      sender: 'alice@example.net',
+      size: body.length,
+      dsnRet: 'HDRS',
+      state: 'received',
+    });
+    expect(row.recipients.map((r) => [r.address, r.route, r.status, r.dsnNotify])).toEqual([
+      ['bob@local.example', 'local', 'queued', ['FAILURE']],
+    ]);
+    expect(row.events.map((e) => e.type)).toEqual(['accepted']);
+    expect(sha(await readMessageBuffer(db, stored.id))).toBe(sha(body));
+    const job = await producer.queue(QueueName.Accepted).getJob(`accepted/${stored.id}`);
+    expect(job?.data).toEqual({ messageId: stored.id });
+  });
+
+  it('answers 451 4.3.0 and stores nothing while PostgreSQL is down, and recovers without a restart', async () => {
+    const before = await db.message.count();
+    await proxy.stop();
+    const failure = await writer
+      .store(message(Buffer.from('Subject: x\r\n\r\nbody\r\n')))
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(SmtpError);
+    expect((failure as SmtpError).code).toBe(451);
+    expect((failure as SmtpError).enhanced).toBe('4.3.0');
+    expect((failure as SmtpError).text).not.toMatch(/ECONNREFUSED|postgres/i);
+    await proxy.start();
+    expect(await db.message.count()).toBe(before);
+    const stored = await writer.store(message(Buffer.from('Subject: y\r\n\r\nbody\r\n')));
+    expect(await db.message.count()).toBe(before + 1);
+    expect(stored.id).toBeTruthy();
+  });
+
+  it('keeps the message when Redis is down: it waits in PostgreSQL for the reconciler', async () => {
+    const dead = createRedisConnection('redis://127.0.0.1:1', 'client');
+    const deadWriter = new MessageWriter(
+      db,
+      new JobProducer(dead, redis.prefix),
+      createLogger('test', 'silent'),
+    );
+    try {
+      const stored = await deadWriter.store(message(Buffer.from('Subject: z\r\n\r\nbody\r\n')));
+      const row = await db.message.findUniqueOrThrow({ where: { id: stored.id } });
+      expect(row.state).toBe('received');
+    } finally {
+      dead.disconnect();
+    }
+  });
+});

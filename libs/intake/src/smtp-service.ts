@@ -1,0 +1,134 @@
+import type { AppConfig } from '@mta/config';
+import type { PrismaClient } from '@mta/db';
+import type { Logger, Metrics } from '@mta/observability';
+import type { JobProducer } from '@mta/queue';
+import { SmtpServer, type SmtpHandler } from '@mta/smtp-server';
+import type { Redis } from 'ioredis';
+import { PrismaAccountDirectory } from './accounts';
+import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
+import { PrismaDirectory } from './directory';
+import type { IntakeDependencies } from './intake-handler';
+import { IntakeMetrics } from './intake-metrics';
+import { MessageWriter } from './message-writer';
+import { MxHandler } from './mx-handler';
+import { RecipientResolver } from './recipient-resolver';
+import { SubmissionHandler } from './submission-handler';
+import { loadTlsMaterial } from './tls-material';
+import { TransactionLog } from './transaction-log';
+
+/** What the Nest modules of mx and submission hand over: the process's shared resources. */
+export interface SmtpServiceContext {
+  config: AppConfig;
+  db: PrismaClient;
+  producer: JobProducer;
+  redis: Redis;
+  logger: Logger;
+  metrics: Metrics;
+  /** Overrides of the password-guessing throttle (tests use short delays). */
+  authThrottle?: Omit<AuthThrottleOptions, 'prefix'>;
+}
+
+/** A running SMTP service: its server and the addresses it listens on. */
+export interface RunningSmtpService {
+  server: SmtpServer;
+  addresses: string[];
+  close(): Promise<void>;
+}
+
+function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): IntakeDependencies {
+  const logger = ctx.logger.child({ component: service });
+  // A bare <postmaster> means the postmaster of our own host name (RFC 5321 §4.1.1.3).
+  return {
+    resolver: new RecipientResolver(new PrismaDirectory(ctx.db), ctx.config.MTA_HOSTNAME.toLowerCase()),
+    writer: new MessageWriter(ctx.db, ctx.producer, logger),
+    log: new TransactionLog(service, logger, IntakeMetrics.for(ctx.metrics.registry)),
+    logger,
+  };
+}
+
+async function server(
+  service: 'mx' | 'submission',
+  ctx: SmtpServiceContext,
+  handler: SmtpHandler,
+  submission: boolean,
+) {
+  const { config } = ctx;
+  const tls = await loadTlsMaterial(
+    { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE },
+    config.MTA_HOSTNAME,
+    ctx.logger,
+  );
+  return new SmtpServer({
+    hostname: config.MTA_HOSTNAME,
+    handler,
+    tls: { key: tls.key, cert: tls.cert },
+    // Port 25 takes no passwords (DESIGN.md); submission only after TLS (RFC 8314 §3.3).
+    authMechanisms: submission ? ['PLAIN', 'LOGIN'] : [],
+    requireAuth: submission,
+    maxMessageSize: config.MESSAGE_SIZE_LIMIT,
+    maxRecipients: config.MAX_RECIPIENTS,
+    onError: (error, session) =>
+      ctx.logger.warn(
+        {
+          component: service,
+          session: session?.id,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        'smtp session error',
+      ),
+  });
+}
+
+async function listen(
+  smtp: SmtpServer,
+  listeners: { name: string; host: string; port: number; implicitTls?: boolean }[],
+  proxy: boolean,
+) {
+  const addresses: string[] = [];
+  for (const l of listeners) {
+    const bound = await smtp.listen({
+      name: l.name,
+      host: l.host,
+      port: l.port,
+      implicitTls: l.implicitTls,
+      proxyProtocol: proxy,
+    });
+    addresses.push(
+      bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+    );
+  }
+  return { server: smtp, addresses, close: () => smtp.close() };
+}
+
+/** Port 25: the MX for our domains (MX_LISTEN). */
+export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
+  const handler = new MxHandler(dependencies('mx', ctx), {
+    hostname: ctx.config.MTA_HOSTNAME,
+    maxReceived: ctx.config.MAX_RECEIVED_HEADERS,
+  });
+  const smtp = await server('mx', ctx, handler, false);
+  return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config.PROXY_PROTOCOL);
+}
+
+/** Ports 587 (STARTTLS, SUBMISSION_LISTEN) and 465 (implicit TLS, SUBMISSIONS_LISTEN). */
+export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
+  const handler = new SubmissionHandler(
+    dependencies('submission', ctx),
+    new PrismaAccountDirectory(ctx.db),
+    new AuthThrottle(ctx.redis, { ...ctx.authThrottle, prefix: ctx.config.REDIS_PREFIX }),
+    {
+      hostname: ctx.config.MTA_HOSTNAME,
+      maxReceived: ctx.config.MAX_RECEIVED_HEADERS,
+      hideClient: ctx.config.SUBMISSION_HIDE_CLIENT,
+    },
+  );
+  const smtp = await server('submission', ctx, handler, true);
+  return listen(
+    smtp,
+    [
+      { name: 'submission', ...ctx.config.SUBMISSION_LISTEN },
+      { name: 'submissions', ...ctx.config.SUBMISSIONS_LISTEN, implicitTls: true },
+    ],
+    ctx.config.PROXY_PROTOCOL,
+  );
+}

@@ -35,6 +35,25 @@ export const RecipientOutcome = z
       .regex(/^[245]\.\d{1,3}\.\d{1,3}$/)
       .optional(),
     text: z.string().max(2000),
+    /** Optional facts for the `delivery_attempts` row: the host that answered (MX, smart host, LMTP). */
+    remote: z
+      .object({
+        host: z.string().max(255),
+        address: z.string().max(64).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Optional: TLS of the session that gave the answer (absent: unknown, null: none). */
+    tls: z
+      .object({
+        version: z.string().max(64).nullable(),
+        cipher: z.string().max(128).nullable(),
+        verified: z.boolean(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -98,9 +117,14 @@ export function parseJob<N extends QueueName>(queue: N, data: unknown): JobData<
  * step is deduplicated by BullMQ instead of running twice. BullMQ ids may not contain ':'.
  * `undefined` lets BullMQ number the job (questions that are never replayed).
  */
+/** A destination in a job id: ':' (e.g. the smart host destination `relay:<host>`) as `%3A`. */
+const idPart = (s: string): string => s.replace(/%/g, '%25').replace(/:/g, '%3A');
+
 export const jobIdOf: { [N in QueueName]: (job: JobData<N>) => string | undefined } = {
   [QueueName.Accepted]: (job) => `accepted/${job.messageId}`,
-  [QueueName.Delivery]: (job) => `delivery/${job.messageId}/${job.route}/${job.destination}/${job.attempt}`,
-  [QueueName.Outcome]: (job) => `outcome/${job.messageId}/${job.route}/${job.destination}/${job.attempt}`,
+  [QueueName.Delivery]: (job) =>
+    `delivery/${job.messageId}/${job.route}/${idPart(job.destination)}/${job.attempt}`,
+  [QueueName.Outcome]: (job) =>
+    `outcome/${job.messageId}/${job.route}/${idPart(job.destination)}/${job.attempt}`,
   [QueueName.Policy]: () => undefined,
 };

@@ -1,7 +1,56 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AppConfig } from '@mta/config';
+import { PrismaService } from '@mta/db';
+import { LOGGER, Metrics, type Logger } from '@mta/observability';
+import { JobProducer, REDIS_CLIENT, createRedisConnection } from '@mta/queue';
+import { QueueManager } from '@mta/queue-manager';
+import { APP_CONFIG } from '@mta/runtime';
+import type { Redis } from 'ioredis';
 
 /**
- * The queue manager: routes accepted messages, schedules retries, writes bounces, expires old mail, reconciles PostgreSQL against Redis. Arrives with the queue issue.
+ * The queue manager: routes accepted messages, schedules retries, writes bounces, expires old
+ * mail, reconciles PostgreSQL against Redis. The logic lives in `@mta/queue-manager`; this module
+ * only starts and stops it. Any number of replicas may run.
  */
 @Module({})
-export class QueueManagerModule {}
+export class QueueManagerModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private manager?: QueueManager;
+  private workerConnection?: Redis;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: PrismaService,
+    private readonly producer: JobProducer,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { config, logger } = this;
+    this.workerConnection = createRedisConnection(config.REDIS_URL, 'worker', (error) =>
+      logger.debug({ err: error.message }, 'queue manager redis connection error'),
+    );
+    // RELAY_HOST (smart host) belongs to the delivery configuration; used here when present.
+    const relayHost = (config as unknown as Record<string, unknown>)['RELAY_HOST'];
+    this.manager = new QueueManager(
+      {
+        db: this.db.client,
+        producer: this.producer,
+        redis: this.redis,
+        workerConnection: this.workerConnection,
+        prefix: config.REDIS_PREFIX,
+        logger: logger.child({ module: 'queue-manager' }),
+        registry: this.metrics.registry,
+        hostname: config.MTA_HOSTNAME,
+      },
+      { relayHost: typeof relayHost === 'string' && relayHost ? relayHost : undefined },
+    );
+    await this.manager.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.manager?.stop();
+    this.workerConnection?.disconnect();
+  }
+}

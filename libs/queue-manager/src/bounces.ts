@@ -1,0 +1,237 @@
+/**
+ * Delivery status notifications (RFC 3464) written by the queue: one failure DSN per message per
+ * batch of failed recipients, and one delay notice per recipient at most.
+ *
+ * - Never to the null sender `<>` (RFC 5321 §4.5.5, RFC 3461 §6.1; `canSendDsn`), which is what
+ *   stops bounce loops: a DSN has sender `<>` itself.
+ * - Only for recipients whose NOTIFY asks for it (RFC 3461 §4.1; `shouldNotify`): NEVER never,
+ *   FAILURE for failures, DELAY for delays; without NOTIFY, failures and (option
+ *   `delayWhenNotifyAbsent`, default on) delays.
+ * - RET (§4.3) decides whether the whole original or its header block comes back; ENVID (§4.4)
+ *   and ORCPT (§4.2) are echoed in the report (`Original-Envelope-Id`, `Original-Recipient`).
+ * - The DSN is stored as a new message (source `bounce`, sender `''`, one recipient: the original
+ *   sender, routed local/relay/remote by its domain) together with the recipients' move
+ *   `failed` → `bounced` (or `delay_notified_at`) in ONE transaction, guarded by the recipients'
+ *   previous state: whoever commits first writes the DSN, a concurrent or replayed writer rolls
+ *   back. Then its `accepted` job is enqueued: bounces go through the same queue as any message
+ *   (and the reconciler enqueues it if Redis was away).
+ */
+import { newQueueId, readMessageBody, type Message, type Recipient, type RecipientRoute } from '@mta/db';
+import { canSendDsn, composeDsn, shouldNotify, type DsnRecipient } from '@mta/mail';
+import { QueueName } from '@mta/queue';
+import type { NotifyCondition } from '@mta/smtp-protocol';
+import type { Context } from './context';
+import { TX } from './types';
+import { EXPIRED_STATUS, isExpired, lastReplyOf } from './fail';
+import { expiresAt } from './schedule';
+
+/** Stored DSNs are cut into chunks of this size (`message_chunks`). */
+const CHUNK_SIZE = 256 * 1024;
+
+type DsnKind = 'failed' | 'delayed';
+
+class LostRace extends Error {}
+
+export class DsnWriter {
+  constructor(private readonly ctx: Context) {}
+
+  /** Recipient ids that should be told about `action` (notify rules; the sender is checked by the caller). */
+  wants(recipient: Pick<Recipient, 'dsnNotify'>, action: DsnKind): boolean {
+    const notify = recipient.dsnNotify.length ? (recipient.dsnNotify as NotifyCondition[]) : undefined;
+    return shouldNotify(notify, action, { delayWhenAbsent: this.ctx.delayWhenNotifyAbsent });
+  }
+
+  /**
+   * The failure DSN for every `failed` recipient of the message that asked for one (once: they
+   * become `bounced`). Returns the DSN's message id, or null when none was due.
+   */
+  async writeFailures(messageId: string): Promise<string | null> {
+    const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
+    if (!msg || !canSendDsn(msg.sender)) return null;
+    const failed = await this.ctx.db.recipient.findMany({
+      where: { messageId, status: 'failed' },
+      orderBy: { address: 'asc' },
+    });
+    const due = failed.filter((r) => this.wants(r, 'failed'));
+    if (due.length === 0) return null;
+    return this.write(msg, due, 'failed');
+  }
+
+  /** One delay notice for these deferred recipients (those not yet warned who asked for it). */
+  async writeDelayNotice(messageId: string, recipientIds: readonly string[]): Promise<string | null> {
+    const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
+    if (!msg || !canSendDsn(msg.sender)) return null;
+    const rows = await this.ctx.db.recipient.findMany({
+      where: { id: { in: [...recipientIds] }, status: 'deferred', delayNotifiedAt: null },
+      orderBy: { address: 'asc' },
+    });
+    const due = rows.filter((r) => this.wants(r, 'delayed'));
+    if (due.length === 0) return null;
+    return this.write(msg, due, 'delayed');
+  }
+
+  private async write(msg: Message, recipients: Recipient[], kind: DsnKind): Promise<string | null> {
+    const { ctx } = this;
+    const now = ctx.now();
+    const log = ctx.logger.child({ queueId: msg.queueId });
+    const remoteHosts = await this.lastRemoteHosts(recipients.map((r) => r.id));
+    const dsn = await composeDsn({
+      sender: msg.sender,
+      envid: msg.dsnEnvid ?? undefined,
+      ret: msg.dsnRet ?? undefined,
+      reportingMta: ctx.hostname,
+      receivedFromMta: msg.clientHelo ?? undefined,
+      arrivalDate: msg.receivedAt,
+      date: now,
+      maxReturnSize: ctx.maxReturnSize,
+      recipients: recipients.map((r) => this.dsnRecipient(msg, r, kind, remoteHosts.get(r.id))),
+      original: {
+        content: readMessageBody(ctx.db, msg.id),
+        size: msg.size,
+        body: msg.eightBitMime ? '8BITMIME' : undefined,
+        smtpUtf8: msg.smtpUtf8,
+        subject: msg.subject ?? undefined,
+      },
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of dsn.stream) chunks.push(chunk as Buffer);
+    const content = Buffer.concat(chunks);
+    const to = dsn.envelope.to;
+    const domain = to.includes('@') ? to.slice(to.lastIndexOf('@') + 1).toLowerCase() : '';
+    const route = await this.routeOf(domain);
+    const queueId = newQueueId(now.getTime());
+    const ids = recipients.map((r) => r.id);
+
+    let bounceId: string;
+    try {
+      bounceId = await ctx.db.$transaction(async (tx) => {
+        const { count } =
+          kind === 'failed'
+            ? await tx.recipient.updateMany({
+                where: { id: { in: ids }, status: 'failed' },
+                data: { status: 'bounced' },
+              })
+            : await tx.recipient.updateMany({
+                where: { id: { in: ids }, delayNotifiedAt: null },
+                data: { delayNotifiedAt: now },
+              });
+        if (count !== ids.length) throw new LostRace();
+        const bounce = await tx.message.create({
+          select: { id: true },
+          data: {
+            queueId,
+            sender: '',
+            source: 'bounce',
+            size: content.length,
+            smtpUtf8: dsn.smtpUtf8,
+            eightBitMime: dsn.eightBit,
+            messageIdHeader: dsn.messageId,
+            fromHeader: `Mail Delivery System <MAILER-DAEMON@${ctx.hostname}>`,
+            subject: dsn.subject,
+            receivedAt: now,
+            recipients: { create: { address: to, domain, route, nextAttemptAt: now } },
+            chunks: {
+              createMany: {
+                data: splitChunks(content).map((data, seq) => ({
+                  seq,
+                  data: data as Uint8Array<ArrayBuffer>,
+                })),
+              },
+            },
+            events: {
+              create: {
+                type: 'accepted',
+                queueId,
+                detail: { source: 'bounce', kind, of: msg.queueId, size: content.length },
+              },
+            },
+          },
+        });
+        await tx.event.createMany({
+          data: recipients.map((r) => ({
+            type: kind === 'failed' ? ('bounced' as const) : ('delayed' as const),
+            messageId: msg.id,
+            queueId: msg.queueId,
+            recipientId: r.id,
+            detail: { dsnQueueId: queueId, to, returned: dsn.returned },
+          })),
+        });
+        return bounce.id;
+      }, TX);
+    } catch (error) {
+      if (error instanceof LostRace) return null;
+      throw error;
+    }
+    ctx.metrics.dsns.inc({ kind });
+    ctx.metrics.count(kind === 'failed' ? 'bounced' : 'delayed', ids.length);
+    for (const r of recipients) {
+      log.info(
+        { recipient: r.address, status: kind === 'failed' ? 'bounced' : 'deferred', dsnQueueId: queueId, to },
+        kind === 'failed' ? 'bounce written' : 'delay notice written',
+      );
+    }
+    try {
+      await ctx.producer.enqueue(QueueName.Accepted, { messageId: bounceId });
+    } catch (error) {
+      log.warn(
+        { dsnQueueId: queueId, err: (error as Error).message },
+        'accepted job of the DSN not enqueued; the reconciler will',
+      );
+    }
+    return bounceId;
+  }
+
+  private dsnRecipient(msg: Message, r: Recipient, kind: DsnKind, remoteMta?: string): DsnRecipient {
+    const expired = kind === 'failed' && isExpired(r);
+    const status = expired ? EXPIRED_STATUS : (r.lastEnhancedCode ?? (kind === 'failed' ? '5.0.0' : '4.0.0'));
+    const reply = lastReplyOf(r);
+    return {
+      finalRecipient: r.address,
+      originalRecipient: parseOrcpt(r.dsnOrcpt),
+      action: kind,
+      status,
+      remoteMta,
+      diagnosticCode: reply ?? (expired ? `${EXPIRED_STATUS} message expired` : undefined),
+      diagnosticType: reply ? 'smtp' : 'x-mta',
+      lastAttemptDate: r.lastAttemptAt ?? undefined,
+      willRetryUntil: kind === 'delayed' ? expiresAt(this.ctx.schedule, msg.receivedAt) : undefined,
+      finalLogId: msg.queueId,
+    };
+  }
+
+  /** The host that gave each recipient its last answer (`delivery_attempts.mx_host`). */
+  private async lastRemoteHosts(recipientIds: string[]): Promise<Map<string, string>> {
+    const rows = await this.ctx.db.deliveryAttempt.findMany({
+      where: { recipientId: { in: recipientIds }, mxHost: { not: null } },
+      orderBy: { startedAt: 'asc' },
+      select: { recipientId: true, mxHost: true },
+    });
+    return new Map(rows.map((a) => [a.recipientId, a.mxHost as string]));
+  }
+
+  private async routeOf(domain: string): Promise<RecipientRoute> {
+    const row = domain
+      ? await this.ctx.db.domain.findUnique({ where: { name: domain }, select: { type: true } })
+      : null;
+    return row?.type ?? 'remote';
+  }
+}
+
+/** ORCPT as stored, `addr-type;xtext` (RFC 3461 §4.2), decoded (`+HH` escapes, §4). */
+export function parseOrcpt(value: string | null): DsnRecipient['originalRecipient'] {
+  if (!value) return undefined;
+  const semi = value.indexOf(';');
+  if (semi <= 0) return undefined;
+  const type = value.slice(0, semi).trim();
+  const address = value
+    .slice(semi + 1)
+    .trim()
+    .replace(/\+([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return { type, address };
+}
+
+function splitChunks(content: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < content.length; i += CHUNK_SIZE) out.push(content.subarray(i, i + CHUNK_SIZE));
+  return out.length ? out : [Buffer.alloc(0)];
+}

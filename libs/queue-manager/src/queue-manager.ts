@@ -1,0 +1,121 @@
+/**
+ * The queue manager of one process: the `accepted` worker (router), the `outcome` worker
+ * (outcome applier, retries, DSNs) and the periodic reconciler. Plain class; the Nest module
+ * `@mta/feature-queue` only starts and stops it. Any number of replicas may run.
+ */
+import { QueueName, createJobWorker, redisReady } from '@mta/queue';
+import type { Worker } from 'bullmq';
+import { DsnWriter } from './bounces';
+import { createContext, type Context, type QueueManagerDeps, type QueueManagerOptions } from './context';
+import { Dispatcher } from './dispatcher';
+import { OutcomeApplier } from './outcome-applier';
+import { Reconciler } from './reconciler';
+import { Router } from './router';
+import { Settler } from './settle';
+
+export class QueueManager {
+  readonly ctx: Context;
+  readonly dispatcher: Dispatcher;
+  readonly dsn: DsnWriter;
+  readonly settler: Settler;
+  readonly router: Router;
+  readonly applier: OutcomeApplier;
+  readonly reconciler: Reconciler;
+  private workers: Worker[] = [];
+  private timer?: NodeJS.Timeout;
+  private reconciling?: Promise<unknown>;
+
+  constructor(deps: QueueManagerDeps, options: QueueManagerOptions = {}) {
+    this.ctx = createContext(deps, options);
+    this.dispatcher = new Dispatcher(this.ctx);
+    this.dsn = new DsnWriter(this.ctx);
+    this.settler = new Settler(this.ctx, this.dsn);
+    this.router = new Router(this.ctx, this.dispatcher, this.settler);
+    this.applier = new OutcomeApplier(this.ctx, this.dispatcher, this.dsn, this.settler);
+    this.reconciler = new Reconciler(this.ctx, this.dispatcher, this.settler);
+  }
+
+  /** Starts both workers, runs the reconciler once, then every `reconcileIntervalMs`. */
+  async start(): Promise<void> {
+    const { ctx } = this;
+    const common = { connection: ctx.workerConnection, prefix: ctx.prefix, concurrency: ctx.concurrency };
+    const accepted = createJobWorker(
+      QueueName.Accepted,
+      (data) => this.retrying(() => this.router.route(data.messageId)),
+      common,
+    );
+    const outcome = createJobWorker(
+      QueueName.Outcome,
+      (data) => this.retrying(() => this.applier.apply(data)),
+      common,
+    );
+    for (const worker of [accepted, outcome]) {
+      worker.on('failed', (job, error) =>
+        ctx.logger.error(
+          { queue: worker.name, jobId: job?.id, err: error.message },
+          'queue manager job failed',
+        ),
+      );
+      worker.on('error', (error) =>
+        ctx.logger.error({ queue: worker.name, err: error.message }, 'queue manager worker error'),
+      );
+    }
+    // Not waiting for the workers' connection: with Redis down at boot they connect when it
+    // comes back, and the service still starts (its readiness says what is missing).
+    this.workers = [accepted, outcome];
+    // The client connection fails fast while it is still connecting: give it a moment before
+    // the first run (if Redis is down, the next run catches up).
+    await redisReady(ctx.redis, 5_000).catch(() => undefined);
+    await this.reconcileNow();
+    if (ctx.reconcileIntervalMs > 0) {
+      this.timer = setInterval(() => void this.reconcileNow(), ctx.reconcileIntervalMs);
+      this.timer.unref();
+    }
+    ctx.logger.info(
+      { reconcileIntervalMs: ctx.reconcileIntervalMs, relayHost: ctx.relayHost ?? null },
+      'queue manager started',
+    );
+  }
+
+  /**
+   * Producers (intake, delivery) enqueue with BullMQ's default of one attempt, so a passing
+   * database hiccup would fail the job for good: the handler is tried up to 4 times here
+   * (0.5, 1, 2 s apart). Every step is idempotent, so a retry after a partial run is safe. What
+   * still fails is left to the reconciler (PostgreSQL still says what is due).
+   */
+  private async retrying<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        if (attempt >= 4) throw error;
+        this.ctx.logger.warn(
+          { err: (error as Error).message, attempt },
+          'queue manager step failed, trying again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Runs the reconciler now (one run at a time in this process); errors are logged, not thrown. */
+  async reconcileNow(): Promise<void> {
+    if (this.reconciling) {
+      await this.reconciling;
+      return;
+    }
+    this.reconciling = this.reconciler
+      .run()
+      .catch((error: Error) => this.ctx.logger.error({ err: error.message }, 'reconciler run failed'))
+      .finally(() => (this.reconciling = undefined));
+    await this.reconciling;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.workers.map((w) => w.close()));
+    this.workers = [];
+    await this.reconciling;
+  }
+}

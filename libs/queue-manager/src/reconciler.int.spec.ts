@@ -1,0 +1,118 @@
+import { QueueName } from '@mta/queue';
+import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, LATER, sleep, waitFor } from './testing/harness';
+
+// Retries after 1.5 s, so a deferred recipient's delayed job is still in Redis when it is flushed.
+const schedule = {
+  firstRetryMs: 1500,
+  multiplier: 1,
+  maxIntervalMs: 1500,
+  jitter: 0,
+  expireAfterMs: 3_600_000,
+  delayWarningAfterMs: 3_600_000,
+};
+
+let database: TestDatabase;
+let redis: Awaited<ReturnType<typeof createTestRedis>>;
+let h: Harness;
+
+beforeAll(async () => {
+  [database, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
+  h = new Harness(database.url, redis.url, redis.prefix, {
+    schedule,
+    reconcileIntervalMs: 0,
+    receivedGraceMs: 0,
+  });
+  await h.start();
+});
+
+afterAll(async () => {
+  await h?.close();
+  await redis?.cleanup();
+  await database?.drop();
+});
+
+const state = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state;
+
+describe('reconciler', () => {
+  it('after Redis loses every key, brings back each undelivered message and delivers nothing twice', async () => {
+    h.fake.answer('slow@r.example', LATER);
+    const delivered = await h.store({ recipients: [{ address: 'ok@r.example' }] });
+    const deferred = await h.store({
+      recipients: [{ address: 'slow@r.example' }, { address: 'fast@r.example' }],
+    });
+    const orphan = await h.store({ recipients: [{ address: 'orphan@r.example' }], enqueue: false });
+    await waitFor(async () => (await state(delivered.id)) === 'done', 10_000, 'first message done');
+    await waitFor(
+      async () => (await h.recipient(deferred.rcpt['slow@r.example'])).status === 'deferred',
+      10_000,
+      'deferred',
+    );
+
+    // Nothing lost yet: the orphan's accepted job is the only thing missing.
+    const first = await h.qm.reconciler.run();
+    expect(first).toMatchObject({ accepted: 1, deliveries: 0 });
+    await waitFor(async () => (await state(orphan.id)) === 'done', 10_000, 'orphan done');
+
+    // Redis forgets everything under the prefix: the delayed retry job is gone.
+    await redis.cleanup();
+    expect(await h.producer.queue(QueueName.Delivery).getJobCounts('delayed', 'wait')).toEqual({
+      delayed: 0,
+      wait: 0,
+    });
+    const later = await h.store({ recipients: [{ address: 'after@r.example' }], enqueue: false });
+
+    const second = await h.qm.reconciler.run();
+    expect(second?.accepted).toBe(1); // the message stored while Redis was empty
+    await waitFor(async () => (await state(later.id)) === 'done', 10_000, 'late message done');
+    expect(second?.deliveries).toBe(0); // the deferred recipient is not due yet
+
+    await sleep(1600);
+    const third = await h.qm.reconciler.run();
+    expect(third?.deliveries).toBe(1);
+    await waitFor(async () => (await state(deferred.id)) === 'done', 10_000, 'deferred message done');
+
+    expect(h.fake.count('ok@r.example')).toBe(1);
+    expect(h.fake.count('fast@r.example')).toBe(1);
+    expect(h.fake.count('slow@r.example')).toBe(2);
+    expect(h.fake.count('orphan@r.example')).toBe(1);
+    expect(h.fake.count('after@r.example')).toBe(1);
+
+    // And a run with nothing to do does nothing.
+    expect(await h.qm.reconciler.run()).toEqual({ accepted: 0, deliveries: 0, settled: 0 });
+  });
+
+  it('skips a run while another replica holds the lock', async () => {
+    await h.redis.set(`${redis.prefix}:queue-manager:reconciler-lock`, 'other', 'PX', 5000);
+    expect(await h.qm.reconciler.run()).toBeNull();
+    await h.redis.del(`${redis.prefix}:queue-manager:reconciler-lock`);
+    expect(await h.qm.reconciler.run()).not.toBeNull();
+  });
+
+  it('finishes a message whose DSN was not written (crash between two steps)', async () => {
+    const m = await h.store({
+      sender: 'gina@example.org',
+      recipients: [{ address: 'lost@r.example' }],
+      enqueue: false,
+    });
+    await h.db.message.update({ where: { id: m.id }, data: { state: 'queued' } });
+    await h.db.recipient.update({
+      where: { id: m.rcpt['lost@r.example'] },
+      data: {
+        status: 'failed',
+        lastReplyCode: 550,
+        lastEnhancedCode: '5.1.1',
+        lastReplyText: 'gone',
+        nextAttemptAt: null,
+      },
+    });
+    const report = await h.qm.reconciler.run();
+    expect(report?.settled).toBe(1);
+    expect(await state(m.id)).toBe('done');
+    const [dsn] = await h.dsnsTo('gina@example.org');
+    expect(dsn).toBeDefined();
+    await waitFor(async () => (await state(dsn.id)) === 'done', 10_000, 'DSN done');
+    expect((await h.qm.reconciler.run())?.settled).toBe(0);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The reconciler: PostgreSQL is the truth, Redis the fast path (DESIGN.md). Periodically (and at
+ * start) it compares the two and puts back what Redis lost:
+ *
+ * 1. Messages in state `received` older than `receivedGraceMs` whose `accepted` job is not waiting
+ *    or running → `accepted` enqueued again (a finished one is replaced: the message was not routed).
+ * 2. Recipients `queued`/`deferred` of `queued` messages whose `next_attempt_at` has passed and which
+ *    no pending `delivery` job (waiting, delayed, active) names → handed to the dispatcher, which
+ *    enqueues with the same deterministic job id: if the job exists, BullMQ keeps the one it has, so
+ *    a replay never delivers twice what PostgreSQL says was delivered (those recipients are not due).
+ * 3. Messages with failed recipients whose DSN is not written yet, or with every recipient final
+ *    but not marked `done` (a crash between two steps) → settled.
+ * 4. The `mta_queue_recipients{status}` gauge.
+ *
+ * Several queue replicas: each run takes a Redis lock (`SET NX PX`, released by token) so one
+ * replica reconciles at a time; correctness does not depend on it (ids are idempotent and DSNs are
+ * guarded in PostgreSQL), it only avoids doing the same work twice. If the lock holder dies the
+ * lock expires after `2 × interval` (at least a minute).
+ */
+import { randomBytes } from 'node:crypto';
+import { QueueName, jobIdOf } from '@mta/queue';
+import type { Context } from './context';
+import type { Dispatcher } from './dispatcher';
+import type { Settler } from './settle';
+import { MESSAGE_REF, WAITING_STATUSES } from './types';
+
+const PENDING_STATES = ['wait', 'waiting', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children'];
+const BATCH = 1000;
+
+export interface ReconcileReport {
+  readonly accepted: number;
+  readonly deliveries: number;
+  readonly settled: number;
+}
+
+const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+export class Reconciler {
+  constructor(
+    private readonly ctx: Context,
+    private readonly dispatcher: Dispatcher,
+    private readonly settler: Settler,
+  ) {}
+
+  private get lockKey(): string {
+    return `${this.ctx.prefix}:queue-manager:reconciler-lock`;
+  }
+
+  /** One run; null when another replica holds the lock. */
+  async run(): Promise<ReconcileReport | null> {
+    const { ctx } = this;
+    const token = randomBytes(12).toString('hex');
+    const ttl = Math.max(60_000, 2 * ctx.reconcileIntervalMs);
+    const got = await ctx.redis.set(this.lockKey, token, 'PX', ttl, 'NX');
+    if (got !== 'OK') {
+      ctx.metrics.reconcileRuns.inc({ result: 'skipped' });
+      return null;
+    }
+    try {
+      const accepted = await this.requeueReceived();
+      const deliveries = await this.requeueDue();
+      const settled = await this.settleOpen();
+      await this.updateGauges();
+      ctx.metrics.reconcileRuns.inc({ result: 'done' });
+      if (accepted + deliveries > 0)
+        ctx.logger.info({ accepted, deliveries, settled }, 'reconciler re-enqueued jobs');
+      return { accepted, deliveries, settled };
+    } catch (error) {
+      ctx.metrics.reconcileRuns.inc({ result: 'error' });
+      throw error;
+    } finally {
+      await ctx.redis.eval(RELEASE, 1, this.lockKey, token).catch(() => undefined);
+    }
+  }
+
+  private async requeueReceived(): Promise<number> {
+    const { ctx } = this;
+    const before = new Date(ctx.now().getTime() - ctx.receivedGraceMs);
+    const messages = await ctx.db.message.findMany({
+      where: { state: 'received', receivedAt: { lte: before } },
+      select: { id: true, queueId: true },
+      orderBy: { receivedAt: 'asc' },
+      take: BATCH,
+    });
+    const queue = ctx.producer.queue(QueueName.Accepted);
+    let n = 0;
+    for (const m of messages) {
+      const job = await queue.getJob(jobIdOf[QueueName.Accepted]({ messageId: m.id }) ?? '');
+      if (job) {
+        if (PENDING_STATES.includes(await job.getState())) continue;
+        await job.remove(); // finished but the message is still unrouted: run it again
+      }
+      await ctx.producer.enqueue(QueueName.Accepted, { messageId: m.id });
+      ctx.logger
+        .child({ queueId: m.queueId })
+        .info({ queue: QueueName.Accepted }, 'reconciler: accepted job enqueued again');
+      n++;
+    }
+    ctx.metrics.requeued.inc({ queue: QueueName.Accepted }, n);
+    return n;
+  }
+
+  private async requeueDue(): Promise<number> {
+    const { ctx } = this;
+    const due = await ctx.db.recipient.findMany({
+      where: {
+        status: { in: [...WAITING_STATUSES] },
+        nextAttemptAt: { lte: ctx.now() },
+        message: { state: 'queued' },
+      },
+      orderBy: { nextAttemptAt: 'asc' },
+      take: BATCH * 5,
+    });
+    if (due.length === 0) return 0;
+    const covered = await this.coveredRecipients();
+    const byMessage = new Map<string, typeof due>();
+    for (const r of due) {
+      if (covered.has(r.id)) continue;
+      byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
+    }
+    let n = 0;
+    for (const [messageId, recipients] of byMessage) {
+      const msg = await ctx.db.message.findUnique({ where: { id: messageId }, select: MESSAGE_REF });
+      if (!msg || msg.state !== 'queued') continue;
+      const result = await this.dispatcher.dispatch(msg, recipients, { replaceFinished: true });
+      const log = ctx.logger.child({ queueId: msg.queueId });
+      for (const job of result.jobs) {
+        log.info(
+          {
+            queue: QueueName.Delivery,
+            destination: job.destination,
+            attempt: job.attempt,
+            recipients: job.recipientIds.length,
+          },
+          'reconciler: delivery job enqueued again',
+        );
+      }
+      n += result.jobs.length;
+      if (result.failed > 0) await this.settler.settle(msg);
+    }
+    ctx.metrics.requeued.inc({ queue: QueueName.Delivery }, n);
+    return n;
+  }
+
+  /** Recipient ids named by a delivery job that is waiting, delayed or running. */
+  private async coveredRecipients(): Promise<Set<string>> {
+    const queue = this.ctx.producer.queue(QueueName.Delivery);
+    const covered = new Set<string>();
+    const pageSize = 1000;
+    for (let start = 0; ; start += pageSize) {
+      const jobs = await queue.getJobs(
+        ['wait', 'delayed', 'active', 'prioritized', 'waiting-children'],
+        start,
+        start + pageSize - 1,
+      );
+      for (const job of jobs)
+        for (const id of (job?.data?.recipientIds as string[] | undefined) ?? []) covered.add(id);
+      if (jobs.length < pageSize) break;
+    }
+    return covered;
+  }
+
+  private async settleOpen(): Promise<number> {
+    const { ctx } = this;
+    const messages = await ctx.db.message.findMany({
+      where: {
+        state: 'queued',
+        OR: [
+          { recipients: { some: { status: 'failed' } } },
+          { recipients: { none: { status: { in: ['queued', 'deferred', 'held', 'failed'] } } } },
+        ],
+      },
+      select: MESSAGE_REF,
+      take: BATCH,
+    });
+    let n = 0;
+    for (const msg of messages) if (await this.settler.settle(msg)) n++;
+    return n;
+  }
+
+  private async updateGauges(): Promise<void> {
+    const rows = await this.ctx.db.recipient.groupBy({
+      by: ['status'],
+      where: { message: { state: { in: ['received', 'queued', 'held'] } } },
+      _count: { _all: true },
+    });
+    const gauge = this.ctx.metrics.recipients;
+    for (const status of ['queued', 'deferred', 'held', 'failed', 'delivered', 'bounced']) {
+      gauge.set({ status }, rows.find((r) => r.status === status)?._count._all ?? 0);
+    }
+  }
+}

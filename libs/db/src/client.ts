@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import type pg from 'pg';
+import pg from 'pg';
 import { poolConfig } from '../prisma/offline-engine';
 import { Prisma, PrismaClient } from './generated/prisma/client';
 
@@ -30,6 +30,24 @@ export function createPrismaClient(
     ...options.pool,
   });
   return new PrismaClient({ adapter, log: options.log ?? ['warn'] });
+}
+
+/**
+ * A plain pg pool on the same database, for the few hot paths where Prisma's per-query compile
+ * costs more than the work (intake's one-statement insert of a message). Same defaults as
+ * createPrismaClient's pool. `end()` it when done.
+ */
+export function createPgPool(databaseUrl: string, options: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({
+    ...poolConfig(databaseUrl),
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 10_000,
+    ...options,
+  });
+  // An idle client that loses its server emits 'error' on the pool; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /**

@@ -8,8 +8,9 @@ import {
   type OnModuleDestroy,
   type Provider,
 } from '@nestjs/common';
-import { createPrismaClient, type CreatePrismaClientOptions, pingDatabase } from './client';
+import { createPgPool, createPrismaClient, type CreatePrismaClientOptions, pingDatabase } from './client';
 import type { PrismaClient } from './generated/prisma/client';
+import type pg from 'pg';
 
 /** Injection token of the PrismaClient: `@Inject(PRISMA_CLIENT) db: PrismaClient`. */
 export const PRISMA_CLIENT = Symbol('PRISMA_CLIENT');
@@ -34,10 +35,18 @@ export interface DbModuleAsyncOptions {
 @Injectable()
 export class PrismaService implements OnModuleDestroy {
   readonly client: PrismaClient;
+  private readonly databaseUrl: string;
+  private plainPool: pg.Pool | undefined;
 
   constructor(@Inject(DB_MODULE_OPTIONS) options: DbModuleOptions) {
     const { databaseUrl, ...clientOptions } = options;
+    this.databaseUrl = databaseUrl;
     this.client = createPrismaClient(databaseUrl, clientOptions);
+  }
+
+  /** A plain pg pool on the same database, opened on first use (see createPgPool). */
+  get pool(): pg.Pool {
+    return (this.plainPool ??= createPgPool(this.databaseUrl));
   }
 
   /** `SELECT 1` with a short timeout, for /readyz: rejects if the database did not answer. */
@@ -46,7 +55,7 @@ export class PrismaService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.client.$disconnect();
+    await Promise.all([this.client.$disconnect(), this.plainPool?.end()]);
   }
 }
 

@@ -2,7 +2,7 @@
  * @mta/db: the Prisma schema's generated client and types, the client provider (plain and
  * NestJS), migrations and database helpers. See libs/db/README.md.
  */
-export { createPrismaClient, pingDatabase } from './client';
+export { createPgPool, createPrismaClient, pingDatabase } from './client';
 export type { CreatePrismaClientOptions } from './client';
 export { DbModule, PrismaService, PRISMA_CLIENT, DB_MODULE_OPTIONS } from './db.module';
 export type { DbModuleOptions, DbModuleAsyncOptions } from './db.module';

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@mta/db';
+import type pg from 'pg';
 
 /** What intake needs to know about the domains and mailboxes we host. */
 export interface Directory {
@@ -20,6 +21,7 @@ export class PrismaDirectory implements Directory {
 
   constructor(
     private readonly db: PrismaClient,
+    private readonly pool: Pick<pg.Pool, 'query'>,
     private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -34,11 +36,13 @@ export class PrismaDirectory implements Directory {
     return value;
   }
 
+  /** One round trip on the plain pool: this runs for every RCPT to a local domain. */
   async mailboxExists(address: string): Promise<boolean> {
-    const [account, alias] = await Promise.all([
-      this.db.account.findFirst({ where: { address, disabled: false }, select: { id: true } }),
-      this.db.alias.findFirst({ where: { address, disabled: false }, select: { id: true } }),
-    ]);
-    return account !== null || alias !== null;
+    const { rows } = await this.pool.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled)
+           OR EXISTS (SELECT 1 FROM aliases WHERE address = $1 AND NOT disabled) AS found`,
+      [address],
+    );
+    return rows[0]?.found === true;
   }
 }

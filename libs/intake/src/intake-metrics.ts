@@ -36,7 +36,9 @@ export class IntakeMetrics {
       name: 'mta_intake_store_seconds',
       help: 'Time from the end of the data to the committed message (the wait for the 250), seconds.',
       labelNames: ['service'],
-      buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: [
+        0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5,
+      ],
       registers: [registry],
     });
   }

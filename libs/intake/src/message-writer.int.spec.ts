@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createPrismaClient, newQueueId, readMessageBuffer, type PrismaClient } from '@mta/db';
+import { createPgPool, createPrismaClient, newQueueId, readMessageBuffer, type PrismaClient } from '@mta/db';
+import type pg from 'pg';
 import { createLogger } from '@mta/observability';
 import { JobProducer, QueueName, createRedisConnection, redisReady } from '@mta/queue';
 import { SmtpError } from '@mta/smtp-protocol';
@@ -49,6 +50,7 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
   let db: PrismaClient;
+  let pool: pg.Pool;
   let redis: Awaited<ReturnType<typeof createTestRedis>>;
   let producer: JobProducer;
   let redisClient: ReturnType<typeof createRedisConnection>;
@@ -58,16 +60,18 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
     database = await createTestDatabase();
     proxy = await startTcpProxy(Number(new URL(database.url).port || 5432));
     db = createPrismaClient(proxy.via(database.url));
+    pool = createPgPool(proxy.via(database.url));
     redis = await createTestRedis();
     redisClient = createRedisConnection(redis.url, 'client');
     await redisReady(redisClient);
     producer = new JobProducer(redisClient, redis.prefix);
-    writer = new MessageWriter(db, producer, createLogger('test', 'silent'));
+    writer = new MessageWriter(pool, producer, createLogger('test', 'silent'));
   });
   afterAll(async () => {
     await producer.close();
     redisClient.disconnect();
     await db.$disconnect();
+    await pool.end();
     await proxy.close();
     await database.drop();
     await redis.cleanup();
@@ -117,7 +121,7 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
   it('keeps the message when Redis is down: it waits in PostgreSQL for the reconciler', async () => {
     const dead = createRedisConnection('redis://127.0.0.1:1', 'client');
     const deadWriter = new MessageWriter(
-      db,
+      pool,
       new JobProducer(dead, redis.prefix),
       createLogger('test', 'silent'),
     );

@@ -1,5 +1,6 @@
 import type { AppConfig } from '@mta/config';
 import type { PrismaClient } from '@mta/db';
+import type pg from 'pg';
 import type { Logger, Metrics } from '@mta/observability';
 import type { JobProducer } from '@mta/queue';
 import { SmtpServer, type SmtpHandler } from '@mta/smtp-server';
@@ -20,6 +21,8 @@ import { TransactionLog } from './transaction-log';
 export interface SmtpServiceContext {
   config: AppConfig;
   db: PrismaClient;
+  /** A plain pg pool on the same database, for the one-statement message insert. */
+  pool: pg.Pool;
   producer: JobProducer;
   redis: Redis;
   logger: Logger;
@@ -39,8 +42,11 @@ function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): In
   const logger = ctx.logger.child({ component: service });
   // A bare <postmaster> means the postmaster of our own host name (RFC 5321 §4.1.1.3).
   return {
-    resolver: new RecipientResolver(new PrismaDirectory(ctx.db), ctx.config.MTA_HOSTNAME.toLowerCase()),
-    writer: new MessageWriter(ctx.db, ctx.producer, logger),
+    resolver: new RecipientResolver(
+      new PrismaDirectory(ctx.db, ctx.pool),
+      ctx.config.MTA_HOSTNAME.toLowerCase(),
+    ),
+    writer: new MessageWriter(ctx.pool, ctx.producer, logger),
     log: new TransactionLog(service, logger, IntakeMetrics.for(ctx.metrics.registry)),
     logger,
   };

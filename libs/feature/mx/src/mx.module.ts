@@ -26,7 +26,15 @@ export class MxModule implements OnApplicationBootstrap, OnApplicationShutdown {
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, producer, redis, logger, metrics } = this;
-    this.running = await startMx({ config, db: this.db.client, producer, redis, logger, metrics });
+    this.running = await startMx({
+      config,
+      db: this.db.client,
+      pool: this.db.pool,
+      producer,
+      redis,
+      logger,
+      metrics,
+    });
     logger.info({ listen: this.running.addresses }, 'mx listening');
   }
 

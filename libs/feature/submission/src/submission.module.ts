@@ -26,7 +26,15 @@ export class SubmissionModule implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, producer, redis, logger, metrics } = this;
-    this.running = await startSubmission({ config, db: this.db.client, producer, redis, logger, metrics });
+    this.running = await startSubmission({
+      config,
+      db: this.db.client,
+      pool: this.db.pool,
+      producer,
+      redis,
+      logger,
+      metrics,
+    });
     logger.info({ listen: this.running.addresses }, 'submission listening');
   }
 

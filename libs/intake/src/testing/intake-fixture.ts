@@ -1,6 +1,6 @@
 /** Starts the real mx/submission services on loopback with a fresh database, for the intake tests. */
 import { loadConfig } from '@mta/config';
-import { createPrismaClient, type PrismaClient } from '@mta/db';
+import { createPgPool, createPrismaClient, type PrismaClient } from '@mta/db';
 import { createLogger, Metrics } from '@mta/observability';
 import { createRedisConnection, JobProducer, redisReady } from '@mta/queue';
 import {
@@ -31,6 +31,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
   const database: TestDatabase = await createTestDatabase();
   const postgres = await startTcpProxy(Number(new URL(database.url).port || 5432));
   const db = createPrismaClient(postgres.via(database.url));
+  const pool = createPgPool(postgres.via(database.url));
   const redis = await createTestRedis();
   const redisClient = createRedisConnection(redis.url, 'client');
   await redisReady(redisClient);
@@ -73,6 +74,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
       const ctx = {
         config,
         db,
+        pool,
         producer,
         redis: redisClient,
         logger: createLogger(service, 'silent'),
@@ -88,6 +90,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
       await producer.close();
       redisClient.disconnect();
       await db.$disconnect();
+      await pool.end();
       await postgres.close();
       await database.drop();
       await redis.cleanup();

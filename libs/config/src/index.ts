@@ -2,3 +2,4 @@ export { loadConfig, ConfigError, type AppConfig } from './load-config';
 export { variables, type VariableName } from './variables';
 export { parseListenAddress, formatListenAddress, type ListenAddress } from './listen-address';
 export { parseLocalDelivery, type LocalDeliveryTarget } from './local-delivery';
+export { APP_CONFIG } from './token';

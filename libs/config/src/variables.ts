@@ -174,6 +174,23 @@ export const variables = {
     parsed(parseLocalDelivery),
     { production: 'maildir:/var/spool/mta/maildir', development: 'maildir:./tmp/maildir' },
   ),
+  RELAY_HOST: variable(
+    'Smart host for mail to remote domains, `host`, `host:port` or `[host]:port` (port 25 by default): no MX lookup. Unset: direct delivery to each MX.',
+    z
+      .string()
+      .regex(/^(?:\[[^\]\s]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/, 'expected host, host:port or [host]:port'),
+    {},
+  ),
+  DELIVERY_CONCURRENCY: variable(
+    'Delivery jobs one `delivery` process works on at once (per-destination limits apply across processes).',
+    integer(1, 1000),
+    both('20'),
+  ),
+  DELIVERY_LOCK_MS: variable(
+    "How long a delivery job stays claimed without its worker renewing the claim (ms); a killed worker's jobs go to another worker after about twice this.",
+    integer(1000, 600_000),
+    both('30000'),
+  ),
   ADMIN_TOKEN: variable(
     'Bootstrap API token accepted by `admin-api` (at least 24 characters). Unset: only tokens created through the API.',
     z.string().min(24, 'must be at least 24 characters'),

@@ -1,8 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import type { AppConfig } from '@mta/config';
+import { APP_CONFIG, type AppConfig } from '@mta/config';
 
-/** Injection token of the validated AppConfig. */
-export const APP_CONFIG = Symbol('APP_CONFIG');
+export { APP_CONFIG };
 
 /** Makes the configuration loaded at start-up injectable everywhere. */
 @Global()

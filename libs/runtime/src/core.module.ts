@@ -7,13 +7,7 @@ import {
 } from '@nestjs/common';
 import type { AppConfig } from '@mta/config';
 import { DbModule, PrismaService, pingDatabase } from '@mta/db';
-import {
-  LOGGER,
-  Metrics,
-  ObservabilityModule,
-  Readiness,
-  type Logger,
-} from '@mta/observability';
+import { LOGGER, Metrics, ObservabilityModule, Readiness, type Logger } from '@mta/observability';
 import { QueueModule, REDIS_CLIENT, pingRedis } from '@mta/queue';
 import type { Redis } from 'ioredis';
 import { ConfigModule } from './config.module';

@@ -62,8 +62,17 @@ export default [
     },
   },
   {
-    // Tests and their helpers (a lib's src/testing/ folder, *.testutil.ts) may use the harness.
-    files: ['**/*.spec.ts', '**/*.testutil.ts', 'libs/*/src/testing/**/*.ts', 'tools/**/*.ts', 'bench/**/*.ts'],
+    // Tests and their helpers (a lib's src/testing/, src/test/ or src/e2e/ folder, *.testutil.ts)
+    // may use the harness.
+    files: [
+      '**/*.spec.ts',
+      '**/*.testutil.ts',
+      'libs/**/src/testing/**/*.ts',
+      'libs/**/src/test/**/*.ts',
+      'libs/**/src/e2e/**/*.ts',
+      'tools/**/*.ts',
+      'bench/**/*.ts',
+    ],
     rules: { ...boundaries(testConstraints), 'no-console': 'off' },
   },
   {

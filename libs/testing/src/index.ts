@@ -14,3 +14,14 @@ export {
   type FakeRecord,
   type Fault,
 } from './fake-dns-server';
+export { hasBinary, sleep, spawnPeer, waitForPort, type Spawned } from './peer-process';
+export { expectNoLeaks, resourceCounts, type ResourceCounts } from './leak-check';
+export {
+  haveSmtpSink,
+  parseSmtpSinkDump,
+  SMTP_SINK,
+  startSmtpSink,
+  type SinkDump,
+  type SmtpSink,
+  type SmtpSinkOptions,
+} from './smtp-sink';

@@ -1,30 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '@mta/auth';
-import { createTestDatabase, createTestRedis, freePort, type TestDatabase } from '@mta/testing';
-import { badFields, startAdminApi, type ApiHarness } from './harness';
+import { badFields, useAdminApi } from './harness';
 
-let db: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
-let api: ApiHarness;
+const api = useAdminApi();
 
 beforeAll(async () => {
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  api = await startAdminApi({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: redis.prefix,
-    port: await freePort(),
-  });
   expect((await api.request('POST', '/api/v1/domains', { body: { name: 'example.com' } })).status).toBe(201);
   expect(
     (await api.request('POST', '/api/v1/domains', { body: { name: 'relayed.example', type: 'relay' } }))
       .status,
   ).toBe(201);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await Promise.all([db?.drop(), redis?.cleanup()]);
 });
 
 describe('accounts', () => {

@@ -1,11 +1,14 @@
 /**
  * Test support for the end-to-end specs (not part of the module): boots the real admin-api
  * service through bootstrapService on a loopback port and talks to it over HTTP with fetch.
- * The specs create the database and the Redis prefix with @mta/testing and pass them in.
+ * `useAdminApi()` gives a spec file its own database and Redis prefix (@mta/testing) and
+ * the service on them, for the whole file.
  */
 import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll } from 'vitest';
 import { createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
 import { bootstrapService } from '@mta/runtime';
+import { createTestDatabase, createTestRedis, freePort, type TestDatabase } from '@mta/testing';
 import { AdminApiModule } from '../admin-api.module';
 
 export const BOOTSTRAP_TOKEN = 'test-bootstrap-token-0123456789abcdef';
@@ -80,6 +83,70 @@ export async function startAdminApi(options: {
     async close() {
       await db.$disconnect();
       await app.close();
+    },
+  };
+}
+
+/** The admin API of one spec file, as `useAdminApi()` returns it: usable in hooks and tests. */
+export interface AdminApi extends Omit<ApiHarness, 'close'> {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+}
+
+/**
+ * Registers the spec file's beforeAll (a fresh test database and Redis prefix, then the
+ * admin API on a free port) and afterAll (the API closed, the database dropped, the Redis
+ * keys deleted). Call it once at the top of a spec file, before the file's own hooks.
+ */
+export function useAdminApi(): AdminApi {
+  let db: TestDatabase | undefined;
+  let redis: Awaited<ReturnType<typeof createTestRedis>> | undefined;
+  let api: ApiHarness | undefined;
+
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
+    api = await startAdminApi({
+      databaseUrl: db.url,
+      redisUrl: redis.url,
+      redisPrefix: redis.prefix,
+      port: await freePort(),
+    });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await Promise.all([db?.drop(), redis?.cleanup()]);
+  });
+
+  const started = (): {
+    api: ApiHarness;
+    db: TestDatabase;
+    redis: Awaited<ReturnType<typeof createTestRedis>>;
+  } => {
+    if (!api || !db || !redis)
+      throw new Error('useAdminApi(): the admin API is only there inside hooks and tests');
+    return { api, db, redis };
+  };
+  return {
+    get app() {
+      return started().api.app;
+    },
+    get base() {
+      return started().api.base;
+    },
+    get db() {
+      return started().api.db;
+    },
+    request: (method, path, options) => started().api.request(method, path, options),
+    get databaseUrl() {
+      return started().db.url;
+    },
+    get redisUrl() {
+      return started().redis.url;
+    },
+    get redisPrefix() {
+      return started().redis.prefix;
     },
   };
 }

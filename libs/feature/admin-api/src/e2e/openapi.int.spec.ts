@@ -1,26 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, createTestRedis, freePort, type TestDatabase } from '@mta/testing';
-import { startAdminApi, type ApiHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { useAdminApi } from './harness';
 
-let db: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
-let api: ApiHarness;
-
-beforeAll(async () => {
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  api = await startAdminApi({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: redis.prefix,
-    port: await freePort(),
-  });
-});
-
-afterAll(async () => {
-  await api?.close();
-  await Promise.all([db?.drop(), redis?.cleanup()]);
-});
+const api = useAdminApi();
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

@@ -1,26 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { JobProducer, QueueName } from '@mta/queue';
-import { createTestDatabase, createTestRedis, freePort, type TestDatabase } from '@mta/testing';
-import { badFields, seedMessage, startAdminApi, type ApiHarness } from './harness';
+import { badFields, seedMessage, useAdminApi } from './harness';
 
-let db: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
-let api: ApiHarness;
-
-beforeAll(async () => {
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  api = await startAdminApi({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: redis.prefix,
-    port: await freePort(),
-  });
-});
-
-afterAll(async () => {
-  await api?.close();
-  await Promise.all([db?.drop(), redis?.cleanup()]);
-});
+const api = useAdminApi();
 
 const deliveryJob = (id: string) => api.app.get(JobProducer).queue(QueueName.Delivery).getJob(id);
 const acceptedJob = (id: string) => api.app.get(JobProducer).queue(QueueName.Accepted).getJob(id);

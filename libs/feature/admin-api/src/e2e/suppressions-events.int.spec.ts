@@ -1,25 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, createTestRedis, freePort, type TestDatabase } from '@mta/testing';
-import { badFields, seedMessage, startAdminApi, type ApiHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { badFields, seedMessage, useAdminApi } from './harness';
 
-let db: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
-let api: ApiHarness;
-
-beforeAll(async () => {
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  api = await startAdminApi({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: redis.prefix,
-    port: await freePort(),
-  });
-});
-
-afterAll(async () => {
-  await api?.close();
-  await Promise.all([db?.drop(), redis?.cleanup()]);
-});
+const api = useAdminApi();
 
 describe('suppressions', () => {
   it('adds, reads, lists and removes a suppression', async () => {

@@ -1,25 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, createTestRedis, freePort, type TestDatabase } from '@mta/testing';
-import { BOOTSTRAP_TOKEN, badFields, startAdminApi, type ApiHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { BOOTSTRAP_TOKEN, badFields, useAdminApi } from './harness';
 
-let db: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
-let api: ApiHarness;
-
-beforeAll(async () => {
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  api = await startAdminApi({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: redis.prefix,
-    port: await freePort(),
-  });
-});
-
-afterAll(async () => {
-  await api?.close();
-  await Promise.all([db?.drop(), redis?.cleanup()]);
-});
+const api = useAdminApi();
 
 describe('API tokens', () => {
   it('creates a token shown once, which then works; only its hash is stored', async () => {

@@ -3,10 +3,6 @@
  * self-signed certificate, AUTH PLAIN/LOGIN, per-recipient verdicts, and extensions
  * that can be hidden one by one (8BITMIME, SMTPUTF8, PIPELINING...).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
 export interface Received {
@@ -23,44 +19,7 @@ export interface NodemailerPeer {
   stop(): Promise<void>;
 }
 
-export interface TestCert {
-  readonly key: string;
-  readonly cert: string;
-}
-
-/** Self-signed certificate for `mx.test` (and IP 127.0.0.1) via the openssl CLI. */
-export function makeCert(cn = 'mx.test'): TestCert {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cert-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-subj',
-        `/CN=${cn}`,
-        '-addext',
-        `subjectAltName=DNS:${cn},IP:127.0.0.1`,
-      ],
-      { stdio: 'ignore' },
-    );
-    return {
-      key: readFileSync(path.join(dir, 'key.pem'), 'utf8'),
-      cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8'),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { makeCert, type TestCert } from './harness';
 
 /** Error with an SMTP code, as smtp-server expects from hooks. */
 export function smtpReject(code: number, message: string): Error {

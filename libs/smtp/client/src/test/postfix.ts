@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, hasBinary, isRoot, spawnPeer, waitForPort, type Spawned } from './harness';
+import { freePort, hasBinary, isRoot, makeCert, spawnPeer, waitForPort, type Spawned } from './harness';
 
 export const havePostfix = (): boolean => hasBinary('/usr/sbin/postfix') && isRoot();
 
@@ -40,27 +40,9 @@ export async function startPostfix(): Promise<Postfix> {
   const data = path.join(root, 'data');
   for (const d of [etc, data, path.join(root, 'spool')]) mkdirSync(d, { recursive: true });
   chownSync(data, postfixUid(), -1);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-keyout',
-      path.join(etc, 'key.pem'),
-      '-out',
-      path.join(etc, 'cert.pem'),
-      '-subj',
-      '/CN=mx.test',
-      '-addext',
-      'subjectAltName=DNS:mx.test,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { key, cert } = makeCert('mx.test');
+  writeFileSync(path.join(etc, 'key.pem'), key, { mode: 0o600 });
+  writeFileSync(path.join(etc, 'cert.pem'), cert);
   const port = await freePort();
   writeFileSync(path.join(etc, 'main.cf'), mainCf(root, etc));
   writeFileSync(path.join(etc, 'master.cf'), masterCf(port));
@@ -79,7 +61,7 @@ export async function startPostfix(): Promise<Postfix> {
     execFileSync('/usr/sbin/postcat', ['-c', etc, ...args], { encoding: 'utf8' });
   return {
     port,
-    certPem: readFileSync(path.join(etc, 'cert.pem'), 'utf8'),
+    certPem: cert,
     content: (id) => postcat(['-bh', '-q', id]),
     envelope: (id) => postcat(['-e', '-q', id]),
     log: () => safeRead(logFile),

@@ -1,79 +1,17 @@
 /**
- * Postfix's smtp-sink(1) as a test peer: a real SMTP server nobody here wrote, with fault
- * injection by command (`-r` 4xx, `-f` 5xx, `-q` drop, `-Q` 421+drop, `-w`/`-W` delays)
- * and per-transaction dump files (`-d`) to compare the bytes received with those sent.
+ * Postfix's smtp-sink(1) as a test peer (@mta/testing's startSmtpSink): a real SMTP server
+ * nobody here wrote, with fault injection by command (`-r` 4xx, `-f` 5xx, `-q` drop, `-Q`
+ * 421+drop, `-w`/`-W` delays) and per-transaction dump files (`-d`).
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { freePort, hasBinary, spawnPeer, waitForPort, type Spawned } from './harness';
+import * as testing from '@mta/testing';
 
-export const SMTP_SINK = '/usr/sbin/smtp-sink';
-export const haveSmtpSink = (): boolean => hasBinary(SMTP_SINK);
-
-export interface SinkDump {
-  /** X-Mail-Args / X-Rcpt-Args etc. (smtp-sink's own trace headers). */
-  readonly meta: Record<string, string[]>;
-  /** The message as received, with LF line endings, dot-unstuffed by the sink. */
-  readonly content: string;
-}
-
-export interface Sink {
-  readonly port: number;
-  readonly host: string;
-  /** Parsed dump files (in no particular order: find yours by its content). */
-  dumps(): SinkDump[];
-  stop(): Promise<void>;
-}
+export const { haveSmtpSink } = testing;
+export type SinkDump = testing.SinkDump;
+export type Sink = testing.SmtpSink;
 
 /**
- * Start smtp-sink on loopback with the given fault options.
+ * Start smtp-sink on loopback, on a free port, with the given fault options.
  * @param host `127.0.0.1` or `::1`
  */
-export async function startSink(options: readonly string[] = [], host = '127.0.0.1'): Promise<Sink> {
-  const port = await freePort(host);
-  const dir = mkdtempSync(path.join(tmpdir(), 'smtp-sink-'));
-  chmodSync(dir, 0o777); // the sink drops to `nobody` before writing dumps
-  const listen = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const args = ['-u', 'nobody', '-d', path.join(dir, 'msg.'), ...options, listen, '16'];
-  const proc: Spawned = spawnPeer(SMTP_SINK, args);
-  try {
-    await waitForPort(port, host);
-  } catch (e) {
-    await proc.stop();
-    throw new Error(`smtp-sink did not start: ${proc.output()}`, { cause: e });
-  }
-  return {
-    port,
-    host,
-    dumps: () => readDumps(dir),
-    async stop() {
-      await proc.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function readDumps(dir: string): SinkDump[] {
-  return readdirSync(dir)
-    .map((name) => path.join(dir, name))
-    .map((file) => ({ file, text: readFileSync(file, 'latin1') }))
-    .map(({ text }) => parseDump(text));
-}
-
-/**
- * Dump format (smtp-sink(1) "DUMP FILE FORMAT"): X-* records, a three-line Received
- * header, the message, then one empty line.
- */
-export function parseDump(text: string): SinkDump {
-  const lines = text.split('\n');
-  const meta: Record<string, string[]> = {};
-  let i = 0;
-  for (; i < lines.length && lines[i].startsWith('X-'); i++) {
-    const [key, ...rest] = lines[i].split(': ');
-    (meta[key] ??= []).push(rest.join(': '));
-  }
-  if (lines[i]?.startsWith('Received:')) i += 3;
-  const body = lines.slice(i).join('\n');
-  return { meta, content: body.endsWith('\n\n') ? body.slice(0, -1) : body };
-}
+export const startSink = (options: readonly string[] = [], host = '127.0.0.1'): Promise<Sink> =>
+  testing.startSmtpSink({ host, faults: options });

@@ -77,6 +77,8 @@ describe('all-in-one process', () => {
           MX_LISTEN: `127.0.0.1:${await freePort()}`,
           SUBMISSION_LISTEN: `127.0.0.1:${(submissionPort = await freePort())}`,
           ADMIN_TOKEN: adminToken,
+          // Mail queued here to outside domains must never ask a real resolver: nothing listens here.
+          DNS_SERVERS: `127.0.0.1:${await freePort()}`,
           SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
           LOG_LEVEL: 'info',
         },

@@ -36,3 +36,13 @@ export { MaildirDeliveryAgent, CrlfToLf, type MaildirAgentOptions } from './loca
 export { LmtpDeliveryAgent, type LmtpAgentOptions } from './local/lmtp-agent';
 export { createLocalDeliveryAgent } from './local/local-agent';
 export { loadDeliveryRequest, type RequestLoad } from './request-loader';
+export {
+  DeliveryWorker,
+  pausedDomains,
+  type DeliveryAgents,
+  type DeliveryJobData,
+  type DeliveryWorkerDeps,
+  type DeliveryWorkerOptions,
+  type JobResult,
+} from './worker/delivery-worker';
+export { createDeliveryAgents, type AgentSettings, type ClosableAgents } from './worker/agents';

@@ -34,6 +34,29 @@ const report: DeliveryReport = {
 };
 
 describe('toOutcomeResults', () => {
+  it('carries the TLS facts as the delivery_attempts columns want them', () => {
+    const [r] = toOutcomeResults({
+      status: 'attempted',
+      results: [
+        {
+          ...report.results[0],
+          tls: {
+            protocol: 'TLSv1.3',
+            cipher: 'TLS_AES_256_GCM_SHA384',
+            servername: 'mx.example.net',
+            authorized: false,
+            authorizationError: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+            peerSubject: 'mx.example.net',
+            peerIssuer: 'mx.example.net',
+            peerFingerprint256: null,
+          },
+        },
+      ],
+    });
+    expect(RecipientOutcome.parse(r)).toEqual(r);
+    expect(r.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false });
+  });
+
   it('gives results the outcome job contract accepts', () => {
     const results = toOutcomeResults(report);
     for (const r of results) expect(RecipientOutcome.parse(r)).toEqual(r);
@@ -43,8 +66,12 @@ describe('toOutcomeResults', () => {
       code: 250,
       enhanced: '2.0.0',
       text: 'Ok: queued as 4Xy',
+      remote: { host: 'mx.example.net', address: '192.0.2.1', port: 25 },
+      tls: null,
     });
     expect(results[1]).not.toHaveProperty('enhanced');
+    expect(results[1]).not.toHaveProperty('remote');
+    expect(results[1]).not.toHaveProperty('tls');
     expect(results[1].text.length).toBe(2000);
     expect(() =>
       OutcomeJob.parse({ messageId: 'm1', route: 'remote', destination: 'example.net', attempt: 1, results }),

@@ -186,7 +186,9 @@ export class Dispatcher {
         .getJob(jobIdOf[QueueName.Delivery](job) ?? '');
       if (existing) {
         const state = await existing.getState();
-        if (state !== 'completed' && state !== 'failed') return false;
+        // 'unknown': the job's data survived in Redis but it is in no list (partial data loss),
+        // so nothing will ever run it; it is replaced like a finished one.
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
         const outcomeId = jobIdOf[QueueName.Outcome]({
           ...job,
           results: [],

@@ -1,7 +1,67 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AppConfig } from '@mta/config';
+import { PrismaService } from '@mta/db';
+import { DeliveryWorker, createDeliveryAgents, type ClosableAgents } from '@mta/delivery';
+import { LOGGER, Metrics, type Logger } from '@mta/observability';
+import { JobProducer, REDIS_CLIENT, createRedisConnection } from '@mta/queue';
+import { APP_CONFIG } from '@mta/runtime';
+import type { Redis } from 'ioredis';
 
 /**
- * Outbound delivery workers: MX lookup, SMTP client, local delivery (Maildir, LMTP). Arrives with the delivery issue.
+ * Outbound delivery workers: take `delivery` jobs, deliver (MX lookup and SMTP, smart host,
+ * Maildir or LMTP), report each recipient as an `outcome` job. The logic lives in
+ * `@mta/delivery` (`DeliveryWorker`); this module only starts and stops it. Scales by replicas.
+ *
+ * Shutdown (SIGTERM): no new jobs; running deliveries get 20 s, are then aborted (their
+ * unsettled recipients are reported deferred); then the pooled SMTP/LMTP sessions are closed.
  */
 @Module({})
-export class DeliveryModule {}
+export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker?: DeliveryWorker;
+  private agents?: ClosableAgents;
+  private workerConnection?: Redis;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: PrismaService,
+    private readonly producer: JobProducer,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { config, logger } = this;
+    this.workerConnection = createRedisConnection(config.REDIS_URL, 'worker', (error) =>
+      logger.debug({ err: error.message }, 'delivery redis connection error'),
+    );
+    this.agents = createDeliveryAgents({
+      hostname: config.MTA_HOSTNAME,
+      dnsServers: config.DNS_SERVERS,
+      port: config.DELIVERY_PORT,
+      local: config.LOCAL_DELIVERY,
+      relayHost: config.RELAY_HOST,
+      redis: this.redis,
+      prefix: config.REDIS_PREFIX,
+    });
+    this.worker = new DeliveryWorker(
+      {
+        db: this.db.client,
+        producer: this.producer,
+        connection: this.workerConnection,
+        prefix: config.REDIS_PREFIX,
+        agents: this.agents,
+        logger: logger.child({ module: 'delivery' }),
+        registry: this.metrics.registry,
+      },
+      { concurrency: config.DELIVERY_CONCURRENCY, lockMs: config.DELIVERY_LOCK_MS },
+    );
+    this.worker.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+    await this.agents?.close();
+    this.workerConnection?.disconnect();
+  }
+}

@@ -1,0 +1,858 @@
+/**
+ * Issue #5 end to end: mail goes in through submission (swaks, AUTH over STARTTLS) or mx, through
+ * the queue manager and the delivery workers of the built bundles, and out to real peers on
+ * loopback: Postfix smtp-sink as remote MXs (127.0.0.2-6, one port, as DELIVERY_PORT is), a DNS
+ * server in this process (DNS_SERVERS), Maildir in a temp dir and Dovecot LMTP.
+ *
+ * The retry schedule of the queue manager is not configurable from the environment (yet), so a
+ * retry "is due" here by promoting its delayed BullMQ job: the same job the schedule would run.
+ *
+ * Delivery is at least once (libs/delivery/src/worker/delivery-worker.ts): a worker killed after
+ * the remote end took a message and before its outcome job is in Redis leaves a stalled job that
+ * another worker delivers again. The SIGKILL case counts and reports those duplicates and holds
+ * them to that window: at most the jobs the killed worker had running.
+ *
+ * `E2E_LOG_DIR=<dir>` keeps each process's JSON log there (`<pid>.log`), for debugging.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { hashPassword } from '@mta/auth';
+import { createPrismaClient, newQueueId, readMessageBuffer, type PrismaClient } from '@mta/db';
+import { JobProducer, QueueName, createRedisConnection, redisReady } from '@mta/queue';
+import {
+  aRecord,
+  createTestDatabase,
+  createTestRedis,
+  freePort,
+  mxRecord,
+  startFakeDns,
+  type TestDatabase,
+} from '@mta/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(__dirname, '../../..');
+const main = path.join(root, 'dist/apps/all-in-one/main.js');
+const SMTP_SINK = '/usr/sbin/smtp-sink';
+const DOVECOT = '/usr/sbin/dovecot';
+const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
+const havePeers = existsSync(SMTP_SINK) && haveSwaks;
+const haveDovecot = existsSync(DOVECOT) && existsSync('/usr/lib/dovecot/lmtp') && process.getuid?.() === 0;
+
+const PASSWORD = 'a long enough password 42';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const asLf = (b: Buffer) => b.toString('latin1').replace(/\r\n/g, '\n');
+/** The part after the header block. */
+const bodyOf = (text: string) => text.slice(text.indexOf('\n\n') + 2);
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+// ---------------------------------------------------------------------------------------------
+
+async function waitForPort(port: number, host: string, timeoutMs = 10_000): Promise<void> {
+  await until(
+    `${host}:${port} to listen`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect({ port, host });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      }),
+    timeoutMs,
+  );
+}
+
+/** A port free on every one of `hosts` (the MXs share DELIVERY_PORT). */
+async function portFreeOn(hosts: readonly string[]): Promise<number> {
+  const bind = (host: string, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        const bound = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(bound));
+      });
+    });
+  for (;;) {
+    const port = await bind(hosts[0], 0);
+    const rest = await Promise.all(hosts.slice(1).map((h) => bind(h, port).catch(() => -1)));
+    if (rest.every((p) => p === port)) return port;
+  }
+}
+
+interface Dump {
+  file: string;
+  meta: Record<string, string[]>;
+  /** The message as the sink got it, LF line ends, without the sink's own Received header. */
+  content: string;
+  subject: string;
+  messageId: string;
+}
+
+/** smtp-sink(1) "DUMP FILE FORMAT": X- records, a three-line Received header, the message. */
+function parseDump(file: string, text: string): Dump {
+  const lines = text.split('\n');
+  const meta: Record<string, string[]> = {};
+  let i = 0;
+  for (; i < lines.length && lines[i].startsWith('X-'); i++) {
+    const [key, ...rest] = lines[i].split(': ');
+    (meta[key] ??= []).push(rest.join(': '));
+  }
+  if (lines[i]?.startsWith('Received:')) i += 3;
+  const body = lines.slice(i).join('\n');
+  const content = body.endsWith('\n\n') ? body.slice(0, -1) : body;
+  const header = content.slice(0, content.indexOf('\n\n'));
+  return {
+    file,
+    meta,
+    content,
+    subject: /^Subject: (.*)$/im.exec(header)?.[1] ?? '',
+    messageId: /^Message-ID:\s*<([^>]*)>/im.exec(header)?.[1] ?? '',
+  };
+}
+
+class Sink {
+  private proc?: ChildProcess;
+  private readonly dir = mkdtempSync(path.join(tmpdir(), 'e2e-sink-'));
+  private readonly seen = new Map<string, Dump>();
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    chmodSync(this.dir, 0o777); // the sink writes as nobody
+  }
+
+  async start(faults: readonly string[] = []): Promise<void> {
+    const proc = spawn(
+      SMTP_SINK,
+      ['-u', 'nobody', '-d', path.join(this.dir, 'msg.'), ...faults, `${this.host}:${this.port}`, '256'],
+      { stdio: 'ignore' },
+    );
+    this.proc = proc;
+    await waitForPort(this.port, this.host);
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+
+  /** Every complete dump so far (files are read once; a file still being written is read later). */
+  dumps(): Dump[] {
+    for (const file of readdirSync(this.dir)) {
+      if (this.seen.has(file)) continue;
+      const text = readFileSync(path.join(this.dir, file), 'latin1');
+      if (!text.endsWith('\n\n')) continue;
+      this.seen.set(file, parseDump(file, text));
+    }
+    return [...this.seen.values()];
+  }
+
+  bySubject(subject: string): Dump[] {
+    return this.dumps().filter((d) => d.subject === subject);
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+interface Dovecot {
+  port: number;
+  maildir(address: string): string;
+  stop(): Promise<void>;
+}
+
+/** A private Dovecot LMTP server, as libs/delivery's tests run it (root needed; mail as nobody). */
+async function startDovecot(users: readonly string[]): Promise<Dovecot> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'e2e-dovecot-'));
+  const mail = path.join(dir, 'mail');
+  for (const d of ['run', 'state', 'mail']) mkdirSync(path.join(dir, d));
+  chmodSync(dir, 0o755);
+  chmodSync(mail, 0o777);
+  const home = (address: string) => path.join(mail, address.split('@')[1], address.split('@')[0]);
+  writeFileSync(path.join(dir, 'users'), users.map((u) => `${u}::65534:65534::${home(u)}::\n`).join(''));
+  const port = await freePort();
+  writeFileSync(
+    path.join(dir, 'dovecot.conf'),
+    `protocols = lmtp
+listen = 127.0.0.1
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+ssl = no
+default_internal_user = root
+default_internal_group = root
+default_login_user = root
+mail_location = maildir:${mail}/%d/%n/Maildir
+passdb {
+  driver = passwd-file
+  args = ${dir}/users
+}
+userdb {
+  driver = passwd-file
+  args = ${dir}/users
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${port}
+  }
+}
+`,
+  );
+  const proc = spawn(DOVECOT, ['-c', path.join(dir, 'dovecot.conf'), '-F'], { stdio: 'ignore' });
+  await waitForPort(port, '127.0.0.1', 15_000);
+  return {
+    port,
+    maildir: (address) => path.join(home(address), 'Maildir'),
+    async stop() {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Files delivered to a Maildir (new/), contents. */
+function maildirFiles(maildir: string): string[] {
+  const dir = path.join(maildir, 'new');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'latin1'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our processes
+// ---------------------------------------------------------------------------------------------
+
+class App {
+  readonly logs: Record<string, unknown>[] = [];
+  readonly exited: Promise<string>;
+
+  constructor(readonly child: ChildProcess) {
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      if (process.env['E2E_LOG_DIR'])
+        appendFileSync(path.join(process.env['E2E_LOG_DIR'], `${child.pid}.log`), lines.join('\n') + '\n');
+      for (const line of lines) {
+        try {
+          this.logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve(String(signal ?? code))),
+    );
+  }
+
+  static async start(script: string, env: NodeJS.ProcessEnv, httpPort: number): Promise<App> {
+    const app = new App(
+      spawn(process.execPath, [script], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    await until(
+      `${path.basename(path.dirname(script))} to start`,
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok,
+    );
+    return app;
+  }
+
+  count(msg: string): number {
+    return this.logs.filter((l) => l['msg'] === msg).length;
+  }
+
+  /**
+   * SIGTERM (or `signal`), then SIGKILL after `graceMs`. Known issue, left open on issue #5: after
+   * the SIGKILL runs, an all-in-one with jobs in flight can take longer than a minute to finish
+   * its graceful shutdown; the test must not hang on it.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 30_000): Promise<string> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function swaks(args: string[]): Promise<string> {
+  return new Promise((resolve) =>
+    execFile('swaks', args, { encoding: 'utf8' }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)),
+  );
+}
+
+const queueIdOf = (transcript: string): string => {
+  const id = /250 2\.0\.0 .*queued as ([0-9A-Z]{16})/.exec(transcript)?.[1];
+  if (!id) throw new Error(`not queued:\n${transcript}`);
+  return id;
+};
+
+/**
+ * Deletes every key under `prefix` at one instant (one Lua script), as Redis losing its data
+ * would. (A SCAN-and-DEL loop while the MTA runs would leave half-written jobs behind, which no
+ * real data loss produces.) Returns how many keys went.
+ */
+async function flushPrefix(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    return Number(
+      await redis.eval(
+        `local keys = redis.call('KEYS', ARGV[1])
+         for i = 1, #keys, 1000 do redis.call('DEL', unpack(keys, i, math.min(i + 999, #keys))) end
+         return #keys`,
+        0,
+        `${prefix}:*`,
+      ),
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const MAIN = '127.0.0.2'; // accepts
+const REJECT = '127.0.0.3'; // 550 at RCPT
+const DEAD = '127.0.0.4'; // nothing listens: connection refused
+const LATER = '127.0.0.5'; // 450 at RCPT, then accepts
+const BULK = '127.0.0.6'; // the 1,000-message runs
+const BULK_DOMAINS = Array.from({ length: 10 }, (_, i) => `bulk${i}.test`);
+
+const ZONE = [
+  mxRecord('remote.test', 10, 'mx.remote.test'),
+  aRecord('mx.remote.test', MAIN),
+  mxRecord('reject.test', 10, 'mx.reject.test'),
+  aRecord('mx.reject.test', REJECT),
+  mxRecord('backup.test', 10, 'mx1.backup.test'),
+  aRecord('mx1.backup.test', DEAD),
+  mxRecord('backup.test', 20, 'mx2.backup.test'),
+  aRecord('mx2.backup.test', MAIN),
+  mxRecord('later.test', 10, 'mx.later.test'),
+  aRecord('mx.later.test', LATER),
+  mxRecord('nullmx.test', 0, '.'),
+  ...BULK_DOMAINS.map((d) => mxRecord(d, 10, 'mx.bulk.test')),
+  aRecord('mx.bulk.test', BULK),
+];
+
+describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
+  let database: TestDatabase;
+  let db: PrismaClient;
+  let testRedis: Awaited<ReturnType<typeof createTestRedis>>;
+  let dns: Awaited<ReturnType<typeof startFakeDns>>;
+  let app: App;
+  let worker2: App | undefined;
+  let env: NodeJS.ProcessEnv;
+  let submissionPort: number;
+  let mxPort: number;
+  let deliveryPort: number;
+  let maildir: string;
+  let redis: Redis;
+  let producer: JobProducer;
+  const sinks: Record<'main' | 'reject' | 'later' | 'bulk', Sink> = {} as never;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createPrismaClient(database.url);
+    testRedis = await createTestRedis();
+    dns = await startFakeDns(ZONE);
+    deliveryPort = await portFreeOn([MAIN, REJECT, DEAD, LATER, BULK]);
+    sinks.main = new Sink(MAIN, deliveryPort);
+    sinks.reject = new Sink(REJECT, deliveryPort);
+    sinks.later = new Sink(LATER, deliveryPort);
+    sinks.bulk = new Sink(BULK, deliveryPort);
+    await Promise.all([
+      sinks.main.start(),
+      sinks.reject.start(['-f', 'RCPT', '-B', '550 5.1.1 e2e: no such user here']),
+      sinks.later.start(['-r', 'RCPT']),
+      sinks.bulk.start(),
+    ]);
+    maildir = mkdtempSync(path.join(tmpdir(), 'e2e-maildir-'));
+    await db.domain.create({
+      data: {
+        name: 'sender.test',
+        type: 'local',
+        accounts: { create: [{ address: 'alice@sender.test', passwordHash: await hashPassword(PASSWORD) }] },
+      },
+    });
+    await db.domain.create({
+      data: {
+        name: 'local.test',
+        type: 'local',
+        accounts: { create: [{ address: 'bob@local.test', passwordHash: await hashPassword(PASSWORD) }] },
+      },
+    });
+    const httpPort = await freePort();
+    env = {
+      NODE_ENV: 'development',
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedis.url,
+      REDIS_PREFIX: testRedis.prefix,
+      MTA_HOSTNAME: 'mta.e2e.test',
+      ADMIN_LISTEN: `127.0.0.1:${httpPort}`,
+      MX_LISTEN: `127.0.0.1:${(mxPort = await freePort())}`,
+      SUBMISSION_LISTEN: `127.0.0.1:${(submissionPort = await freePort())}`,
+      SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
+      DNS_SERVERS: `127.0.0.1:${dns.port}`,
+      DELIVERY_PORT: String(deliveryPort),
+      LOCAL_DELIVERY: `maildir:${maildir}`,
+      DELIVERY_LOCK_MS: '2000',
+      LOG_LEVEL: 'info',
+    };
+    app = await App.start(main, env, httpPort);
+    redis = createRedisConnection(testRedis.url, 'client');
+    await redisReady(redis);
+    producer = new JobProducer(redis, testRedis.prefix);
+  });
+
+  afterAll(async () => {
+    await worker2?.stop('SIGKILL');
+    await app?.stop();
+    await producer?.close();
+    redis?.disconnect();
+    await Promise.all(Object.values(sinks).map((s) => s.close()));
+    await dns?.close();
+    await db?.$disconnect();
+    await database?.drop();
+    await testRedis?.cleanup();
+    if (maildir) rmSync(maildir, { recursive: true, force: true });
+  }, 90_000);
+
+  const submit = (to: string[], subject: string, body = 'Hello from e2e.') =>
+    swaks([
+      '--server',
+      '127.0.0.1',
+      '--port',
+      String(submissionPort),
+      '--tls',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      'alice@sender.test',
+      '--auth-password',
+      PASSWORD,
+      '--from',
+      'alice@sender.test',
+      '--to',
+      to.join(','),
+      '--h-Subject',
+      subject,
+      '--body',
+      body,
+    ]).then(queueIdOf);
+
+  const message = (queueId: string) =>
+    db.message.findUniqueOrThrow({
+      where: { queueId },
+      include: { recipients: { include: { deliveryAttempts: { orderBy: { startedAt: 'asc' } } } } },
+    });
+  const recipient = async (queueId: string, address: string) => {
+    const r = (await message(queueId)).recipients.find((x) => x.address === address);
+    if (!r) throw new Error(`no recipient ${address}`);
+    return r;
+  };
+  const statusIs = (queueId: string, address: string, ...statuses: string[]) =>
+    until(`${address} ${statuses.join('/')}`, async () => {
+      const r = await recipient(queueId, address);
+      return statuses.includes(r.status) ? r : undefined;
+    });
+  /** The failure DSN written for `queueId` (a new message, source bounce, to alice). */
+  const bounceFor = (queueId: string) =>
+    until(`a bounce for ${queueId}`, async () => {
+      const bounces = await db.message.findMany({
+        where: { source: 'bounce', recipients: { some: { address: 'alice@sender.test' } } },
+      });
+      for (const b of bounces) {
+        const text = (await readMessageBuffer(db, b.id)).toString('utf8');
+        if (text.includes(queueId)) return { message: b, text };
+      }
+      return undefined;
+    });
+  /** Runs the retry the schedule has set for a message now: promotes its delayed delivery jobs. */
+  const promoteRetries = async (messageId: string) => {
+    const jobs = await until('a delayed retry', async () => {
+      const delayed = await producer.queue(QueueName.Delivery).getJobs(['delayed']);
+      const mine = delayed.filter((j) => j?.data?.messageId === messageId);
+      return mine.length > 0 ? mine : undefined;
+    });
+    for (const job of jobs) await job.promote();
+  };
+
+  it('1. submission (AUTH over STARTTLS) to a remote domain: the MX gets the same bytes; delivered with an attempt row', async () => {
+    const body = 'First line.\n.a line that starts with a dot\n\nLast line, case 1.';
+    const queueId = await submit(['carol@remote.test'], 'case 1', body);
+    const r = await statusIs(queueId, 'carol@remote.test', 'delivered');
+    const [dump] = await until(
+      'the sink to get it',
+      () => sinks.main.bySubject('case 1').length === 1 && sinks.main.bySubject('case 1'),
+    );
+    const stored = await readMessageBuffer(db, (await message(queueId)).id);
+    // The whole message, our Received header included, byte for byte (LF: the sink stores lines).
+    expect(sha256(dump.content)).toBe(sha256(asLf(stored)));
+    expect(dump.content).toMatch(/^Received: from [\s\S]*? by mta\.e2e\.test \(mta\) with\s+ESMTPSA/);
+    expect(sha256(bodyOf(dump.content))).toBe(sha256(bodyOf(asLf(stored))));
+    expect(bodyOf(dump.content)).toContain('.a line that starts with a dot\n');
+    expect(dump.meta['X-Rcpt-Args']?.length ?? 1).toBe(1);
+    expect(r.deliveryAttempts).toHaveLength(1);
+    expect(r.deliveryAttempts[0]).toMatchObject({
+      replyCode: 250,
+      mxHost: 'mx.remote.test',
+      ip: MAIN,
+      port: deliveryPort,
+      tlsVersion: null,
+    });
+  });
+
+  it('2. mx on port 25 to a local account: a Maildir file with the body', async () => {
+    const queueId = queueIdOf(
+      await swaks([
+        '--server',
+        '127.0.0.1',
+        '--port',
+        String(mxPort),
+        '--from',
+        'dave@remote.test',
+        '--to',
+        'bob@local.test',
+        '--h-Subject',
+        'case 2',
+        '--body',
+        'Body for the Maildir, case 2.',
+      ]),
+    );
+    const r = await statusIs(queueId, 'bob@local.test', 'delivered');
+    const files = maildirFiles(path.join(maildir, 'local.test', 'bob', 'Maildir')).filter((f) =>
+      f.includes('Subject: case 2'),
+    );
+    expect(files).toHaveLength(1);
+    const stored = asLf(await readMessageBuffer(db, (await message(queueId)).id));
+    expect(files[0]).toContain(stored);
+    expect(files[0]).toMatch(/^Return-Path: <dave@remote\.test>\nDelivered-To: <?bob@local\.test>?\n/);
+    expect(r.deliveryAttempts).toHaveLength(1);
+  });
+
+  it('3a. 550 at RCPT: the sender gets a bounce (a new message) with the remote reply', async () => {
+    const queueId = await submit(['nobody@reject.test'], 'case 3a');
+    const r = await statusIs(queueId, 'nobody@reject.test', 'bounced');
+    expect(r).toMatchObject({ lastReplyCode: 550, lastEnhancedCode: '5.1.1' });
+    const bounce = await bounceFor(queueId);
+    expect(bounce.message.sender).toBe('');
+    expect(bounce.text).toContain('e2e: no such user here');
+    expect(bounce.text).toMatch(/Final-Recipient: rfc822;\s*nobody@reject\.test/i);
+    expect(bounce.text).toMatch(/Remote-MTA: dns;\s*mx\.reject\.test/i);
+    expect(sinks.reject.bySubject('case 3a')).toHaveLength(0);
+  });
+
+  it('3b. one recipient 250, one 450: only the deferred one is retried, and delivered once the MX accepts', async () => {
+    const queueId = await submit(['ok@remote.test', 'busy@later.test'], 'case 3b');
+    await statusIs(queueId, 'ok@remote.test', 'delivered');
+    const busy = await statusIs(queueId, 'busy@later.test', 'deferred');
+    expect(busy).toMatchObject({ lastReplyCode: 450, attempts: 1 });
+    await sinks.later.stop();
+    await sinks.later.start(); // the fault is gone
+    await promoteRetries((await message(queueId)).id);
+    const done = await statusIs(queueId, 'busy@later.test', 'delivered');
+    expect(done.deliveryAttempts.map((a) => a.replyCode)).toEqual([450, 250]);
+    expect((await recipient(queueId, 'ok@remote.test')).deliveryAttempts).toHaveLength(1);
+    expect(sinks.later.bySubject('case 3b')).toHaveLength(1);
+    expect(sinks.main.bySubject('case 3b')).toHaveLength(1);
+  });
+
+  it('3c. the first MX refuses connections: the second MX gets it', async () => {
+    const queueId = await submit(['erin@backup.test'], 'case 3c');
+    const r = await statusIs(queueId, 'erin@backup.test', 'delivered');
+    expect(r.deliveryAttempts).toHaveLength(1);
+    expect(r.deliveryAttempts[0]).toMatchObject({ replyCode: 250, mxHost: 'mx2.backup.test', ip: MAIN });
+    expect(sinks.main.bySubject('case 3c')).toHaveLength(1);
+  });
+
+  it('3d. null MX: bounced at once, nothing connected', async () => {
+    const queueId = await submit(['frank@nullmx.test'], 'case 3d');
+    const r = await statusIs(queueId, 'frank@nullmx.test', 'bounced');
+    expect(r).toMatchObject({ lastReplyCode: 556, lastEnhancedCode: '5.1.10', attempts: 1 });
+    const bounce = await bounceFor(queueId);
+    expect(bounce.text).toMatch(/5\.1\.10/);
+    expect(Object.values(sinks).flatMap((s) => s.bySubject('case 3d'))).toHaveLength(0);
+  });
+
+  /** Stores `n` messages to the bulk domains as intake does and enqueues their `accepted` jobs. */
+  async function storeBulk(run: string, n: number): Promise<string[]> {
+    const ids: string[] = [];
+    const rows = Array.from({ length: n }, (_, i) => {
+      const queueId = newQueueId();
+      const mid = `${run}-${i}@e2e.test`;
+      ids.push(mid);
+      const to = `user${i}@${BULK_DOMAINS[i % BULK_DOMAINS.length]}`;
+      const data = Buffer.from(
+        `From: <alice@sender.test>\r\nTo: <${to}>\r\nSubject: ${run} ${i}\r\nMessage-ID: <${mid}>\r\n\r\nbulk body ${i}\r\n`,
+      );
+      return { queueId, to, data, mid, subject: `${run} ${i}` };
+    });
+    const messages = await db.message.createManyAndReturn({
+      data: rows.map((r) => ({
+        queueId: r.queueId,
+        sender: 'alice@sender.test',
+        source: 'submission' as const,
+        size: r.data.length,
+        clientAddress: '127.0.0.1',
+        messageIdHeader: r.mid,
+        subject: r.subject,
+      })),
+      select: { id: true, queueId: true },
+    });
+    const byQueueId = new Map(messages.map((m) => [m.queueId, m.id]));
+    await db.recipient.createMany({
+      data: rows.map((r) => ({
+        messageId: byQueueId.get(r.queueId) ?? '',
+        address: r.to,
+        domain: r.to.split('@')[1],
+        nextAttemptAt: new Date(),
+      })),
+    });
+    await db.messageChunk.createMany({
+      data: rows.map((r) => ({
+        messageId: byQueueId.get(r.queueId) ?? '',
+        seq: 0,
+        data: Uint8Array.from(r.data),
+      })),
+    });
+    for (const m of messages) await producer.enqueue(QueueName.Accepted, { messageId: m.id });
+    return ids;
+  }
+
+  const bulkCounts = (run: string) => {
+    const counts = new Map<string, number>();
+    for (const d of sinks.bulk.dumps())
+      if (d.messageId.startsWith(`${run}-`)) counts.set(d.messageId, (counts.get(d.messageId) ?? 0) + 1);
+    return counts;
+  };
+  const undelivered = (run: string) =>
+    db.recipient.count({
+      where: { status: { not: 'delivered' }, message: { messageIdHeader: { startsWith: `${run}-` } } },
+    });
+
+  describe('4. two delivery processes', () => {
+    let out = '';
+    afterAll(async () => {
+      await worker2?.stop('SIGKILL');
+      if (out) rmSync(out, { recursive: true, force: true });
+    });
+
+    beforeAll(async () => {
+      // The `delivery` app's bundle, built like `nx build delivery` but into a scratch dir of the
+      // workspace (tmp/, git-ignored): npm packages stay external and load from node_modules.
+      mkdirSync(path.join(root, 'tmp'), { recursive: true });
+      out = mkdtempSync(path.join(root, 'tmp', 'e2e-delivery-app-'));
+      const build = spawnSync(
+        path.join(root, 'node_modules/.bin/vite'),
+        [
+          'build',
+          '--config',
+          'tools/vite.app.config.mts',
+          '--mode',
+          'delivery',
+          '--outDir',
+          out,
+          '--emptyOutDir',
+        ],
+        { cwd: root, encoding: 'utf8' },
+      );
+      if (build.status !== 0) throw new Error(`building the delivery app failed: ${build.stderr}`);
+      const healthPort = await freePort();
+      worker2 = await App.start(
+        path.join(out, 'main.js'),
+        { ...env, HEALTH_LISTEN: `127.0.0.1:${healthPort}` },
+        healthPort,
+      );
+    });
+
+    it('share a run of 1,000 messages: every message reaches the MX exactly once', async () => {
+      const ids = await storeBulk('run1', 1000);
+      await until('1,000 messages at the sink', () => bulkCounts('run1').size === 1000 || undefined, 90_000);
+      await until('every recipient delivered', async () => (await undelivered('run1')) === 0, 30_000);
+      const counts = bulkCounts('run1');
+      expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]);
+      // Both processes took part.
+      expect(worker2?.count('delivery delivered')).toBeGreaterThan(0);
+      expect(app.count('delivery delivered')).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('one of them killed with SIGKILL mid-run: every message still arrives, duplicates only from its running jobs', async () => {
+      const before = worker2?.count('delivery delivered') ?? 0;
+      const ids = await storeBulk('run2', 1000);
+      await until(
+        'the second process to be busy',
+        () => (worker2?.count('delivery delivered') ?? 0) - before >= 100 || undefined,
+        60_000,
+      );
+      expect(await worker2?.stop('SIGKILL')).toBe('SIGKILL');
+      await until('1,000 messages at the sink', () => bulkCounts('run2').size === 1000 || undefined, 90_000);
+      await until('every recipient delivered', async () => (await undelivered('run2')) === 0, 30_000);
+      const counts = bulkCounts('run2');
+      const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
+      console.log(
+        `SIGKILL run: ${ids.length} messages, ${duplicates} delivered twice (at-least-once window)`,
+      );
+      expect(ids.filter((id) => !counts.has(id))).toEqual([]);
+      // At most the jobs the killed process had running (DELIVERY_CONCURRENCY 20).
+      expect(duplicates).toBeLessThanOrEqual(20);
+    }, 120_000);
+  });
+
+  it('5. Redis loses every key mid-run: the reconciler brings every undelivered message back', async () => {
+    const ids = await storeBulk('run3', 200);
+    await until('a part delivered', () => bulkCounts('run3').size >= 20 || undefined, 30_000);
+    const deleted = await flushPrefix(testRedis.url, testRedis.prefix);
+    expect(deleted).toBeGreaterThan(0);
+    // The reconciler runs every 30 s; what a run finds in flight may need the next one.
+    await until('200 messages at the sink', () => bulkCounts('run3').size === 200 || undefined, 75_000);
+    await until('every recipient delivered', async () => (await undelivered('run3')) === 0, 75_000);
+    const counts = bulkCounts('run3');
+    expect(ids.filter((id) => !counts.has(id))).toEqual([]);
+    console.log(
+      `Redis flush run: ${ids.length} messages, ${[...counts.values()].reduce((s, n) => s + n - 1, 0)} delivered twice`,
+    );
+    expect(
+      app.logs.some(
+        (l) =>
+          l['msg'] === 'reconciler: delivery job enqueued again' ||
+          l['msg'] === 'reconciler: accepted job enqueued again',
+      ),
+    ).toBe(true);
+  }, 180_000);
+});
+
+describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end', () => {
+  let database: TestDatabase;
+  let db: PrismaClient;
+  let testRedis: Awaited<ReturnType<typeof createTestRedis>>;
+  let dovecot: Dovecot;
+  let app: App;
+  let mxPort: number;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createPrismaClient(database.url);
+    testRedis = await createTestRedis();
+    dovecot = await startDovecot(['bob@lmtp.test']);
+    await db.domain.create({
+      data: {
+        name: 'lmtp.test',
+        type: 'local',
+        accounts: { create: [{ address: 'bob@lmtp.test', passwordHash: await hashPassword(PASSWORD) }] },
+      },
+    });
+    const httpPort = await freePort();
+    app = await App.start(
+      main,
+      {
+        NODE_ENV: 'development',
+        DATABASE_URL: database.url,
+        REDIS_URL: testRedis.url,
+        REDIS_PREFIX: testRedis.prefix,
+        MTA_HOSTNAME: 'mta.e2e.test',
+        ADMIN_LISTEN: `127.0.0.1:${httpPort}`,
+        MX_LISTEN: `127.0.0.1:${(mxPort = await freePort())}`,
+        SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
+        SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
+        DNS_SERVERS: '127.0.0.1:1',
+        LOCAL_DELIVERY: `lmtp://127.0.0.1:${dovecot.port}`,
+        LOG_LEVEL: 'info',
+      },
+      httpPort,
+    );
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await dovecot?.stop();
+    await db?.$disconnect();
+    await database?.drop();
+    await testRedis?.cleanup();
+  });
+
+  it('2b. mx on port 25 to a local account: Dovecot stores it', async () => {
+    const queueId = queueIdOf(
+      await swaks([
+        '--server',
+        '127.0.0.1',
+        '--port',
+        String(mxPort),
+        '--from',
+        'dave@remote.test',
+        '--to',
+        'bob@lmtp.test',
+        '--h-Subject',
+        'case 2b',
+        '--body',
+        'Body for Dovecot, case 2b.',
+      ]),
+    );
+    const r = await until('delivered', async () => {
+      const row = await db.recipient.findFirst({
+        where: { message: { queueId }, address: 'bob@lmtp.test' },
+        include: { deliveryAttempts: true },
+      });
+      return row?.status === 'delivered' ? row : undefined;
+    });
+    expect(r.deliveryAttempts[0]).toMatchObject({ replyCode: 250, mxHost: '127.0.0.1', port: dovecot.port });
+    const files = maildirFiles(dovecot.maildir('bob@lmtp.test')).filter((f) =>
+      f.includes('Subject: case 2b'),
+    );
+    expect(files).toHaveLength(1);
+    const message = await db.message.findUniqueOrThrow({ where: { queueId } });
+    expect(files[0].replace(/\r\n/g, '\n')).toContain(bodyOf(asLf(await readMessageBuffer(db, message.id))));
+  });
+});

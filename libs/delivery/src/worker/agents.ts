@@ -1,0 +1,71 @@
+/**
+ * The agents of one delivery process, built from the configuration: remote SMTP with MX lookup
+ * behind the Redis per-destination limit, the smart host (`RELAY_HOST`) behind the same limit,
+ * and the local agent (`LOCAL_DELIVERY`). `close()` drains every pooled session.
+ */
+import type { LocalDeliveryTarget } from '@mta/config';
+import { MxResolver, type DnsServer } from '@mta/dns';
+import type { Redis } from 'ioredis';
+import type { DeliveryAgent } from '../contract';
+import { RedisDestinationLimiter } from '../limits/destination-limiter';
+import { ConcurrencyLimitedAgent } from '../limits/limited-agent';
+import { createLocalDeliveryAgent } from '../local/local-agent';
+import { RemoteDeliveryAgent } from '../remote/remote-agent';
+import { parseRelayHost } from '../remote/route';
+import type { DeliveryAgents } from './delivery-worker';
+
+export interface AgentSettings {
+  /** `MTA_HOSTNAME`: EHLO/LHLO name, and MX loop detection. */
+  readonly hostname: string;
+  /** `DNS_SERVERS`; empty: the system's. */
+  readonly dnsServers: readonly DnsServer[];
+  /** `DELIVERY_PORT`. */
+  readonly port: number;
+  /** `LOCAL_DELIVERY`. */
+  readonly local: LocalDeliveryTarget;
+  /** `RELAY_HOST`, e.g. `[smtp.provider.example]:587`. */
+  readonly relayHost?: string;
+  /** Fail-fast Redis client for the per-destination limit, and its key prefix. */
+  readonly redis: Redis;
+  readonly prefix: string;
+  /** Concurrent deliveries per destination across all workers (default 20). */
+  readonly destinationLimit?: number;
+}
+
+export interface ClosableAgents extends DeliveryAgents {
+  close(): Promise<void>;
+}
+
+export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
+  const limiter = new RedisDestinationLimiter({
+    redis: settings.redis,
+    prefix: settings.prefix,
+    limit: settings.destinationLimit ?? 20,
+  });
+  const remote = new ConcurrencyLimitedAgent(
+    new RemoteDeliveryAgent({
+      heloName: settings.hostname,
+      resolver: new MxResolver({ servers: settings.dnsServers, localHostnames: [settings.hostname] }),
+      port: settings.port,
+    }),
+    { limiter },
+  );
+  let smartHost: DeliveryAgent | undefined;
+  if (settings.relayHost) {
+    const relay = parseRelayHost(settings.relayHost);
+    if (typeof relay === 'string') throw new Error(`RELAY_HOST: ${relay}`);
+    smartHost = new ConcurrencyLimitedAgent(new RemoteDeliveryAgent({ heloName: settings.hostname, relay }), {
+      limiter,
+      destinationOf: () => `relay:${settings.relayHost}`,
+    });
+  }
+  const local = createLocalDeliveryAgent(settings.local, { heloName: settings.hostname });
+  return {
+    remote,
+    local,
+    smartHost,
+    async close() {
+      await Promise.all([remote.close(), local.close(), smartHost?.close()]);
+    },
+  };
+}

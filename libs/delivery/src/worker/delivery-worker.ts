@@ -1,0 +1,333 @@
+/**
+ * The `delivery` worker (DESIGN.md "A message's life", step 4): takes `delivery` jobs, delivers
+ * with the agent of the job's route, and reports every recipient's result as one `outcome` job
+ * for the queue manager. Plain class; `@mta/feature-delivery` only starts and stops it.
+ *
+ * Per job:
+ * 1. Only recipients still waiting are delivered: message `queued` (not `held`), recipient
+ *    `queued`/`deferred` (not `held`, not final) with fewer attempts than the job's attempt (a
+ *    replayed job whose outcome was applied finds nothing to do), and its domain not paused
+ *    (`domain_pauses`; such recipients get no outcome, so their `next_attempt_at` stays due
+ *    and the reconciler hands them to the dispatcher, which postpones them until the pause ends).
+ * 2. A job replayed after a crash whose `outcome` job already exists is not delivered again.
+ * 3. `local` → the local agent (Maildir or LMTP); `remote`/`relay` → the remote agent (MX lookup),
+ *    `relay:<host>` destinations (smart host) → the smart-host agent.
+ * 4. A `deferred-local` report (no free slot for the destination) puts the same job back as
+ *    delayed (`moveToDelayed` + `DelayedError`), without an outcome and without an attempt.
+ * 5. Otherwise `outcome` {messageId, route, destination, attempt, results} is enqueued (retried
+ *    for a while if Redis is briefly away: the delivery already happened).
+ *
+ * Delivery is at least once. The window: a worker that dies (SIGKILL, OOM, node lost) after the
+ * remote end accepted the message and before the `outcome` job is in Redis leaves its job
+ * `active` without a lock; after `lockMs` BullMQ's stalled check (every `lockMs`) gives it to
+ * another worker, which delivers it again. Step 1 and 2 close the window once the outcome is
+ * enqueued. A worker whose event loop stalls longer than `lockMs` loses its lock the same way.
+ * Graceful shutdown (SIGTERM) has no such window: the worker stops taking jobs, lets running
+ * deliveries finish for `shutdownGraceMs`, then aborts them (unsettled recipients deferred, their
+ * outcome sent).
+ */
+import { DelayedError, type Job, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PrismaClient } from '@mta/db';
+import type { Logger } from '@mta/observability';
+import { JobProducer, QueueName, createJobWorker, jobIdOf, type JobData } from '@mta/queue';
+import { Counter, type Registry } from 'prom-client';
+import type { DeliveryAgent, DeliveryReport } from '../contract';
+import { toOutcomeResults } from '../outcome';
+import { loadDeliveryRequest } from '../request-loader';
+
+export type DeliveryJobData = JobData<QueueName.Delivery>;
+
+/** The agents a worker chooses from by route and destination. */
+export interface DeliveryAgents {
+  /** `remote` and `relay` routes: MX lookup. */
+  readonly remote: DeliveryAgent;
+  /** `local` route: Maildir or LMTP. */
+  readonly local: DeliveryAgent;
+  /** `relay:<host>` destinations (RELAY_HOST); absent: those go to `remote`. */
+  readonly smartHost?: DeliveryAgent;
+}
+
+export interface DeliveryWorkerDeps {
+  readonly db: PrismaClient;
+  /** Enqueues the outcome, and looks up an existing one for replayed jobs. */
+  readonly producer: Pick<JobProducer, 'enqueue' | 'queue'>;
+  /** A blocking connection (`createRedisConnection(url, 'worker')`), owned by the caller. */
+  readonly connection: Redis;
+  /** `REDIS_PREFIX`. */
+  readonly prefix: string;
+  readonly agents: DeliveryAgents;
+  readonly logger: Logger;
+  /** Where the counters go (`Metrics.registry`); absent: not counted. */
+  readonly registry?: Registry;
+}
+
+export interface DeliveryWorkerOptions {
+  /** Jobs worked on at once by this process (`DELIVERY_CONCURRENCY`). Default 20. */
+  readonly concurrency?: number;
+  /**
+   * BullMQ lock of a running job (`DELIVERY_LOCK_MS`, default 30 s), renewed every half of it;
+   * also the stalled-check interval. A killed worker's jobs are taken over after 1-3 × this.
+   */
+  readonly lockMs?: number;
+  /** How often a job may stall (its worker died) and still be retried. Default 3. */
+  readonly maxStalledCount?: number;
+  /** On close: how long running deliveries may go on before they are aborted. Default 20 s. */
+  readonly shutdownGraceMs?: number;
+  /** Tries to enqueue the outcome (0.5 s, 1 s, 2 s ... apart). Default 6. */
+  readonly outcomeTries?: number;
+}
+
+/** What a job came to (the BullMQ return value, for inspection and tests). */
+export type JobResult =
+  | {
+      readonly result: 'reported';
+      readonly delivered: number;
+      readonly deferred: number;
+      readonly failed: number;
+    }
+  | { readonly result: 'skipped'; readonly reason: string };
+
+const WAITING = ['queued', 'deferred'] as const;
+
+export class DeliveryWorker {
+  private worker?: Worker;
+  private readonly abort = new AbortController();
+  private readonly opts: Required<DeliveryWorkerOptions>;
+  private readonly jobs?: Counter<'result'>;
+  private readonly recipients?: Counter<'kind' | 'route'>;
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly deps: DeliveryWorkerDeps,
+    options: DeliveryWorkerOptions = {},
+  ) {
+    this.opts = {
+      concurrency: options.concurrency ?? 20,
+      lockMs: options.lockMs ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 3,
+      shutdownGraceMs: options.shutdownGraceMs ?? 20_000,
+      outcomeTries: options.outcomeTries ?? 6,
+    };
+    if (deps.registry) {
+      this.jobs = new Counter({
+        name: 'mta_delivery_jobs_total',
+        help: 'Delivery jobs by result: reported, skipped, deferred_local (no slot), error.',
+        labelNames: ['result'],
+        registers: [deps.registry],
+      });
+      this.recipients = new Counter({
+        name: 'mta_delivery_recipients_total',
+        help: 'Recipient results of delivery attempts by kind (delivered, deferred, failed) and route.',
+        labelNames: ['kind', 'route'],
+        registers: [deps.registry],
+      });
+    }
+  }
+
+  /** Starts taking jobs. */
+  start(): void {
+    if (this.worker) return;
+    const { deps, opts } = this;
+    const worker = createJobWorker(QueueName.Delivery, (data, job) => this.process(data, job), {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: opts.concurrency,
+      lockDuration: opts.lockMs,
+      stalledInterval: opts.lockMs,
+      maxStalledCount: opts.maxStalledCount,
+    });
+    worker.on('failed', (job, error) => {
+      this.jobs?.inc({ result: 'error' });
+      deps.logger.error({ jobId: job?.id, err: error.message }, 'delivery job failed');
+    });
+    worker.on('error', (error) => deps.logger.error({ err: error.message }, 'delivery worker error'));
+    worker.on('stalled', (jobId) =>
+      deps.logger.warn({ jobId }, 'delivery job stalled (its worker died?): given to a worker again'),
+    );
+    this.worker = worker;
+    deps.logger.info(
+      { concurrency: opts.concurrency, lockMs: opts.lockMs, maxStalledCount: opts.maxStalledCount },
+      'delivery worker started',
+    );
+  }
+
+  /** One delivery job; public for tests. */
+  async process(data: DeliveryJobData, job?: Job): Promise<JobResult> {
+    const { deps } = this;
+    const eligible = await this.eligible(data);
+    const log = deps.logger.child({ queueId: eligible.queueId ?? undefined, jobId: job?.id });
+    if (eligible.ids.length === 0) return this.skip(log, data, eligible.reason);
+
+    // A replay (stalled job, or a copy after Redis lost the finished one) of a delivery that
+    // was already reported: the outcome will be (or was) applied; delivering again would
+    // only duplicate the message.
+    const outcomeId = jobIdOf[QueueName.Outcome]({ ...data, results: [] } as JobData<QueueName.Outcome>);
+    if (outcomeId && (await deps.producer.queue(QueueName.Outcome).getJob(outcomeId)))
+      return this.skip(log, data, 'outcome already reported');
+
+    const load = await loadDeliveryRequest(deps.db, { ...data, recipientIds: eligible.ids });
+    if (!load.ok) return this.skip(log, data, load.reason);
+    const agent = this.agentFor(data);
+    const report = await agent.deliver({ ...load.request, signal: this.abort.signal });
+
+    if (report.status === 'deferred-local') {
+      const retryAfterMs = report.retryAfterMs ?? 5_000;
+      this.jobs?.inc({ result: 'deferred_local' });
+      log.debug({ destination: data.destination, retryAfterMs }, 'no delivery slot free, job delayed');
+      if (!job) return { result: 'skipped', reason: 'deferred-local' };
+      await job.moveToDelayed(Date.now() + retryAfterMs, job.token);
+      throw new DelayedError();
+    }
+
+    await this.report(data, report);
+    this.jobs?.inc({ result: 'reported' });
+    const count = { delivered: 0, deferred: 0, failed: 0 };
+    for (const r of report.results) {
+      count[r.kind]++;
+      this.recipients?.inc({ kind: r.kind, route: data.route });
+      log.info(
+        {
+          recipient: r.address,
+          kind: r.kind,
+          reply: `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''} ${r.text}`,
+          attempt: data.attempt,
+          destination: data.destination,
+          ...(r.remote
+            ? { remote: `${r.remote.host}[${r.remote.address ?? ''}]:${r.remote.port ?? ''}` }
+            : {}),
+          ...(r.tls ? { tls: r.tls.protocol } : {}),
+        },
+        `delivery ${r.kind}`,
+      );
+    }
+    return { result: 'reported', ...count };
+  }
+
+  /**
+   * Stops taking jobs and waits for the running ones; after `shutdownGraceMs` they are aborted
+   * (unsettled recipients are reported deferred), and after as long again the wait ends anyway
+   * (those jobs then stall and go to another worker). The agents are closed by their owner.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const grace = this.opts.shutdownGraceMs;
+    const closed = worker.close();
+    if (!(await settlesWithin(closed, grace))) {
+      this.deps.logger.warn({ graceMs: grace }, 'deliveries still running at shutdown: aborting them');
+      this.abort.abort();
+      if (!(await settlesWithin(closed, grace)))
+        this.deps.logger.error('delivery jobs did not finish; they will stall and be retried elsewhere');
+    }
+  }
+
+  private agentFor(data: DeliveryJobData): DeliveryAgent {
+    const { agents } = this.deps;
+    if (data.route === 'local') return agents.local;
+    if (data.destination.startsWith('relay:') && agents.smartHost) return agents.smartHost;
+    return agents.remote;
+  }
+
+  /** The job's recipients that still wait for this attempt, in job order. */
+  private async eligible(
+    data: DeliveryJobData,
+  ): Promise<{ ids: string[]; queueId: string | null; reason: string }> {
+    const { db } = this.deps;
+    const message = await db.message.findUnique({
+      where: { id: data.messageId },
+      select: { state: true, queueId: true },
+    });
+    if (!message) return { ids: [], queueId: null, reason: 'message deleted' };
+    if (message.state !== 'queued')
+      return { ids: [], queueId: message.queueId, reason: `message ${message.state}` };
+    const rows = await db.recipient.findMany({
+      where: { messageId: data.messageId, id: { in: data.recipientIds } },
+      select: { id: true, status: true, attempts: true, domain: true },
+    });
+    let waiting = rows.filter(
+      (r) => (WAITING as readonly string[]).includes(r.status) && r.attempts < data.attempt,
+    );
+    if (waiting.length === 0)
+      return { ids: [], queueId: message.queueId, reason: 'no recipient waits for this attempt' };
+    if (data.route !== 'local') {
+      const paused = await pausedDomains(db, [...new Set(waiting.map((r) => r.domain))]);
+      waiting = waiting.filter((r) => !paused.has(r.domain));
+      if (waiting.length === 0) return { ids: [], queueId: message.queueId, reason: 'destination paused' };
+    }
+    const keep = new Set(waiting.map((r) => r.id));
+    return { ids: data.recipientIds.filter((id) => keep.has(id)), queueId: message.queueId, reason: '' };
+  }
+
+  private skip(log: Logger, data: DeliveryJobData, reason: string): JobResult {
+    this.jobs?.inc({ result: 'skipped' });
+    log.info({ destination: data.destination, attempt: data.attempt, reason }, 'delivery job skipped');
+    return { result: 'skipped', reason };
+  }
+
+  private async report(data: DeliveryJobData, report: DeliveryReport): Promise<void> {
+    const outcome: JobData<QueueName.Outcome> = {
+      messageId: data.messageId,
+      route: data.route,
+      destination: data.destination,
+      attempt: data.attempt,
+      results: toOutcomeResults(report),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.producer.enqueue(QueueName.Outcome, outcome);
+        return;
+      } catch (error) {
+        if (attempt >= this.opts.outcomeTries) throw error;
+        this.deps.logger.warn(
+          { err: (error as Error).message, attempt },
+          'could not enqueue the outcome, trying again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+/**
+ * Recipient domains whose outbound delivery is paused now (`domain_pauses`: no end, or an end in
+ * the future). The same query as `isDestinationPaused` of @mta/queue-manager, for a list.
+ */
+export async function pausedDomains(
+  db: Pick<PrismaClient, 'domainPause'>,
+  domains: readonly string[],
+  now: Date = new Date(),
+): Promise<Set<string>> {
+  if (domains.length === 0) return new Set();
+  const rows = await db.domainPause.findMany({
+    where: {
+      domain: { in: domains.map((d) => d.toLowerCase()) },
+      OR: [{ pausedUntil: null }, { pausedUntil: { gt: now } }],
+    },
+    select: { domain: true },
+  });
+  return new Set(rows.map((r) => r.domain));
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -369,6 +369,8 @@ const REJECT = '127.0.0.3'; // 550 at RCPT
 const DEAD = '127.0.0.4'; // nothing listens: connection refused
 const LATER = '127.0.0.5'; // 450 at RCPT, then accepts
 const BULK = '127.0.0.6'; // the 1,000-message runs
+const HOLD = '127.0.0.7'; // 450 at RCPT until the hold test lets it accept
+const ADMIN_TOKEN = 'e2e-delivery-admin-token-0123456789';
 const BULK_DOMAINS = Array.from({ length: 10 }, (_, i) => `bulk${i}.test`);
 
 const ZONE = [
@@ -385,6 +387,8 @@ const ZONE = [
   mxRecord('nullmx.test', 0, '.'),
   ...BULK_DOMAINS.map((d) => mxRecord(d, 10, 'mx.bulk.test')),
   aRecord('mx.bulk.test', BULK),
+  mxRecord('hold.test', 10, 'mx.hold.test'),
+  aRecord('mx.hold.test', HOLD),
 ];
 
 describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
@@ -401,23 +405,26 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
   let maildir: string;
   let redis: Redis;
   let producer: JobProducer;
-  const sinks: Record<'main' | 'reject' | 'later' | 'bulk', Sink> = {} as never;
+  const sinks: Record<'main' | 'reject' | 'later' | 'bulk' | 'hold', Sink> = {} as never;
+  let adminBase: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createPrismaClient(database.url);
     testRedis = await createTestRedis();
     dns = await startFakeDns(ZONE);
-    deliveryPort = await portFreeOn([MAIN, REJECT, DEAD, LATER, BULK]);
+    deliveryPort = await portFreeOn([MAIN, REJECT, DEAD, LATER, BULK, HOLD]);
     sinks.main = new Sink(MAIN, deliveryPort);
     sinks.reject = new Sink(REJECT, deliveryPort);
     sinks.later = new Sink(LATER, deliveryPort);
     sinks.bulk = new Sink(BULK, deliveryPort);
+    sinks.hold = new Sink(HOLD, deliveryPort);
     await Promise.all([
       sinks.main.start(),
       sinks.reject.start(['-f', 'RCPT', '-B', '550 5.1.1 e2e: no such user here']),
       sinks.later.start(['-r', 'RCPT']),
       sinks.bulk.start(),
+      sinks.hold.start(['-r', 'RCPT']),
     ]);
     maildir = mkdtempSync(path.join(tmpdir(), 'e2e-maildir-'));
     await db.domain.create({
@@ -435,7 +442,9 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
       },
     });
     const httpPort = await freePort();
+    adminBase = `http://127.0.0.1:${httpPort}/api/v1`;
     env = {
+      ADMIN_TOKEN,
       NODE_ENV: 'development',
       DATABASE_URL: database.url,
       REDIS_URL: testRedis.url,
@@ -682,6 +691,38 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
     db.recipient.count({
       where: { status: { not: 'delivered' }, message: { messageIdHeader: { startsWith: `${run}-` } } },
     });
+
+  it('3e. a message held through the admin API is not delivered; released, it is', async () => {
+    const queueId = await submit(['hank@hold.test'], 'case 3e');
+    await statusIs(queueId, 'hank@hold.test', 'deferred');
+    const action = (what: 'hold' | 'release') =>
+      fetch(`${adminBase}/messages/${queueId}/${what}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+    expect((await action('hold')).status).toBe(200);
+    await statusIs(queueId, 'hank@hold.test', 'held');
+    await sinks.hold.stop();
+    await sinks.hold.start(); // the MX would accept now
+    // Hold took its retry out of Redis; a delivery job that still runs (a replay, the
+    // reconciler racing the hold) must deliver nothing either.
+    const held = await recipient(queueId, 'hank@hold.test');
+    await producer.enqueue(QueueName.Delivery, {
+      messageId: (await message(queueId)).id,
+      route: 'remote',
+      destination: 'hold.test',
+      recipientIds: [held.id],
+      // Not the id the release will use (attempt + 1): a finished job with the same id would
+      // swallow the release's job until the reconciler's next pass.
+      attempt: held.attempts + 2,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(sinks.hold.bySubject('case 3e')).toHaveLength(0);
+    expect((await recipient(queueId, 'hank@hold.test')).status).toBe('held');
+    expect((await action('release')).status).toBe(200);
+    await statusIs(queueId, 'hank@hold.test', 'delivered');
+    expect(sinks.hold.bySubject('case 3e')).toHaveLength(1);
+  });
 
   describe('4. two delivery processes', () => {
     let out = '';

@@ -25,9 +25,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -39,8 +37,13 @@ import {
   createTestDatabase,
   createTestRedis,
   freePort,
+  haveDovecotLmtp,
   mxRecord,
+  portFreeOn,
+  startDovecot,
   startFakeDns,
+  waitForPort,
+  type Dovecot,
   type TestDatabase,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,10 +51,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = path.resolve(__dirname, '../../..');
 const main = path.join(root, 'dist/apps/all-in-one/main.js');
 const SMTP_SINK = '/usr/sbin/smtp-sink';
-const DOVECOT = '/usr/sbin/dovecot';
 const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
 const havePeers = existsSync(SMTP_SINK) && haveSwaks;
-const haveDovecot = existsSync(DOVECOT) && existsSync('/usr/lib/dovecot/lmtp') && process.getuid?.() === 0;
+const haveDovecot = haveDovecotLmtp();
 
 const PASSWORD = 'a long enough password 42';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,40 +85,6 @@ async function until<T>(
 // ---------------------------------------------------------------------------------------------
 // Peers
 // ---------------------------------------------------------------------------------------------
-
-async function waitForPort(port: number, host: string, timeoutMs = 10_000): Promise<void> {
-  await until(
-    `${host}:${port} to listen`,
-    () =>
-      new Promise<boolean>((resolve) => {
-        const s = net.connect({ port, host });
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      }),
-    timeoutMs,
-  );
-}
-
-/** A port free on every one of `hosts` (the MXs share DELIVERY_PORT). */
-async function portFreeOn(hosts: readonly string[]): Promise<number> {
-  const bind = (host: string, port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        const bound = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(bound));
-      });
-    });
-  for (;;) {
-    const port = await bind(hosts[0], 0);
-    const rest = await Promise.all(hosts.slice(1).map((h) => bind(h, port).catch(() => -1)));
-    if (rest.every((p) => p === port)) return port;
-  }
-}
 
 interface Dump {
   file: string;
@@ -198,64 +166,6 @@ class Sink {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-interface Dovecot {
-  port: number;
-  maildir(address: string): string;
-  stop(): Promise<void>;
-}
-
-/** A private Dovecot LMTP server, as libs/delivery's tests run it (root needed; mail as nobody). */
-async function startDovecot(users: readonly string[]): Promise<Dovecot> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'e2e-dovecot-'));
-  const mail = path.join(dir, 'mail');
-  for (const d of ['run', 'state', 'mail']) mkdirSync(path.join(dir, d));
-  chmodSync(dir, 0o755);
-  chmodSync(mail, 0o777);
-  const home = (address: string) => path.join(mail, address.split('@')[1], address.split('@')[0]);
-  writeFileSync(path.join(dir, 'users'), users.map((u) => `${u}::65534:65534::${home(u)}::\n`).join(''));
-  const port = await freePort();
-  writeFileSync(
-    path.join(dir, 'dovecot.conf'),
-    `protocols = lmtp
-listen = 127.0.0.1
-base_dir = ${dir}/run
-state_dir = ${dir}/state
-log_path = ${dir}/dovecot.log
-ssl = no
-default_internal_user = root
-default_internal_group = root
-default_login_user = root
-mail_location = maildir:${mail}/%d/%n/Maildir
-passdb {
-  driver = passwd-file
-  args = ${dir}/users
-}
-userdb {
-  driver = passwd-file
-  args = ${dir}/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = ${port}
-  }
-}
-`,
-  );
-  const proc = spawn(DOVECOT, ['-c', path.join(dir, 'dovecot.conf'), '-F'], { stdio: 'ignore' });
-  await waitForPort(port, '127.0.0.1', 15_000);
-  return {
-    port,
-    maildir: (address) => path.join(home(address), 'Maildir'),
-    async stop() {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Files delivered to a Maildir (new/), contents. */
@@ -827,7 +737,7 @@ describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end
     database = await createTestDatabase();
     db = createPrismaClient(database.url);
     testRedis = await createTestRedis();
-    dovecot = await startDovecot(['bob@lmtp.test']);
+    dovecot = await startDovecot([{ address: 'bob@lmtp.test' }]);
     await db.domain.create({
       data: {
         name: 'lmtp.test',

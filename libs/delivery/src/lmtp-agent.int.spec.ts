@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LmtpDeliveryAgent } from './local/lmtp-agent';
 import { createLocalDeliveryAgent } from './local/local-agent';
-import { startDovecot, haveDovecotLmtp, type Dovecot } from './test/dovecot';
+import { startDovecot, haveDovecotLmtp, type Dovecot } from '@mta/testing';
 import { message, request } from './test/fixtures';
 import { expectNoLeaks, freePortOn, resourceCounts } from './test/peers';
 

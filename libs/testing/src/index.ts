@@ -1,4 +1,5 @@
-export { freePort } from './free-port';
+export { freePort, freePortOn, portFreeOn } from './free-port';
+export { DOVECOT, haveDovecotLmtp, startDovecot, type Dovecot, type DovecotUser } from './dovecot';
 export { createTestRedis, TEST_REDIS_URL } from './test-redis';
 export { selfSignedCertificate, type TestCertificate } from './certificates';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';

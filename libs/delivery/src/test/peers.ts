@@ -11,32 +11,18 @@
 import net from 'node:net';
 import * as testing from '@mta/testing';
 
-export const { expectNoLeaks, haveSmtpSink, resourceCounts, sleep, spawnPeer, waitForPort } = testing;
+export const {
+  expectNoLeaks,
+  freePortOn,
+  haveSmtpSink,
+  portFreeOn,
+  resourceCounts,
+  sleep,
+  spawnPeer,
+  waitForPort,
+} = testing;
 export type ResourceCounts = testing.ResourceCounts;
 export type Spawned = testing.Spawned;
-
-/** A port that was free on every one of `hosts` a moment ago (the MXs of a test share `DELIVERY_PORT`). */
-export async function portFreeOn(hosts: readonly string[]): Promise<number> {
-  for (;;) {
-    const port = await bindAndRelease(hosts[0], 0);
-    const rest = await Promise.all(hosts.slice(1).map((h) => bindAndRelease(h, port).catch(() => -1)));
-    if (rest.every((p) => p === port)) return port;
-  }
-}
-
-/** A port free on `host` a moment ago. */
-export const freePortOn = (host = '127.0.0.1'): Promise<number> => bindAndRelease(host, 0);
-
-function bindAndRelease(host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(port, host, () => {
-      const bound = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(bound));
-    });
-  });
-}
 
 export type Sink = testing.SmtpSink;
 

@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePortOn, spawnPeer, waitForPort } from './peers';
+import { freePortOn } from './free-port';
+import { spawnPeer, waitForPort } from './peer-process';
 
 export const DOVECOT = '/usr/sbin/dovecot';
 export const haveDovecotLmtp = (): boolean =>

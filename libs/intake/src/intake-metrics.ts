@@ -18,6 +18,8 @@ export class IntakeMetrics {
   readonly recipients: Counter<'service' | 'result' | 'reason'>;
   /** From the last byte of the data to the commit (what the client waits for before its 250). */
   readonly storeSeconds: Histogram<'service'>;
+  /** Messages per database write (group commit): 1 when the load is light. */
+  readonly batchMessages: Histogram<'service'>;
 
   private constructor(registry: Registry) {
     this.transactions = new Counter({
@@ -39,6 +41,13 @@ export class IntakeMetrics {
       buckets: [
         0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5,
       ],
+      registers: [registry],
+    });
+    this.batchMessages = new Histogram({
+      name: 'mta_intake_batch_messages',
+      help: 'Messages committed together in one database write (group commit).',
+      labelNames: ['service'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     });
   }

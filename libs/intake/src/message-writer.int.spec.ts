@@ -133,4 +133,72 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
       dead.disconnect();
     }
   });
+
+  describe('group commit', () => {
+    const body = (n: number) => Buffer.from(`Subject: m${n}\r\n\r\n${'x'.repeat(n * 37)}\r\n`);
+
+    it('commits the messages that end while a write is in flight together, each with its own body', async () => {
+      const batches: number[] = [];
+      const grouped = new MessageWriter(pool, producer, createLogger('test', 'silent'), {
+        maxInFlight: 1,
+        onBatch: (n) => batches.push(n),
+      });
+      const sent = Array.from({ length: 20 }, (_, i) => message(body(i)));
+      const stored = await Promise.all(sent.map((m) => grouped.store(m)));
+      // The first goes at once, alone; the 19 that came while it was written share the next write.
+      expect(batches).toEqual([1, 19]);
+      expect(stored.map((s) => s.queueId)).toEqual(sent.map((m) => m.queueId));
+      for (const [i, s] of stored.entries()) {
+        expect(sha(await readMessageBuffer(db, s.id))).toBe(sha(body(i)));
+        const row = await db.message.findUniqueOrThrow({
+          where: { id: s.id },
+          include: { recipients: true, events: true },
+        });
+        expect(row.queueId).toBe(sent[i].queueId);
+        expect(row.recipients.map((r) => r.address)).toEqual(['bob@local.example']);
+        expect(row.events.map((e) => e.detail)).toEqual([
+          { source: 'mx', size: sent[i].size, recipients: 1 },
+        ]);
+        const job = await producer.queue(QueueName.Accepted).getJob(`accepted/${s.id}`);
+        expect(job?.data).toEqual({ messageId: s.id });
+      }
+    });
+
+    it('keeps the batches within their byte bound: a message bigger than the bound goes alone', async () => {
+      const batches: number[] = [];
+      const grouped = new MessageWriter(pool, producer, createLogger('test', 'silent'), {
+        maxInFlight: 1,
+        maxBatchBytes: 1000,
+        onBatch: (n) => batches.push(n),
+      });
+      const small = () => message(Buffer.from('Subject: s\r\n\r\n' + 'y'.repeat(300) + '\r\n'));
+      const big = message(Buffer.from('Subject: b\r\n\r\n' + 'z'.repeat(5000) + '\r\n'));
+      await Promise.all([small(), small(), small(), small(), big, small()].map((m) => grouped.store(m)));
+      // 1 alone (nothing in flight), then 3 x 317 bytes, then the big one alone, then the last.
+      expect(batches).toEqual([1, 3, 1, 1]);
+    });
+
+    it('fails only the message the database refuses when it shared a write with others', async () => {
+      const grouped = new MessageWriter(pool, producer, createLogger('test', 'silent'), { maxInFlight: 1 });
+      const first = grouped.store(message(body(1)));
+      const good = [message(body(2)), message(body(3))];
+      // An int4 column cannot hold this size: PostgreSQL refuses the whole statement.
+      const bad = { ...message(body(4)), size: 2 ** 31 };
+      const results = await Promise.allSettled([first, grouped.store(good[0]), grouped.store(bad), grouped.store(good[1])]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      const refusal = (results[2] as PromiseRejectedResult).reason as SmtpError;
+      expect([refusal.code, refusal.enhanced]).toEqual([451, '4.3.0']);
+      for (const m of good)
+        expect(await db.message.count({ where: { queueId: m.queueId } })).toBe(1);
+      expect(await db.message.count({ where: { queueId: bad.queueId } })).toBe(0);
+    });
+
+    it('stores header fields with NUL characters without them (PostgreSQL text cannot hold NUL)', async () => {
+      const m = message(body(5));
+      m.header = { messageId: '<a\u0000b@x>', from: 'a\u0000@x', subject: 'nul\u0000here' };
+      const stored = await writer.store(m);
+      const row = await db.message.findUniqueOrThrow({ where: { id: stored.id } });
+      expect([row.messageIdHeader, row.fromHeader, row.subject]).toEqual(['<ab@x>', 'a@x', 'nulhere']);
+    });
+  });
 });

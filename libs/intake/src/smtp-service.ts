@@ -40,14 +40,16 @@ export interface RunningSmtpService {
 
 function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): IntakeDependencies {
   const logger = ctx.logger.child({ component: service });
+  const metrics = IntakeMetrics.for(ctx.metrics.registry);
+  const batches = metrics.batchMessages.labels(service);
   // A bare <postmaster> means the postmaster of our own host name (RFC 5321 §4.1.1.3).
   return {
     resolver: new RecipientResolver(
       new PrismaDirectory(ctx.db, ctx.pool),
       ctx.config.MTA_HOSTNAME.toLowerCase(),
     ),
-    writer: new MessageWriter(ctx.pool, ctx.producer, logger),
-    log: new TransactionLog(service, logger, IntakeMetrics.for(ctx.metrics.registry)),
+    writer: new MessageWriter(ctx.pool, ctx.producer, logger, { onBatch: (n) => batches.observe(n) }),
+    log: new TransactionLog(service, logger, metrics),
     logger,
   };
 }

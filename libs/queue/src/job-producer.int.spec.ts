@@ -32,6 +32,24 @@ describe('JobProducer and createJobWorker on a real Redis', () => {
     expect(await producer.queue(QueueName.Accepted).getJobCountByTypes('waiting')).toBe(1);
   });
 
+  it('enqueues several jobs in one call under their derived ids, and a replay adds none', async () => {
+    const ids = await producer.enqueueMany(QueueName.Accepted, [{ messageId: 'b1' }, { messageId: 'b2' }]);
+    expect(ids).toEqual(['accepted/b1', 'accepted/b2']);
+    await producer.enqueueMany(QueueName.Accepted, [{ messageId: 'b2' }, { messageId: 'b1' }]);
+    const queue = producer.queue(QueueName.Accepted);
+    expect((await queue.getJob('accepted/b2'))?.data).toEqual({ messageId: 'b2' });
+    expect(await queue.getJobCountByTypes('waiting')).toBe(3); // 'replayed' above, b1, b2
+    expect(await producer.enqueueMany(QueueName.Accepted, [])).toEqual([]);
+  });
+
+  it('enqueues none of a batch when one payload breaks the contract', async () => {
+    const bad = { messageId: 'b4', body: 'x' } as unknown as { messageId: string };
+    await expect(producer.enqueueMany(QueueName.Accepted, [{ messageId: 'b3' }, bad])).rejects.toThrow(
+      JobContractError,
+    );
+    expect(await producer.queue(QueueName.Accepted).getJob('accepted/b3')).toBeUndefined();
+  });
+
   it('refuses a payload with a body before it reaches Redis', async () => {
     const bad = { messageId: 'm2', body: 'hello' } as unknown as { messageId: string };
     await expect(producer.enqueue(QueueName.Accepted, bad)).rejects.toThrow(JobContractError);
@@ -82,6 +100,9 @@ describe('JobProducer and createJobWorker on a real Redis', () => {
     try {
       await expect(pingRedis(dead, 1000)).rejects.toThrow();
       await expect(deadProducer.enqueue(QueueName.Accepted, { messageId: 'm5' })).rejects.toThrow(
+        /redis is not connected/,
+      );
+      await expect(deadProducer.enqueueMany(QueueName.Accepted, [{ messageId: 'm6' }])).rejects.toThrow(
         /redis is not connected/,
       );
     } finally {

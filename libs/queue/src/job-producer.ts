@@ -32,6 +32,25 @@ export class JobProducer {
     return job.id ?? '';
   }
 
+  /**
+   * Several jobs of one queue in one Redis round trip (BullMQ's addBulk: one MULTI), each
+   * validated and given its id as by `enqueue`. All or none are added.
+   */
+  async enqueueMany<N extends QueueName>(queue: N, items: readonly JobData<N>[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const payloads = items.map((data) => parseJob(queue, data));
+    if (this.connection.status !== 'ready')
+      throw new Error(`redis is not connected (${this.connection.status})`);
+    const jobs = await this.queue(queue).addBulk(
+      payloads.map((payload) => ({
+        name: queue,
+        data: payload,
+        opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdOf[queue](payload) },
+      })),
+    );
+    return jobs.map((job) => job.id ?? '');
+  }
+
   /** The BullMQ queue object, for inspection (counts, pausing) by the queue manager and the API. */
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);

@@ -1,0 +1,34 @@
+import type { DsnNotify, DsnRet } from '@mta/db';
+import type { RecipientRoute } from './recipient-resolver';
+
+/** Everything intake knows about a message at the end of DATA. */
+export interface IncomingMessage {
+  /** Chosen when the data began (see newQueueId), so the Received header can name it. */
+  queueId: string;
+  source: 'mx' | 'submission';
+  /** Envelope sender; `''` for the null sender `<>`. */
+  sender: string;
+  clientAddress: string;
+  clientHelo: string | null;
+  authUser: string | null;
+  recipients: {
+    address: string;
+    domain: string;
+    route: RecipientRoute;
+    notify: DsnNotify[];
+    orcpt: string | null;
+  }[];
+  dsnRet: DsnRet | null;
+  dsnEnvid: string | null;
+  smtpUtf8: boolean;
+  eightBitMime: boolean;
+  header: { messageId: string | null; from: string | null; subject: string | null };
+  /** The message, header and body, in order (see BodyCollector). */
+  chunks: Buffer[];
+  size: number;
+}
+
+export interface StoredMessage {
+  id: string;
+  queueId: string;
+}

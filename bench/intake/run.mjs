@@ -4,33 +4,23 @@
 // same machine (queue files fsynced, then discarded), at 1 and 50 concurrent sessions.
 // Run from the repository root:  node bench/intake/run.mjs  [--runs 3] [--seconds 5] [--quick]
 // See bench/README.md. Prints a table; not a test.
-import { spawn, execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { argValue, hasFlag } from '../lib/args.mjs';
+import { cleanup, onCleanup } from '../lib/cleanup.mjs';
+import { databaseUrl, dropDatabase, migrateDatabase, withDatabase } from '../lib/database.mjs';
+import { fmt, median, percentile } from '../lib/numbers.mjs';
+import { root } from '../lib/paths.mjs';
+import { POSTFIX, baseMainCf, baseMasterCf, startPostfix as startPrivatePostfix } from '../lib/postfix.mjs';
+import { cpuSeconds, cpuSecondsByName, familyCpuSeconds, machineCpu, statusKb } from '../lib/proc-cpu.mjs';
+import { freePort, run, sleep } from '../lib/processes.mjs';
+import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
+import { loggedErrors, startService } from '../lib/services.mjs';
+import { SMTP_SOURCE, smtpSource as runSmtpSource } from '../lib/smtp-source.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const requireRoot = createRequire(path.join(root, 'package.json'));
-
-const argValue = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const quick = process.argv.includes('--quick');
+const quick = hasFlag('--quick');
 /** Runs per implementation and row, interleaved (ours, postfix, ours, ...); the median counts. */
 const RUNS = Number(argValue('--runs', quick ? '1' : '3'));
 /** Target length of one measured smtp-source run; the message count is sized from a calibration run. */
@@ -39,195 +29,25 @@ const SECONDS = Number(argValue('--seconds', quick ? '2' : '5'));
 const LATENCY_SECONDS = Number(argValue('--latency-seconds', quick ? '2' : '4'));
 /** Write a V8 CPU profile of the mx process into this directory (node --cpu-prof). */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
-const SKIP_BUILD = process.argv.includes('--no-build');
+const SKIP_BUILD = hasFlag('--no-build');
 const SESSIONS = (argValue('--sessions', '1,50') ?? '1,50').split(',').map(Number);
 
-const SMTP_SOURCE = '/usr/sbin/smtp-source';
-const POSTFIX = '/usr/sbin/postfix';
 const SIZE = 5120;
 const SENDER = 'sender@remote.example';
 const RCPT = 'rcpt@bench.example';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const MAX_MESSAGES_PER_RUN = 20_000;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** A timer that does not keep the process alive (for races against an exit). */
-const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
-const fmt = (x, d = 0) =>
-  Number.isFinite(x)
-    ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const percentile = (xs, q) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-};
-
-// ---- small process helpers ----------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitFor(what, check, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-const portOpen = (port) =>
-  new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
-/** Runs a program to completion (bounded), returns { code, stdout, stderr }. */
-function run(file, args, { env, cwd, timeoutMs = 120_000 } = {}) {
-  return new Promise((resolve) => {
-    const p = spawn(file, args, {
-      env: env ?? process.env,
-      cwd: cwd ?? root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? `signal ${signal}` : null), stdout, stderr });
-    });
-  });
-}
-
-/** utime + stime of one process, in seconds; 0 if it is gone. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/** Summed CPU seconds of every live process whose comm starts with `name` (e.g. postgres). */
-function cpuSecondsByName(name) {
-  let total = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(name)) total += cpuSeconds(d);
-    } catch {
-      /* exited */
-    }
-  }
-  return total;
-}
-
-/** Busy and total CPU seconds of the whole machine (all cores), from /proc/stat. */
-function machineCpu() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = f[3] + f[4];
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
-}
-
-/**
- * CPU seconds of a Postfix instance: its master (own time plus its reaped children, which is
- * where smtpd and cleanup processes that exited are accounted) and every live child of it.
- */
-function postfixCpuSeconds(masterPid) {
-  if (!masterPid) return 0;
-  let total = 0;
-  try {
-    const stat = readFileSync(`/proc/${masterPid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[1]) === masterPid) total += (Number(f[11]) + Number(f[12])) / CLK_TCK;
-    } catch {
-      /* exited */
-    }
-  }
-  return total;
-}
-
-function statusKb(pid, field) {
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-// ---- resources, cleaned up at exit ---------------------------------------------------------------
-
-const cleanups = [];
-let cleaning = false;
-async function cleanup() {
-  if (cleaning) return;
-  cleaning = true;
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      console.error(`cleanup: ${e instanceof Error ? e.message : e}`);
-    }
-  }
-}
-for (const sig of ['SIGINT', 'SIGTERM'])
-  process.on(sig, () => {
-    console.error(`\n${sig}: cleaning up`);
-    cleanup().finally(() => process.exit(130));
-  });
 
 // ---- our side: database, Redis prefix, the mx process -------------------------------------------
 
 const stamp = `${Date.now().toString(36)}_${process.pid}`;
 const DB_NAME = `bench_intake_${stamp}`;
-const DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${DB_NAME}`;
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const DATABASE_URL = databaseUrl(DB_NAME);
 const REDIS_PREFIX = `bench-intake-${stamp}`;
 
 async function setupDatabase() {
-  cleanups.push(dropDatabase);
-  const migrated = await run('npm', ['run', 'db:migrate'], {
-    env: { ...process.env, DATABASE_URL, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
-  });
-  if (migrated.code !== 0) throw new Error(`db:migrate failed: ${migrated.stdout}${migrated.stderr}`);
-  const pg = requireRoot('pg');
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
+  onCleanup(() => dropDatabase(DB_NAME));
+  await migrateDatabase(DB_NAME);
+  await withDatabase(DB_NAME, async (client) => {
     const { rows } = await client.query(
       "insert into domains (name, type) values ('bench.example', 'local') returning id",
     );
@@ -236,111 +56,33 @@ async function setupDatabase() {
       '$scrypt$bench-not-a-password',
       rows[0].id,
     ]);
-  } finally {
-    await client.end();
-  }
-}
-
-async function dropDatabase() {
-  const pg = requireRoot('pg');
-  const client = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
-  await client.connect();
-  try {
-    await client.query(`drop database if exists "${DB_NAME}" with (force)`);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteRedisKeys() {
-  const { default: Redis } = await import(requireRoot.resolve('ioredis'));
-  const RedisCtor = Redis.Redis ?? Redis;
-  const redis = new RedisCtor(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    for (let i = 0; i < 100_000; i++) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}:*`, 'COUNT', 1000);
-      if (keys.length) deleted += await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
+  });
 }
 
 async function startMx() {
   const port = await freePort();
-  const healthPort = await freePort();
   const execArgv = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
-  const child = spawn(process.execPath, [...execArgv, path.join(root, 'dist/apps/mx/main.js')], {
-    cwd: root,
+  const mx = await startService('mx', {
+    execArgv,
+    smtpPort: port,
     env: {
-      ...process.env,
-      NODE_ENV: 'production',
       DATABASE_URL,
       REDIS_URL,
       REDIS_PREFIX,
       MX_LISTEN: `127.0.0.1:${port}`,
-      HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
       MTA_HOSTNAME: 'mx.bench.example',
-      LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const keep = (d) => {
-    output = (output + d).slice(-20_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  let exited = false;
-  const exit = new Promise((resolve) => child.on('exit', () => ((exited = true), resolve())));
-  const stop = async () => {
-    if (exited) return;
-    child.kill('SIGTERM'); // Nest shutdown hooks; --cpu-prof writes its file on a normal exit
-    await Promise.race([exit, deadline(15_000)]);
-    if (!exited) {
-      child.kill('SIGKILL');
-      await exit;
-    }
-  };
-  cleanups.push(stop);
-  const base = `http://127.0.0.1:${healthPort}`;
-  try {
-    await waitFor('mx /readyz', async () => !exited && (await fetch(`${base}/readyz`)).ok, 30_000);
-    await waitFor('mx SMTP port', () => portOpen(port), 10_000);
-  } catch (e) {
-    throw new Error(`mx did not start: ${e.message}\n${output}`);
-  }
-  return {
-    name: 'ours',
-    port,
-    pid: child.pid,
-    output: () => output,
-    metrics: async () => (await fetch(`${base}/metrics`)).text(),
-    stop,
-  };
+  return { ...mx, name: 'ours', port };
 }
 
 // ---- Postfix: a private instance, discard transport ----------------------------------------------
 
-function postfixMainCf(dir, etc) {
-  return `compatibility_level = 3.6
-queue_directory = ${dir}/spool
-data_directory = ${dir}/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = postfix.bench.example
+function postfixMainCf(dir) {
+  return `${baseMainCf(dir)}myhostname = postfix.bench.example
 mydomain = bench.example
 myorigin = $myhostname
 mydestination = bench.example
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = permit_mynetworks, reject
 # Recipient validation like ours (only known mailboxes), from an in-memory table.
@@ -348,105 +90,22 @@ local_recipient_maps = inline:{ ${RCPT}=ok }
 local_transport = discard:
 default_transport = discard:
 relay_transport = discard:
-alias_maps =
-alias_database =
-biff = no
-smtpd_banner = $myhostname ESMTP
-maillog_file = ${dir}/maillog
-maillog_file_prefixes = ${dir}
-shlib_directory = /usr/lib/postfix
-daemon_directory = /usr/lib/postfix/sbin
-command_directory = /usr/sbin
-meta_directory = /etc/postfix
 `;
 }
 
 function postfixMasterCf(port) {
-  return `127.0.0.1:${port} inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
+  return `${baseMasterCf(port)}discard   unix  - - n - - discard
 `;
 }
 
-async function startPostfix() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-postfix-'));
-  chmodSync(dir, 0o755); // the daemons run as `postfix` and must reach the queue
-  const etc = path.join(dir, 'etc');
-  const data = path.join(dir, 'data');
-  for (const d of [etc, data, path.join(dir, 'spool')]) mkdirSync(d, { recursive: true });
-  const uid = Number(execFileSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).trim());
-  chownSync(data, uid, -1);
-  const port = await freePort();
-  writeFileSync(path.join(etc, 'main.cf'), postfixMainCf(dir, etc));
-  writeFileSync(path.join(etc, 'master.cf'), postfixMasterCf(port));
-  const checked = await run(POSTFIX, ['-c', etc, 'check']);
-  if (checked.code !== 0) throw new Error(`postfix check: ${checked.stdout}${checked.stderr}`);
-  const child = spawn(POSTFIX, ['-c', etc, 'start-fg'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output = (output + d).slice(-20_000)));
-  child.stderr.on('data', (d) => (output = (output + d).slice(-20_000)));
-  let exited = false;
-  const exit = new Promise((resolve) => child.on('exit', () => ((exited = true), resolve())));
-  const maillog = path.join(dir, 'maillog');
-  const stop = async () => {
-    await run(POSTFIX, ['-c', etc, 'stop'], { timeoutMs: 20_000 });
-    await Promise.race([exit, deadline(10_000)]);
-    if (!exited) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.push(stop);
-  try {
-    await waitFor('postfix smtpd port', async () => !exited && (await portOpen(port)), 20_000);
-  } catch (e) {
-    const log = existsSync(maillog) ? readFileSync(maillog, 'utf8') : '';
-    throw new Error(`postfix did not start: ${e.message}\n${output}\n${log}`);
-  }
-  return {
-    name: 'postfix',
-    port,
-    etc,
-    masterPid: () => {
-      try {
-        return Number(readFileSync(path.join(dir, 'spool/pid/master.pid'), 'utf8').trim());
-      } catch {
-        return 0;
-      }
-    },
-    maillog: () => (existsSync(maillog) ? readFileSync(maillog, 'utf8') : ''),
-    queueEmpty: async () =>
-      /Mail queue is empty/.test((await run('/usr/sbin/postqueue', ['-c', etc, '-p'])).stdout),
-    stop,
-  };
-}
+const startPostfix = () => startPrivatePostfix({ mainCf: postfixMainCf, masterCf: postfixMasterCf });
+const postfixCpuSeconds = familyCpuSeconds;
 
 // ---- load: smtp-source, and our own latency client -----------------------------------------------
 
 /** smtp-source over reused connections (-d): each of `sessions` connections sends message after message. */
-async function smtpSource(port, sessions, messages) {
-  const args = ['-s', String(sessions), '-m', String(messages), '-l', String(SIZE), '-d'];
-  args.push('-f', SENDER, '-t', RCPT, `127.0.0.1:${port}`);
-  const t0 = process.hrtime.bigint();
-  const r = await run(SMTP_SOURCE, args, { timeoutMs: 180_000 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.code !== 0 || r.stderr.trim())
-    throw new Error(`smtp-source ${args.join(' ')} → ${r.code}: ${r.stderr.slice(0, 2000)}`);
-  return seconds;
-}
+const smtpSource = (port, sessions, messages) =>
+  runSmtpSource(port, sessions, messages, { size: SIZE, from: SENDER, to: RCPT });
 
 /** A 5 KB message like smtp-source's: a few header fields, then 78-character lines, CRLF, no dots. */
 function message(n) {
@@ -640,8 +299,8 @@ async function main() {
   if (!existsSync(path.join(root, 'dist/apps/mx/main.js'))) throw new Error('dist/apps/mx/main.js missing');
 
   process.stderr.write(`database ${DB_NAME}, Redis prefix ${REDIS_PREFIX}: migrating...\n`);
-  cleanups.push(async () => {
-    const n = await deleteRedisKeys();
+  onCleanup(async () => {
+    const n = await deleteRedisKeys(REDIS_PREFIX);
     process.stderr.write(`deleted ${n} Redis keys under ${REDIS_PREFIX}:*\n`);
   });
   await setupDatabase();
@@ -785,7 +444,7 @@ async function main() {
   );
   if (discarded !== sentToPostfix || rejected > 0)
     console.log('WARNING: Postfix did not accept and discard every message: its numbers are suspect.');
-  if (/"level":"(error|fatal)"|"level":50|"level":60/.test(oursOutput))
+  if (loggedErrors(oursOutput))
     console.log(`WARNING: mx logged errors:\n${oursOutput.slice(-3000)}`);
   console.log(`Total time ${fmt((Date.now() - started) / 1000)} s.`);
 }

@@ -3,7 +3,7 @@
 // handler that reads and discards each message, driven by Postfix's smtp-source.
 // Run from the repository root:  node bench/smtp-server/run.mjs  [--quick]
 // See bench/README.md. Prints a table; not a test.
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,13 +20,33 @@ const argValue = (name, fallback) => {
 };
 /**
  * --only 0,2: just those rows (0-based); --runs N: runs per implementation and row, interleaved
- * (default 4; the best run counts: on a shared VM noise only ever slows a run down);
- * --no-idle: skip the idle-connection memory measurement; --quick: a fifth of the messages.
+ * (default 5, 3 with --quick; the median counts, every run is printed);
+ * --no-idle: skip the idle-connection memory measurement; --quick: a fifth of the messages;
+ * --cpus S,C: the CPU of the server under test and the CPU of smtp-source (and of this script),
+ * default 0,1; --no-pin: let the scheduler place them.
  */
 const only = argValue('--only', null)?.split(',').map(Number) ?? null;
-const runsPerRow = Number(argValue('--runs', '4'));
+const runsPerRow = Number(argValue('--runs', quick ? '3' : '5'));
 const skipIdle = process.argv.includes('--no-idle');
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
+
+// ---- CPU pinning: the server under test alone on one CPU, the load generator on another --------
+// Without it the scheduler moves the single-threaded server and smtp-source between the cores and
+// they sometimes share one, which is most of the run-to-run spread on a 2-core machine.
+const [serverCpu, clientCpu] = argValue('--cpus', '0,1').split(',');
+const pin = !process.argv.includes('--no-pin') && os.availableParallelism() >= 2 && hasTaskset();
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** `[command, args]` run on `cpu` through taskset when pinning. */
+const pinned = (cpu, command, args) => (pin ? ['taskset', ['-c', cpu, command, ...args]] : [command, args]);
+// This script (it only waits) keeps to the load generator's CPU, all its threads included.
+if (pin) execFileSync('taskset', ['-a', '-p', '-c', clientCpu, String(process.pid)], { stdio: 'ignore' });
 
 // ---- build our server into one ESM file (TypeScript, workspace path aliases) ------------------
 const buildDir = mkdtempSync(path.join(os.tmpdir(), 'smtp-bench-'));
@@ -51,10 +71,16 @@ function freePort() {
 
 async function startServer(impl, delay) {
   const port = await freePort();
-  const child = fork(path.join(here, 'server.mjs'), [impl, String(port), String(delay), bundle], {
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const [command, args] = pinned(serverCpu, process.execPath, [
+    '--expose-gc',
+    path.join(here, 'server.mjs'),
+    impl,
+    String(port),
+    String(delay),
+    bundle,
+  ]);
+  // spawn with an 'ipc' channel is fork() through taskset: the channel fd survives its exec.
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
   await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}`)));
@@ -70,7 +96,8 @@ async function startServer(impl, delay) {
 
 function smtpSource(args) {
   return new Promise((resolve, reject) => {
-    const p = spawn(SMTP_SOURCE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, argv] = pinned(clientCpu, SMTP_SOURCE, args);
+    const p = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) =>
@@ -85,7 +112,11 @@ async function measure(impl, row) {
   const args = ['-s', String(row.sessions), '-m', String(row.messages), '-l', String(row.size)];
   if (row.reuse) args.push('-d');
   args.push('-f', 'bench@client.test', '-t', 'sink@bench.test', `127.0.0.1:${server.port}`);
-  await smtpSource(['-s', '1', '-m', '5', '-l', '100', `127.0.0.1:${server.port}`]); // warm-up
+  // Warm-up with the row's own shape (10% of its messages, at least 5), so the JIT has compiled
+  // the path being measured before the clock starts.
+  const warm = ['-s', String(Math.min(row.sessions, 5)), '-m', String(Math.max(5, Math.round(row.messages / 10)))];
+  warm.push('-l', String(row.size), ...(row.reuse ? ['-d'] : []), `127.0.0.1:${server.port}`);
+  await smtpSource(warm);
   const before = await server.stats();
   const t0 = process.hrtime.bigint();
   await smtpSource(args);
@@ -153,33 +184,63 @@ const rows = [
 
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const mib = (b) => `${fmt(b / 1024 / 1024, 1)} MiB`;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 console.log(
   `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), smtp-source from Postfix`,
 );
 console.log(
-  "Greeting delay: 0 on both unless said (smtp-server's fixed 100 ms timer patched out for those rows).\n",
+  pin
+    ? `Pinned with taskset: server under test on CPU ${serverCpu}, smtp-source and this script on CPU ${clientCpu}.`
+    : 'Not pinned (--no-pin, fewer than 2 CPUs, or no taskset).',
 );
 console.log(
-  '| workload | ours msg/s | smtp-server msg/s | ratio | ours CPU/msg | smtp-server CPU/msg | ours peak RSS | smtp-server peak RSS |',
+  `${runsPerRow} runs per server and row, interleaved (ours, smtp-server, ours, ...); the table shows the median of each column.`,
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  "Greeting delay: 0 on both unless said (smtp-server's fixed 100 ms timer patched out for those rows).\n",
+);
+const table = [
+  '| workload | ours msg/s | smtp-server msg/s | ratio | ours CPU/msg | smtp-server CPU/msg | ours peak RSS | smtp-server peak RSS |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+];
+const details = [];
 for (const [index, row] of rows.entries()) {
   if (only && !only.includes(index)) continue;
-  // Interleaved: ours, theirs, ours, theirs; the best run of each.
+  // Interleaved: ours, theirs, ours, theirs...; the median of each.
   const runs = { ours: [], 'smtp-server': [] };
   for (let i = 0; i < runsPerRow; i++)
-    for (const impl of ['ours', 'smtp-server']) runs[impl].push(await measure(impl, row));
-  const best = (rs) => ({
-    rate: Math.max(...rs.map((r) => r.rate)),
-    cpuPerMsg: Math.min(...rs.map((r) => r.cpuPerMsg)),
-    peakRss: Math.max(...rs.map((r) => r.peakRss)),
+    for (const impl of ['ours', 'smtp-server']) {
+      const r = await measure(impl, row);
+      runs[impl].push(r);
+      console.error(
+        `  [${index}] ${row.name}: ${impl} run ${i + 1}: ${fmt(r.rate)} msg/s, ${fmt(r.cpuPerMsg)} µs CPU/msg`,
+      );
+    }
+  const mid = (rs) => ({
+    rate: median(rs.map((r) => r.rate)),
+    cpuPerMsg: median(rs.map((r) => r.cpuPerMsg)),
+    peakRss: median(rs.map((r) => r.peakRss)),
   });
-  const o = best(runs.ours);
-  const t = best(runs['smtp-server']);
-  console.log(
-    `| ${row.name} | ${fmt(o.rate)} | ${fmt(t.rate)} | ${fmt(o.rate / t.rate, 2)}× | ${fmt(o.cpuPerMsg)} µs | ${fmt(t.cpuPerMsg)} µs | ${mib(o.peakRss)} | ${mib(t.peakRss)} |`,
+  const o = mid(runs.ours);
+  const t = mid(runs['smtp-server']);
+  const line = `| ${row.name} | ${fmt(o.rate)} | ${fmt(t.rate)} | ${fmt(o.rate / t.rate, 2)}× | ${fmt(o.cpuPerMsg)} µs | ${fmt(t.cpuPerMsg)} µs | ${mib(o.peakRss)} | ${mib(t.peakRss)} |`;
+  table.push(line);
+  console.error(line);
+  const list = (rs, key, unit) => rs.map((r) => fmt(r[key])).join(', ') + unit;
+  details.push(
+    `[${index}] ${row.name}\n` +
+      `    ours         ${list(runs.ours, 'rate', ' msg/s')}; ${list(runs.ours, 'cpuPerMsg', ' µs CPU/msg')}\n` +
+      `    smtp-server  ${list(runs['smtp-server'], 'rate', ' msg/s')}; ${list(runs['smtp-server'], 'cpuPerMsg', ' µs CPU/msg')}\n` +
+      `    ratio per pair ${runs.ours.map((r, i) => fmt(r.rate / runs['smtp-server'][i].rate, 2)).join(', ')}`,
   );
 }
+console.log(table.join('\n'));
+console.log('\nAll runs, in run order:');
+console.log(details.join('\n'));
 if (skipIdle) process.exit(0);
 const idle = quick ? 1000 : 5000;
 const mo = await idleMemory('ours', idle);

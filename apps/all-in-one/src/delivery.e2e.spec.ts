@@ -229,10 +229,12 @@ class App {
    */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 30_000): Promise<string> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const t0 = Date.now();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     try {
       return await this.exited;
     } finally {
+      console.log(`DEBUG stop(${signal}) pid ${this.child.pid}: exited after ${Date.now() - t0} ms: ${await this.exited}`);
       clearTimeout(timer);
     }
   }

@@ -10,14 +10,19 @@ export interface Directory {
 }
 
 /**
- * The directory in PostgreSQL. Domain answers are cached for a few seconds: every RCPT asks,
- * and domains change rarely (a new domain is live within `ttlMs`).
+ * The directory in PostgreSQL. Every RCPT asks, and the directory changes rarely, so answers
+ * are cached for a few seconds (`ttlMs`): a new domain is live within that time. Mailboxes are
+ * cached only when they exist: a mailbox just created must never get a permanent 550 from a
+ * stale "unknown", whereas one just removed at worst takes mail for a few more seconds, which
+ * its local delivery then bounces.
  */
 export class PrismaDirectory implements Directory {
   private readonly domains = new Map<
     string,
     { at: number; value: Awaited<ReturnType<Directory['domain']>> }
   >();
+  /** Addresses found to exist, with when. */
+  private readonly mailboxes = new Map<string, number>();
 
   constructor(
     private readonly db: PrismaClient,
@@ -36,13 +41,20 @@ export class PrismaDirectory implements Directory {
     return value;
   }
 
-  /** One round trip on the plain pool: this runs for every RCPT to a local domain. */
+  /** One round trip on the plain pool, unless the address was found within `ttlMs`. */
   async mailboxExists(address: string): Promise<boolean> {
+    const at = this.mailboxes.get(address);
+    if (at !== undefined && this.now() - at < this.ttlMs) return true;
     const { rows } = await this.pool.query<{ found: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled)
            OR EXISTS (SELECT 1 FROM aliases WHERE address = $1 AND NOT disabled) AS found`,
       [address],
     );
-    return rows[0]?.found === true;
+    const found = rows[0]?.found === true;
+    if (found) {
+      if (this.mailboxes.size > 10_000) this.mailboxes.clear();
+      this.mailboxes.set(address, this.now());
+    } else this.mailboxes.delete(address);
+    return found;
   }
 }

@@ -19,12 +19,7 @@ describe('PrismaDirectory mailbox cache', () => {
     let now = 1_000;
     const existing = new Set(['bob@local.example']);
     const pool = fakePool(existing);
-    const directory = new PrismaDirectory(
-      {} as PrismaClient,
-      pool as never,
-      5_000,
-      () => now,
-    );
+    const directory = new PrismaDirectory({} as PrismaClient, pool as never, 5_000, () => now);
     return { directory, pool, existing, advance: (ms: number) => (now += ms) };
   };
 

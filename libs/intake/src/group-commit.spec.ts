@@ -86,13 +86,10 @@ describe('GroupCommit', () => {
 
   it('keeps going after failures: the slot is freed', async () => {
     let fail = true;
-    const group = new GroupCommit(
-      async (items: readonly number[]) => {
-        if (fail) throw new Error('down');
-        return [...items];
-      },
-      options(),
-    );
+    const group = new GroupCommit(async (items: readonly number[]) => {
+      if (fail) throw new Error('down');
+      return [...items];
+    }, options());
     await expect(group.submit(1)).rejects.toThrow('down');
     fail = false;
     await expect(group.submit(2)).resolves.toBe(2);

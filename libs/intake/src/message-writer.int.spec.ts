@@ -184,12 +184,16 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
       const good = [message(body(2)), message(body(3))];
       // An int4 column cannot hold this size: PostgreSQL refuses the whole statement.
       const bad = { ...message(body(4)), size: 2 ** 31 };
-      const results = await Promise.allSettled([first, grouped.store(good[0]), grouped.store(bad), grouped.store(good[1])]);
+      const results = await Promise.allSettled([
+        first,
+        grouped.store(good[0]),
+        grouped.store(bad),
+        grouped.store(good[1]),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
       const refusal = (results[2] as PromiseRejectedResult).reason as SmtpError;
       expect([refusal.code, refusal.enhanced]).toEqual([451, '4.3.0']);
-      for (const m of good)
-        expect(await db.message.count({ where: { queueId: m.queueId } })).toBe(1);
+      for (const m of good) expect(await db.message.count({ where: { queueId: m.queueId } })).toBe(1);
       expect(await db.message.count({ where: { queueId: bad.queueId } })).toBe(0);
     });
 

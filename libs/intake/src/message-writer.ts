@@ -82,11 +82,13 @@ export class MessageWriter {
     } catch (error) {
       // The messages are safe in PostgreSQL; the reconciler will enqueue them.
       this.logger.warn(
-        { queueIds: stored.map((s) => s.queueId), err: error instanceof Error ? error.message : String(error) },
+        {
+          queueIds: stored.map((s) => s.queueId),
+          err: error instanceof Error ? error.message : String(error),
+        },
         'accepted jobs not enqueued',
       );
     }
     return stored;
   }
 }
-

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@mta/db';
+import type pg from 'pg';
 import type { Logger } from '@mta/observability';
 import type { JobProducer } from '@mta/queue';
 import type { Redis } from 'ioredis';
@@ -9,6 +10,8 @@ import { resolveSchedule, type RetrySchedule } from './schedule';
 /** What the queue manager needs from its host (the Nest module, or a test). */
 export interface QueueManagerDeps {
   readonly db: PrismaClient;
+  /** A plain pg pool on the same database, for the statements every message runs (message-store.ts). */
+  readonly pool: Pick<pg.Pool, 'query'>;
   readonly producer: JobProducer;
   /** A fail-fast client connection (`createRedisConnection(url, 'client')`): reconciler lock. */
   readonly redis: Redis;

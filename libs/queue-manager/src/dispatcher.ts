@@ -14,6 +14,7 @@ import type { Recipient, RecipientRoute } from '@mta/db';
 import { QueueName, jobIdOf, type JobData } from '@mta/queue';
 import type { Context } from './context';
 import { expireRecipients, suppressRecipients } from './fail';
+import { loadBlocks } from './message-store';
 import { expiresAt } from './schedule';
 import { WAITING_STATUSES, type MessageRef } from './types';
 
@@ -92,7 +93,17 @@ export class Dispatcher {
       return { jobs: [], failed: await expireRecipients(ctx, msg, pending), paused: 0 };
     }
 
-    const suppressed = await this.suppressed(pending, now);
+    const blocks = await loadBlocks(
+      ctx.pool,
+      [...new Set(pending.flatMap((r) => [r.address, r.address.toLowerCase()]))],
+      [...new Set(pending.map((r) => r.domain))],
+      now,
+    );
+    const suppressed = new Map<string, string>();
+    for (const r of pending) {
+      const reason = blocks.suppressions.get(r.address.toLowerCase());
+      if (reason !== undefined) suppressed.set(r.id, reason);
+    }
     let failed = 0;
     if (suppressed.size > 0) {
       failed = await suppressRecipients(
@@ -104,9 +115,9 @@ export class Dispatcher {
       pending = pending.filter((r) => !suppressed.has(r.id));
     }
 
-    const pauses = await this.pauses(pending, now);
+    const pauses = blocks.pauses;
     let paused = 0;
-    if (pauses.size > 0) {
+    if (pending.some((r) => pauses.has(r.domain))) {
       const held = pending.filter((r) => pauses.has(r.domain));
       pending = pending.filter((r) => !pauses.has(r.domain));
       paused = await this.postpone(msg, held, pauses, options.notBefore ?? now);
@@ -119,35 +130,6 @@ export class Dispatcher {
       if (await this.enqueue(job, delay, options.replaceFinished ?? false)) enqueued.push(job);
     }
     return { jobs: enqueued, failed, paused };
-  }
-
-  /** Recipient id → suppression reason, for recipients on the list (exact or lower-case address). */
-  private async suppressed(recipients: readonly Recipient[], now: Date): Promise<Map<string, string>> {
-    const addresses = new Set(recipients.flatMap((r) => [r.address, r.address.toLowerCase()]));
-    const rows = await this.ctx.db.suppression.findMany({
-      where: { address: { in: [...addresses] }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-      select: { address: true, reason: true },
-    });
-    const byAddress = new Map(rows.map((s) => [s.address.toLowerCase(), s.reason]));
-    const out = new Map<string, string>();
-    for (const r of recipients) {
-      const reason = byAddress.get(r.address.toLowerCase());
-      if (reason !== undefined) out.set(r.id, reason);
-    }
-    return out;
-  }
-
-  /** Paused domain → end of the pause (null: until removed). */
-  private async pauses(recipients: readonly Recipient[], now: Date): Promise<Map<string, Date | null>> {
-    if (recipients.length === 0) return new Map();
-    const rows = await this.ctx.db.domainPause.findMany({
-      where: {
-        domain: { in: [...new Set(recipients.map((r) => r.domain))] },
-        OR: [{ pausedUntil: null }, { pausedUntil: { gt: now } }],
-      },
-      select: { domain: true, pausedUntil: true },
-    });
-    return new Map(rows.map((p) => [p.domain, p.pausedUntil]));
   }
 
   private async postpone(

@@ -98,6 +98,7 @@ describe('expiry and delay notices', () => {
     const qm = new QueueManager(
       {
         db: h.db,
+        pool: h.pool,
         producer: h.producer,
         redis: h.redis,
         workerConnection: h.workerConnection,

@@ -2,7 +2,8 @@
  * The outcome applier: consumes `outcome` (DESIGN.md "A message's life", step 5). Per recipient
  * (RFC 5321 §4.2.1 reply classes): 2xx → `delivered`; 4xx or no answer → `deferred`, retried per
  * the schedule (schedule.ts), or `failed` with 4.4.7 once the message has expired; 5xx → `failed`.
- * Each applied result writes a `delivery_attempts` row and an event, in one transaction.
+ * Each applied result writes a `delivery_attempts` row and an event; all results of an outcome
+ * go in one statement (message-store.ts).
  *
  * Idempotent: a result is applied only if the recipient is still waiting and has had fewer
  * attempts than the outcome's attempt number (a conditional update per recipient), so a replayed
@@ -19,7 +20,7 @@ import type { Dispatcher } from './dispatcher';
 import { EXPIRED_REASON } from './fail';
 import { delayWarningDue, nextAttempt } from './schedule';
 import type { Settler } from './settle';
-import { MESSAGE_REF, TX } from './types';
+import { loadMessage, recordResults, type AppliedResult } from './message-store';
 
 export type OutcomeJobData = JobData<QueueName.Outcome>;
 type Result = OutcomeJobData['results'][number];
@@ -45,91 +46,74 @@ export class OutcomeApplier {
 
   async apply(outcome: OutcomeJobData): Promise<ApplyResult> {
     const { ctx } = this;
-    const msg = await ctx.db.message.findUnique({ where: { id: outcome.messageId }, select: MESSAGE_REF });
-    if (!msg) return EMPTY;
+    const loaded = await loadMessage(
+      ctx.pool,
+      outcome.messageId,
+      outcome.results.map((r) => r.recipientId),
+    );
+    if (!loaded) return EMPTY;
+    const { msg, recipients } = loaded;
     const log = ctx.logger.child({ queueId: msg.queueId });
     const now = ctx.now();
-    const recipients = await ctx.db.recipient.findMany({
-      where: { messageId: msg.id, id: { in: outcome.results.map((r) => r.recipientId) } },
-    });
     const byId = new Map(recipients.map((r) => [r.id, r]));
     const next = nextAttempt(ctx.schedule, msg.receivedAt, outcome.attempt, now, ctx.random);
 
-    const applied: { r: Recipient; result: Result; status: RecipientStatus; expired: boolean }[] = [];
-    await ctx.db.$transaction(async (tx) => {
-      for (const result of outcome.results) {
-        const r = byId.get(result.recipientId);
-        if (!r || !['queued', 'deferred', 'held'].includes(r.status) || r.attempts >= outcome.attempt)
-          continue;
-        const expired = result.kind === 'deferred' && next === null;
-        const status: RecipientStatus =
-          result.kind === 'delivered'
-            ? 'delivered'
-            : result.kind === 'failed' || expired
-              ? 'failed'
-              : r.status === 'held'
-                ? 'held'
-                : 'deferred';
-        const { count } = await tx.recipient.updateMany({
-          where: { id: r.id, status: r.status, attempts: r.attempts },
-          data: {
-            status,
-            attempts: outcome.attempt,
-            lastAttemptAt: now,
-            nextAttemptAt: status === 'deferred' || status === 'held' ? next : null,
-            lastReplyCode: result.code,
-            lastEnhancedCode: result.enhanced ?? null,
-            lastReplyText: result.text,
-          },
-        });
-        if (count === 0) continue;
-        await tx.deliveryAttempt.create({
-          data: {
-            messageId: msg.id,
-            recipientId: r.id,
-            startedAt: now,
-            finishedAt: now,
-            mxHost: result.remote?.host ?? null,
-            ip: result.remote?.address ?? null,
-            port: result.remote?.port ?? null,
-            replyCode: result.code,
-            enhancedCode: result.enhanced ?? null,
-            replyText: result.text,
-            tlsVersion: result.tls?.version ?? null,
-            tlsCipher: result.tls?.cipher ?? null,
-            tlsVerified: result.tls ? result.tls.verified : null,
-          },
-        });
-        const reply = {
+    const planned: { r: Recipient; result: Result; status: RecipientStatus; expired: boolean }[] = [];
+    const rows: AppliedResult[] = [];
+    for (const result of outcome.results) {
+      const r = byId.get(result.recipientId);
+      if (!r || !['queued', 'deferred', 'held'].includes(r.status) || r.attempts >= outcome.attempt) continue;
+      const expired = result.kind === 'deferred' && next === null;
+      const status: RecipientStatus =
+        result.kind === 'delivered'
+          ? 'delivered'
+          : result.kind === 'failed' || expired
+            ? 'failed'
+            : r.status === 'held'
+              ? 'held'
+              : 'deferred';
+      const nextAttemptAt = status === 'deferred' || status === 'held' ? next : null;
+      rows.push({
+        recipient: r,
+        status,
+        nextAttemptAt,
+        code: result.code,
+        enhanced: result.enhanced ?? null,
+        text: result.text,
+        eventType: expired ? 'expired' : result.kind,
+        eventDetail: {
           replyCode: result.code,
           enhancedCode: result.enhanced ?? null,
           replyText: result.text,
-        };
-        await tx.event.create({
-          data: {
-            type: expired ? 'expired' : result.kind,
-            messageId: msg.id,
-            queueId: msg.queueId,
-            recipientId: r.id,
-            detail: {
-              ...reply,
-              attempt: outcome.attempt,
-              route: outcome.route,
-              destination: outcome.destination,
-              mxHost: result.remote?.host ?? null,
-              ...(expired ? { reason: EXPIRED_REASON } : {}),
-              ...(status === 'deferred' && next ? { nextAttemptAt: next.toISOString() } : {}),
-            },
-          },
-        });
-        applied.push({
-          r: { ...r, status, attempts: outcome.attempt, nextAttemptAt: next },
-          result,
-          status,
-          expired,
-        });
-      }
-    }, TX);
+          attempt: outcome.attempt,
+          route: outcome.route,
+          destination: outcome.destination,
+          mxHost: result.remote?.host ?? null,
+          ...(expired ? { reason: EXPIRED_REASON } : {}),
+          ...(status === 'deferred' && next ? { nextAttemptAt: next.toISOString() } : {}),
+        },
+        remote: {
+          host: result.remote?.host ?? null,
+          address: result.remote?.address ?? null,
+          port: result.remote?.port ?? null,
+        },
+        tls: result.tls ?? null,
+      });
+      planned.push({
+        r: { ...r, status, attempts: outcome.attempt, nextAttemptAt: next },
+        result,
+        status,
+        expired,
+      });
+    }
+    const updated = await recordResults(ctx.pool, {
+      messageId: msg.id,
+      queueId: msg.queueId,
+      attempt: outcome.attempt,
+      now,
+      results: rows,
+    });
+    const applied = planned.filter((p) => updated.has(p.r.id));
 
     for (const { r, result, status, expired } of applied) {
       log.info(

@@ -1,7 +1,7 @@
 /**
  * The router: consumes `accepted` (DESIGN.md "A message's life", step 3). It records the plan
  * (message state `received` → `queued`, each recipient's route, one `routed` event) in one
- * transaction, then hands the recipients to the dispatcher: one `delivery` job per destination.
+ * statement (message-store.ts), then hands the recipients to the dispatcher: one `delivery` job per destination.
  *
  * Idempotent: only a message still in state `received` is routed (a conditional update decides,
  * so two replicas replaying the same job cannot both route it), and the jobs have deterministic
@@ -15,7 +15,8 @@ import type { Recipient, RecipientRoute } from '@mta/db';
 import type { Context } from './context';
 import { destinationOf, type Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
-import { MESSAGE_REF, TX, type MessageRef } from './types';
+import { loadMessage, markRouted } from './message-store';
+import type { MessageRef } from './types';
 
 export type RouteResult =
   | { readonly routed: false; readonly reason: 'missing' | 'not-received' }
@@ -30,32 +31,26 @@ export class Router {
 
   async route(messageId: string): Promise<RouteResult> {
     const { ctx } = this;
-    const msg = await ctx.db.message.findUnique({ where: { id: messageId }, select: MESSAGE_REF });
-    if (!msg) return { routed: false, reason: 'missing' };
+    const loaded = await loadMessage(ctx.pool, messageId);
+    if (!loaded) return { routed: false, reason: 'missing' };
+    const { msg, recipients } = loaded;
     const log = ctx.logger.child({ queueId: msg.queueId });
     if (msg.state !== 'received') {
       log.debug({ state: msg.state }, 'accepted job replayed, message not in state received: skipped');
       return { routed: false, reason: 'not-received' };
     }
-    const recipients = await ctx.db.recipient.findMany({ where: { messageId }, orderBy: { address: 'asc' } });
     const routes = await this.routesFor(recipients);
     const plan = summarise(recipients, routes, ctx.relayHost);
 
-    const won = await ctx.db.$transaction(async (tx) => {
-      const { count } = await tx.message.updateMany({
-        where: { id: messageId, state: 'received' },
-        data: { state: 'queued' },
-      });
-      if (count === 0) return false;
-      for (const r of recipients) {
-        if (r.route !== routes.get(r.id))
-          await tx.recipient.update({ where: { id: r.id }, data: { route: routes.get(r.id) } });
-      }
-      await tx.event.create({
-        data: { type: 'routed', messageId, queueId: msg.queueId, detail: { destinations: plan } },
-      });
-      return true;
-    }, TX);
+    const won = await markRouted(ctx.pool, {
+      messageId,
+      queueId: msg.queueId,
+      routeChanges: recipients.flatMap((r) => {
+        const route = routes.get(r.id) ?? 'remote';
+        return r.route === route ? [] : [{ id: r.id, route }];
+      }),
+      detail: { destinations: plan },
+    });
     if (!won) return { routed: false, reason: 'not-received' };
     ctx.metrics.count('routed');
     log.info({ state: 'queued', destinations: plan }, 'message routed');
@@ -74,7 +69,10 @@ export class Router {
         'delivery job enqueued',
       );
     }
-    await this.settler.settle(routed);
+    // The message can only have become final through recipients that failed here (expired,
+    // suppressed) or were final already; otherwise settling would find nothing to do.
+    const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
+    if (result.failed > 0 || finalBefore) await this.settler.settle(routed);
     return { routed: true, jobs: result.jobs.length };
   }
 

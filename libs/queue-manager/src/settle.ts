@@ -6,6 +6,7 @@
 import { canSendDsn } from '@mta/mail';
 import type { DsnWriter } from './bounces';
 import type { Context } from './context';
+import { markDone, openRecipients } from './message-store';
 import type { MessageRef } from './types';
 
 export class Settler {
@@ -17,21 +18,19 @@ export class Settler {
   /** Returns true when this call marked the message `done`. */
   async settle(msg: MessageRef): Promise<boolean> {
     const { ctx } = this;
-    await this.dsn.writeFailures(msg.id);
-    const open = await ctx.db.recipient.findMany({
-      where: { messageId: msg.id, status: { notIn: ['delivered', 'bounced'] } },
-      select: { status: true, dsnNotify: true },
-    });
+    let open = await openRecipients(ctx.pool, msg.id);
+    // Failed recipients may owe a DSN (rare: the DSN writer's own queries run only then).
+    if (open.some((r) => r.status === 'failed')) {
+      await this.dsn.writeFailures(msg.id);
+      open = await openRecipients(ctx.pool, msg.id);
+    }
     const bounceable = canSendDsn(msg.sender);
     const unfinished = open.filter(
       (r) => r.status !== 'failed' || (bounceable && this.dsn.wants(r, 'failed')),
     );
     if (unfinished.length > 0) return false;
-    const { count } = await ctx.db.message.updateMany({
-      where: { id: msg.id, state: 'queued' },
-      data: { state: 'done' },
-    });
-    if (count > 0) ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
-    return count > 0;
+    const done = await markDone(ctx.pool, msg.id);
+    if (done) ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
+    return done;
   }
 }

@@ -36,6 +36,7 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
     this.manager = new QueueManager(
       {
         db: this.db.client,
+        pool: this.db.pool,
         producer: this.producer,
         redis: this.redis,
         workerConnection: this.workerConnection,

@@ -4,6 +4,7 @@
  * scripted per-recipient results, and a helper that stores messages the way intake does.
  */
 import {
+  createPgPool,
   createPrismaClient,
   newQueueId,
   readMessageBuffer,
@@ -20,6 +21,7 @@ import {
   type JobData,
 } from '@mta/queue';
 import type { Worker } from 'bullmq';
+import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { Registry } from 'prom-client';
@@ -136,6 +138,7 @@ export interface MessageSpec {
 
 export class Harness {
   readonly db: PrismaClient;
+  readonly pool: pg.Pool;
   readonly redis: Redis;
   readonly workerConnection: Redis;
   readonly producer: JobProducer;
@@ -150,6 +153,7 @@ export class Harness {
     options: QueueManagerOptions,
   ) {
     this.db = createPrismaClient(dbUrl);
+    this.pool = createPgPool(dbUrl);
     this.redis = createRedisConnection(redisUrl, 'client');
     this.workerConnection = createRedisConnection(redisUrl, 'worker');
     this.producer = new JobProducer(this.redis, prefix);
@@ -157,6 +161,7 @@ export class Harness {
     this.qm = new QueueManager(
       {
         db: this.db,
+        pool: this.pool,
         producer: this.producer,
         redis: this.redis,
         workerConnection: this.workerConnection,
@@ -185,6 +190,7 @@ export class Harness {
     this.redis.disconnect();
     this.workerConnection.disconnect();
     await this.db.$disconnect();
+    await this.pool.end();
   }
 
   async store(spec: MessageSpec): Promise<{ id: string; queueId: string; rcpt: Record<string, string> }> {

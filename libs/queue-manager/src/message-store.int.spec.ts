@@ -1,0 +1,184 @@
+import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import { createTestDatabase, type TestDatabase } from '@mta/testing';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadBlocks,
+  loadMessage,
+  markDone,
+  markRouted,
+  openRecipients,
+  recordResults,
+  type AppliedResult,
+} from './message-store';
+
+describe('message-store on real PostgreSQL', () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let db: PrismaClient;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = createPgPool(database.url);
+    db = createPrismaClient(database.url);
+  });
+  afterAll(async () => {
+    await db.$disconnect();
+    await pool.end();
+    await database.drop();
+  });
+
+  async function message(addresses: string[]) {
+    const msg = await db.message.create({
+      data: {
+        queueId: newQueueId(),
+        sender: 'alice@example.net',
+        source: 'mx',
+        size: 10,
+        recipients: {
+          create: addresses.map((address) => ({
+            address,
+            domain: address.split('@')[1],
+            route: 'remote' as const,
+            dsnNotify: ['FAILURE' as const, 'DELAY' as const],
+            dsnOrcpt: `rfc822;${address}`,
+          })),
+        },
+      },
+      include: { recipients: { orderBy: { address: 'asc' } } },
+    });
+    return msg;
+  }
+
+  it('loads the message and its recipients as Prisma would, ordered by address, or null', async () => {
+    const msg = await message(['zed@b.example', 'amy@a.example']);
+    const loaded = await loadMessage(pool, msg.id);
+    expect(loaded?.msg).toEqual({
+      id: msg.id,
+      queueId: msg.queueId,
+      sender: 'alice@example.net',
+      state: 'received',
+      receivedAt: msg.receivedAt,
+    });
+    expect(loaded?.recipients).toEqual(msg.recipients);
+    const one = await loadMessage(pool, msg.id, [msg.recipients[1].id]);
+    expect(one?.recipients.map((r) => r.address)).toEqual(['zed@b.example']);
+    expect(await loadMessage(pool, '00000000-0000-0000-0000-000000000000')).toBeNull();
+  });
+
+  it('routes once: the second of two replays finds the message no longer received', async () => {
+    const msg = await message(['a@x.example', 'b@x.example']);
+    const step = {
+      messageId: msg.id,
+      queueId: msg.queueId,
+      routeChanges: [{ id: msg.recipients[0].id, route: 'relay' as const }],
+      detail: { destinations: [{ route: 'remote', destination: 'x.example' }] },
+    };
+    expect(await markRouted(pool, step)).toBe(true);
+    expect(await markRouted(pool, step)).toBe(false);
+    const after = await db.message.findUniqueOrThrow({
+      where: { id: msg.id },
+      include: { recipients: { orderBy: { address: 'asc' } }, events: true },
+    });
+    expect(after.state).toBe('queued');
+    expect(after.recipients.map((r) => r.route)).toEqual(['relay', 'remote']);
+    expect(after.events.map((e) => [e.type, e.detail])).toEqual([['routed', step.detail]]);
+  });
+
+  it('records results once: a replayed outcome updates nothing and writes no second attempt', async () => {
+    const msg = await message(['ok@y.example', 'later@y.example']);
+    const [later, ok] = msg.recipients;
+    const now = new Date('2026-11-26T12:00:00.000Z');
+    const next = new Date('2026-11-26T12:05:00.000Z');
+    const results: AppliedResult[] = [
+      {
+        recipient: ok,
+        status: 'delivered',
+        nextAttemptAt: null,
+        code: 250,
+        enhanced: '2.0.0',
+        text: 'Ok',
+        eventType: 'delivered',
+        eventDetail: { replyCode: 250 },
+        remote: { host: 'mx.y.example', address: '127.0.0.9', port: 2525 },
+        tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false },
+      },
+      {
+        recipient: later,
+        status: 'deferred',
+        nextAttemptAt: next,
+        code: 450,
+        enhanced: '4.2.0',
+        text: 'It\'s "busy"; try later',
+        eventType: 'deferred',
+        eventDetail: { replyCode: 450, note: 'quotes " and \\ survive' },
+        remote: { host: null, address: null, port: null },
+        tls: null,
+      },
+    ];
+    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, now, results };
+    expect(await recordResults(pool, step)).toEqual(new Set([ok.id, later.id]));
+    expect(await recordResults(pool, step)).toEqual(new Set());
+
+    const rows = await db.recipient.findMany({ where: { messageId: msg.id }, orderBy: { address: 'asc' } });
+    expect(
+      rows.map((r) => [r.status, r.attempts, r.nextAttemptAt, r.lastReplyCode, r.lastReplyText]),
+    ).toEqual([
+      ['deferred', 1, next, 450, 'It\'s "busy"; try later'],
+      ['delivered', 1, null, 250, 'Ok'],
+    ]);
+    const attempts = await db.deliveryAttempt.findMany({
+      where: { messageId: msg.id },
+      orderBy: { replyCode: 'asc' },
+    });
+    expect(
+      attempts.map((a) => [a.replyCode, a.mxHost, a.ip, a.port, a.tlsVersion, a.tlsVerified, a.startedAt]),
+    ).toEqual([
+      [250, 'mx.y.example', '127.0.0.9', 2525, 'TLSv1.3', false, now],
+      [450, null, null, null, null, null, now],
+    ]);
+    const events = await db.event.findMany({ where: { messageId: msg.id }, orderBy: { type: 'asc' } });
+    expect(events.map((e) => [e.type, e.recipientId, e.queueId, e.detail])).toEqual([
+      ['deferred', later.id, msg.queueId, { replyCode: 450, note: 'quotes " and \\ survive' }],
+      ['delivered', ok.id, msg.queueId, { replyCode: 250 }],
+    ]);
+    expect(await openRecipients(pool, msg.id)).toEqual([
+      { status: 'deferred', dsnNotify: ['FAILURE', 'DELAY'] },
+    ]);
+  });
+
+  it('marks a message done only from queued', async () => {
+    const msg = await message(['c@z.example']);
+    expect(await markDone(pool, msg.id)).toBe(false); // still received
+    await db.message.update({ where: { id: msg.id }, data: { state: 'queued' } });
+    expect(await markDone(pool, msg.id)).toBe(true);
+    expect(await markDone(pool, msg.id)).toBe(false);
+  });
+
+  it('finds suppressions (any case, not expired) and pauses (open-ended or not over)', async () => {
+    const now = new Date();
+    const hour = 3600_000;
+    await db.suppression.createMany({
+      data: [
+        { address: 'Gone@Q.example', reason: 'hard bounce' },
+        { address: 'old@q.example', reason: 'expired', expiresAt: new Date(now.getTime() - hour) },
+      ],
+    });
+    await db.domainPause.createMany({
+      data: [
+        { domain: 'paused.example' },
+        { domain: 'later.example', pausedUntil: new Date(now.getTime() + hour) },
+        { domain: 'over.example', pausedUntil: new Date(now.getTime() - hour) },
+      ],
+    });
+    const blocks = await loadBlocks(
+      pool,
+      ['Gone@Q.example', 'gone@q.example', 'old@q.example', 'fine@q.example'],
+      ['paused.example', 'later.example', 'over.example', 'q.example'],
+      now,
+    );
+    expect(blocks.suppressions).toEqual(new Map([['gone@q.example', 'hard bounce']]));
+    expect([...blocks.pauses.keys()].sort()).toEqual(['later.example', 'paused.example']);
+    expect(blocks.pauses.get('paused.example')).toBeNull();
+  });
+});

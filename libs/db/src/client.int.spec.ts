@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Prisma,
   PrismaClient,
+  createPgPool,
   createPrismaClient,
   migrateDatabase,
   newQueueId,
@@ -91,6 +92,17 @@ describe('client', () => {
     const streamed: Buffer[] = [];
     for await (const chunk of readMessageBody(db, again.id, 2)) streamed.push(chunk);
     expect(streamed.map((c) => c.length)).toEqual([7, 40_000 - 7, body.length - 40_000]);
+    // The same through a plain pg pool (what delivery uses).
+    const pool = createPgPool(url);
+    try {
+      const viaPool: Buffer[] = [];
+      for await (const chunk of readMessageBody(pool, again.id, 2)) viaPool.push(chunk);
+      expect(Buffer.concat(viaPool).equals(stored)).toBe(true);
+      expect(viaPool.map((c) => c.length)).toEqual([7, 40_000 - 7, body.length - 40_000]);
+      expect((await readMessageBuffer(pool, again.id)).equals(stored)).toBe(true);
+    } finally {
+      await pool.end();
+    }
     expect(again.sender).toBe('');
     expect(again.subject).toBe('Grüße');
     expect(again.state).toBe('received');

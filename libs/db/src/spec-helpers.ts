@@ -10,7 +10,11 @@ import { afterAll, expect } from 'vitest';
 import { DEFAULT_DATABASE_URL } from '../prisma/offline-engine';
 import { dropDatabase, findWorkspaceRoot, withDatabaseName } from './migrate';
 
-export const serverUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+/**
+ * The server of DATABASE_URL, on its maintenance database `postgres`: the catalog queries of
+ * these tests must not depend on the application's database existing (a fresh machine has none).
+ */
+export const serverUrl = withDatabaseName(process.env.DATABASE_URL || DEFAULT_DATABASE_URL, 'postgres');
 export const root = findWorkspaceRoot();
 export const migrationsDir = path.join(root, 'libs/db/prisma/migrations');
 export const migrationNames = readdirSync(migrationsDir, { withFileTypes: true })

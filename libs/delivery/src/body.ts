@@ -3,11 +3,11 @@
  * messages). Each call of a `BodySource` starts from the beginning.
  */
 import { Readable } from 'node:stream';
-import { readMessageBody, type PrismaClient } from '@mta/db';
+import { readMessageBody, type ChunkSource } from '@mta/db';
 import type { BodySource } from './contract';
 
 /** The stored message `messageId`, read chunk by chunk on every call (`message_chunks`). */
-export function bodyFromDatabase(db: Pick<PrismaClient, 'messageChunk'>, messageId: string): BodySource {
+export function bodyFromDatabase(db: ChunkSource, messageId: string): BodySource {
   return () => readMessageBody(db, messageId);
 }
 

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import type pg from 'pg';
 import { MxResolver } from '@mta/dns';
 import { aRecord, createTestDatabase, mxRecord, startFakeDns, type TestDatabase } from '@mta/testing';
 import { MaildirDeliveryAgent } from './local/maildir-agent';
@@ -20,6 +21,7 @@ import { haveSmtpSink, portFreeOn, startSink } from './test/peers';
 describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
   let database: TestDatabase;
   let db: PrismaClient;
+  let pool: pg.Pool;
   const body = message('stored', 'line one\r\n.dot line\r\n' + 'x'.repeat(70_000) + '\r\nend\r\n');
   let messageId: string;
   let recipientIds: string[];
@@ -27,6 +29,7 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createPrismaClient(database.url);
+    pool = createPgPool(database.url);
     const cuts = [0, body.indexOf('\r\n') + 1, body.indexOf('.dot'), 40_000, body.length];
     const created = await db.message.create({
       data: {
@@ -60,11 +63,12 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
   });
   afterAll(async () => {
     await db?.$disconnect();
+    await pool?.end();
     await database?.drop();
   });
 
   it('loads the envelope, the recipients in job order and a re-readable body', async () => {
-    const load = await loadDeliveryRequest(db, { messageId, recipientIds: [...recipientIds].reverse() });
+    const load = await loadDeliveryRequest(pool, { messageId, recipientIds: [...recipientIds].reverse() });
     if (!load.ok) throw new Error(load.reason);
     const { request } = load;
     expect(request.envelope).toEqual({
@@ -81,12 +85,12 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
       expect(Buffer.concat(chunks).equals(body)).toBe(true);
     }
     expect(
-      await loadDeliveryRequest(db, { messageId: '00000000-0000-4000-8000-000000000000', recipientIds }),
+      await loadDeliveryRequest(pool, { messageId: '00000000-0000-4000-8000-000000000000', recipientIds }),
     ).toMatchObject({ ok: false });
   });
 
   it('delivers it to the MX and to a Maildir with the same bytes', async () => {
-    const load = await loadDeliveryRequest(db, { messageId, recipientIds, destination: 'stored.test' });
+    const load = await loadDeliveryRequest(pool, { messageId, recipientIds, destination: 'stored.test' });
     if (!load.ok) throw new Error(load.reason);
     const port = await portFreeOn(['127.0.0.2']);
     const sink = await startSink('127.0.0.2', port);

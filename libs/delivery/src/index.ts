@@ -35,10 +35,9 @@ export {
 export { MaildirDeliveryAgent, CrlfToLf, type MaildirAgentOptions } from './local/maildir-agent';
 export { LmtpDeliveryAgent, type LmtpAgentOptions } from './local/lmtp-agent';
 export { createLocalDeliveryAgent } from './local/local-agent';
-export { loadDeliveryRequest, type RequestLoad } from './request-loader';
+export { loadDeliveryRequest, type DeliveryJobRef, type RequestLoad } from './request-loader';
 export {
   DeliveryWorker,
-  pausedDomains,
   type DeliveryAgents,
   type DeliveryJobData,
   type DeliveryWorkerDeps,

@@ -2,44 +2,102 @@
  * Builds a `DeliveryRequest` for one delivery job from PostgreSQL: the message's envelope
  * (sender, SMTPUTF8, 8BITMIME, DSN RET/ENVID), the job's recipients (NOTIFY, ORCPT) and a body
  * source that streams `message_chunks` afresh on every call. The body never goes through Redis.
+ *
+ * One query on the plain pg pool reads the message, the job's recipients and the pauses of
+ * their domains: this runs for every delivery, and Prisma's per-query compile would cost more
+ * than the query (see @mta/queue-manager's message-store.ts).
  */
 import { decodeXtext } from '@mta/smtp-protocol';
-import type { PrismaClient } from '@mta/db';
+import type { DsnNotify, DsnRet, MessageState, RecipientStatus } from '@mta/db';
+import type pg from 'pg';
 import { bodyFromDatabase } from './body';
 import type { DeliveryRecipient, DeliveryRequest } from './contract';
 
 export type RequestLoad =
-  | { readonly ok: true; readonly request: DeliveryRequest }
-  /** The message is gone (deleted by an administrator) or none of the recipients exist. */
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly queueId: string; readonly request: DeliveryRequest }
+  /** Nothing to deliver: the message is gone or not queued, or no recipient waits for this attempt. */
+  | { readonly ok: false; readonly queueId: string | null; readonly reason: string };
+
+export interface DeliveryJobRef {
+  readonly messageId: string;
+  readonly recipientIds: readonly string[];
+  readonly destination?: string;
+  /**
+   * With these, only what this attempt may still deliver is loaded: the message must be
+   * `queued`, a recipient must wait (`queued`/`deferred`) with fewer attempts than `attempt`, and
+   * for routes other than `local` its domain must not be paused (`domain_pauses`). Without
+   * them (tests, tools), every recipient of the job that exists.
+   */
+  readonly attempt?: number;
+  readonly route?: 'local' | 'remote' | 'relay';
+}
+
+const WAITING: readonly RecipientStatus[] = ['queued', 'deferred'];
+
+interface Row {
+  queue_id: string;
+  state: MessageState;
+  sender: string;
+  size: number;
+  smtp_utf8: boolean;
+  eight_bit_mime: boolean;
+  dsn_ret: DsnRet | null;
+  dsn_envid: string | null;
+  recipients: {
+    id: string;
+    address: string;
+    domain: string;
+    status: RecipientStatus;
+    attempts: number;
+    dsnNotify: DsnNotify[];
+    dsnOrcpt: string | null;
+  }[];
+  paused: string[];
+}
 
 export async function loadDeliveryRequest(
-  db: Pick<PrismaClient, 'message' | 'recipient' | 'messageChunk'>,
-  job: {
-    readonly messageId: string;
-    readonly recipientIds: readonly string[];
-    readonly destination?: string;
-  },
+  pool: Pick<pg.Pool, 'query'>,
+  job: DeliveryJobRef,
 ): Promise<RequestLoad> {
-  const message = await db.message.findUnique({
-    where: { id: job.messageId },
-    select: {
-      id: true,
-      sender: true,
-      size: true,
-      smtpUtf8: true,
-      eightBitMime: true,
-      dsnRet: true,
-      dsnEnvid: true,
-    },
-  });
-  if (!message) return { ok: false, reason: `message ${job.messageId} does not exist` };
-  const rows = await db.recipient.findMany({
-    where: { messageId: message.id, id: { in: [...job.recipientIds] } },
-    select: { id: true, address: true, dsnNotify: true, dsnOrcpt: true },
-  });
-  if (rows.length === 0) return { ok: false, reason: `no recipient of the job exists for ${job.messageId}` };
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const { rows } = await pool.query<Row>(
+    `SELECT m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime, m.dsn_ret, m.dsn_envid,
+            COALESCE((
+              SELECT json_agg(json_build_object(
+                'id', r.id, 'address', r.address, 'domain', r.domain, 'status', r.status,
+                'attempts', r.attempts, 'dsnNotify', COALESCE(r.dsn_notify, '{}'), 'dsnOrcpt', r.dsn_orcpt))
+                FROM recipients r
+               WHERE r.message_id = m.id AND r.id = ANY($2::uuid[])
+            ), '[]') AS recipients,
+            COALESCE((
+              SELECT json_agg(p.domain)
+                FROM domain_pauses p
+               WHERE $3::boolean AND (p.paused_until IS NULL OR p.paused_until > now())
+                 AND p.domain IN (SELECT lower(r.domain) FROM recipients r
+                                   WHERE r.message_id = m.id AND r.id = ANY($2::uuid[]))
+            ), '[]') AS paused
+       FROM messages m
+      WHERE m.id = $1`,
+    [job.messageId, [...job.recipientIds], job.attempt !== undefined && job.route !== 'local'],
+  );
+  const message = rows[0];
+  if (!message) return { ok: false, queueId: null, reason: `message ${job.messageId} does not exist` };
+  const queueId = message.queue_id;
+
+  let found = message.recipients;
+  if (job.attempt !== undefined) {
+    if (message.state !== 'queued') return { ok: false, queueId, reason: `message ${message.state}` };
+    const attempt = job.attempt;
+    found = found.filter((r) => WAITING.includes(r.status) && r.attempts < attempt);
+    if (found.length === 0) return { ok: false, queueId, reason: 'no recipient waits for this attempt' };
+    const paused = new Set(message.paused);
+    found = found.filter((r) => !paused.has(r.domain.toLowerCase()));
+    if (found.length === 0) return { ok: false, queueId, reason: 'destination paused' };
+  }
+  if (found.length === 0)
+    return { ok: false, queueId, reason: `no recipient of the job exists for ${job.messageId}` };
+
+  // In job order.
+  const byId = new Map(found.map((r) => [r.id, r]));
   const recipients: DeliveryRecipient[] = job.recipientIds.flatMap((id) => {
     const r = byId.get(id);
     if (!r) return [];
@@ -55,19 +113,20 @@ export async function loadDeliveryRequest(
   });
   return {
     ok: true,
+    queueId,
     request: {
-      messageId: message.id,
+      messageId: job.messageId,
       destination: job.destination,
       envelope: {
         sender: message.sender,
-        smtpUtf8: message.smtpUtf8,
-        eightBitMime: message.eightBitMime,
-        ...(message.dsnRet || message.dsnEnvid
-          ? { dsn: { ret: message.dsnRet ?? undefined, envid: message.dsnEnvid ?? undefined } }
+        smtpUtf8: message.smtp_utf8,
+        eightBitMime: message.eight_bit_mime,
+        ...(message.dsn_ret || message.dsn_envid
+          ? { dsn: { ret: message.dsn_ret ?? undefined, envid: message.dsn_envid ?? undefined } }
           : {}),
       },
       recipients,
-      body: bodyFromDatabase(db, message.id),
+      body: bodyFromDatabase(pool, job.messageId),
       size: message.size,
     },
   };

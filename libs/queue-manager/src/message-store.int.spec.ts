@@ -66,6 +66,16 @@ describe('message-store on real PostgreSQL', () => {
     expect(await loadMessage(pool, '00000000-0000-0000-0000-000000000000')).toBeNull();
   });
 
+  it('reads a recipient stored without NOTIFY (a NULL array) as Prisma does: an empty list', async () => {
+    const msg = await message([]);
+    const bare = await db.recipient.create({
+      data: { messageId: msg.id, address: 'n@x.example', domain: 'x.example' },
+    });
+    expect((await loadMessage(pool, msg.id))?.recipients).toEqual([bare]);
+    expect(bare.dsnNotify).toEqual([]);
+    expect(await openRecipients(pool, msg.id)).toEqual([{ status: 'queued', dsnNotify: [] }]);
+  });
+
   it('routes once: the second of two replays finds the message no longer received', async () => {
     const msg = await message(['a@x.example', 'b@x.example']);
     const step = {

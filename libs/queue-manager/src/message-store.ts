@@ -74,7 +74,7 @@ export async function loadMessage(
                 'nextAttemptAt', r.next_attempt_at, 'lastAttemptAt', r.last_attempt_at,
                 'lastReplyCode', r.last_reply_code, 'lastEnhancedCode', r.last_enhanced_code,
                 'lastReplyText', r.last_reply_text, 'delayNotifiedAt', r.delay_notified_at,
-                'dsnNotify', r.dsn_notify, 'dsnOrcpt', r.dsn_orcpt,
+                'dsnNotify', COALESCE(r.dsn_notify, '{}'), 'dsnOrcpt', r.dsn_orcpt,
                 'createdAt', r.created_at, 'updatedAt', r.updated_at) ORDER BY r.address)
               FROM recipients r
               WHERE r.message_id = m.id AND ($2::uuid[] IS NULL OR r.id = ANY($2::uuid[]))
@@ -255,7 +255,7 @@ export async function openRecipients(
   messageId: string,
 ): Promise<Pick<Recipient, 'status' | 'dsnNotify'>[]> {
   const { rows } = await pool.query<{ status: RecipientStatus; dsn_notify: Recipient['dsnNotify'] }>(
-    `SELECT status, to_json(dsn_notify) AS dsn_notify
+    `SELECT status, to_json(COALESCE(dsn_notify, '{}')) AS dsn_notify
        FROM recipients
       WHERE message_id = $1 AND status NOT IN ('delivered', 'bounced')`,
     [messageId],

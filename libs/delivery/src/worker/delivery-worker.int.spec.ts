@@ -7,7 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import type pg from 'pg';
 import { createLogger } from '@mta/observability';
 import { JobProducer, QueueName, createRedisConnection, jobIdOf, redisReady, type JobData } from '@mta/queue';
 import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
@@ -60,6 +61,7 @@ async function waitFor<T>(
 describe('DeliveryWorker', () => {
   let database: TestDatabase;
   let db: PrismaClient;
+  let pool: pg.Pool;
   let testRedis: Awaited<ReturnType<typeof createTestRedis>>;
   let redis: Redis;
   let connection: Redis;
@@ -73,6 +75,7 @@ describe('DeliveryWorker', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createPrismaClient(database.url);
+    pool = createPgPool(database.url);
     testRedis = await createTestRedis();
     redis = createRedisConnection(testRedis.url, 'client');
     connection = createRedisConnection(testRedis.url, 'worker');
@@ -94,6 +97,7 @@ describe('DeliveryWorker', () => {
     redis?.disconnect();
     connection?.disconnect();
     await db?.$disconnect();
+    await pool?.end();
     await database?.drop();
     await testRedis?.cleanup();
   });
@@ -101,7 +105,7 @@ describe('DeliveryWorker', () => {
   const start = (options: ConstructorParameters<typeof DeliveryWorker>[1] = {}) => {
     worker = new DeliveryWorker(
       {
-        db,
+        pool,
         producer,
         connection,
         prefix: testRedis.prefix,
@@ -363,7 +367,7 @@ describe('DeliveryWorker', () => {
     const registry = new Registry();
     const m = await store([{ address: 'c@example.net' }]);
     const w = new DeliveryWorker(
-      { db, producer, connection, prefix: testRedis.prefix, agents: { remote, local }, logger, registry },
+      { pool, producer, connection, prefix: testRedis.prefix, agents: { remote, local }, logger, registry },
       {},
     );
     await w.process(

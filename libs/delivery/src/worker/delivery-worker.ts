@@ -28,7 +28,7 @@
  */
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { PrismaClient } from '@mta/db';
+import type pg from 'pg';
 import type { Logger } from '@mta/observability';
 import { JobProducer, QueueName, createJobWorker, jobIdOf, type JobData } from '@mta/queue';
 import { Counter, type Registry } from 'prom-client';
@@ -49,7 +49,8 @@ export interface DeliveryAgents {
 }
 
 export interface DeliveryWorkerDeps {
-  readonly db: PrismaClient;
+  /** A plain pg pool: the job's message, recipients and pauses in one query (request-loader.ts). */
+  readonly pool: Pick<pg.Pool, 'query'>;
   /** Enqueues the outcome, and looks up an existing one for replayed jobs. */
   readonly producer: Pick<JobProducer, 'enqueue' | 'queue'>;
   /** A blocking connection (`createRedisConnection(url, 'worker')`), owned by the caller. */
@@ -87,8 +88,6 @@ export type JobResult =
       readonly failed: number;
     }
   | { readonly result: 'skipped'; readonly reason: string };
-
-const WAITING = ['queued', 'deferred'] as const;
 
 export class DeliveryWorker {
   private worker?: Worker;
@@ -155,9 +154,10 @@ export class DeliveryWorker {
   /** One delivery job; public for tests. */
   async process(data: DeliveryJobData, job?: Job): Promise<JobResult> {
     const { deps } = this;
-    const eligible = await this.eligible(data);
-    const log = deps.logger.child({ queueId: eligible.queueId ?? undefined, jobId: job?.id });
-    if (eligible.ids.length === 0) return this.skip(log, data, eligible.reason);
+    // Only the recipients that still wait for this attempt, outside paused domains.
+    const load = await loadDeliveryRequest(deps.pool, data);
+    const log = deps.logger.child({ queueId: load.queueId ?? undefined, jobId: job?.id });
+    if (!load.ok) return this.skip(log, data, load.reason);
 
     // A replay (stalled job, or a copy after Redis lost the finished one) of a delivery that
     // was already reported: the outcome will be (or was) applied; delivering again would
@@ -166,8 +166,6 @@ export class DeliveryWorker {
     if (outcomeId && (await deps.producer.queue(QueueName.Outcome).getJob(outcomeId)))
       return this.skip(log, data, 'outcome already reported');
 
-    const load = await loadDeliveryRequest(deps.db, { ...data, recipientIds: eligible.ids });
-    if (!load.ok) return this.skip(log, data, load.reason);
     const agent = this.agentFor(data);
     const report = await agent.deliver({ ...load.request, signal: this.abort.signal });
 
@@ -234,36 +232,6 @@ export class DeliveryWorker {
     return agents.remote;
   }
 
-  /** The job's recipients that still wait for this attempt, in job order. */
-  private async eligible(
-    data: DeliveryJobData,
-  ): Promise<{ ids: string[]; queueId: string | null; reason: string }> {
-    const { db } = this.deps;
-    const message = await db.message.findUnique({
-      where: { id: data.messageId },
-      select: { state: true, queueId: true },
-    });
-    if (!message) return { ids: [], queueId: null, reason: 'message deleted' };
-    if (message.state !== 'queued')
-      return { ids: [], queueId: message.queueId, reason: `message ${message.state}` };
-    const rows = await db.recipient.findMany({
-      where: { messageId: data.messageId, id: { in: data.recipientIds } },
-      select: { id: true, status: true, attempts: true, domain: true },
-    });
-    let waiting = rows.filter(
-      (r) => (WAITING as readonly string[]).includes(r.status) && r.attempts < data.attempt,
-    );
-    if (waiting.length === 0)
-      return { ids: [], queueId: message.queueId, reason: 'no recipient waits for this attempt' };
-    if (data.route !== 'local') {
-      const paused = await pausedDomains(db, [...new Set(waiting.map((r) => r.domain))]);
-      waiting = waiting.filter((r) => !paused.has(r.domain));
-      if (waiting.length === 0) return { ids: [], queueId: message.queueId, reason: 'destination paused' };
-    }
-    const keep = new Set(waiting.map((r) => r.id));
-    return { ids: data.recipientIds.filter((id) => keep.has(id)), queueId: message.queueId, reason: '' };
-  }
-
   private skip(log: Logger, data: DeliveryJobData, reason: string): JobResult {
     this.jobs?.inc({ result: 'skipped' });
     log.info({ destination: data.destination, attempt: data.attempt, reason }, 'delivery job skipped');
@@ -292,26 +260,6 @@ export class DeliveryWorker {
       }
     }
   }
-}
-
-/**
- * Recipient domains whose outbound delivery is paused now (`domain_pauses`: no end, or an end in
- * the future). The same query as `isDestinationPaused` of @mta/queue-manager, for a list.
- */
-export async function pausedDomains(
-  db: Pick<PrismaClient, 'domainPause'>,
-  domains: readonly string[],
-  now: Date = new Date(),
-): Promise<Set<string>> {
-  if (domains.length === 0) return new Set();
-  const rows = await db.domainPause.findMany({
-    where: {
-      domain: { in: domains.map((d) => d.toLowerCase()) },
-      OR: [{ pausedUntil: null }, { pausedUntil: { gt: now } }],
-    },
-    select: { domain: true },
-  });
-  return new Set(rows.map((r) => r.domain));
 }
 
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

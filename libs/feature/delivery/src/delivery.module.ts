@@ -46,7 +46,7 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
     });
     this.worker = new DeliveryWorker(
       {
-        db: this.db.client,
+        pool: this.db.pool,
         producer: this.producer,
         connection: this.workerConnection,
         prefix: config.REDIS_PREFIX,
@@ -60,8 +60,11 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.logger.info('DEBUG-SD delivery: worker.close'); // DEBUG-SD
     await this.worker?.close();
+    this.logger.info('DEBUG-SD delivery: agents.close'); // DEBUG-SD
     await this.agents?.close();
+    this.logger.info('DEBUG-SD delivery: done'); // DEBUG-SD
     this.workerConnection?.disconnect();
   }
 }

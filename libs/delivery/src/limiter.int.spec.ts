@@ -149,6 +149,9 @@ describe('per-destination concurrency limit (Redis)', () => {
     const report = await agent.deliver(request(['a@down.test'], message('down')));
     expect(report.status).toBe('deferred-local');
     expect(report.results[0].text).toMatch(/unavailable/);
+    // By default it comes back after 1-2 s (jitter), not seconds later.
+    expect(report.retryAfterMs).toBeGreaterThanOrEqual(1_000);
+    expect(report.retryAfterMs).toBeLessThanOrEqual(2_000);
     expect(inner.running).toHaveLength(0);
     broken.disconnect();
   });

@@ -13,7 +13,13 @@ export interface LimitedAgentOptions {
   readonly destinationOf?: (request: DeliveryRequest) => string;
   /** How long a lease lives between renewals (default: the limiter's `leaseMs`, else 60 s). */
   readonly leaseMs?: number;
-  /** When a `deferred-local` job should run again (default 5 s, plus up to 50 % jitter). */
+  /**
+   * When a `deferred-local` job should run again: default 1 s, plus up to as much again of
+   * jitter, so jobs that found the destination full spread out instead of returning together.
+   * Short, because a slot is usually freed by a delivery that takes well under a second, and
+   * several workers whose concurrency adds up past the destination's limit must not leave the
+   * surplus jobs idle for long.
+   */
   readonly retryAfterMs?: number;
   readonly random?: () => number;
 }
@@ -65,8 +71,8 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
   }
 
   private deferLocal(request: DeliveryRequest, text: string): DeliveryReport {
-    const base = this.options.retryAfterMs ?? 5_000;
-    const retryAfterMs = Math.round(base * (1 + 0.5 * (this.options.random ?? Math.random)()));
+    const base = this.options.retryAfterMs ?? 1_000;
+    const retryAfterMs = Math.round(base * (1 + (this.options.random ?? Math.random)()));
     return {
       status: 'deferred-local',
       retryAfterMs,

@@ -119,7 +119,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         if (request.signal?.aborted) break outer;
         addresses++;
         const key = SmtpConnectionPool.key(host.host, address, host.port);
-        const client = (await this.pool?.take(key)) ?? (await this.connect(host, address, failures));
+        const client =
+          (await this.pool?.take(key)) ?? (await this.connect(host, address, failures, request.signal));
         if (!client) continue;
         sessions++;
         const results = await this.send(client, request, open);
@@ -152,9 +153,10 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     host: RouteHost,
     address: string | undefined,
     failures: HostFailure[],
+    signal?: AbortSignal,
   ): Promise<SmtpClient | null> {
     const { relay } = this.options;
-    const r = await SmtpClient.connect({
+    const connecting = SmtpClient.connect({
       host: host.host,
       address,
       port: host.port,
@@ -167,6 +169,14 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
       localAddress: this.options.localAddress,
       trace: this.options.trace,
     });
+    // Connecting may take minutes (a server that accepts and never greets: RFC 5321 §4.5.3.2.1
+    // gives the greeting 5 minutes). A worker stopping (the signal) stops waiting at once; the
+    // session, if it still comes, is closed. Its recipients are then reported deferred.
+    const r = await untilAborted(connecting, signal);
+    if (r === 'aborted') {
+      void connecting.then((late) => (late.ok ? late.client.close() : undefined)).catch(() => undefined);
+      return null;
+    }
     if (r.ok) return r.client;
     failures.push({ error: r.error, host, address, tls: r.tls });
     return null;
@@ -198,6 +208,17 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
       body.destroy(); // stop reading the store if the peer refused before the body
     }
   }
+}
+
+/** `promise`, or 'aborted' as soon as `signal` is (or already was) aborted. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | 'aborted'> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise<T | 'aborted'>((resolve, reject) => {
+    const onAbort = (): void => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The deferral to report: a later remote reply replaces an earlier one; a local one never replaces a remote. */

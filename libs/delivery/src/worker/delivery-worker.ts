@@ -73,8 +73,13 @@ export interface DeliveryWorkerOptions {
   readonly lockMs?: number;
   /** How often a job may stall (its worker died) and still be retried. Default 3. */
   readonly maxStalledCount?: number;
-  /** On close: how long running deliveries may go on before they are aborted. Default 20 s. */
+  /** On close: how long running deliveries may go on before they are aborted. Default 12 s. */
   readonly shutdownGraceMs?: number;
+  /**
+   * On close, after the abort: how long aborted deliveries get to report their recipients
+   * deferred before the worker stops waiting for them. Default 5 s.
+   */
+  readonly abortGraceMs?: number;
   /** Tries to enqueue the outcome (0.5 s, 1 s, 2 s ... apart). Default 6. */
   readonly outcomeTries?: number;
 }
@@ -96,6 +101,8 @@ export class DeliveryWorker {
   private readonly jobs?: Counter<'result'>;
   private readonly recipients?: Counter<'kind' | 'route'>;
   private closing?: Promise<void>;
+  /** Jobs being processed now. */
+  private running = 0;
 
   constructor(
     private readonly deps: DeliveryWorkerDeps,
@@ -105,7 +112,10 @@ export class DeliveryWorker {
       concurrency: options.concurrency ?? 20,
       lockMs: options.lockMs ?? 30_000,
       maxStalledCount: options.maxStalledCount ?? 3,
-      shutdownGraceMs: options.shutdownGraceMs ?? 20_000,
+      // 12 s + 5 s: within the process's shutdown bound (libs/runtime/src/shutdown.ts, 25 s,
+      // itself under Kubernetes' default terminationGracePeriodSeconds of 30 s).
+      shutdownGraceMs: options.shutdownGraceMs ?? 12_000,
+      abortGraceMs: options.abortGraceMs ?? 5_000,
       outcomeTries: options.outcomeTries ?? 6,
     };
     if (deps.registry) {
@@ -128,7 +138,7 @@ export class DeliveryWorker {
   start(): void {
     if (this.worker) return;
     const { deps, opts } = this;
-    const worker = createJobWorker(QueueName.Delivery, (data, job) => this.process(data, job), {
+    const worker = createJobWorker(QueueName.Delivery, (data, job) => this.tracked(data, job), {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: opts.concurrency,
@@ -149,6 +159,15 @@ export class DeliveryWorker {
       { concurrency: opts.concurrency, lockMs: opts.lockMs, maxStalledCount: opts.maxStalledCount },
       'delivery worker started',
     );
+  }
+
+  private async tracked(data: DeliveryJobData, job: Job): Promise<JobResult> {
+    this.running++;
+    try {
+      return await this.process(data, job);
+    } finally {
+      this.running--;
+    }
   }
 
   /** One delivery job; public for tests. */
@@ -204,7 +223,7 @@ export class DeliveryWorker {
 
   /**
    * Stops taking jobs and waits for the running ones; after `shutdownGraceMs` they are aborted
-   * (unsettled recipients are reported deferred), and after as long again the wait ends anyway
+   * (unsettled recipients are reported deferred), and after `abortGraceMs` more the wait ends anyway
    * (those jobs then stall and go to another worker). The agents are closed by their owner.
    */
   close(): Promise<void> {
@@ -215,14 +234,27 @@ export class DeliveryWorker {
   private async doClose(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    const grace = this.opts.shutdownGraceMs;
+    const { shutdownGraceMs, abortGraceMs } = this.opts;
+    // BullMQ's close stops fetching, waits for the running jobs, then closes its connections.
+    // It is never awaited without a bound: a delivery that ignores the abort, or a blocking
+    // connection that never reports its end, must not keep the process from exiting.
     const closed = worker.close();
-    if (!(await settlesWithin(closed, grace))) {
-      this.deps.logger.warn({ graceMs: grace }, 'deliveries still running at shutdown: aborting them');
-      this.abort.abort();
-      if (!(await settlesWithin(closed, grace)))
-        this.deps.logger.error('delivery jobs did not finish; they will stall and be retried elsewhere');
-    }
+    if (await settlesWithin(closed, shutdownGraceMs)) return;
+    this.deps.logger.warn(
+      { graceMs: shutdownGraceMs, running: this.running },
+      'deliveries still running at shutdown: aborting them',
+    );
+    this.abort.abort();
+    if (await settlesWithin(closed, abortGraceMs)) return;
+    if (this.running > 0)
+      this.deps.logger.error(
+        { running: this.running },
+        'delivery jobs did not finish: they stay claimed until their lock expires, then another worker retries them',
+      );
+    else
+      this.deps.logger.warn(
+        'delivery worker did not close its Redis connections in time: left to the process exit',
+      );
   }
 
   private agentFor(data: DeliveryJobData): DeliveryAgent {

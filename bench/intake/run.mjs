@@ -444,8 +444,7 @@ async function main() {
   );
   if (discarded !== sentToPostfix || rejected > 0)
     console.log('WARNING: Postfix did not accept and discard every message: its numbers are suspect.');
-  if (loggedErrors(oursOutput))
-    console.log(`WARNING: mx logged errors:\n${oursOutput.slice(-3000)}`);
+  if (loggedErrors(oursOutput)) console.log(`WARNING: mx logged errors:\n${oursOutput.slice(-3000)}`);
   console.log(`Total time ${fmt((Date.now() - started) / 1000)} s.`);
 }
 

@@ -1,0 +1,42 @@
+// Resources to release at exit, also on Ctrl-C / SIGTERM: processes, databases, Redis keys, temp dirs.
+// Run in reverse order of registration. A script calls `cleanup()` in its final `finally`.
+
+const cleanups = [];
+let cleaning = false;
+
+/**
+ * Registers `fn` to run at cleanup. Returns `release`: runs `fn` now (once) and unregisters it,
+ * for resources that end before the script does.
+ */
+export function onCleanup(fn) {
+  let done = false;
+  const once = async () => {
+    if (done) return;
+    done = true;
+    await fn();
+  };
+  cleanups.push(once);
+  return async () => {
+    const i = cleanups.indexOf(once);
+    if (i >= 0) cleanups.splice(i, 1);
+    await once();
+  };
+}
+
+export async function cleanup() {
+  if (cleaning) return;
+  cleaning = true;
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (e) {
+      console.error(`cleanup: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    console.error(`\n${sig}: cleaning up`);
+    cleanup().finally(() => process.exit(130));
+  });

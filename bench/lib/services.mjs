@@ -1,0 +1,75 @@
+// Our services as the bench runs them: a built bundle `dist/apps/<app>/main.js` in its own
+// process, production profile, stopped with SIGTERM (Nest shutdown hooks), killed if it hangs.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { onCleanup } from './cleanup.mjs';
+import { root } from './paths.mjs';
+import { deadline, freePort, portOpen, waitFor } from './processes.mjs';
+
+/**
+ * Starts `dist/apps/<app>/main.js` with `env` on top of this process's environment (NODE_ENV
+ * production, LOG_LEVEL warn unless given) and its own HEALTH_LISTEN on a free port; resolves
+ * once `/readyz` answers 200 (and `smtpPort`, if given, accepts connections).
+ * `stopTimeoutMs`: how long SIGTERM gets before SIGKILL.
+ */
+export async function startService(
+  app,
+  { env = {}, execArgv = [], smtpPort, name = app, stopTimeoutMs = 15_000 } = {},
+) {
+  const healthPort = await freePort();
+  const child = spawn(process.execPath, [...execArgv, path.join(root, `dist/apps/${app}/main.js`)], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (d) => {
+    output = (output + d).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = false;
+  let exitedAfterMs = null;
+  const exit = new Promise((resolve) => child.on('exit', () => ((exited = true), resolve())));
+  let killed = false;
+  const stop = onCleanup(async () => {
+    if (exited) return;
+    const t0 = Date.now();
+    child.kill('SIGTERM'); // Nest shutdown hooks; --cpu-prof writes its file on a normal exit
+    await Promise.race([exit, deadline(stopTimeoutMs)]);
+    if (!exited) {
+      killed = true;
+      child.kill('SIGKILL');
+      await exit;
+    }
+    exitedAfterMs = Date.now() - t0;
+  });
+  const base = `http://127.0.0.1:${healthPort}`;
+  try {
+    await waitFor(`${name} /readyz`, async () => !exited && (await fetch(`${base}/readyz`)).ok, 30_000);
+    if (smtpPort) await waitFor(`${name} SMTP port`, () => portOpen(smtpPort), 10_000);
+  } catch (e) {
+    await stop();
+    throw new Error(`${name} did not start: ${e.message}\n${output}`);
+  }
+  return {
+    name,
+    pid: child.pid,
+    healthPort,
+    output: () => output,
+    metrics: async () => (await fetch(`${base}/metrics`)).text(),
+    /** After stop(): whether SIGTERM was not enough, and how long the stop took. */
+    stopInfo: () => ({ killed, ms: exitedAfterMs }),
+    exited: () => exited,
+    stop,
+  };
+}
+
+/** Whether a service's output has error or fatal pino lines. */
+export const loggedErrors = (output) => /"level":"(error|fatal)"|"level":50|"level":60/.test(output);

@@ -5,7 +5,7 @@ import {
   Inject,
   Injectable,
   Module,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
   type Provider,
 } from '@nestjs/common';
 import { createPgPool, createPrismaClient, type CreatePrismaClientOptions, pingDatabase } from './client';
@@ -33,7 +33,7 @@ export interface DbModuleAsyncOptions {
  * readiness check, and disconnection when Nest shuts down.
  */
 @Injectable()
-export class PrismaService implements OnModuleDestroy {
+export class PrismaService implements OnApplicationShutdown {
   readonly client: PrismaClient;
   private readonly databaseUrl: string;
   private plainPool: pg.Pool | undefined;
@@ -54,7 +54,12 @@ export class PrismaService implements OnModuleDestroy {
     return pingDatabase(this.client, timeoutMs);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Disconnects last: in the application-shutdown phase, which Nest runs for this global module
+   * after every feature module's (workers, SMTP services). `onModuleDestroy` ran before all of
+   * them and cut the database under jobs still running (their transactions failed).
+   */
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all([this.client.$disconnect(), this.plainPool?.end()]);
   }
 }

@@ -111,11 +111,48 @@ export class QueueManager {
     await this.reconciling;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops taking jobs and lets the running steps finish for `graceMs` (each is a few database
+   * statements). A worker whose close has not returned by then (a step that hangs, or BullMQ
+   * waiting for a blocking connection that never reports its end) is left behind: its jobs stay
+   * active until the process exits and their lock expires, then BullMQ's stalled check gives
+   * them to a worker again; every step is idempotent, so nothing is lost. Never waits longer
+   * than `graceMs`, so a shutdown stays within its bound (libs/runtime/src/shutdown.ts).
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all(this.workers.map((w) => w.close()));
+    const workers = this.workers;
     this.workers = [];
-    await this.reconciling;
+    const deadline = Date.now() + graceMs;
+    await Promise.all(
+      workers.map(async (w) => {
+        if (await settlesWithin(w.close(), Math.max(0, deadline - Date.now()))) return;
+        this.ctx.logger.warn(
+          { queue: w.name, graceMs },
+          'queue manager worker did not close in time: its running jobs are left to the stalled check',
+        );
+      }),
+    );
+    if (this.reconciling) await settlesWithin(this.reconciling, Math.max(0, deadline - Date.now()));
+  }
+}
+
+/** True when `promise` settled within `ms`; it is not cancelled otherwise. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, formatListenAddress, loadConfig } from '@mta/config';
 import { Metrics, NestPinoLogger, createLogger } from '@mta/observability';
 import { CoreModule } from './core.module';
+import { exitOnShutdownSignals } from './shutdown';
 import type { ServiceName } from './service-name';
 
 export interface ServiceOptions {
@@ -14,6 +15,8 @@ export interface ServiceOptions {
   httpListen: 'ADMIN_LISTEN' | 'HEALTH_LISTEN';
   /** Defaults to process.env; tests pass their own. */
   env?: NodeJS.ProcessEnv;
+  /** Shut down gracefully on SIGTERM/SIGINT and exit (shutdown.ts). Default true. */
+  handleSignals?: boolean;
 }
 
 /**
@@ -32,7 +35,8 @@ export async function bootstrapService(options: ServiceOptions): Promise<INestAp
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
-  app.enableShutdownHooks();
+  // Our own signal handling (shutdown.ts): bounded, and the process exits 0 when it is clean.
+  if (options.handleSignals ?? true) exitOnShutdownSignals(app, logger);
   const listen = config[options.httpListen];
   await app.listen(listen.port, listen.host);
   logger.info(

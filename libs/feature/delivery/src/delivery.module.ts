@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
  * Maildir or LMTP), report each recipient as an `outcome` job. The logic lives in
  * `@mta/delivery` (`DeliveryWorker`); this module only starts and stops it. Scales by replicas.
  *
- * Shutdown (SIGTERM): no new jobs; running deliveries get 20 s, are then aborted (their
+ * Shutdown (SIGTERM): no new jobs; running deliveries get 12 s, are then aborted (their
  * unsettled recipients are reported deferred); then the pooled SMTP/LMTP sessions are closed.
  */
 @Module({})
@@ -60,11 +60,14 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.logger.info('DEBUG-SD delivery: worker.close'); // DEBUG-SD
-    await this.worker?.close();
-    this.logger.info('DEBUG-SD delivery: agents.close'); // DEBUG-SD
-    await this.agents?.close();
-    this.logger.info('DEBUG-SD delivery: done'); // DEBUG-SD
+    await this.worker?.close(); // bounded: 12 s, abort, 5 s (DeliveryWorker.close)
+    // QUIT to pooled sessions is a courtesy: at most 2 s of it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.agents?.close().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2_000))),
+    ]);
+    clearTimeout(timer);
     this.workerConnection?.disconnect();
   }
 }

@@ -14,7 +14,7 @@ import type { Recipient, RecipientRoute } from '@mta/db';
 import { QueueName, jobIdOf, type JobData } from '@mta/queue';
 import type { Context } from './context';
 import { expireRecipients, suppressRecipients } from './fail';
-import { loadBlocks } from './message-store';
+import { blockKeys, loadBlocks, type Blocks } from './message-store';
 import { expiresAt } from './schedule';
 import { WAITING_STATUSES, type MessageRef } from './types';
 
@@ -29,6 +29,8 @@ export interface DispatchOptions {
    * step enqueued again. If its outcome job failed, that outcome is retried instead.
    */
   readonly replaceFinished?: boolean;
+  /** Blocks already read for these recipients (the router reads them with its commit). */
+  readonly blocks?: Blocks;
 }
 
 export interface DispatchResult {
@@ -93,12 +95,8 @@ export class Dispatcher {
       return { jobs: [], failed: await expireRecipients(ctx, msg, pending), paused: 0 };
     }
 
-    const blocks = await loadBlocks(
-      ctx.pool,
-      [...new Set(pending.flatMap((r) => [r.address, r.address.toLowerCase()]))],
-      [...new Set(pending.map((r) => r.domain))],
-      now,
-    );
+    const keys = blockKeys(pending);
+    const blocks = options.blocks ?? (await loadBlocks(ctx.pool, keys.addresses, keys.domains, now));
     const suppressed = new Map<string, string>();
     for (const r of pending) {
       const reason = blocks.suppressions.get(r.address.toLowerCase());

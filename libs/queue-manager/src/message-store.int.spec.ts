@@ -6,6 +6,7 @@ import {
   loadBlocks,
   loadMessage,
   markDone,
+  markDoneIfAllDelivered,
   markRouted,
   openRecipients,
   recordResults,
@@ -83,9 +84,10 @@ describe('message-store on real PostgreSQL', () => {
       queueId: msg.queueId,
       routeChanges: [{ id: msg.recipients[0].id, route: 'relay' as const }],
       detail: { destinations: [{ route: 'remote', destination: 'x.example' }] },
+      blocksFor: { addresses: ['a@x.example'], domains: ['x.example'], now: new Date() },
     };
-    expect(await markRouted(pool, step)).toBe(true);
-    expect(await markRouted(pool, step)).toBe(false);
+    expect((await markRouted(pool, step)).won).toBe(true);
+    expect((await markRouted(pool, step)).won).toBe(false);
     const after = await db.message.findUniqueOrThrow({
       where: { id: msg.id },
       include: { recipients: { orderBy: { address: 'asc' } }, events: true },
@@ -157,6 +159,17 @@ describe('message-store on real PostgreSQL', () => {
     ]);
   });
 
+  it('marks a message done in one statement only when every recipient is delivered or bounced', async () => {
+    const msg = await message(['d1@z.example', 'd2@z.example']);
+    await db.message.update({ where: { id: msg.id }, data: { state: 'queued' } });
+    await db.recipient.update({ where: { id: msg.recipients[0].id }, data: { status: 'delivered' } });
+    expect(await markDoneIfAllDelivered(pool, msg.id)).toBe(false);
+    await db.recipient.update({ where: { id: msg.recipients[1].id }, data: { status: 'bounced' } });
+    expect(await markDoneIfAllDelivered(pool, msg.id)).toBe(true);
+    expect(await markDoneIfAllDelivered(pool, msg.id)).toBe(false);
+    expect((await db.message.findUniqueOrThrow({ where: { id: msg.id } })).state).toBe('done');
+  });
+
   it('marks a message done only from queued', async () => {
     const msg = await message(['c@z.example']);
     expect(await markDone(pool, msg.id)).toBe(false); // still received
@@ -190,5 +203,17 @@ describe('message-store on real PostgreSQL', () => {
     expect(blocks.suppressions).toEqual(new Map([['gone@q.example', 'hard bounce']]));
     expect([...blocks.pauses.keys()].sort()).toEqual(['later.example', 'paused.example']);
     expect(blocks.pauses.get('paused.example')).toBeNull();
+    expect(blocks.pauses.get('later.example')?.getTime()).toBe(now.getTime() + hour);
+    // The router gets the same answer with its commit.
+    const msg = await message(['Gone@Q.example']);
+    const routed = await markRouted(pool, {
+      messageId: msg.id,
+      queueId: msg.queueId,
+      routeChanges: [],
+      detail: {},
+      blocksFor: { addresses: ['Gone@Q.example', 'gone@q.example'], domains: ['paused.example'], now },
+    });
+    expect(routed.blocks.suppressions).toEqual(new Map([['gone@q.example', 'hard bounce']]));
+    expect([...routed.blocks.pauses.keys()]).toEqual(['paused.example']);
   });
 });

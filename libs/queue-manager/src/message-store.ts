@@ -97,9 +97,51 @@ export async function loadMessage(
   };
 }
 
+/** What stops recipients from being sent now: suppressed addresses and paused domains. */
+export interface Blocks {
+  /** Lower-case address → reason. */
+  suppressions: Map<string, string>;
+  /** Domain → end of the pause (null: until removed). */
+  pauses: Map<string, Date | null>;
+}
+
+/**
+ * The two subqueries of `Blocks` as JSON arrays, on parameters `$a` (addresses: exact and
+ * lower-case), `$d` (domains) and `$n` (now): suppressions not expired, pauses not over.
+ */
+function blocksColumns(a: number, d: number, n: number): string {
+  return `COALESCE((SELECT json_agg(json_build_object('key', address, 'reason', reason))
+                      FROM suppressions
+                     WHERE address = ANY($${a}::text[]) AND (expires_at IS NULL OR expires_at > $${n})), '[]') AS suppressions,
+          COALESCE((SELECT json_agg(json_build_object('key', domain, 'until', paused_until))
+                      FROM domain_pauses
+                     WHERE domain = ANY($${d}::text[]) AND (paused_until IS NULL OR paused_until > $${n})), '[]') AS pauses`;
+}
+
+interface BlocksRow {
+  suppressions: { key: string; reason: string }[];
+  pauses: { key: string; until: string | null }[];
+}
+
+function blocksOf(row: BlocksRow | undefined): Blocks {
+  return {
+    suppressions: new Map((row?.suppressions ?? []).map((s) => [s.key.toLowerCase(), s.reason])),
+    pauses: new Map((row?.pauses ?? []).map((p) => [p.key, p.until === null ? null : new Date(p.until)])),
+  };
+}
+
+/** The addresses and domains whose blocks matter for these recipients. */
+export function blockKeys(recipients: readonly Pick<Recipient, 'address' | 'domain'>[]) {
+  return {
+    addresses: [...new Set(recipients.flatMap((r) => [r.address, r.address.toLowerCase()]))],
+    domains: [...new Set(recipients.map((r) => r.domain))],
+  };
+}
+
 /**
  * The router's commit: `received` → `queued` (only if still `received`: of two replicas
- * replaying one job, one wins), the routes that changed, and one `routed` event. True if won.
+ * replaying one job, one wins), the routes that changed, and one `routed` event; in the same
+ * round trip, the blocks of the recipients (for the dispatcher).
  */
 export async function markRouted(
   pool: Pool,
@@ -108,9 +150,10 @@ export async function markRouted(
     queueId: string;
     routeChanges: readonly { id: string; route: RecipientRoute }[];
     detail: unknown;
+    blocksFor: { addresses: readonly string[]; domains: readonly string[]; now: Date };
   },
-): Promise<boolean> {
-  const { rows } = await pool.query<{ won: number }>(
+): Promise<{ won: boolean; blocks: Blocks }> {
+  const { rows } = await pool.query<{ won: number } & BlocksRow>(
     `WITH m AS (
        UPDATE messages SET state = 'queued', updated_at = now()
         WHERE id = $1 AND state = 'received'
@@ -123,50 +166,34 @@ export async function markRouted(
        INSERT INTO events (type, message_id, queue_id, detail)
        SELECT 'routed', m.id, $2, $5::jsonb FROM m
      )
-     SELECT count(*)::int AS won FROM m`,
+     SELECT (SELECT count(*)::int FROM m) AS won, ${blocksColumns(6, 7, 8)}`,
     [
       step.messageId,
       step.queueId,
       step.routeChanges.map((c) => c.id),
       step.routeChanges.map((c) => c.route),
       JSON.stringify(step.detail),
+      [...step.blocksFor.addresses],
+      [...step.blocksFor.domains],
+      step.blocksFor.now,
     ],
   );
-  return (rows[0]?.won ?? 0) > 0;
+  return { won: (rows[0]?.won ?? 0) > 0, blocks: blocksOf(rows[0]) };
 }
 
-/**
- * What stops recipients from being sent now, in one round trip: suppressed addresses (exact or
- * lower-case, not expired) with their reason, and paused domains with the end of the pause.
- */
+/** The blocks of these addresses and domains (see Blocks), in one round trip. */
 export async function loadBlocks(
   pool: Pool,
   addresses: readonly string[],
   domains: readonly string[],
   now: Date,
-): Promise<{ suppressions: Map<string, string>; pauses: Map<string, Date | null> }> {
-  const { rows } = await pool.query<{
-    kind: 'suppression' | 'pause';
-    key: string;
-    reason: string | null;
-    until: Date | null;
-  }>(
-    `SELECT 'suppression' AS kind, address AS key, reason, NULL::timestamptz AS until
-       FROM suppressions
-      WHERE address = ANY($1::text[]) AND (expires_at IS NULL OR expires_at > $3)
-     UNION ALL
-     SELECT 'pause', domain, NULL, paused_until
-       FROM domain_pauses
-      WHERE domain = ANY($2::text[]) AND (paused_until IS NULL OR paused_until > $3)`,
-    [[...addresses], [...domains], now],
-  );
-  const suppressions = new Map<string, string>();
-  const pauses = new Map<string, Date | null>();
-  for (const row of rows) {
-    if (row.kind === 'suppression') suppressions.set(row.key.toLowerCase(), row.reason ?? '');
-    else pauses.set(row.key, row.until);
-  }
-  return { suppressions, pauses };
+): Promise<Blocks> {
+  const { rows } = await pool.query<BlocksRow>(`SELECT ${blocksColumns(1, 2, 3)}`, [
+    [...addresses],
+    [...domains],
+    now,
+  ]);
+  return blocksOf(rows[0]);
 }
 
 /** One delivery result to record: the recipient as it was read, and what it becomes. */
@@ -261,6 +288,22 @@ export async function openRecipients(
     [messageId],
   );
   return rows.map((r) => ({ status: r.status, dsnNotify: r.dsn_notify }));
+}
+
+/**
+ * `queued` → `done` if every recipient is delivered or bounced: the common end of a message in
+ * one statement. Run after the commit that changed the recipients, so of two outcomes of one
+ * message that commit at the same time, the later one sees both.
+ */
+export async function markDoneIfAllDelivered(pool: Pool, messageId: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE messages SET state = 'done', updated_at = now()
+      WHERE id = $1 AND state = 'queued'
+        AND NOT EXISTS (SELECT 1 FROM recipients
+                         WHERE message_id = $1 AND status NOT IN ('delivered', 'bounced'))`,
+    [messageId],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 /** `queued` → `done`, only from `queued`. True if this call changed it. */

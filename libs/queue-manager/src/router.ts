@@ -15,7 +15,7 @@ import type { Recipient, RecipientRoute } from '@mta/db';
 import type { Context } from './context';
 import { destinationOf, type Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
-import { loadMessage, markRouted } from './message-store';
+import { blockKeys, loadMessage, markRouted } from './message-store';
 import type { MessageRef } from './types';
 
 export type RouteResult =
@@ -42,7 +42,7 @@ export class Router {
     const routes = await this.routesFor(recipients);
     const plan = summarise(recipients, routes, ctx.relayHost);
 
-    const won = await markRouted(ctx.pool, {
+    const { won, blocks } = await markRouted(ctx.pool, {
       messageId,
       queueId: msg.queueId,
       routeChanges: recipients.flatMap((r) => {
@@ -50,6 +50,7 @@ export class Router {
         return r.route === route ? [] : [{ id: r.id, route }];
       }),
       detail: { destinations: plan },
+      blocksFor: { ...blockKeys(recipients), now: ctx.now() },
     });
     if (!won) return { routed: false, reason: 'not-received' };
     ctx.metrics.count('routed');
@@ -57,7 +58,7 @@ export class Router {
 
     const routed: MessageRef = { ...msg, state: 'queued' };
     const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
-    const result = await this.dispatcher.dispatch(routed, waiting);
+    const result = await this.dispatcher.dispatch(routed, waiting, { blocks });
     for (const job of result.jobs) {
       log.info(
         {

@@ -6,7 +6,7 @@
 import { canSendDsn } from '@mta/mail';
 import type { DsnWriter } from './bounces';
 import type { Context } from './context';
-import { markDone, openRecipients } from './message-store';
+import { markDone, markDoneIfAllDelivered, openRecipients } from './message-store';
 import type { MessageRef } from './types';
 
 export class Settler {
@@ -18,6 +18,11 @@ export class Settler {
   /** Returns true when this call marked the message `done`. */
   async settle(msg: MessageRef): Promise<boolean> {
     const { ctx } = this;
+    // Most messages end here: every recipient delivered, one statement.
+    if (await markDoneIfAllDelivered(ctx.pool, msg.id)) {
+      ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
+      return true;
+    }
     let open = await openRecipients(ctx.pool, msg.id);
     // Failed recipients may owe a DSN (rare: the DSN writer's own queries run only then).
     if (open.some((r) => r.status === 'failed')) {

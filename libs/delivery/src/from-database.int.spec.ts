@@ -14,7 +14,7 @@ import { MxResolver } from '@mta/dns';
 import { aRecord, createTestDatabase, mxRecord, startFakeDns, type TestDatabase } from '@mta/testing';
 import { MaildirDeliveryAgent } from './local/maildir-agent';
 import { RemoteDeliveryAgent } from './remote/remote-agent';
-import { loadDeliveryRequest } from './request-loader';
+import { INLINE_BODY_BYTES, loadDeliveryRequest } from './request-loader';
 import { asLf, message, sha256 } from './test/fixtures';
 import { haveSmtpSink, portFreeOn, startSink } from './test/peers';
 
@@ -87,6 +87,44 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
     expect(
       await loadDeliveryRequest(pool, { messageId: '00000000-0000-4000-8000-000000000000', recipientIds }),
     ).toMatchObject({ ok: false });
+  });
+
+  it('streams a message bigger than INLINE_BODY_BYTES chunk by chunk, one just at it comes inline', async () => {
+    const stored = async (size: number) => {
+      const big = Buffer.alloc(size, 'y');
+      const created = await db.message.create({
+        data: {
+          queueId: newQueueId(),
+          sender: 's@example.org',
+          source: 'mx',
+          size,
+          chunks: {
+            create: [0, 1, 2].map((seq) => ({
+              seq,
+              data: Uint8Array.from(big.subarray((seq * size) / 3, ((seq + 1) * size) / 3)),
+            })),
+          },
+          recipients: { create: [{ address: 'c@stored.test', domain: 'stored.test' }] },
+        },
+        include: { recipients: true },
+      });
+      const load = await loadDeliveryRequest(pool, {
+        messageId: created.id,
+        recipientIds: created.recipients.map((r) => r.id),
+      });
+      if (!load.ok) throw new Error(load.reason);
+      const reads: number[][] = [];
+      for (let i = 0; i < 2; i++) {
+        const chunks: Buffer[] = [];
+        for await (const c of load.request.body()) chunks.push(c as Buffer);
+        expect(Buffer.concat(chunks).equals(big)).toBe(true);
+        reads.push(chunks.map((c) => c.length));
+      }
+      return reads[0];
+    };
+    const over = INLINE_BODY_BYTES + 2; // both sizes divide by 3
+    expect(await stored(over)).toEqual([over / 3, over / 3, over / 3]); // from message_chunks, as stored
+    expect(await stored(INLINE_BODY_BYTES - 1)).toEqual([INLINE_BODY_BYTES - 1]); // inline, one buffer
   });
 
   it('delivers it to the MX and to a Maildir with the same bytes', async () => {

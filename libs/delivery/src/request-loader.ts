@@ -3,14 +3,14 @@
  * (sender, SMTPUTF8, 8BITMIME, DSN RET/ENVID), the job's recipients (NOTIFY, ORCPT) and a body
  * source that streams `message_chunks` afresh on every call. The body never goes through Redis.
  *
- * One query on the plain pg pool reads the message, the job's recipients and the pauses of
- * their domains: this runs for every delivery, and Prisma's per-query compile would cost more
+ * One query on the plain pg pool reads the message, the job's recipients, the pauses of
+ * their domains and, for a message of at most INLINE_BODY_BYTES, its body: this runs for every delivery, and Prisma's per-query compile would cost more
  * than the query (see @mta/queue-manager's message-store.ts).
  */
 import { decodeXtext } from '@mta/smtp-protocol';
 import type { DsnNotify, DsnRet, MessageState, RecipientStatus } from '@mta/db';
 import type pg from 'pg';
-import { bodyFromDatabase } from './body';
+import { bodyFromBuffer, bodyFromDatabase } from './body';
 import type { DeliveryRecipient, DeliveryRequest } from './contract';
 
 export type RequestLoad =
@@ -34,6 +34,12 @@ export interface DeliveryJobRef {
 
 const WAITING: readonly RecipientStatus[] = ['queued', 'deferred'];
 
+/**
+ * A message up to this size comes with the same query and is held in memory for the delivery;
+ * a bigger one is streamed from `message_chunks` on every attempt (and never held whole).
+ */
+export const INLINE_BODY_BYTES = 256 * 1024;
+
 interface Row {
   queue_id: string;
   state: MessageState;
@@ -53,6 +59,8 @@ interface Row {
     dsnOrcpt: string | null;
   }[];
   paused: string[];
+  /** The body, when it is small enough to come with the rest (INLINE_BODY_BYTES). */
+  chunks: Buffer[] | null;
 }
 
 export async function loadDeliveryRequest(
@@ -74,10 +82,18 @@ export async function loadDeliveryRequest(
                WHERE $3::boolean AND (p.paused_until IS NULL OR p.paused_until > now())
                  AND p.domain IN (SELECT lower(r.domain) FROM recipients r
                                    WHERE r.message_id = m.id AND r.id = ANY($2::uuid[]))
-            ), '[]') AS paused
+            ), '[]') AS paused,
+            CASE WHEN m.size <= $4 THEN (
+              SELECT array_agg(c.data ORDER BY c.seq) FROM message_chunks c WHERE c.message_id = m.id
+            ) END AS chunks
        FROM messages m
       WHERE m.id = $1`,
-    [job.messageId, [...job.recipientIds], job.attempt !== undefined && job.route !== 'local'],
+    [
+      job.messageId,
+      [...job.recipientIds],
+      job.attempt !== undefined && job.route !== 'local',
+      INLINE_BODY_BYTES,
+    ],
   );
   const message = rows[0];
   if (!message) return { ok: false, queueId: null, reason: `message ${job.messageId} does not exist` };
@@ -126,7 +142,9 @@ export async function loadDeliveryRequest(
           : {}),
       },
       recipients,
-      body: bodyFromDatabase(pool, job.messageId),
+      body: message.chunks
+        ? bodyFromBuffer(Buffer.concat(message.chunks))
+        : bodyFromDatabase(pool, job.messageId),
       size: message.size,
     },
   };

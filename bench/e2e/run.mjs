@@ -276,9 +276,8 @@ async function measuredRun(kind, workers, runId, dns) {
         `${system.name}: warm-up not delivered in 120 s (sink has ${sink.count()} of ${WARMUP})`,
       );
     // Statistics, as autovacuum would have gathered them on a real server: the copied template
-    // has none, and this machine's PostgreSQL runs with autovacuum off. Without them the planner
-    // may pick the index on messages(state) for "id = $1 AND state = 'queued'" and scan every
-    // queued message.
+    // has none, and this machine's PostgreSQL runs with autovacuum off, so without this the
+    // planner would work from the empty tables of the template for the whole run.
     if (system.db) await withDatabase(system.db, (c) => c.query('ANALYZE'));
     await sleep(500);
     const base = sink.count();

@@ -45,6 +45,7 @@ import {
   waitForPort,
   type Dovecot,
   type TestDatabase,
+  until,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -56,31 +57,10 @@ const havePeers = existsSync(SMTP_SINK) && haveSwaks;
 const haveDovecot = haveDovecotLmtp();
 
 const PASSWORD = 'a long enough password 42';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const asLf = (b: Buffer) => b.toString('latin1').replace(/\r\n/g, '\n');
 /** The part after the header block. */
 const bodyOf = (text: string) => text.slice(text.indexOf('\n\n') + 2);
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Peers

@@ -1,20 +1,17 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createTestDatabase, createTestRedis, freePort, startTcpProxy, type TcpProxy } from '@mta/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  freePort,
+  startTcpProxy,
+  type TcpProxy,
+  until,
+} from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Runs the built bundle (`nx build all-in-one` runs first) as `npm start` and the image do. */
 const main = path.resolve(__dirname, '../../../dist/apps/all-in-one/main.js');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 const readyStatus = async (base: string) => (await fetch(`${base}/readyz`)).status;
 

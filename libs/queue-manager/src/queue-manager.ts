@@ -3,7 +3,7 @@
  * (outcome applier, retries, DSNs) and the periodic reconciler. Plain class; the Nest module
  * `@mta/feature-queue` only starts and stops it. Any number of replicas may run.
  */
-import { QueueName, createJobWorker, redisReady } from '@mta/queue';
+import { QueueName, createJobWorker, redisReady, settlesWithin } from '@mta/queue';
 import type { Worker } from 'bullmq';
 import { DsnWriter } from './bounces';
 import { createContext, type Context, type QueueManagerDeps, type QueueManagerOptions } from './context';
@@ -135,24 +135,5 @@ export class QueueManager {
       }),
     );
     if (this.reconciling) await settlesWithin(this.reconciling, Math.max(0, deadline - Date.now()));
-  }
-}
-
-/** True when `promise` settled within `ms`; it is not cancelled otherwise. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true as const,
-        () => true as const,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -13,5 +13,5 @@ export {
 } from './contracts';
 export { createRedisConnection, pingRedis, redisReady } from './redis-connection';
 export { JobProducer } from './job-producer';
-export { createJobWorker, type JobHandler } from './job-worker';
+export { createJobWorker, settlesWithin, type JobHandler } from './job-worker';
 export { QueueModule, REDIS_CLIENT, QUEUE_OPTIONS, type QueueModuleOptions } from './queue.module';

@@ -29,3 +29,26 @@ export function createJobWorker<N extends QueueName, R>(
     options,
   );
 }
+
+/**
+ * True when `promise` settled (resolved or rejected) within `ms`; it is not cancelled otherwise.
+ * For bounded shutdowns: a BullMQ `Worker.close()` waits for running jobs and for its blocking
+ * connection, and either may never come back.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

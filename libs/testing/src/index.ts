@@ -16,6 +16,7 @@ export {
   type Fault,
 } from './fake-dns-server';
 export { hasBinary, sleep, spawnPeer, waitForPort, type Spawned } from './peer-process';
+export { until } from './until';
 export { expectNoLeaks, resourceCounts, type ResourceCounts } from './leak-check';
 export {
   haveSmtpSink,

@@ -30,7 +30,7 @@ import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from '@mta/observability';
-import { JobProducer, QueueName, createJobWorker, jobIdOf, type JobData } from '@mta/queue';
+import { JobProducer, QueueName, createJobWorker, jobIdOf, settlesWithin, type JobData } from '@mta/queue';
 import { Counter, type Registry } from 'prom-client';
 import type { DeliveryAgent, DeliveryReport } from '../contract';
 import { toOutcomeResults } from '../outcome';
@@ -291,23 +291,5 @@ export class DeliveryWorker {
         await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
       }
     }
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true as const,
-        () => true as const,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

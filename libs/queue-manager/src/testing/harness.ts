@@ -20,6 +20,7 @@ import {
   redisReady,
   type JobData,
 } from '@mta/queue';
+import { until } from '@mta/testing';
 import type { Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -265,24 +266,7 @@ export class Harness {
 }
 
 /** Polls `check` until it returns a truthy value (or throws the last error after `timeoutMs`). */
-export async function waitFor<T>(
-  check: () => Promise<T> | T,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export const waitFor = <T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<T> =>
+  until(what, check, timeoutMs, 50);
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -175,7 +175,7 @@ export const variables = {
     { production: 'maildir:/var/spool/mta/maildir', development: 'maildir:./tmp/maildir' },
   ),
   RELAY_HOST: variable(
-    'Smart host for mail to remote domains, `host`, `host:port` or `[host]:port` (port 25 by default): no MX lookup. Unset: direct delivery to each MX.',
+    'Smart host for mail to remote domains, `host`, `host:port` or `[host]:port` (port 25 by default): no MX lookup. Unset: direct delivery to each MX. Relay domains always go to their own MX.',
     z
       .string()
       .regex(/^(?:\[[^\]\s]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/, 'expected host, host:port or [host]:port'),

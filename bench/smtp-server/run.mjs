@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // SMTP server benchmark: our @mta/smtp-server against nodemailer's smtp-server, both with a
-// handler that reads and discards each message, driven by Postfix's smtp-source.
-// Run from the repository root:  node bench/smtp-server/run.mjs  [--quick]
+// handler that reads and discards each message, driven by Postfix's smtp-source. The server
+// under test and smtp-source are pinned to different CPUs; runs are interleaved and the median
+// of each column is shown, every run printed below the table.
+// Run from the repository root:  flock /tmp/bench.lock node bench/smtp-server/run.mjs  [--quick]
 // See bench/README.md. Prints a table; not a test.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +34,7 @@ const SMTP_SOURCE = '/usr/sbin/smtp-source';
 
 // ---- CPU pinning: the server under test alone on one CPU, the load generator on another --------
 // Without it the scheduler moves the single-threaded server and smtp-source between the cores and
-// they sometimes share one, which is most of the run-to-run spread on a 2-core machine.
+// sometimes runs both on one, so the same row measures different things from run to run.
 const [serverCpu, clientCpu] = argValue('--cpus', '0,1').split(',');
 const pin = !process.argv.includes('--no-pin') && os.availableParallelism() >= 2 && hasTaskset();
 function hasTaskset() {
@@ -80,7 +82,10 @@ async function startServer(impl, delay) {
     bundle,
   ]);
   // spawn with an 'ipc' channel is fork() through taskset: the channel fd survives its exec.
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+  });
   await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}`)));
@@ -114,7 +119,12 @@ async function measure(impl, row) {
   args.push('-f', 'bench@client.test', '-t', 'sink@bench.test', `127.0.0.1:${server.port}`);
   // Warm-up with the row's own shape (10% of its messages, at least 5), so the JIT has compiled
   // the path being measured before the clock starts.
-  const warm = ['-s', String(Math.min(row.sessions, 5)), '-m', String(Math.max(5, Math.round(row.messages / 10)))];
+  const warm = [
+    '-s',
+    String(Math.min(row.sessions, 5)),
+    '-m',
+    String(Math.max(5, Math.round(row.messages / 10))),
+  ];
   warm.push('-l', String(row.size), ...(row.reuse ? ['-d'] : []), `127.0.0.1:${server.port}`);
   await smtpSource(warm);
   const before = await server.stats();

@@ -351,3 +351,22 @@ describe('SmtpSession: parse options', () => {
     expect(s.advertised.auth).toEqual(['PLAIN', 'LOGIN']);
   });
 });
+
+describe('SmtpSession: extension sets', () => {
+  it('are shared by sessions with the same capabilities, frozen, and follow TLS and AUTH', () => {
+    const a = new SmtpSession({ capabilities: FULL });
+    const b = new SmtpSession({ capabilities: FULL });
+    expect(a.advertised).toBe(b.advertised);
+    expect(Object.isFrozen(a.advertised)).toBe(true);
+    expect(Object.isFrozen(a.advertised.auth)).toBe(true);
+    const plain = a.advertised;
+    a.tlsStarted();
+    expect(a.advertised).not.toBe(plain);
+    expect(a.advertised.startTls).toBe(false);
+    expect(b.advertised).toBe(plain);
+    // parseOptions is handed out again while nothing it depends on changes
+    a.apply(cmd('EHLO client.example'));
+    expect(a.parseOptions).toBe(a.parseOptions);
+    expect(a.parseOptions.extensions).toBe(a.advertised);
+  });
+});

@@ -62,6 +62,24 @@ export type Verdict = { readonly allowed: true } | { readonly allowed: false; re
 const ALLOWED: Verdict = Object.freeze({ allowed: true });
 const refuse = (error: SmtpError): Verdict => ({ allowed: false, error });
 
+/**
+ * `activeExtensions` depends only on the capabilities and two flags, and sessions of one server
+ * share their capabilities: computed once per combination instead of several times per command.
+ * The results are frozen, as they are shared.
+ */
+const extensionCache = new WeakMap<ServerCapabilities, (ActiveExtensions | undefined)[]>();
+function cachedExtensions(caps: ServerCapabilities, tls: boolean, authenticated: boolean): ActiveExtensions {
+  let byFlags = extensionCache.get(caps);
+  if (byFlags === undefined) extensionCache.set(caps, (byFlags = []));
+  const i = (tls ? 1 : 0) + (authenticated ? 2 : 0);
+  return (byFlags[i] ??= freezeExtensions(activeExtensions(caps, { tls, authenticated })));
+}
+
+function freezeExtensions(ext: ActiveExtensions): ActiveExtensions {
+  Object.freeze(ext.auth);
+  return Object.freeze(ext);
+}
+
 function usesExtension(p: MailParams): boolean {
   return (
     p.size !== undefined ||
@@ -81,6 +99,8 @@ export class SmtpSession {
   private _user: string | null = null;
   private _tx: Transaction | null = null;
   private readonly caps: ServerCapabilities;
+  /** The last `parseOptions` answer, handed out again while nothing it depends on changed. */
+  private lastParseOptions: (ParseOptions & { readonly extensions: ActiveExtensions }) | null = null;
 
   constructor(private readonly options: SessionOptions = {}) {
     this.caps = options.capabilities ?? {};
@@ -108,12 +128,12 @@ export class SmtpSession {
   /** Extensions in force: none before EHLO or after HELO (RFC 5321 §4.1.1.1). */
   get extensions(): ActiveExtensions {
     if (this._greeting?.verb !== 'EHLO') return NO_EXTENSIONS;
-    return activeExtensions(this.caps, { tls: this._tls, authenticated: this._user !== null });
+    return this.advertised;
   }
 
   /** What to advertise in the reply to an EHLO right now (before applying it). */
   get advertised(): ActiveExtensions {
-    return activeExtensions(this.caps, { tls: this._tls, authenticated: this._user !== null });
+    return cachedExtensions(this.caps, this._tls, this._user !== null);
   }
 
   /** Options for `parseCommand` that match this session. */
@@ -125,7 +145,11 @@ export class SmtpSession {
       const mechanisms = (this.caps.authMechanisms ?? []).map((m) => m.toUpperCase());
       if (mechanisms.length > 0) extensions = { ...extensions, auth: mechanisms };
     }
-    return { extensions, smtpUtf8: this._tx?.params.smtpUtf8 === true };
+    const smtpUtf8 = this._tx?.params.smtpUtf8 === true;
+    // Asked for every command line: the same object as long as the answer is the same.
+    const last = this.lastParseOptions;
+    if (last !== null && last.extensions === extensions && last.smtpUtf8 === smtpUtf8) return last;
+    return (this.lastParseOptions = { extensions, smtpUtf8 });
   }
 
   /** May this command be given now? Changes nothing. */

@@ -146,7 +146,7 @@ export class BodyTransfer {
     conn.hook(
       () => this.result,
       (r) => {
-        if (typeof r === 'string') conn.send(Replies.queued(r));
+        if (typeof r === 'string') conn.send(conn.options.wire.queued(r));
         else if (r === undefined || r === null) conn.send(conn.options.wire.accepted);
         else conn.send(r);
         if (typeof r === 'string' || r === undefined || r === null || r.code < 400) conn.info.messages++;

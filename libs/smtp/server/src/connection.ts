@@ -151,8 +151,18 @@ export class Connection {
     }
   };
 
-  /** Send `reply` (if any), flush and close after the client had a chance to read it. */
-  close(reply?: SmtpReply | SmtpError | Buffer): void {
+  /**
+   * Send `reply` (if any), flush and close after the client had a chance to read it.
+   *
+   * `lingering` (421 and other closes the client did not ask for): half-close and wait up to
+   * LINGER_MS for the client to close, reading and dropping what it still sends, so that a
+   * client still talking gets our last reply rather than a reset. After QUIT (RFC 5321
+   * §4.1.1.10) the client asked for the close and owes us nothing more: the socket is destroyed
+   * as soon as the 221 is handed to the kernel (as Postfix closes after its 221),
+   * instead of waiting for the client's close, typically a reset (smtp-source sets SO_LINGER 0)
+   * that costs an error object with a stack trace per connection.
+   */
+  close(reply?: SmtpReply | SmtpError | Buffer, lingering = true): void {
     if (this.mode === Mode.Closed) return;
     if (reply) this.send(reply);
     this.flush();
@@ -160,7 +170,16 @@ export class Connection {
     this.input.clear();
     this.body?.abort(new Error('Connection closed'));
     this.body = null;
-    this.socket.end();
+    const socket = this.socket;
+    if (!lingering && socket.writableLength === 0 && !socket.destroyed) {
+      this.timer.clear();
+      // Everything is in the kernel: closing the descriptor sends it, then the FIN. TLS first
+      // says close_notify (RFC 8446 §6.1), which `end` does.
+      if (this.info.tls === null) socket.destroy();
+      else socket.end(() => socket.destroy());
+      return;
+    }
+    socket.end();
     this.timer.set(LINGER_MS, () => this.socket.destroy());
   }
 

@@ -2,7 +2,15 @@
  * Replies only the server gives (connection-level events), next to the protocol library's
  * `Replies`, plus pre-rendered buffers for the hot path.
  */
-import { replyToBuffer, Replies, SmtpError, smtpReply, type SmtpReply } from '@mta/smtp-protocol';
+import {
+  formatReply,
+  heloReply,
+  replyToBuffer,
+  Replies,
+  SmtpError,
+  smtpReply,
+  type SmtpReply,
+} from '@mta/smtp-protocol';
 
 export const ServerReplies = {
   /** RFC 5321 §4.5.3.2 / §3.8: the client was silent too long. 421 4.4.2 then close. */
@@ -37,6 +45,8 @@ export function renderWire(enhancedStatusCodes: boolean, hostname: string, greet
   return {
     // RFC 5321 §4.3.1 / RFC 2034 §3: the greeting carries no enhanced code.
     greeting: replyToBuffer(Replies.greeting(hostname, greetingText)),
+    // RFC 5321 §4.1.1.1: the 250 to HELO (no extensions, so no enhanced code either).
+    helo: replyToBuffer(heloReply(hostname)),
     ok: wire(Replies.ok()),
     senderOk: wire(Replies.senderOk()),
     recipientOk: wire(Replies.recipientOk()),
@@ -46,10 +56,31 @@ export function renderWire(enhancedStatusCodes: boolean, hostname: string, greet
     help: wire(Replies.help()),
     readyToStartTls: wire(Replies.readyToStartTls()),
     authSucceeded: wire(Replies.authSucceeded()),
+    // RFC 5321 §4.1.1.10: the answer to QUIT, once per connection.
+    closing: wire(Replies.closing(`${hostname} closing connection`)),
+    queued: queuedReplyRenderer(enhancedStatusCodes),
   } as const;
 }
 
 export type Wire = ReturnType<typeof renderWire>;
+
+/**
+ * `250 2.0.0 OK: queued as <id>` (without the enhanced code when they are off) for every message
+ * accepted with a queue id: the text around the id rendered once, the id checked as
+ * `smtpReply` does (no control characters, else the same RangeError from `Replies.queued`).
+ */
+export function queuedReplyRenderer(enhancedStatusCodes: boolean): (queueId: string) => Buffer {
+  const r = Replies.queued('');
+  const text = formatReply(enhancedStatusCodes ? r : { code: r.code, lines: r.lines });
+  const prefix = text.slice(0, -2); // without its CRLF
+  return (queueId) => {
+    for (let i = 0; i < queueId.length; i++) {
+      const c = queueId.charCodeAt(i);
+      if (c < 0x20 || c === 0x7f) Replies.queued(queueId); // throws the RangeError
+    }
+    return Buffer.from(`${prefix}${queueId}\r\n`, 'utf8');
+  };
+}
 
 /** Codes that mean "the client sent something wrong" and count toward `maxBadCommands`. */
 export const BAD_COMMAND_CODES: ReadonlySet<number> = new Set([500, 501, 502, 503, 504, 535, 555]);

@@ -78,16 +78,23 @@ export class SmtpServer implements ConnectionHost {
     const o = this.options;
     this.sockets.add(socket);
     this.settingUp.add(socket);
+    // One 'close' listener for the server's own bookkeeping: the socket sets, and the per-IP count
+    // once `afterProxy` has counted the connection.
+    let countedIp: string | null = null;
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.settingUp.delete(socket);
+      if (countedIp !== null) this.uncount(countedIp);
     });
     socket.on('error', () => socket.destroy());
     if (this.closing) return void socket.destroy();
     if (this.sockets.size > o.maxConnections)
       return refuseAtConnect(socket, ServerReplies.tooManyConnections(o.hostname).toBuffer());
     const info = new LiveSessionInfo(name, socket);
-    if (!listener.proxyProtocol) return this.afterProxy(socket, listener, info, null);
+    if (!listener.proxyProtocol) {
+      countedIp = this.afterProxy(socket, listener, info, null);
+      return;
+    }
     // PROXY protocol: the first bytes are the header; nothing is said before it arrives.
     let buf: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), o.handshakeTimeout);
@@ -107,38 +114,39 @@ export class SmtpServer implements ConnectionHost {
         info.localPort = r.addresses.destinationPort;
       }
       socket.pause();
-      this.afterProxy(socket, listener, info, buf.subarray(r.length));
+      countedIp = this.afterProxy(socket, listener, info, buf.subarray(r.length));
     };
     const onClose = () => clearTimeout(timer);
     socket.on('data', onData);
     socket.once('close', onClose);
   }
 
+  /**
+   * Count the connection for its client IP (or refuse it), then start the session, after the
+   * implicit TLS handshake if any. Returns the IP counted (the caller uncounts it at close), or
+   * null when the connection was refused.
+   */
   private afterProxy(
     socket: net.Socket,
     listener: ListenerOptions,
     info: LiveSessionInfo,
     rest: Buffer | null,
-  ): void {
+  ): string | null {
     const o = this.options;
     const ip = info.remoteAddress;
     const count = (this.perIp.get(ip) ?? 0) + 1;
     if (o.maxConnectionsPerIp > 0 && count > o.maxConnectionsPerIp) {
-      return refuseAtConnect(socket, ServerReplies.tooManyFromIp(o.hostname).toBuffer());
+      refuseAtConnect(socket, ServerReplies.tooManyFromIp(o.hostname).toBuffer());
+      return null;
     }
     this.perIp.set(ip, count);
-    socket.once('close', () => {
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, n);
-    });
     if (!listener.implicitTls) {
       this.settingUp.delete(socket);
       const conn = new Connection(socket, info, listener, this);
       this.connections.add(conn);
       conn.start(rest !== null && rest.length > 0 ? rest : null);
       socket.resume();
-      return;
+      return ip;
     }
     // RFC 8314 §3.3: implicit TLS, the handshake comes first. Bytes already read after a PROXY
     // header belong to the handshake: hand them back to the stream the TLS socket reads.
@@ -160,6 +168,13 @@ export class SmtpServer implements ConnectionHost {
       this.connections.add(conn);
       conn.start(null);
     });
+    return ip;
+  }
+
+  private uncount(ip: string): void {
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
   }
 
   released(conn: Connection): void {

@@ -9,6 +9,8 @@
  */
 export class SessionTimer {
   private timer: NodeJS.Timeout | null = null;
+  /** The armed timer is the timeout check (not a one-shot): `watch` need not re-arm it. */
+  private watching = false;
   private _lastInput = 0;
 
   constructor(
@@ -28,10 +30,16 @@ export class SessionTimer {
     this._lastInput = Date.now();
   }
 
-  /** Start (or restart) watching: the client's silence counts from now. */
+  /**
+   * Start (or restart) watching: the client's silence counts from now. An armed check is kept as
+   * it is: it fires within `period` and re-arms for what is left of the deadline then, so a new
+   * timer per call (twice per connection at least) would change nothing but the cost.
+   */
   watch(): void {
     this._lastInput = Date.now();
+    if (this.watching && this.timer !== null) return;
     this.set(this.period, this.check);
+    this.watching = this.timer !== null;
   }
 
   /** A one-shot instead of the timeouts (until `watch` again). */
@@ -43,13 +51,19 @@ export class SessionTimer {
   clear(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.watching = false;
   }
 
   private check = (): void => {
     const deadline = this.deadline();
     const left = deadline === null ? this.period : deadline - Date.now();
-    if (left > 0) return this.set(Math.min(left, this.period), this.check);
     this.timer = null;
+    this.watching = false;
+    if (left > 0) {
+      this.timer = setTimeout(this.check, Math.min(left, this.period));
+      this.watching = true;
+      return;
+    }
     this.expired();
   };
 }

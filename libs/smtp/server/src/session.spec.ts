@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpError } from '@mta/smtp-protocol';
 import { startHarness, type Harness } from './harness.testutil';
@@ -39,6 +40,47 @@ describe('SMTP session over a socket', () => {
     expect(h.messages[0].envelope.recipients[0].address.raw).toBe('b@example.net');
     expect((await c.cmd('QUIT')).code).toBe(221);
     await c.closed;
+  });
+
+  it('closes after QUIT without waiting for the client to close', async () => {
+    h = await startHarness();
+    // A client that keeps its side open: the server must not linger for it after QUIT.
+    const socket = net.connect({ port: h.port, host: '127.0.0.1', allowHalfOpen: true });
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    const ended = new Promise<void>((resolve) => socket.once('end', resolve));
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    const t0 = Date.now();
+    socket.write('QUIT\r\n');
+    await ended;
+    expect(received).toMatch(/\r\n221 2\.0\.0 mx\.test closing connection\r\n$/);
+    while (h.server.connectionCount > 0 && Date.now() - t0 < 4_000)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(h.server.connectionCount).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(4_000); // well before the 5 s linger of other closes
+    socket.destroy();
+  });
+
+  it('renders a queue id as given, and refuses one with control characters as a local error', async () => {
+    const ids = ['Q-1', 'bad\r\n250 forged'];
+    h = await startHarness({ extensions: { enhancedStatusCodes: false } }, [{}], {
+      onData: async (_s, _e, body) => {
+        body.resume();
+        await new Promise((r) => body.once('end', r));
+        return ids.shift();
+      },
+    });
+    const c = await greeted(h.port);
+    await c.cmd('EHLO client.test');
+    const send = async () => {
+      await c.cmd('MAIL FROM:<a@example.org>');
+      await c.cmd('RCPT TO:<b@example.net>');
+      await c.cmd('DATA');
+      return c.cmd('x\r\n.');
+    };
+    expect((await send()).text).toBe('250 OK: queued as Q-1');
+    expect((await send()).code).toBe(451);
+    expect(h.errors[0]).toBeInstanceOf(RangeError);
   });
 
   it('answers NOOP, RSET, VRFY, HELP and unknown commands', async () => {

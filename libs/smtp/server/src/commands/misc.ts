@@ -1,5 +1,5 @@
 /** NOOP, RSET, VRFY, HELP and QUIT (RFC 5321 §4.1.1.5 – §4.1.1.10). */
-import { Replies, type BareCommand, type TextArgCommand } from '@mta/smtp-protocol';
+import type { BareCommand, TextArgCommand } from '@mta/smtp-protocol';
 import type { Connection } from '../connection';
 
 /** RFC 5321 §4.1.1.9: 250, whatever the argument. */
@@ -26,5 +26,5 @@ export function help(conn: Connection, _cmd: TextArgCommand): void {
 /** RFC 5321 §4.1.1.10: 221, then close once the reply is written; pipelined input is dropped. */
 export function quit(conn: Connection, cmd: BareCommand): void {
   conn.session.apply(cmd);
-  conn.close(Replies.closing(`${conn.options.hostname} closing connection`));
+  conn.close(conn.options.wire.closing, false);
 }

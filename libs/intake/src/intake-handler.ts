@@ -1,6 +1,5 @@
-import { pipeline } from 'node:stream/promises';
-import { Writable, type Readable } from 'node:stream';
-import { buildReceived, checkHops, PrependHeadersStream, type HeaderBlock } from '@mta/mail';
+import type { Readable } from 'node:stream';
+import { buildReceived, checkHops, prependHeaders, type HeaderBlock } from '@mta/mail';
 import type { Logger } from '@mta/observability';
 import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protocol';
 import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
@@ -71,21 +70,10 @@ export abstract class IntakeHandler implements SmtpHandler {
     const queueId = newQueueId();
     try {
       const collector = new BodyCollector();
-      let header: HeaderBlock | undefined;
-      await pipeline(
+      const header = await prependHeaders(
         body,
-        new PrependHeadersStream({
-          prepend: async (h) => {
-            header = h;
-            return this.prepend(session, envelope, h, queueId);
-          },
-        }),
-        new Writable({
-          write(chunk: Buffer, _enc, done) {
-            collector.push(chunk);
-            done();
-          },
-        }),
+        { prepend: (h) => this.prepend(session, envelope, h, queueId) },
+        (chunk) => collector.push(chunk),
       );
       const dataEnded = process.hrtime.bigint();
       const stored = await this.deps.writer.store({

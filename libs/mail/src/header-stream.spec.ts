@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { HeaderTooLargeError, TooManyHopsError } from './errors';
 import type { HeaderBlock } from './header-block';
-import { composeMessage, HeaderSplitStream, PrependHeadersStream } from './header-stream';
+import { composeMessage, HeaderSplitStream, PrependHeadersStream, prependHeaders } from './header-stream';
 import { checkHops } from './hops';
 import { buildReceived } from './received';
 
@@ -98,6 +98,53 @@ describe('PrependHeadersStream', () => {
     const looping = Buffer.from('Received: x; Thu, 26 Nov 2026 16:00:00 +0000\r\n'.repeat(5) + '\r\nbody');
     const stream = new PrependHeadersStream({ prepend: (h) => (checkHops(h, 3), []) });
     await expect(collect(source(looping).pipe(stream))).rejects.toBeInstanceOf(TooManyHopsError);
+  });
+});
+
+describe('prependHeaders (the same without a Transform)', () => {
+  const run = async (
+    input: Readable,
+    prepend: (h: HeaderBlock) => Iterable<string> | Promise<Iterable<string>>,
+  ) => {
+    const out: Buffer[] = [];
+    const header = await prependHeaders(input, { prepend }, (c) => out.push(c));
+    return { header, out: Buffer.concat(out) };
+  };
+
+  it('gives what PrependHeadersStream gives, for every way the input is cut', async () => {
+    for (const maxChunk of [1, 7, 97, 5000, 1_000_000]) {
+      const lines = async (h: HeaderBlock) => [`X-Hops: ${h.receivedCount}\r\n`, 'X-B: 2\r\n'];
+      const viaStream = await collect(
+        source(message, maxChunk).pipe(new PrependHeadersStream({ prepend: lines })),
+      );
+      const { header, out } = await run(source(message, maxChunk), lines);
+      expect(sha(out)).toBe(sha(viaStream));
+      expect(sha(out)).toBe(sha(Buffer.concat([Buffer.from('X-Hops: 1\r\nX-B: 2\r\n'), message])));
+      expect(header?.get('subject')).toBe('binary');
+    }
+  });
+
+  it('works for a message that is only headers, and for an empty one', async () => {
+    expect((await run(source(Buffer.from('Subject: x\r\n'), 3), () => ['A: 1\r\n'])).out.toString()).toBe(
+      'A: 1\r\nSubject: x\r\n',
+    );
+    expect((await run(Readable.from([]), () => ['A: 1\r\n'])).out.toString()).toBe('A: 1\r\n');
+  });
+
+  it('rejects when prepend throws, when the header block is too large, and when the input fails', async () => {
+    const looping = Buffer.from('Received: x; Thu, 26 Nov 2026 16:00:00 +0000\r\n'.repeat(5) + '\r\nbody');
+    await expect(run(source(looping), (h) => (checkHops(h, 3), []))).rejects.toBeInstanceOf(TooManyHopsError);
+    await expect(
+      prependHeaders(
+        source(Buffer.from('Subject: ' + 'x'.repeat(200) + '\r\n\r\n')),
+        { maxHeaderBytes: 100, prepend: () => [] },
+        () => undefined,
+      ),
+    ).rejects.toBeInstanceOf(HeaderTooLargeError);
+    const broken = new Readable({ read: () => undefined });
+    broken.push(Buffer.from('Subject: x\r\n'));
+    setImmediate(() => broken.destroy(new Error('connection lost')));
+    await expect(run(broken, () => [])).rejects.toThrow('connection lost');
   });
 });
 

@@ -114,6 +114,35 @@ export class PrependHeadersStream extends Transform {
 }
 
 /**
+ * The same as piping through `PrependHeadersStream`, for a consumer that takes the chunks one by
+ * one: reads `message` to its end and hands `out` [new lines] + header block + body, the body as
+ * the chunks that came in. No Transform and no pipeline: intake runs this for every message, and
+ * `stream.pipeline` alone costs an AbortController and an aborted signal (a DOMException with its
+ * stack) per call. Resolves with the original header block; rejects with the stream's error, the
+ * splitter's (`HeaderTooLargeError`) or `prepend`'s.
+ */
+export async function prependHeaders(
+  message: AsyncIterable<Buffer>,
+  options: PrependHeadersOptions,
+  out: (chunk: Buffer) => void,
+): Promise<HeaderBlock | undefined> {
+  const splitter = new HeaderSplitter(options);
+  let header: HeaderBlock | undefined;
+  const take = async (result: SplitResult) => {
+    if (result.header) {
+      header = result.header;
+      for (const line of await options.prepend(header)) out(toBuffer(line));
+      if (header.raw.length) out(header.raw);
+      if (header.separator.length) out(header.separator);
+    }
+    for (const b of result.body) out(b);
+  };
+  for await (const chunk of message) await take(splitter.push(chunk));
+  await take(splitter.end());
+  return header;
+}
+
+/**
  * [prepended lines] + header block + body as one stream (for a header block and body already
  * split, e.g. by `HeaderSplitStream`).
  */

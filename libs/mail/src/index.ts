@@ -15,6 +15,7 @@ export {
   composeMessage,
   HeaderSplitStream,
   PrependHeadersStream,
+  prependHeaders,
   type HeaderLines,
   type PrependHeadersOptions,
 } from './header-stream';

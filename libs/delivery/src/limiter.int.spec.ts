@@ -65,6 +65,7 @@ describe('per-destination concurrency limit (Redis)', () => {
         new ConcurrencyLimitedAgent(inner, {
           limiter: new RedisDestinationLimiter({ redis, prefix, limit: 2 }),
           retryAfterMs: 1_000,
+          waitForSlotMs: 0,
           random: () => 0,
         }),
     );
@@ -98,6 +99,39 @@ describe('per-destination concurrency limit (Redis)', () => {
     await until(() => workers[1].running.length === 1);
     workers[1].finishAll();
     expect((await again).status).toBe('attempted');
+  });
+
+  it('waits a moment for a slot that is freed, and gives the job back when none is', async () => {
+    const prefix = `${test.prefix}:wait`;
+    const inner = new GatedAgent();
+    const agent = new ConcurrencyLimitedAgent(inner, {
+      limiter: new RedisDestinationLimiter({ redis, prefix, limit: 1 }),
+      waitForSlotMs: 1_000,
+    });
+    const req = (to: string) => request([to], message('wait'), { destination: 'full.test' });
+    const first = agent.deliver(req('a@full.test'));
+    await until(() => inner.running.length === 1);
+    // The second waits; the slot comes free 150 ms later and it goes.
+    const second = agent.deliver(req('b@full.test'));
+    await sleep(150);
+    expect(inner.running).toHaveLength(1);
+    inner.finishAll();
+    await until(() => inner.running.length === 1);
+    expect((await first).status).toBe('attempted');
+    // A third finds the slot taken for longer than it waits: deferred-local after about 1 s.
+    const t0 = Date.now();
+    const third = await agent.deliver(req('c@full.test'));
+    expect(third.status).toBe('deferred-local');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    // An abort (shutdown) ends the wait at once.
+    const aborted = new AbortController();
+    const t1 = Date.now();
+    const fourth = agent.deliver({ ...req('d@full.test'), signal: aborted.signal });
+    aborted.abort();
+    expect((await fourth).status).toBe('deferred-local');
+    expect(Date.now() - t1).toBeLessThan(500);
+    inner.finishAll();
+    expect((await second).status).toBe('attempted');
   });
 
   it('gives a killed worker’s slot back when its lease expires', async () => {

@@ -29,6 +29,8 @@ const SECONDS = Number(argValue('--seconds', quick ? '2' : '5'));
 const LATENCY_SECONDS = Number(argValue('--latency-seconds', quick ? '2' : '4'));
 /** Write a V8 CPU profile of the mx process into this directory (node --cpu-prof). */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
+/** Extra flags for the mx process's node (e.g. V8 heap sizes), space-separated. */
+const MX_NODE_ARGS = (argValue('--mx-node-args', '') ?? '').split(' ').filter(Boolean);
 const SKIP_BUILD = hasFlag('--no-build');
 const SESSIONS = (argValue('--sessions', '1,50') ?? '1,50').split(',').map(Number);
 
@@ -61,7 +63,10 @@ async function setupDatabase() {
 
 async function startMx() {
   const port = await freePort();
-  const execArgv = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
+  const execArgv = [
+    ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : []),
+    ...MX_NODE_ARGS,
+  ];
   const mx = await startService('mx', {
     execArgv,
     smtpPort: port,

@@ -22,7 +22,7 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * gets its 250 only after the commit that holds it.
  */
 export interface MessageWriterOptions {
-  /** Writes in flight at once; keep it under the pool's size. Default 4. */
+  /** Writes in flight at once; keep it under the pool's size. Default 2: fewer, bigger groups cost mx less CPU per message (measured 1.72-1.83x Postfix at 50 sessions against 1.56-1.74x with 4). */
   maxInFlight?: number;
   /** Messages per write at most. Default 64. */
   maxBatch?: number;
@@ -42,7 +42,7 @@ export class MessageWriter {
     options: MessageWriterOptions = {},
   ) {
     this.group = new GroupCommit((batch) => this.write(batch), {
-      maxInFlight: options.maxInFlight ?? 4,
+      maxInFlight: options.maxInFlight ?? 2,
       maxItems: options.maxBatch ?? 64,
       maxWeight: options.maxBatchBytes ?? 4 * 1024 * 1024,
       weight: (m) => m.size,

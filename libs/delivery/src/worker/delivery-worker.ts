@@ -26,6 +26,7 @@
  * deliveries finish for `shutdownGraceMs`, then aborts them (unsettled recipients deferred, their
  * outcome sent).
  */
+import { setMaxListeners } from 'node:events';
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -118,6 +119,9 @@ export class DeliveryWorker {
       abortGraceMs: options.abortGraceMs ?? 5_000,
       outcomeTries: options.outcomeTries ?? 6,
     };
+    // Every running delivery listens to the one shutdown signal (a few listeners each, removed
+    // when it ends): more than Node's default warning threshold of 10 is expected, not a leak.
+    setMaxListeners(this.opts.concurrency * 4 + 10, this.abort.signal);
     if (deps.registry) {
       this.jobs = new Counter({
         name: 'mta_delivery_jobs_total',

@@ -128,11 +128,9 @@ describe('message-store on real PostgreSQL', () => {
         tls: null,
       },
     ];
-    await db.message.update({ where: { id: msg.id }, data: { state: 'queued' } });
-    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, now, results, finish: true };
-    // One recipient deferred: not done.
-    expect(await recordResults(pool, step)).toEqual({ updated: new Set([ok.id, later.id]), done: false });
-    expect(await recordResults(pool, step)).toEqual({ updated: new Set(), done: false });
+    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, now, results };
+    expect(await recordResults(pool, step)).toEqual(new Set([ok.id, later.id]));
+    expect(await recordResults(pool, step)).toEqual(new Set());
 
     const rows = await db.recipient.findMany({ where: { messageId: msg.id }, orderBy: { address: 'asc' } });
     expect(
@@ -159,49 +157,6 @@ describe('message-store on real PostgreSQL', () => {
     expect(await openRecipients(pool, msg.id)).toEqual([
       { status: 'deferred', dsnNotify: ['FAILURE', 'DELAY'] },
     ]);
-  });
-
-  it('marks a message done with the outcome that leaves every recipient delivered or bounced', async () => {
-    const msg = await message(['f1@w.example', 'f2@w.example']);
-    await db.message.update({ where: { id: msg.id }, data: { state: 'queued' } });
-    const delivered = (r: (typeof msg.recipients)[number]): AppliedResult => ({
-      recipient: r,
-      status: 'delivered',
-      nextAttemptAt: null,
-      code: 250,
-      enhanced: null,
-      text: 'ok',
-      eventType: 'delivered',
-      eventDetail: {},
-      remote: { host: null, address: null, port: null },
-      tls: null,
-    });
-    const step = (r: (typeof msg.recipients)[number], attempt: number) => ({
-      messageId: msg.id,
-      queueId: msg.queueId,
-      attempt,
-      now: new Date(),
-      results: [delivered(r)],
-      finish: true,
-    });
-    // The first recipient delivered: the second still waits.
-    expect((await recordResults(pool, step(msg.recipients[0], 1))).done).toBe(false);
-    // Without `finish` (message not queued as read), the last result does not finish it.
-    expect((await recordResults(pool, { ...step(msg.recipients[1], 1), finish: false })).done).toBe(false);
-    expect((await db.message.findUniqueOrThrow({ where: { id: msg.id } })).state).toBe('queued');
-    // A single-recipient message is finished by its outcome's own statement.
-    const single = await message(['g@w.example']);
-    await db.message.update({ where: { id: single.id }, data: { state: 'queued' } });
-    const r = await recordResults(pool, {
-      messageId: single.id,
-      queueId: single.queueId,
-      attempt: 1,
-      now: new Date(),
-      results: [delivered(single.recipients[0])],
-      finish: true,
-    });
-    expect(r).toEqual({ updated: new Set([single.recipients[0].id]), done: true });
-    expect((await db.message.findUniqueOrThrow({ where: { id: single.id } })).state).toBe('done');
   });
 
   it('marks a message done in one statement only when every recipient is delivered or bounced', async () => {

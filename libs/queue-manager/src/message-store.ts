@@ -215,28 +215,14 @@ export interface AppliedResult {
  * is updated only if its status and attempt count are still those it was read with (a replayed
  * or late outcome updates nothing), and each updated one gets its `delivery_attempts` row and
  * its event. Returns the ids of the recipients updated.
- *
- * `finish`: in the same statement, a `queued` message becomes `done` if this outcome leaves every
- * recipient delivered or bounced (the common end of a message: one transaction fewer). The
- * statement sees the message's other recipients as they were before it, so when an outcome for
- * another recipient commits at the same moment, neither may see the message finished: `done`
- * is then false and the caller settles after the commit as before, where the later of the two
- * sees both. A message marked done here really is finished: final statuses never go back.
  */
 export async function recordResults(
   pool: Pool,
-  step: {
-    messageId: string;
-    queueId: string;
-    attempt: number;
-    now: Date;
-    results: readonly AppliedResult[];
-    finish?: boolean;
-  },
-): Promise<{ updated: Set<string>; done: boolean }> {
-  if (step.results.length === 0) return { updated: new Set(), done: false };
+  step: { messageId: string; queueId: string; attempt: number; now: Date; results: readonly AppliedResult[] },
+): Promise<Set<string>> {
+  if (step.results.length === 0) return new Set();
   const col = <T>(f: (r: AppliedResult) => T) => step.results.map(f);
-  const { rows } = await pool.query<{ ids: string[]; done: boolean }>(
+  const { rows } = await pool.query<{ id: string }>(
     `WITH x AS (
        SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::int[],
                             $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
@@ -262,17 +248,8 @@ export async function recordResults(
        INSERT INTO events (type, message_id, queue_id, recipient_id, detail)
        SELECT x.event_type::event_type, $1, $2, x.id, x.detail::jsonb
          FROM x JOIN u USING (id)
-     ), d AS (
-       UPDATE messages SET state = 'done', updated_at = now()
-        WHERE $21::boolean AND id = $1 AND state = 'queued'
-          AND EXISTS (SELECT 1 FROM u)
-          AND NOT EXISTS (SELECT 1 FROM x JOIN u USING (id) WHERE x.status NOT IN ('delivered', 'bounced'))
-          AND NOT EXISTS (SELECT 1 FROM recipients r
-                           WHERE r.message_id = $1 AND r.status NOT IN ('delivered', 'bounced')
-                             AND r.id NOT IN (SELECT id FROM u))
-        RETURNING id
      )
-     SELECT COALESCE((SELECT json_agg(id) FROM u), '[]') AS ids, EXISTS (SELECT 1 FROM d) AS done`,
+     SELECT id FROM u`,
     [
       step.messageId,
       step.queueId,
@@ -294,10 +271,9 @@ export async function recordResults(
       col((r) => r.tls?.version ?? null),
       col((r) => r.tls?.cipher ?? null),
       col((r) => (r.tls ? r.tls.verified : null)),
-      step.finish ?? false,
     ],
   );
-  return { updated: new Set(rows[0]?.ids ?? []), done: rows[0]?.done === true };
+  return new Set(rows.map((r) => r.id));
 }
 
 /** The recipients of a message not yet delivered or bounced: what settling looks at. */

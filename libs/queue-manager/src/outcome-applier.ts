@@ -106,15 +106,13 @@ export class OutcomeApplier {
         expired,
       });
     }
-    const { updated, done } = await recordResults(ctx.pool, {
+    const updated = await recordResults(ctx.pool, {
       messageId: msg.id,
       queueId: msg.queueId,
       attempt: outcome.attempt,
       now,
       results: rows,
-      finish: msg.state === 'queued',
     });
-    if (done) log.info({ state: 'done' }, 'message done');
     const applied = planned.filter((p) => updated.has(p.r.id));
 
     for (const { r, result, status, expired } of applied) {
@@ -160,8 +158,7 @@ export class OutcomeApplier {
     }
     const failed = applied.filter((a) => a.status === 'failed').length;
     const delivered = applied.filter((a) => a.status === 'delivered').length;
-    if (failed + delivered + failedAtDispatch > 0 && msg.state === 'queued' && !done)
-      await this.settler.settle(msg);
+    if (failed + delivered + failedAtDispatch > 0 && msg.state === 'queued') await this.settler.settle(msg);
     return {
       applied: applied.length,
       delivered,

@@ -7,10 +7,11 @@ export type ChunkSource = Pick<PrismaClient, 'messageChunk'> | Pick<pg.Pool, 'qu
 /** Chunks `from` ≤ seq < `to` of a message, in order. */
 async function chunkPage(db: ChunkSource, messageId: string, from: number, to: number): Promise<Buffer[]> {
   if ('query' in db) {
-    const { rows } = await db.query<{ data: Buffer }>(
-      'SELECT data FROM message_chunks WHERE message_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq',
-      [messageId, from, to],
-    );
+    const { rows } = await db.query<{ data: Buffer }>({
+      name: 'db-chunk-page',
+      text: 'SELECT data FROM message_chunks WHERE message_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq',
+      values: [messageId, from, to],
+    });
     return rows.map((r) => r.data);
   }
   const rows = await db.messageChunk.findMany({

@@ -67,8 +67,9 @@ export async function loadDeliveryRequest(
   pool: Pick<pg.Pool, 'query'>,
   job: DeliveryJobRef,
 ): Promise<RequestLoad> {
-  const { rows } = await pool.query<Row>(
-    `SELECT m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime, m.dsn_ret, m.dsn_envid,
+  const { rows } = await pool.query<Row>({
+    name: 'delivery-load-job',
+    text: `SELECT m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime, m.dsn_ret, m.dsn_envid,
             COALESCE((
               SELECT json_agg(json_build_object(
                 'id', r.id, 'address', r.address, 'domain', r.domain, 'status', r.status,
@@ -88,13 +89,13 @@ export async function loadDeliveryRequest(
             ) END AS chunks
        FROM messages m
       WHERE m.id = $1`,
-    [
+    values: [
       job.messageId,
       [...job.recipientIds],
       job.attempt !== undefined && job.route !== 'local',
       INLINE_BODY_BYTES,
     ],
-  );
+  });
   const message = rows[0];
   if (!message) return { ok: false, queueId: null, reason: `message ${job.messageId} does not exist` };
   const queueId = message.queue_id;

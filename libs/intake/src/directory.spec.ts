@@ -6,9 +6,9 @@ import { PrismaDirectory } from './directory';
 function fakePool(existing: Set<string>) {
   const pool = {
     queries: 0,
-    async query(_text: string, values: unknown[]) {
+    async query(config: { values: unknown[] }) {
       pool.queries += 1;
-      return { rows: [{ found: existing.has(String(values[0])) }] };
+      return { rows: [{ found: existing.has(String(config.values[0])) }] };
     },
   };
   return pool;

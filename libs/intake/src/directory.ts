@@ -45,11 +45,12 @@ export class PrismaDirectory implements Directory {
   async mailboxExists(address: string): Promise<boolean> {
     const at = this.mailboxes.get(address);
     if (at !== undefined && this.now() - at < this.ttlMs) return true;
-    const { rows } = await this.pool.query<{ found: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled)
+    const { rows } = await this.pool.query<{ found: boolean }>({
+      name: 'intake-mailbox-exists',
+      text: `SELECT EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled)
            OR EXISTS (SELECT 1 FROM aliases WHERE address = $1 AND NOT disabled) AS found`,
-      [address],
-    );
+      values: [address],
+    });
     const found = rows[0]?.found === true;
     if (found) {
       if (this.mailboxes.size > 10_000) this.mailboxes.clear();

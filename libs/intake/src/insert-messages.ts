@@ -12,9 +12,17 @@ import type { IncomingMessage } from './incoming-message';
  * hex-encoded as text, twice the bytes.
  */
 export interface InsertStatement {
+  /** A prepared statement's name when the text is one of the few common shapes, else none. */
+  name?: string;
   text: string;
   values: unknown[];
 }
+
+/**
+ * The text depends only on the number of chunks in the batch; up to this many, the statement is
+ * prepared once per connection under a name (parse and analysis skipped from then on).
+ */
+const NAMED_UP_TO_CHUNKS = 64;
 
 const FIXED_PARAMETERS = 23;
 
@@ -134,7 +142,8 @@ SELECT id, queue_id FROM m`;
     c.seq,
     ...c.data,
   ];
-  return { text, values };
+  const name = c.data.length <= NAMED_UP_TO_CHUNKS ? `intake-insert-${c.data.length}` : undefined;
+  return { name, text, values };
 }
 
 /** A header field for a text column: at most `max` characters, and no NUL (text cannot hold it). */

@@ -66,8 +66,7 @@ export class MessageWriter {
 
   /** One statement for the batch, then one Redis round trip for its `accepted` jobs. */
   private async write(batch: readonly IncomingMessage[]): Promise<StoredMessage[]> {
-    const { text, values } = insertMessages(batch);
-    const result = await this.pool.query<{ id: string; queue_id: string }>(text, values);
+    const result = await this.pool.query<{ id: string; queue_id: string }>(insertMessages(batch));
     const ids = new Map(result.rows.map((row) => [row.queue_id, row.id]));
     const stored = batch.map((m) => {
       const id = ids.get(m.queueId);

@@ -65,8 +65,9 @@ export async function loadMessage(
     state: MessageRef['state'];
     received_at: Date;
     recipients: RecipientJson[];
-  }>(
-    `SELECT m.id, m.queue_id, m.sender, m.state, m.received_at,
+  }>({
+    name: 'qm-load-message',
+    text: `SELECT m.id, m.queue_id, m.sender, m.state, m.received_at,
             COALESCE((
               SELECT json_agg(json_build_object(
                 'id', r.id, 'messageId', r.message_id, 'address', r.address, 'domain', r.domain,
@@ -81,8 +82,8 @@ export async function loadMessage(
             ), '[]') AS recipients
        FROM messages m
       WHERE m.id = $1`,
-    [messageId, recipientIds ? [...recipientIds] : null],
-  );
+    values: [messageId, recipientIds ? [...recipientIds] : null],
+  });
   const row = rows[0];
   if (!row) return null;
   return {
@@ -153,8 +154,9 @@ export async function markRouted(
     blocksFor: { addresses: readonly string[]; domains: readonly string[]; now: Date };
   },
 ): Promise<{ won: boolean; blocks: Blocks }> {
-  const { rows } = await pool.query<{ won: number } & BlocksRow>(
-    `WITH m AS (
+  const { rows } = await pool.query<{ won: number } & BlocksRow>({
+    name: 'qm-mark-routed',
+    text: `WITH m AS (
        UPDATE messages SET state = 'queued', updated_at = now()
         WHERE id = $1 AND state = 'received'
         RETURNING id
@@ -167,7 +169,7 @@ export async function markRouted(
        SELECT 'routed', m.id, $2, $5::jsonb FROM m
      )
      SELECT (SELECT count(*)::int FROM m) AS won, ${blocksColumns(6, 7, 8)}`,
-    [
+    values: [
       step.messageId,
       step.queueId,
       step.routeChanges.map((c) => c.id),
@@ -177,7 +179,7 @@ export async function markRouted(
       [...step.blocksFor.domains],
       step.blocksFor.now,
     ],
-  );
+  });
   return { won: (rows[0]?.won ?? 0) > 0, blocks: blocksOf(rows[0]) };
 }
 
@@ -188,11 +190,11 @@ export async function loadBlocks(
   domains: readonly string[],
   now: Date,
 ): Promise<Blocks> {
-  const { rows } = await pool.query<BlocksRow>(`SELECT ${blocksColumns(1, 2, 3)}`, [
-    [...addresses],
-    [...domains],
-    now,
-  ]);
+  const { rows } = await pool.query<BlocksRow>({
+    name: 'qm-load-blocks',
+    text: `SELECT ${blocksColumns(1, 2, 3)}`,
+    values: [[...addresses], [...domains], now],
+  });
   return blocksOf(rows[0]);
 }
 
@@ -222,8 +224,9 @@ export async function recordResults(
 ): Promise<Set<string>> {
   if (step.results.length === 0) return new Set();
   const col = <T>(f: (r: AppliedResult) => T) => step.results.map(f);
-  const { rows } = await pool.query<{ id: string }>(
-    `WITH x AS (
+  const { rows } = await pool.query<{ id: string }>({
+    name: 'qm-record-results',
+    text: `WITH x AS (
        SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::int[],
                             $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
                             $17::int[], $18::text[], $19::text[], $20::bool[])
@@ -250,7 +253,7 @@ export async function recordResults(
          FROM x JOIN u USING (id)
      )
      SELECT id FROM u`,
-    [
+    values: [
       step.messageId,
       step.queueId,
       step.attempt,
@@ -272,7 +275,7 @@ export async function recordResults(
       col((r) => r.tls?.cipher ?? null),
       col((r) => (r.tls ? r.tls.verified : null)),
     ],
-  );
+  });
   return new Set(rows.map((r) => r.id));
 }
 
@@ -281,12 +284,13 @@ export async function openRecipients(
   pool: Pool,
   messageId: string,
 ): Promise<Pick<Recipient, 'status' | 'dsnNotify'>[]> {
-  const { rows } = await pool.query<{ status: RecipientStatus; dsn_notify: Recipient['dsnNotify'] }>(
-    `SELECT status, to_json(COALESCE(dsn_notify, '{}')) AS dsn_notify
+  const { rows } = await pool.query<{ status: RecipientStatus; dsn_notify: Recipient['dsnNotify'] }>({
+    name: 'qm-open-recipients',
+    text: `SELECT status, to_json(COALESCE(dsn_notify, '{}')) AS dsn_notify
        FROM recipients
       WHERE message_id = $1 AND status NOT IN ('delivered', 'bounced')`,
-    [messageId],
-  );
+    values: [messageId],
+  });
   return rows.map((r) => ({ status: r.status, dsnNotify: r.dsn_notify }));
 }
 
@@ -296,21 +300,23 @@ export async function openRecipients(
  * message that commit at the same time, the later one sees both.
  */
 export async function markDoneIfAllDelivered(pool: Pool, messageId: string): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `UPDATE messages SET state = 'done', updated_at = now()
+  const { rowCount } = await pool.query({
+    name: 'qm-done-if-delivered',
+    text: `UPDATE messages SET state = 'done', updated_at = now()
       WHERE id = $1 AND state = 'queued'
         AND NOT EXISTS (SELECT 1 FROM recipients
                          WHERE message_id = $1 AND status NOT IN ('delivered', 'bounced'))`,
-    [messageId],
-  );
+    values: [messageId],
+  });
   return (rowCount ?? 0) > 0;
 }
 
 /** `queued` → `done`, only from `queued`. True if this call changed it. */
 export async function markDone(pool: Pool, messageId: string): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `UPDATE messages SET state = 'done', updated_at = now() WHERE id = $1 AND state = 'queued'`,
-    [messageId],
-  );
+  const { rowCount } = await pool.query({
+    name: 'qm-mark-done',
+    text: `UPDATE messages SET state = 'done', updated_at = now() WHERE id = $1 AND state = 'queued'`,
+    values: [messageId],
+  });
   return (rowCount ?? 0) > 0;
 }

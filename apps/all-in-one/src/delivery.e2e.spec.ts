@@ -17,7 +17,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  appendFileSync,
   chmodSync,
   existsSync,
   mkdirSync,
@@ -46,6 +45,7 @@ import {
   type Dovecot,
   type TestDatabase,
   until,
+  collectJsonLogs,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -160,25 +160,11 @@ function maildirFiles(maildir: string): string[] {
 // ---------------------------------------------------------------------------------------------
 
 class App {
-  readonly logs: Record<string, unknown>[] = [];
+  readonly logs: Record<string, unknown>[];
   readonly exited: Promise<string>;
 
   constructor(readonly child: ChildProcess) {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      if (process.env['E2E_LOG_DIR'])
-        appendFileSync(path.join(process.env['E2E_LOG_DIR'], `${child.pid}.log`), lines.join('\n') + '\n');
-      for (const line of lines) {
-        try {
-          this.logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not a log line
-        }
-      }
-    });
+    this.logs = collectJsonLogs(child.stdout, String(child.pid));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve(String(signal ?? code))),
     );

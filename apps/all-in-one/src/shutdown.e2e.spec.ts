@@ -10,7 +10,6 @@
  * next process delivers every message once the MX answers again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
@@ -24,6 +23,7 @@ import {
   startFakeDns,
   type TestDatabase,
   until,
+  collectJsonLogs,
 } from '@mta/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,25 +109,11 @@ class SlowMx {
 }
 
 class App {
-  readonly logs: Record<string, unknown>[] = [];
+  readonly logs: Record<string, unknown>[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(readonly child: ChildProcess) {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      if (process.env['E2E_LOG_DIR'])
-        appendFileSync(path.join(process.env['E2E_LOG_DIR'], `${child.pid}.log`), lines.join('\n') + '\n');
-      for (const line of lines) {
-        try {
-          this.logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not a log line
-        }
-      }
-    });
+    this.logs = collectJsonLogs(child.stdout, String(child.pid));
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 

@@ -17,6 +17,7 @@ export {
 } from './fake-dns-server';
 export { hasBinary, sleep, spawnPeer, waitForPort, type Spawned } from './peer-process';
 export { until } from './until';
+export { collectJsonLogs } from './json-logs';
 export { expectNoLeaks, resourceCounts, type ResourceCounts } from './leak-check';
 export {
   haveSmtpSink,

@@ -31,6 +31,11 @@ const LATENCY_SECONDS = Number(argValue('--latency-seconds', quick ? '2' : '4'))
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
 /** Extra flags for the mx process's node (e.g. V8 heap sizes), space-separated. */
 const MX_NODE_ARGS = (argValue('--mx-node-args', '') ?? '').split(' ').filter(Boolean);
+/**
+ * Also time the 250 at a fixed offered load (open loop): every session sends one message every
+ * `sessions / rate` seconds, so the server is not driven to saturation. Aggregate msg/s.
+ */
+const PACED_RATE = Number(argValue('--paced-rate', '0'));
 const SKIP_BUILD = hasFlag('--no-build');
 const SESSIONS = (argValue('--sessions', '1,50') ?? '1,50').split(',').map(Number);
 
@@ -128,7 +133,7 @@ function message(n) {
  * MAIL/RCPT/DATA/message/"." until `until` (or `max` messages). For each message, the time
  * from writing the final ".\r\n" to reading the whole 250 reply, in milliseconds.
  */
-function latencySession(port, until, max, first) {
+function latencySession(port, until, max, first, intervalMs = 0) {
   return new Promise((resolve) => {
     const samples = [];
     const socket = net.connect(port, '127.0.0.1');
@@ -170,7 +175,14 @@ function latencySession(port, until, max, first) {
       await expect('220', 'greeting');
       socket.write('EHLO latency.client.example\r\n');
       await expect('250', 'EHLO');
+      // Paced: start at a random point of the first interval, then one message per interval.
+      let next = Date.now() + Math.random() * intervalMs;
       for (let n = 0; n < max && Date.now() < until; n++) {
+        if (intervalMs > 0) {
+          const wait = next - Date.now();
+          if (wait > 0) await sleep(wait);
+          next += intervalMs;
+        }
         socket.write(`MAIL FROM:<${SENDER}>\r\n`);
         await expect('250', 'MAIL');
         socket.write(`RCPT TO:<${RCPT}>\r\n`);
@@ -191,12 +203,13 @@ function latencySession(port, until, max, first) {
   });
 }
 
-async function latencyRun(port, sessions, seconds) {
+async function latencyRun(port, sessions, seconds, rate = 0) {
   const until = Date.now() + seconds * 1000;
   const max = 100_000;
+  const intervalMs = rate > 0 ? (sessions * 1000) / rate : 0;
   const t0 = process.hrtime.bigint();
   const results = await Promise.all(
-    Array.from({ length: sessions }, (_, i) => latencySession(port, until, max, i * max)),
+    Array.from({ length: sessions }, (_, i) => latencySession(port, until, max, i * max, intervalMs)),
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const samples = results.flatMap((r) => r.samples);
@@ -354,7 +367,13 @@ async function main() {
         `  ${sessions} sessions, ${server.name} latency client: ${l.samples.length} messages, p99 ${fmt(percentile(l.samples, 0.99), 1)} ms\n`,
       );
     }
-    rows.push({ sessions, size, runs, latency });
+    const paced = {};
+    if (PACED_RATE > 0 && sessions > 1)
+      for (const server of [ours, postfix]) {
+        paced[server.name] = await latencyRun(server.port, sessions, LATENCY_SECONDS, PACED_RATE);
+        if (server === postfix) sentToPostfix += paced[server.name].samples.length;
+      }
+    rows.push({ sessions, size, runs, latency, paced });
   }
 
   // Did Postfix really accept everything? Wait for its queue to drain into the discard transport.
@@ -438,6 +457,14 @@ async function main() {
       'time from writing the final ".\\r\\n" to the whole 250 reply. Histogram: mta_intake_store_seconds over our smtp-source runs ' +
       '(end of data → commit + enqueue), p99 interpolated inside its bucket like histogram_quantile.',
   );
+  for (const r of rows.filter((row) => row.paced.ours))
+    console.log(
+      `  ${r.sessions} sessions paced at ${fmt(PACED_RATE)} msg/s in all (open loop): 250 after data p50 / p99 ` +
+        `ours ${fmt(percentile(r.paced.ours.samples, 0.5), 1)} / ${fmt(percentile(r.paced.ours.samples, 0.99), 1)} ms ` +
+        `(n=${r.paced.ours.samples.length}, ${fmt(r.paced.ours.rate)} msg/s), ` +
+        `postfix ${fmt(percentile(r.paced.postfix.samples, 0.5), 1)} / ${fmt(percentile(r.paced.postfix.samples, 0.99), 1)} ms ` +
+        `(n=${r.paced.postfix.samples.length}, ${fmt(r.paced.postfix.rate)} msg/s).`,
+    );
   for (const r of rows)
     console.log(
       `  ${r.sessions} session(s): during the latency client run the histogram p99 was ${fmt(r.latency.ours.histP99 * 1000, 1)} ms; ` +

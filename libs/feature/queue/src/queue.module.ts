@@ -31,8 +31,7 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
     this.workerConnection = createRedisConnection(config.REDIS_URL, 'worker', (error) =>
       logger.debug({ err: error.message }, 'queue manager redis connection error'),
     );
-    // RELAY_HOST (smart host) belongs to the delivery configuration; used here when present.
-    const relayHost = (config as unknown as Record<string, unknown>)['RELAY_HOST'];
+    // RELAY_HOST (smart host): remote recipients of a message go in one job to `relay:<host>`.
     this.manager = new QueueManager(
       {
         db: this.db.client,
@@ -45,7 +44,7 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
         registry: this.metrics.registry,
         hostname: config.MTA_HOSTNAME,
       },
-      { relayHost: typeof relayHost === 'string' && relayHost ? relayHost : undefined },
+      { relayHost: config.RELAY_HOST || undefined },
     );
     await this.manager.start();
   }

@@ -3,9 +3,8 @@
  *
  * - `HeaderSplitStream`: message in, body out; the header block comes as the `header` event and
  *   the `header` promise.
- * - `PrependHeadersStream`: message in, message out with new fields in front (a `Received:`, the
- *   `Message-ID`/`Date` of RFC 6409 §8.2–8.3): [new lines] + original header block + body. The
- *   body is passed on as the chunks that came in, never copied or re-encoded.
+ * - `prependHeaders`: message in, message out with new fields in front: [new lines] + original
+ *   header block + body. The body is passed on as the chunks that came in, never copied.
  * - `composeMessage`: the same assembly when the header block and the body are already apart.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -69,56 +68,12 @@ export interface PrependHeadersOptions extends HeaderSplitterOptions {
   readonly prepend: (header: HeaderBlock) => HeaderLines | Promise<HeaderLines>;
 }
 
-/** Message in, message with prepended header lines out; otherwise byte for byte the same. */
-export class PrependHeadersStream extends Transform {
-  private readonly splitter: HeaderSplitter;
-  private readonly prepend: PrependHeadersOptions['prepend'];
-
-  constructor(options: PrependHeadersOptions) {
-    super();
-    this.splitter = new HeaderSplitter(options);
-    this.prepend = options.prepend;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.run(() => this.splitter.push(chunk), cb);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    this.run(() => this.splitter.end(), cb);
-  }
-
-  private run(step: () => SplitResult, cb: TransformCallback): void {
-    let result: SplitResult;
-    try {
-      result = step();
-    } catch (err) {
-      return cb(err as Error);
-    }
-    const header = result.header;
-    if (!header) {
-      for (const b of result.body) this.push(b);
-      return cb();
-    }
-    this.emit('header', header);
-    Promise.resolve()
-      .then(() => this.prepend(header))
-      .then((lines) => {
-        for (const line of lines) this.push(toBuffer(line));
-        if (header.raw.length) this.push(header.raw);
-        if (header.separator.length) this.push(header.separator);
-        for (const b of result.body) this.push(b);
-        cb();
-      }, cb);
-  }
-}
-
 /**
- * The same as piping through `PrependHeadersStream`, for a consumer that takes the chunks one by
- * one: reads `message` to its end and hands `out` [new lines] + header block + body, the body as
- * the chunks that came in. No Transform and no pipeline: intake runs this for every message, and
- * `stream.pipeline` alone costs an AbortController and an aborted signal (a DOMException with its
- * stack) per call. Resolves with the original header block; rejects with the stream's error, the
+ * Message in, message with new fields in front out (a `Received:`, the `Message-ID`/`Date` of
+ * RFC 6409 §8.2–8.3), otherwise byte for byte the same: reads `message` to its end and hands
+ * `out` [new lines] + header block + body, the body as the chunks that came in. A function, not
+ * a Transform: intake runs it for every message, and `stream.pipeline` alone costs an
+ * AbortController and an aborted signal (a DOMException with its stack) per call. Resolves with the original header block; rejects with the stream's error, the
  * splitter's (`HeaderTooLargeError`) or `prepend`'s.
  */
 export async function prependHeaders(

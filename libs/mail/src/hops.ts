@@ -11,7 +11,7 @@ export const DEFAULT_MAX_HOPS = 100;
 
 /**
  * Throws `TooManyHopsError` (554 5.4.6) when the message carries more than `maxHops` Received
- * fields. Call it from `PrependHeadersStream`'s `prepend` or after `HeaderSplitStream`'s `header`.
+ * fields. Call it from `prependHeaders`' `prepend` or after `HeaderSplitStream`'s `header`.
  */
 export function checkHops(header: HeaderBlock, maxHops: number = DEFAULT_MAX_HOPS): void {
   const hops = header.receivedCount;

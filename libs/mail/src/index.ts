@@ -14,7 +14,6 @@ export { parseHeaderFields, unfold, type HeaderField } from './header-fields';
 export {
   composeMessage,
   HeaderSplitStream,
-  PrependHeadersStream,
   prependHeaders,
   type HeaderLines,
   type PrependHeadersOptions,

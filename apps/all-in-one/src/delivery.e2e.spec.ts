@@ -16,15 +16,7 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -46,6 +38,7 @@ import {
   type TestDatabase,
   until,
   collectJsonLogs,
+  parseSmtpSinkDump,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -75,18 +68,9 @@ interface Dump {
   messageId: string;
 }
 
-/** smtp-sink(1) "DUMP FILE FORMAT": X- records, a three-line Received header, the message. */
+/** A dump file of smtp-sink(1) (parseSmtpSinkDump), with the fields these tests look messages up by. */
 function parseDump(file: string, text: string): Dump {
-  const lines = text.split('\n');
-  const meta: Record<string, string[]> = {};
-  let i = 0;
-  for (; i < lines.length && lines[i].startsWith('X-'); i++) {
-    const [key, ...rest] = lines[i].split(': ');
-    (meta[key] ??= []).push(rest.join(': '));
-  }
-  if (lines[i]?.startsWith('Received:')) i += 3;
-  const body = lines.slice(i).join('\n');
-  const content = body.endsWith('\n\n') ? body.slice(0, -1) : body;
+  const { meta, content } = parseSmtpSinkDump(text);
   const header = content.slice(0, content.indexOf('\n\n'));
   return {
     file,

@@ -95,8 +95,7 @@ export class Dispatcher {
       return { jobs: [], failed: await expireRecipients(ctx, msg, pending), paused: 0 };
     }
 
-    const keys = blockKeys(pending);
-    const blocks = options.blocks ?? (await loadBlocks(ctx.pool, keys.addresses, keys.domains, now));
+    const blocks = options.blocks ?? (await this.blocksOf(pending, now));
     const suppressed = new Map<string, string>();
     for (const r of pending) {
       const reason = blocks.suppressions.get(r.address.toLowerCase());
@@ -128,6 +127,11 @@ export class Dispatcher {
       if (await this.enqueue(job, delay, options.replaceFinished ?? false)) enqueued.push(job);
     }
     return { jobs: enqueued, failed, paused };
+  }
+
+  private blocksOf(recipients: readonly Recipient[], now: Date): Promise<Blocks> {
+    const { addresses, domains } = blockKeys(recipients);
+    return loadBlocks(this.ctx.pool, addresses, domains, now);
   }
 
   private async postpone(

@@ -97,6 +97,8 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
     ]);
     expect(row.events.map((e) => e.type)).toEqual(['accepted']);
     expect(sha(await readMessageBuffer(db, stored.id))).toBe(sha(body));
+    // The 250 does not wait for Redis: the job follows the commit.
+    await writer.drain();
     const job = await producer.queue(QueueName.Accepted).getJob(`accepted/${stored.id}`);
     expect(job?.data).toEqual({ messageId: stored.id });
   });
@@ -148,6 +150,7 @@ describe('MessageWriter on real PostgreSQL and Redis', () => {
       // The first goes at once, alone; the 19 that came while it was written share the next write.
       expect(batches).toEqual([1, 19]);
       expect(stored.map((s) => s.queueId)).toEqual(sent.map((m) => m.queueId));
+      await grouped.drain();
       for (const [i, s] of stored.entries()) {
         expect(sha(await readMessageBuffer(db, s.id))).toBe(sha(body(i)));
         const row = await db.message.findUniqueOrThrow({

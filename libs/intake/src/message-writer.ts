@@ -15,7 +15,10 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * transaction; only when it has committed may the caller answer 250. If it fails, the caller
  * answers 451 4.3.0 and the client keeps its copy: nothing is lost. The `accepted` job that
  * follows carries the id only; if Redis is down at that moment the message still stands, and
- * the queue manager's reconciler finds it in PostgreSQL.
+ * the queue manager's reconciler finds it in PostgreSQL. So the 250 does not wait for Redis
+ * either: the caller is answered at the commit and the jobs follow (`drain` waits for them at
+ * shutdown). Waiting for them added the Redis round trip's tail (p99 5-9 ms at 50 sessions)
+ * to every reply.
  *
  * Messages that end their DATA while earlier ones are being written share the next write
  * (GroupCommit): one statement, one commit and one Redis round trip for the lot. Each still
@@ -38,6 +41,8 @@ export interface MessageWriterOptions {
 
 export class MessageWriter {
   private readonly group: GroupCommit<IncomingMessage, StoredMessage>;
+  /** `accepted` jobs on their way to Redis. */
+  private readonly enqueuing = new Set<Promise<void>>();
 
   constructor(
     private readonly pool: Pick<pg.Pool, 'query'>,
@@ -68,7 +73,21 @@ export class MessageWriter {
     }
   }
 
-  /** One statement for the batch, then one Redis round trip for its `accepted` jobs. */
+  /**
+   * Resolves once every `accepted` job already on its way has reached Redis or failed, or after
+   * `timeoutMs`; what is left is the reconciler's (the messages are in PostgreSQL).
+   */
+  async drain(timeoutMs = 5_000): Promise<void> {
+    if (this.enqueuing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.enqueuing),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** One statement for the batch; its `accepted` jobs follow in one Redis round trip. */
   private async write(batch: readonly IncomingMessage[]): Promise<StoredMessage[]> {
     const result = await this.pool.query<{ id: string; queue_id: string }>(insertMessages(batch));
     const ids = new Map(result.rows.map((row) => [row.queue_id, row.id]));
@@ -77,21 +96,30 @@ export class MessageWriter {
       if (!id) throw new Error(`the insert returned no id for ${m.queueId}`);
       return { id, queueId: m.queueId };
     });
-    try {
-      await this.producer.enqueueMany(
+    this.enqueue(stored);
+    return stored;
+  }
+
+  private enqueue(stored: readonly StoredMessage[]): void {
+    const sent = this.producer
+      .enqueueMany(
         QueueName.Accepted,
         stored.map((s) => ({ messageId: s.id })),
-      );
-    } catch (error) {
-      // The messages are safe in PostgreSQL; the reconciler will enqueue them.
-      this.logger.warn(
-        {
-          queueIds: stored.map((s) => s.queueId),
-          err: error instanceof Error ? error.message : String(error),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // The messages are safe in PostgreSQL; the reconciler will enqueue them.
+          this.logger.warn(
+            {
+              queueIds: stored.map((s) => s.queueId),
+              err: error instanceof Error ? error.message : String(error),
+            },
+            'accepted jobs not enqueued',
+          );
         },
-        'accepted jobs not enqueued',
-      );
-    }
-    return stored;
+      )
+      .finally(() => this.enqueuing.delete(sent));
+    this.enqueuing.add(sent);
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readMessageBuffer } from '@mta/db';
 import { QueueName } from '@mta/queue';
+import { until } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
 import { lastReply, python, swaks } from './testing/peers';
@@ -70,7 +71,8 @@ describe('mx (port 25) with real clients', () => {
         `^Received: from client\\.example \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\s+by mx\\.test\\.example \\(mta\\)\\s+with ESMTP\\s+id ${queueId}`,
       ),
     );
-    const job = await fx.producer.queue(QueueName.Accepted).getJob(`accepted/${message.id}`);
+    // The job follows the commit (the 250 does not wait for Redis).
+    const job = await until('the accepted job', () => fx.producer.queue(QueueName.Accepted).getJob(`accepted/${message.id}`));
     expect(job?.data).toEqual({ messageId: message.id });
   });
 

@@ -91,6 +91,7 @@ async function listen(
   smtp: SmtpServer,
   listeners: { name: string; host: string; port: number; implicitTls?: boolean }[],
   proxy: boolean,
+  writer: MessageWriter,
 ) {
   const addresses: string[] = [];
   for (const l of listeners) {
@@ -105,23 +106,30 @@ async function listen(
       bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
     );
   }
-  return { server: smtp, addresses, close: () => smtp.close() };
+  // The sessions end first, then the `accepted` jobs of the last messages go out.
+  const close = async () => {
+    await smtp.close();
+    await writer.drain();
+  };
+  return { server: smtp, addresses, close };
 }
 
 /** Port 25: the MX for our domains (MX_LISTEN). */
 export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
-  const handler = new MxHandler(dependencies('mx', ctx), {
+  const deps = dependencies('mx', ctx);
+  const handler = new MxHandler(deps, {
     hostname: ctx.config.MTA_HOSTNAME,
     maxReceived: ctx.config.MAX_RECEIVED_HEADERS,
   });
   const smtp = await server('mx', ctx, handler, false);
-  return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config.PROXY_PROTOCOL);
+  return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config.PROXY_PROTOCOL, deps.writer);
 }
 
 /** Ports 587 (STARTTLS, SUBMISSION_LISTEN) and 465 (implicit TLS, SUBMISSIONS_LISTEN). */
 export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
+  const deps = dependencies('submission', ctx);
   const handler = new SubmissionHandler(
-    dependencies('submission', ctx),
+    deps,
     new PrismaAccountDirectory(ctx.db),
     new AuthThrottle(ctx.redis, { ...ctx.authThrottle, prefix: ctx.config.REDIS_PREFIX }),
     {
@@ -138,5 +146,6 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
       { name: 'submissions', ...ctx.config.SUBMISSIONS_LISTEN, implicitTls: true },
     ],
     ctx.config.PROXY_PROTOCOL,
+    deps.writer,
   );
 }

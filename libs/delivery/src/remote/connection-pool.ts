@@ -12,7 +12,11 @@ export interface ConnectionPoolOptions {
   readonly idleTimeoutMs?: number;
   /** Messages per session before it is closed (default 100; Postfix `smtp_connection_reuse_count_limit`). */
   readonly maxMessagesPerConnection?: number;
-  /** Idle sessions kept per key (default 4). */
+  /**
+   * Idle sessions kept per key (default 20, the default per-destination concurrency): fewer
+   * than the deliveries that run at once to a host means that every session given back beyond
+   * it is closed, and the next delivery pays a new connection, greeting and EHLO.
+   */
   readonly maxIdlePerKey?: number;
 }
 
@@ -32,7 +36,7 @@ export class SmtpConnectionPool {
   constructor(options: ConnectionPoolOptions = {}) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.maxMessages = options.maxMessagesPerConnection ?? 100;
-    this.maxIdle = options.maxIdlePerKey ?? 4;
+    this.maxIdle = options.maxIdlePerKey ?? 20;
   }
 
   static key(host: string, address: string | undefined, port: number): string {

@@ -34,7 +34,7 @@ import {
   type RecipientDelivery,
 } from '../contract';
 import { defaultDestination } from '../limits/limited-agent';
-import { SmtpConnectionPool } from './connection-pool';
+import { SmtpConnectionPool, type ConnectionPoolOptions } from './connection-pool';
 import { routeFor, type RelayHost, type RouteHost } from './route';
 
 export interface RemoteAgentOptions {
@@ -50,8 +50,11 @@ export interface RemoteAgentOptions {
   readonly tls?: TlsPolicy;
   readonly tlsSettings?: TlsSettings;
   readonly timeouts?: Partial<Timeouts>;
-  /** Pooled sessions (default: a pool of its own, closed by `close()`); `false`: none. */
-  readonly pool?: SmtpConnectionPool | false;
+  /**
+   * Pooled sessions: a pool shared with others (the caller closes it), `false` for none, or the
+   * options of a pool of its own, closed by `close()` (the default, with the pool's defaults).
+   */
+  readonly pool?: SmtpConnectionPool | false | ConnectionPoolOptions;
   readonly maxAddresses?: number;
   readonly maxSessions?: number;
   /** Outbound source address. */
@@ -72,8 +75,9 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
   private readonly ownsPool: boolean;
 
   constructor(private readonly options: RemoteAgentOptions) {
-    this.ownsPool = options.pool === undefined;
-    this.pool = options.pool === false ? null : (options.pool ?? new SmtpConnectionPool());
+    const { pool } = options;
+    this.ownsPool = pool !== false && !(pool instanceof SmtpConnectionPool);
+    this.pool = pool === false ? null : pool instanceof SmtpConnectionPool ? pool : new SmtpConnectionPool(pool);
   }
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {

@@ -37,16 +37,15 @@ export interface ClosableAgents extends DeliveryAgents {
 }
 
 export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
-  const limiter = new RedisDestinationLimiter({
-    redis: settings.redis,
-    prefix: settings.prefix,
-    limit: settings.destinationLimit ?? 20,
-  });
+  const limit = settings.destinationLimit ?? 20;
+  const limiter = new RedisDestinationLimiter({ redis: settings.redis, prefix: settings.prefix, limit });
+  // As many idle sessions per host as deliveries may run to it: none given back is wasted.
   const remote = new ConcurrencyLimitedAgent(
     new RemoteDeliveryAgent({
       heloName: settings.hostname,
       resolver: new MxResolver({ servers: settings.dnsServers, localHostnames: [settings.hostname] }),
       port: settings.port,
+      pool: { maxIdlePerKey: limit },
     }),
     { limiter },
   );
@@ -54,7 +53,12 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
   if (settings.relayHost) {
     const relay = parseRelayHost(settings.relayHost);
     if (typeof relay === 'string') throw new Error(`RELAY_HOST: ${relay}`);
-    smartHost = new ConcurrencyLimitedAgent(new RemoteDeliveryAgent({ heloName: settings.hostname, relay }), {
+    const agent = new RemoteDeliveryAgent({
+      heloName: settings.hostname,
+      relay,
+      pool: { maxIdlePerKey: limit },
+    });
+    smartHost = new ConcurrencyLimitedAgent(agent, {
       limiter,
       destinationOf: () => `relay:${settings.relayHost}`,
     });

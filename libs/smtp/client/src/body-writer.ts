@@ -135,8 +135,10 @@ export async function sendBdat(
     const data = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
-    conn.writeLine(`BDAT ${data.length}${last ? ' LAST' : ''}`);
-    conn.write(data);
+    conn.together(() => {
+      conn.writeLine(`BDAT ${data.length}${last ? ' LAST' : ''}`);
+      conn.write(data);
+    });
     await conn.drain('data', t.dataBlock);
     const stage = last ? 'end-of-data' : 'data';
     return { reply: await conn.read(stage, last ? t.endOfData : t.dataBlock), stage };

@@ -68,6 +68,10 @@ export class Connection {
         port: opts.port,
         localAddress: opts.localAddress,
         family: opts.family,
+        // No Nagle: the end-of-data dot goes out while the body's segment is unacknowledged,
+        // and a server that acknowledges late (delayed ACK, 40 ms on Linux) would hold every
+        // message that long. Lines meant to go together are written together (`together`).
+        noDelay: true,
       });
       const done = (err: DeliveryError | null): void => {
         clearTimeout(timer);
@@ -134,6 +138,19 @@ export class Connection {
   writeLine(line: string, traceAs?: string): void {
     this.trace?.({ direction: 'out', line: traceAs ?? line });
     this.write(Buffer.from(line + '\r\n', 'utf8'));
+  }
+
+  /**
+   * Whatever `writes` writes goes out in one segment where it fits (a PIPELINING group, RFC 2920
+   * §3.1, or a BDAT command with its chunk).
+   */
+  together(writes: () => void): void {
+    this.socket.cork();
+    try {
+      writes();
+    } finally {
+      this.socket.uncork();
+    }
   }
 
   /** Write raw bytes; returns false when the kernel buffer is full (wait with `drain`). */

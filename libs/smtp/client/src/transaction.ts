@@ -212,8 +212,10 @@ async function exchangeEnvelope(
   });
   const rcptLines = rcpts.map((r) => rcptCommand(r, caps));
   if (caps.pipelining) {
-    conn.writeLine(mail);
-    for (const line of rcptLines) conn.writeLine(line);
+    conn.together(() => {
+      conn.writeLine(mail);
+      for (const line of rcptLines) conn.writeLine(line);
+    });
     const mailReply = await conn.read('mail', t.mail);
     const mailOk = mailReply.code >= 200 && mailReply.code < 300;
     for (let i = 0; i < rcptLines.length; i++) {

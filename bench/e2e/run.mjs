@@ -147,14 +147,33 @@ async function startOurs(runId, workers, sink, dns, tmp) {
           /^mta_delivery_jobs_total\{[^}]*result="([^"]+)"[^}]*\} (\S+)/gm,
         ))
           jobs[m[1]] = (jobs[m[1]] ?? 0) + Number(m[2]);
+      const batches = {
+        ...meanBatches(await mx.metrics().catch(() => ''), 'mta_intake_batch_messages', 'service'),
+        ...meanBatches(await queue.metrics().catch(() => ''), 'mta_queue_batch_jobs', 'kind'),
+      };
       const state = await dbState(db);
       const outputs = services.map((s) => [s.name, s.output()]);
       const stopped = await stopAll();
       await dropDb();
       await dropKeys();
-      return { jobs, state, outputs, stopped };
+      return { jobs, batches, state, outputs, stopped };
     },
   };
+}
+
+/** Mean batch size per label value of a Prometheus histogram (sum / count), warm-up included. */
+function meanBatches(text, metric, label) {
+  const part = (kind) =>
+    new Map(
+      [...text.matchAll(new RegExp(`^${metric}_${kind}\\{[^}]*\\b${label}="([^"]+)"[^}]*\\} (\\S+)`, 'gm'))].map((m) => [
+        m[1],
+        Number(m[2]),
+      ]),
+    );
+  const sums = part('sum');
+  return Object.fromEntries(
+    [...part('count')].filter(([, n]) => n > 0).map(([k, n]) => [k, (sums.get(k) ?? 0) / n]),
+  );
 }
 
 /** How far our database says the messages got: recipients by status, messages by state, events by type. */
@@ -518,6 +537,8 @@ async function main() {
           ? `PostgreSQL backends of this run's database ${pct(r.cpu.pgOurs, r.wall)}; all recipients marked delivered in our database ${fmt(r.settledSeconds, 1)} s after the start; delivery jobs ` +
             `${Object.entries(f.jobs ?? {})
               .map(([k, v]) => `${k} ${fmt(v)}`)
+              .join(', ')}; mean batch ${Object.entries(f.batches ?? {})
+              .map(([k, v]) => `${k} ${fmt(v, 1)}`)
               .join(', ')}; events ${Object.entries(f.state?.events ?? {})
               .map(([k, v]) => `${k} ${fmt(v)}`)
               .join(

@@ -17,6 +17,7 @@ export type { MigrateOptions, MigrateResult } from './migrate';
 export { DEFAULT_DATABASE_URL } from '../prisma/offline-engine';
 export { newQueueId, QUEUE_ID_PATTERN } from './queue-id';
 export { readMessageBody, readMessageBuffer, type ChunkSource } from './message-body';
+export { GroupCommit, type BatchWrite, type GroupCommitOptions } from './group-commit';
 
 // The generated client: PrismaClient, the Prisma namespace (errors, input types), the enums
 // (values and types) and one type per model.

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from '@mta/observability';
 import { JobProducer, QueueName } from '@mta/queue';
 import { SmtpError } from '@mta/smtp-protocol';
-import { GroupCommit } from './group-commit';
+import { GroupCommit } from '@mta/db';
 import type { IncomingMessage, StoredMessage } from './incoming-message';
 import { insertMessages } from './insert-messages';
 

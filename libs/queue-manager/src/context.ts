@@ -48,7 +48,7 @@ export interface QueueManagerOptions {
   readonly delayWhenNotifyAbsent?: boolean;
   /** Originals up to this size come back whole in a failure DSN (RFC 3461 §4.3). Default 1 MiB. */
   readonly maxReturnSize?: number;
-  /** Concurrency of the `accepted` and `outcome` workers. Default 8 each. */
+  /** Jobs of the `accepted` and of the `outcome` worker running at once: the most a batch can hold (batches.ts). Default 32 each. */
   readonly concurrency?: number;
 }
 
@@ -79,7 +79,7 @@ export function createContext(deps: QueueManagerDeps, options: QueueManagerOptio
     pauseRecheckMs: options.pauseRecheckMs ?? 60_000,
     delayWhenNotifyAbsent: options.delayWhenNotifyAbsent ?? true,
     maxReturnSize: options.maxReturnSize,
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? 32,
     metrics: new QueueManagerMetrics(deps.registry),
   };
 }

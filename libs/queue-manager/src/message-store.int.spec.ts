@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   loadBlocks,
   loadMessage,
+  loadMessages,
   markDone,
   markDoneIfAllDelivered,
   markRouted,
@@ -67,6 +68,18 @@ describe('message-store on real PostgreSQL', () => {
     expect(await loadMessage(pool, '00000000-0000-0000-0000-000000000000')).toBeNull();
   });
 
+  it('loads a batch of messages in one query, each with its own recipients, skipping the missing', async () => {
+    const a = await message(['a1@b.example', 'a2@b.example']);
+    const b = await message(['b1@b.example']);
+    const batch = await loadMessages(pool, [a.id, b.id, '00000000-0000-0000-0000-000000000000']);
+    expect([...batch.keys()].sort()).toEqual([a.id, b.id].sort());
+    expect(batch.get(a.id)?.recipients).toEqual(a.recipients);
+    expect(batch.get(b.id)?.recipients).toEqual(b.recipients);
+    const narrowed = await loadMessages(pool, [a.id, b.id], [a.recipients[1].id, b.recipients[0].id]);
+    expect(narrowed.get(a.id)?.recipients.map((r) => r.address)).toEqual(['a2@b.example']);
+    expect(narrowed.get(b.id)?.recipients.map((r) => r.address)).toEqual(['b1@b.example']);
+  });
+
   it('reads a recipient stored without NOTIFY (a NULL array) as Prisma does: an empty list', async () => {
     const msg = await message([]);
     const bare = await db.recipient.create({
@@ -84,10 +97,10 @@ describe('message-store on real PostgreSQL', () => {
       queueId: msg.queueId,
       routeChanges: [{ id: msg.recipients[0].id, route: 'relay' as const }],
       detail: { destinations: [{ route: 'remote', destination: 'x.example' }] },
-      blocksFor: { addresses: ['a@x.example'], domains: ['x.example'], now: new Date() },
     };
-    expect((await markRouted(pool, step)).won).toBe(true);
-    expect((await markRouted(pool, step)).won).toBe(false);
+    const blocksFor = { addresses: ['a@x.example'], domains: ['x.example'], now: new Date() };
+    expect((await markRouted(pool, [step], blocksFor)).won).toEqual(new Set([msg.id]));
+    expect((await markRouted(pool, [step], blocksFor)).won).toEqual(new Set());
     const after = await db.message.findUniqueOrThrow({
       where: { id: msg.id },
       include: { recipients: { orderBy: { address: 'asc' } }, events: true },
@@ -95,6 +108,48 @@ describe('message-store on real PostgreSQL', () => {
     expect(after.state).toBe('queued');
     expect(after.recipients.map((r) => r.route)).toEqual(['relay', 'remote']);
     expect(after.events.map((e) => [e.type, e.detail])).toEqual([['routed', step.detail]]);
+  });
+
+  it('routes a batch in one statement: each message its own routes and event, a replayed one skipped', async () => {
+    const [a, b, done] = [
+      await message(['a@x.example']),
+      await message(['b@y.example', 'c@y.example']),
+      await message(['d@z.example']),
+    ];
+    await db.message.update({ where: { id: done.id }, data: { state: 'queued' } });
+    const step = (m: typeof a, routeChanges: { id: string; route: 'local' | 'relay' }[]) => ({
+      messageId: m.id,
+      queueId: m.queueId,
+      routeChanges,
+      detail: { of: m.queueId },
+    });
+    const { won } = await markRouted(
+      pool,
+      [
+        step(a, [{ id: a.recipients[0].id, route: 'local' }]),
+        step(b, [{ id: b.recipients[1].id, route: 'relay' }]),
+        step(done, [{ id: done.recipients[0].id, route: 'local' }]),
+      ],
+      { addresses: [], domains: [], now: new Date() },
+    );
+    expect(won).toEqual(new Set([a.id, b.id]));
+    const rows = await db.recipient.findMany({
+      where: { messageId: { in: [a.id, b.id, done.id] } },
+      orderBy: { address: 'asc' },
+    });
+    expect(rows.map((r) => [r.address, r.route])).toEqual([
+      ['a@x.example', 'local'],
+      ['b@y.example', 'remote'],
+      ['c@y.example', 'relay'],
+      ['d@z.example', 'remote'], // its message was not received any more: untouched
+    ]);
+    const events = await db.event.findMany({ where: { messageId: { in: [a.id, b.id, done.id] } } });
+    expect(events.map((e) => [e.messageId, e.queueId, e.detail]).sort()).toEqual(
+      [
+        [a.id, a.queueId, { of: a.queueId }],
+        [b.id, b.queueId, { of: b.queueId }],
+      ].sort(),
+    );
   });
 
   it('records results once: a replayed outcome updates nothing and writes no second attempt', async () => {
@@ -128,9 +183,9 @@ describe('message-store on real PostgreSQL', () => {
         tls: null,
       },
     ];
-    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, now, results };
-    expect(await recordResults(pool, step)).toEqual(new Set([ok.id, later.id]));
-    expect(await recordResults(pool, step)).toEqual(new Set());
+    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, results };
+    expect(await recordResults(pool, now, [step])).toEqual(new Set([ok.id, later.id]));
+    expect(await recordResults(pool, now, [step])).toEqual(new Set());
 
     const rows = await db.recipient.findMany({ where: { messageId: msg.id }, orderBy: { address: 'asc' } });
     expect(
@@ -163,11 +218,21 @@ describe('message-store on real PostgreSQL', () => {
     const msg = await message(['d1@z.example', 'd2@z.example']);
     await db.message.update({ where: { id: msg.id }, data: { state: 'queued' } });
     await db.recipient.update({ where: { id: msg.recipients[0].id }, data: { status: 'delivered' } });
-    expect(await markDoneIfAllDelivered(pool, msg.id)).toBe(false);
+    expect(await markDoneIfAllDelivered(pool, [msg.id])).toEqual(new Set());
     await db.recipient.update({ where: { id: msg.recipients[1].id }, data: { status: 'bounced' } });
-    expect(await markDoneIfAllDelivered(pool, msg.id)).toBe(true);
-    expect(await markDoneIfAllDelivered(pool, msg.id)).toBe(false);
+    expect(await markDoneIfAllDelivered(pool, [msg.id])).toEqual(new Set([msg.id]));
+    expect(await markDoneIfAllDelivered(pool, [msg.id])).toEqual(new Set());
     expect((await db.message.findUniqueOrThrow({ where: { id: msg.id } })).state).toBe('done');
+  });
+
+  it('marks done, in one statement for a batch, exactly the messages whose recipients are all final', async () => {
+    const [all, open] = [await message(['e1@z.example']), await message(['e2@z.example', 'e3@z.example'])];
+    await db.message.updateMany({ where: { id: { in: [all.id, open.id] } }, data: { state: 'queued' } });
+    await db.recipient.updateMany({
+      where: { id: { in: [all.recipients[0].id, open.recipients[0].id] } },
+      data: { status: 'delivered' },
+    });
+    expect(await markDoneIfAllDelivered(pool, [all.id, open.id])).toEqual(new Set([all.id]));
   });
 
   it('marks a message done only from queued', async () => {
@@ -206,12 +271,10 @@ describe('message-store on real PostgreSQL', () => {
     expect(blocks.pauses.get('later.example')?.getTime()).toBe(now.getTime() + hour);
     // The router gets the same answer with its commit.
     const msg = await message(['Gone@Q.example']);
-    const routed = await markRouted(pool, {
-      messageId: msg.id,
-      queueId: msg.queueId,
-      routeChanges: [],
-      detail: {},
-      blocksFor: { addresses: ['Gone@Q.example', 'gone@q.example'], domains: ['paused.example'], now },
+    const routed = await markRouted(pool, [{ messageId: msg.id, queueId: msg.queueId, routeChanges: [], detail: {} }], {
+      addresses: ['Gone@Q.example', 'gone@q.example'],
+      domains: ['paused.example'],
+      now,
     });
     expect(routed.blocks.suppressions).toEqual(new Map([['gone@q.example', 'hard bounce']]));
     expect([...routed.blocks.pauses.keys()]).toEqual(['paused.example']);

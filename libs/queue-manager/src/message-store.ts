@@ -7,7 +7,9 @@
  * them. The rarer paths (retries, DSNs, pauses, the reconciler) stay on Prisma.
  *
  * Every write here is ONE statement (data-modifying CTEs share one snapshot and commit together),
- * with the same conditions the Prisma code had: a replayed job changes nothing.
+ * with the same conditions the Prisma code had: a replayed job changes nothing. Each takes a
+ * batch of messages (the router and the outcome applier group the jobs that run at the same
+ * time, see batches.ts): one statement for N messages instead of N.
  */
 import type { Recipient, RecipientRoute, RecipientStatus } from '@mta/db';
 import type pg from 'pg';
@@ -49,15 +51,21 @@ function recipientOf(row: RecipientJson): Recipient {
   };
 }
 
+/** A message's reference fields and its recipients (ordered by address). */
+export interface LoadedMessage {
+  msg: MessageRef;
+  recipients: Recipient[];
+}
+
 /**
- * A message's reference fields and its recipients (ordered by address), in one round trip;
- * null if the message does not exist. `recipientIds` narrows the recipients to those.
+ * Messages and their recipients, in one round trip, by message id (absent: no such message).
+ * `recipientIds` narrows the recipients to those.
  */
-export async function loadMessage(
+export async function loadMessages(
   pool: Pool,
-  messageId: string,
+  messageIds: readonly string[],
   recipientIds?: readonly string[],
-): Promise<{ msg: MessageRef; recipients: Recipient[] } | null> {
+): Promise<Map<string, LoadedMessage>> {
   const { rows } = await pool.query<{
     id: string;
     queue_id: string;
@@ -66,7 +74,7 @@ export async function loadMessage(
     received_at: Date;
     recipients: RecipientJson[];
   }>({
-    name: 'qm-load-message',
+    name: 'qm-load-messages',
     text: `SELECT m.id, m.queue_id, m.sender, m.state, m.received_at,
             COALESCE((
               SELECT json_agg(json_build_object(
@@ -81,21 +89,33 @@ export async function loadMessage(
               WHERE r.message_id = m.id AND ($2::uuid[] IS NULL OR r.id = ANY($2::uuid[]))
             ), '[]') AS recipients
        FROM messages m
-      WHERE m.id = $1`,
-    values: [messageId, recipientIds ? [...recipientIds] : null],
+      WHERE m.id = ANY($1::uuid[])`,
+    values: [[...messageIds], recipientIds ? [...recipientIds] : null],
   });
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    msg: {
-      id: row.id,
-      queueId: row.queue_id,
-      sender: row.sender,
-      state: row.state,
-      receivedAt: row.received_at,
-    },
-    recipients: row.recipients.map(recipientOf),
-  };
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        msg: {
+          id: row.id,
+          queueId: row.queue_id,
+          sender: row.sender,
+          state: row.state,
+          receivedAt: row.received_at,
+        },
+        recipients: row.recipients.map(recipientOf),
+      },
+    ]),
+  );
+}
+
+/** One message (see loadMessages), or null if it does not exist. */
+export async function loadMessage(
+  pool: Pool,
+  messageId: string,
+  recipientIds?: readonly string[],
+): Promise<LoadedMessage | null> {
+  return (await loadMessages(pool, [messageId], recipientIds)).get(messageId) ?? null;
 }
 
 /** What stops recipients from being sent now: suppressed addresses and paused domains. */
@@ -139,48 +159,55 @@ export function blockKeys(recipients: readonly Pick<Recipient, 'address' | 'doma
   };
 }
 
+/** One message's part of the router's commit. */
+export interface RoutedStep {
+  messageId: string;
+  queueId: string;
+  routeChanges: readonly { id: string; route: RecipientRoute }[];
+  detail: unknown;
+}
+
 /**
- * The router's commit: `received` → `queued` (only if still `received`: of two replicas
- * replaying one job, one wins), the routes that changed, and one `routed` event; in the same
- * round trip, the blocks of the recipients (for the dispatcher).
+ * The router's commit for a batch of messages: each `received` → `queued` (only if still
+ * `received`: of two replicas replaying one job, one wins), the routes that changed, and one
+ * `routed` event each; in the same round trip, the blocks of the recipients (for the
+ * dispatcher). Returns the ids of the messages this call moved to `queued`.
  */
 export async function markRouted(
   pool: Pool,
-  step: {
-    messageId: string;
-    queueId: string;
-    routeChanges: readonly { id: string; route: RecipientRoute }[];
-    detail: unknown;
-    blocksFor: { addresses: readonly string[]; domains: readonly string[]; now: Date };
-  },
-): Promise<{ won: boolean; blocks: Blocks }> {
-  const { rows } = await pool.query<{ won: number } & BlocksRow>({
+  steps: readonly RoutedStep[],
+  blocksFor: { addresses: readonly string[]; domains: readonly string[]; now: Date },
+): Promise<{ won: Set<string>; blocks: Blocks }> {
+  const changes = steps.flatMap((s) => s.routeChanges.map((c) => ({ messageId: s.messageId, ...c })));
+  const { rows } = await pool.query<{ won: string[] } & BlocksRow>({
     name: 'qm-mark-routed',
     text: `WITH m AS (
        UPDATE messages SET state = 'queued', updated_at = now()
-        WHERE id = $1 AND state = 'received'
-        RETURNING id
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS x(id, queue_id, detail)
+        WHERE messages.id = x.id AND messages.state = 'received'
+        RETURNING messages.id, x.queue_id, x.detail
      ), r AS (
-       UPDATE recipients SET route = x.route::recipient_route, updated_at = now()
-         FROM m, unnest($3::uuid[], $4::text[]) AS x(id, route)
-        WHERE recipients.id = x.id AND recipients.message_id = m.id
+       UPDATE recipients SET route = c.route::recipient_route, updated_at = now()
+         FROM m, unnest($4::uuid[], $5::uuid[], $6::text[]) AS c(message_id, id, route)
+        WHERE c.message_id = m.id AND recipients.id = c.id AND recipients.message_id = m.id
      ), e AS (
        INSERT INTO events (type, message_id, queue_id, detail)
-       SELECT 'routed', m.id, $2, $5::jsonb FROM m
+       SELECT 'routed', m.id, m.queue_id, m.detail::jsonb FROM m
      )
-     SELECT (SELECT count(*)::int FROM m) AS won, ${blocksColumns(6, 7, 8)}`,
+     SELECT COALESCE((SELECT json_agg(id) FROM m), '[]') AS won, ${blocksColumns(7, 8, 9)}`,
     values: [
-      step.messageId,
-      step.queueId,
-      step.routeChanges.map((c) => c.id),
-      step.routeChanges.map((c) => c.route),
-      JSON.stringify(step.detail),
-      [...step.blocksFor.addresses],
-      [...step.blocksFor.domains],
-      step.blocksFor.now,
+      steps.map((s) => s.messageId),
+      steps.map((s) => s.queueId),
+      steps.map((s) => JSON.stringify(s.detail)),
+      changes.map((c) => c.messageId),
+      changes.map((c) => c.id),
+      changes.map((c) => c.route),
+      [...blocksFor.addresses],
+      [...blocksFor.domains],
+      blocksFor.now,
     ],
   });
-  return { won: (rows[0]?.won ?? 0) > 0, blocks: blocksOf(rows[0]) };
+  return { won: new Set(rows[0]?.won ?? []), blocks: blocksOf(rows[0]) };
 }
 
 /** The blocks of these addresses and domains (see Blocks), in one round trip. */
@@ -212,71 +239,83 @@ export interface AppliedResult {
   tls: { version: string | null; cipher: string | null; verified: boolean } | null;
 }
 
+/** One outcome's part of the outcome applier's commit. */
+export interface RecordedOutcome {
+  messageId: string;
+  queueId: string;
+  attempt: number;
+  results: readonly AppliedResult[];
+}
+
 /**
- * The outcome applier's commit, for all results of one outcome in one statement: each recipient
- * is updated only if its status and attempt count are still those it was read with (a replayed
- * or late outcome updates nothing), and each updated one gets its `delivery_attempts` row and
- * its event. Returns the ids of the recipients updated.
+ * The outcome applier's commit, for all results of a batch of outcomes in one statement: each
+ * recipient is updated only if its status and attempt count are still those it was read with (a
+ * replayed or late outcome updates nothing), and each updated one gets its `delivery_attempts`
+ * row and its event. Returns the ids of the recipients updated.
  */
 export async function recordResults(
   pool: Pool,
-  step: { messageId: string; queueId: string; attempt: number; now: Date; results: readonly AppliedResult[] },
+  now: Date,
+  outcomes: readonly RecordedOutcome[],
 ): Promise<Set<string>> {
-  if (step.results.length === 0) return new Set();
-  const col = <T>(f: (r: AppliedResult) => T) => step.results.map(f);
-  const { rows } = await pool.query<{ id: string }>({
+  const rows = outcomes.flatMap((o) => o.results.map((r) => ({ o, r })));
+  if (rows.length === 0) return new Set();
+  const col = <T>(f: (row: { o: RecordedOutcome; r: AppliedResult }) => T) => rows.map(f);
+  const result = await pool.query<{ id: string }>({
     name: 'qm-record-results',
     text: `WITH x AS (
-       SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::int[],
-                            $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-                            $17::int[], $18::text[], $19::text[], $20::bool[])
-         AS x(id, old_status, old_attempts, status, next_attempt_at, code, enhanced, text, event_type,
-              detail, mx_host, ip, port, tls_version, tls_cipher, tls_verified)
+       SELECT * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[],
+                            $8::text[], $9::timestamptz[], $10::int[], $11::text[], $12::text[],
+                            $13::text[], $14::text[], $15::text[], $16::text[], $17::int[],
+                            $18::text[], $19::text[], $20::bool[])
+         AS x(message_id, queue_id, attempt, id, old_status, old_attempts, status, next_attempt_at,
+              code, enhanced, text, event_type, detail, mx_host, ip, port, tls_version, tls_cipher,
+              tls_verified)
      ), u AS (
        UPDATE recipients r
-          SET status = x.status::recipient_status, attempts = $3, last_attempt_at = $4,
+          SET status = x.status::recipient_status, attempts = x.attempt, last_attempt_at = $1,
               next_attempt_at = x.next_attempt_at, last_reply_code = x.code,
               last_enhanced_code = x.enhanced, last_reply_text = x.text, updated_at = now()
          FROM x
-        WHERE r.id = x.id AND r.message_id = $1
+        WHERE r.id = x.id AND r.message_id = x.message_id
           AND r.status = x.old_status::recipient_status AND r.attempts = x.old_attempts
         RETURNING r.id
      ), a AS (
        INSERT INTO delivery_attempts (message_id, recipient_id, started_at, finished_at, mx_host, ip, port,
                                       reply_code, enhanced_code, reply_text, tls_version, tls_cipher, tls_verified)
-       SELECT $1, x.id, $4, $4, x.mx_host, x.ip, x.port, x.code, x.enhanced, x.text,
+       SELECT x.message_id, x.id, $1, $1, x.mx_host, x.ip, x.port, x.code, x.enhanced, x.text,
               x.tls_version, x.tls_cipher, x.tls_verified
          FROM x JOIN u USING (id)
      ), e AS (
        INSERT INTO events (type, message_id, queue_id, recipient_id, detail)
-       SELECT x.event_type::event_type, $1, $2, x.id, x.detail::jsonb
+       SELECT x.event_type::event_type, x.message_id, x.queue_id, x.id, x.detail::jsonb
          FROM x JOIN u USING (id)
      )
      SELECT id FROM u`,
     values: [
-      step.messageId,
-      step.queueId,
-      step.attempt,
-      step.now,
-      col((r) => r.recipient.id),
-      col((r) => r.recipient.status),
-      col((r) => r.recipient.attempts),
-      col((r) => r.status),
-      col((r) => r.nextAttemptAt),
-      col((r) => r.code),
-      col((r) => r.enhanced),
-      col((r) => r.text),
-      col((r) => r.eventType),
-      col((r) => JSON.stringify(r.eventDetail)),
-      col((r) => r.remote.host),
-      col((r) => r.remote.address),
-      col((r) => r.remote.port),
-      col((r) => r.tls?.version ?? null),
-      col((r) => r.tls?.cipher ?? null),
-      col((r) => (r.tls ? r.tls.verified : null)),
+      now,
+      col(({ o }) => o.messageId),
+      col(({ o }) => o.queueId),
+      col(({ o }) => o.attempt),
+      col(({ r }) => r.recipient.id),
+      col(({ r }) => r.recipient.status),
+      col(({ r }) => r.recipient.attempts),
+      col(({ r }) => r.status),
+      col(({ r }) => r.nextAttemptAt),
+      col(({ r }) => r.code),
+      col(({ r }) => r.enhanced),
+      col(({ r }) => r.text),
+      col(({ r }) => r.eventType),
+      col(({ r }) => JSON.stringify(r.eventDetail)),
+      col(({ r }) => r.remote.host),
+      col(({ r }) => r.remote.address),
+      col(({ r }) => r.remote.port),
+      col(({ r }) => r.tls?.version ?? null),
+      col(({ r }) => r.tls?.cipher ?? null),
+      col(({ r }) => (r.tls ? r.tls.verified : null)),
     ],
   });
-  return new Set(rows.map((r) => r.id));
+  return new Set(result.rows.map((r) => r.id));
 }
 
 /** The recipients of a message not yet delivered or bounced: what settling looks at. */
@@ -295,20 +334,22 @@ export async function openRecipients(
 }
 
 /**
- * `queued` → `done` if every recipient is delivered or bounced: the common end of a message in
- * one statement. Run after the commit that changed the recipients, so of two outcomes of one
- * message that commit at the same time, the later one sees both.
+ * `queued` → `done` for those of these messages whose every recipient is delivered or bounced:
+ * the common end of a message, one statement for a batch. Run after the commit that changed the
+ * recipients, so of two outcomes of one message that commit at the same time, the later one
+ * sees both. Returns the ids of the messages this call marked done.
  */
-export async function markDoneIfAllDelivered(pool: Pool, messageId: string): Promise<boolean> {
-  const { rowCount } = await pool.query({
+export async function markDoneIfAllDelivered(pool: Pool, messageIds: readonly string[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ id: string }>({
     name: 'qm-done-if-delivered',
-    text: `UPDATE messages SET state = 'done', updated_at = now()
-      WHERE id = $1 AND state = 'queued'
-        AND NOT EXISTS (SELECT 1 FROM recipients
-                         WHERE message_id = $1 AND status NOT IN ('delivered', 'bounced'))`,
-    values: [messageId],
+    text: `UPDATE messages m SET state = 'done', updated_at = now()
+      WHERE m.id = ANY($1::uuid[]) AND m.state = 'queued'
+        AND NOT EXISTS (SELECT 1 FROM recipients r
+                         WHERE r.message_id = m.id AND r.status NOT IN ('delivered', 'bounced'))
+      RETURNING m.id`,
+    values: [[...messageIds]],
   });
-  return (rowCount ?? 0) > 0;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** `queued` → `done`, only from `queued`. True if this call changed it. */

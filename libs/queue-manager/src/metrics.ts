@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Recipient transitions counted by `mta_queue_transitions_total{transition}`. */
 export type Transition =
@@ -22,6 +22,7 @@ export class QueueManagerMetrics {
   readonly requeued: Counter<'queue'>;
   readonly recipients: Gauge<'status'>;
   readonly reconcileRuns: Counter<'result'>;
+  readonly batches: Histogram<'kind'>;
 
   constructor(registry: Registry) {
     this.transitions = once(
@@ -79,6 +80,22 @@ export class QueueManagerMetrics {
           registers: [registry],
         }),
     );
+    this.batches = once(
+      registry,
+      'mta_queue_batch_jobs',
+      () =>
+        new Histogram({
+          name: 'mta_queue_batch_jobs',
+          help: 'Jobs handled together in one batch by the router (route) and the outcome applier (outcome).',
+          labelNames: ['kind'],
+          buckets: [1, 2, 4, 8, 16, 32, 64],
+          registers: [registry],
+        }),
+    );
+  }
+
+  batch(kind: 'route' | 'outcome', jobs: number): void {
+    this.batches.observe({ kind }, jobs);
   }
 
   count(transition: Transition, n = 1): void {

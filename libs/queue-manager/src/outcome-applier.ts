@@ -11,6 +11,9 @@
  *
  * Then: the deferred recipients get ONE delayed `delivery` job for their destination (attempt + 1),
  * a delay notice if they have waited long enough, and the failed ones their DSN (settle.ts).
+ *
+ * Outcomes that arrive while a batch is being applied are applied together in the next one
+ * (batches.ts): the statements above run once per batch, not once per outcome.
  */
 import type { Recipient, RecipientStatus } from '@mta/db';
 import type { JobData, QueueName } from '@mta/queue';
@@ -20,7 +23,10 @@ import type { Dispatcher } from './dispatcher';
 import { EXPIRED_REASON } from './fail';
 import { delayWarningDue, nextAttempt } from './schedule';
 import type { Settler } from './settle';
-import { loadMessage, recordResults, type AppliedResult } from './message-store';
+import { GroupCommit } from '@mta/db';
+import { batchOptions } from './batches';
+import { loadMessages, recordResults, type AppliedResult } from './message-store';
+import type { MessageRef } from './types';
 
 export type OutcomeJobData = JobData<QueueName.Outcome>;
 type Result = OutcomeJobData['results'][number];
@@ -36,33 +42,112 @@ export interface ApplyResult {
 
 const EMPTY: ApplyResult = { applied: 0, delivered: 0, deferred: 0, failed: 0, nextAttemptAt: null };
 
+/** An outcome's results as read against its recipients: what to record, and what it means. */
+interface Planned {
+  readonly r: Recipient;
+  readonly result: Result;
+  readonly status: RecipientStatus;
+  readonly expired: boolean;
+  readonly row: AppliedResult;
+}
+
 export class OutcomeApplier {
+  private readonly batch: GroupCommit<OutcomeJobData, ApplyResult>;
+
   constructor(
     private readonly ctx: Context,
     private readonly dispatcher: Dispatcher,
     private readonly dsn: DsnWriter,
     private readonly settler: Settler,
-  ) {}
+  ) {
+    this.batch = new GroupCommit((outcomes) => this.applyMany(outcomes), batchOptions(ctx, 'outcome'));
+  }
 
-  async apply(outcome: OutcomeJobData): Promise<ApplyResult> {
+  /** Applies one outcome, together with the others that arrive while a batch is being applied. */
+  apply(outcome: OutcomeJobData): Promise<ApplyResult> {
+    return this.batch.submit(outcome);
+  }
+
+  /**
+   * Applies a batch of outcomes: one query reads their messages, one statement records every
+   * result, one statement marks done the messages whose recipients are all delivered. The rarer
+   * steps (retries, delay notices, DSNs) run per message.
+   */
+  async applyMany(outcomes: readonly OutcomeJobData[]): Promise<ApplyResult[]> {
     const { ctx } = this;
-    const loaded = await loadMessage(
+    const loaded = await loadMessages(
       ctx.pool,
-      outcome.messageId,
-      outcome.results.map((r) => r.recipientId),
+      [...new Set(outcomes.map((o) => o.messageId))],
+      outcomes.flatMap((o) => o.results.map((r) => r.recipientId)),
     );
-    if (!loaded) return EMPTY;
-    const { msg, recipients } = loaded;
-    const log = ctx.logger.child({ queueId: msg.queueId });
     const now = ctx.now();
-    const byId = new Map(recipients.map((r) => [r.id, r]));
-    const next = nextAttempt(ctx.schedule, msg.receivedAt, outcome.attempt, now, ctx.random);
+    // A recipient in two outcomes of one batch (a replay next to the original) is applied once.
+    const seen = new Set<string>();
+    const plans = outcomes.map((outcome) => {
+      const message = loaded.get(outcome.messageId);
+      if (!message) return null;
+      const next = nextAttempt(ctx.schedule, message.msg.receivedAt, outcome.attempt, now, ctx.random);
+      const planned = this.plan(outcome, message.recipients, next, seen);
+      return { outcome, msg: message.msg, next, planned };
+    });
+    const updated = await recordResults(
+      ctx.pool,
+      now,
+      plans.flatMap((p) =>
+        p && p.planned.length > 0
+          ? [
+              {
+                messageId: p.msg.id,
+                queueId: p.msg.queueId,
+                attempt: p.outcome.attempt,
+                results: p.planned.map((x) => x.row),
+              },
+            ]
+          : [],
+      ),
+    );
 
-    const planned: { r: Recipient; result: Result; status: RecipientStatus; expired: boolean }[] = [];
-    const rows: AppliedResult[] = [];
+    const results: ApplyResult[] = [];
+    const toSettle = new Map<string, MessageRef>();
+    for (const p of plans) {
+      if (!p) {
+        results.push(EMPTY);
+        continue;
+      }
+      const { outcome, msg, next } = p;
+      const applied = p.planned.filter((x) => updated.has(x.r.id));
+      this.report(msg, outcome, next, applied);
+      const deferred = applied.filter((a) => a.status === 'deferred').map((a) => a.r);
+      const failedAtDispatch = await this.retry(msg, deferred, next, now);
+      const failed = applied.filter((a) => a.status === 'failed').length;
+      const delivered = applied.filter((a) => a.status === 'delivered').length;
+      if (failed + delivered + failedAtDispatch > 0 && msg.state === 'queued') toSettle.set(msg.id, msg);
+      results.push({
+        applied: applied.length,
+        delivered,
+        deferred: deferred.length,
+        failed,
+        nextAttemptAt: deferred.length ? next : null,
+      });
+    }
+    await this.settler.settleMany([...toSettle.values()]);
+    return results;
+  }
+
+  /** The results of one outcome that still apply (the recipient waits for this attempt). */
+  private plan(
+    outcome: OutcomeJobData,
+    recipients: readonly Recipient[],
+    next: Date | null,
+    seen: Set<string>,
+  ): Planned[] {
+    const byId = new Map(recipients.map((r) => [r.id, r]));
+    const planned: Planned[] = [];
     for (const result of outcome.results) {
       const r = byId.get(result.recipientId);
       if (!r || !['queued', 'deferred', 'held'].includes(r.status) || r.attempts >= outcome.attempt) continue;
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
       const expired = result.kind === 'deferred' && next === null;
       const status: RecipientStatus =
         result.kind === 'delivered'
@@ -73,48 +158,46 @@ export class OutcomeApplier {
               ? 'held'
               : 'deferred';
       const nextAttemptAt = status === 'deferred' || status === 'held' ? next : null;
-      rows.push({
-        recipient: r,
-        status,
-        nextAttemptAt,
-        code: result.code,
-        enhanced: result.enhanced ?? null,
-        text: result.text,
-        eventType: expired ? 'expired' : result.kind,
-        eventDetail: {
-          replyCode: result.code,
-          enhancedCode: result.enhanced ?? null,
-          replyText: result.text,
-          attempt: outcome.attempt,
-          route: outcome.route,
-          destination: outcome.destination,
-          mxHost: result.remote?.host ?? null,
-          ...(expired ? { reason: EXPIRED_REASON } : {}),
-          ...(status === 'deferred' && next ? { nextAttemptAt: next.toISOString() } : {}),
-        },
-        remote: {
-          host: result.remote?.host ?? null,
-          address: result.remote?.address ?? null,
-          port: result.remote?.port ?? null,
-        },
-        tls: result.tls ?? null,
-      });
       planned.push({
         r: { ...r, status, attempts: outcome.attempt, nextAttemptAt: next },
         result,
         status,
         expired,
+        row: {
+          recipient: r,
+          status,
+          nextAttemptAt,
+          code: result.code,
+          enhanced: result.enhanced ?? null,
+          text: result.text,
+          eventType: expired ? 'expired' : result.kind,
+          eventDetail: {
+            replyCode: result.code,
+            enhancedCode: result.enhanced ?? null,
+            replyText: result.text,
+            attempt: outcome.attempt,
+            route: outcome.route,
+            destination: outcome.destination,
+            mxHost: result.remote?.host ?? null,
+            ...(expired ? { reason: EXPIRED_REASON } : {}),
+            ...(status === 'deferred' && next ? { nextAttemptAt: next.toISOString() } : {}),
+          },
+          remote: {
+            host: result.remote?.host ?? null,
+            address: result.remote?.address ?? null,
+            port: result.remote?.port ?? null,
+          },
+          tls: result.tls ?? null,
+        },
       });
     }
-    const updated = await recordResults(ctx.pool, {
-      messageId: msg.id,
-      queueId: msg.queueId,
-      attempt: outcome.attempt,
-      now,
-      results: rows,
-    });
-    const applied = planned.filter((p) => updated.has(p.r.id));
+    return planned;
+  }
 
+  /** One log line and one count per applied result. */
+  private report(msg: MessageRef, outcome: OutcomeJobData, next: Date | null, applied: readonly Planned[]): void {
+    const { ctx } = this;
+    const log = ctx.logger.child({ queueId: msg.queueId });
     for (const { r, result, status, expired } of applied) {
       log.info(
         {
@@ -130,14 +213,21 @@ export class OutcomeApplier {
       );
       ctx.metrics.count(expired ? 'expired' : result.kind === 'deferred' ? 'deferred' : result.kind);
     }
+  }
 
-    const deferred = applied.filter((a) => a.status === 'deferred').map((a) => a.r);
-    // Failed here without an attempt: the deadline passed while this outcome was applied, or the
-    // address was suppressed in the meantime.
+  /**
+   * The deferred recipients of one outcome: ONE delayed job for their destination, and a delay
+   * notice if they have waited long enough. Returns how many failed here without an attempt
+   * (the deadline passed while this outcome was applied, or the address was suppressed since).
+   */
+  private async retry(msg: MessageRef, deferred: readonly Recipient[], next: Date | null, now: Date) {
+    if (deferred.length === 0) return 0;
+    const { ctx } = this;
     let failedAtDispatch = 0;
-    if (deferred.length > 0 && msg.state === 'queued' && next) {
+    if (msg.state === 'queued' && next) {
       const { jobs, failed } = await this.dispatcher.dispatch(msg, deferred, { notBefore: next });
       failedAtDispatch = failed;
+      const log = ctx.logger.child({ queueId: msg.queueId });
       for (const job of jobs) {
         log.info(
           {
@@ -150,21 +240,12 @@ export class OutcomeApplier {
         );
       }
     }
-    if (deferred.length > 0 && delayWarningDue(ctx.schedule, msg.receivedAt, now)) {
+    if (delayWarningDue(ctx.schedule, msg.receivedAt, now)) {
       await this.dsn.writeDelayNotice(
         msg.id,
         deferred.filter((r) => r.delayNotifiedAt === null).map((r) => r.id),
       );
     }
-    const failed = applied.filter((a) => a.status === 'failed').length;
-    const delivered = applied.filter((a) => a.status === 'delivered').length;
-    if (failed + delivered + failedAtDispatch > 0 && msg.state === 'queued') await this.settler.settle(msg);
-    return {
-      applied: applied.length,
-      delivered,
-      deferred: deferred.length,
-      failed,
-      nextAttemptAt: deferred.length ? next : null,
-    };
+    return failedAtDispatch;
   }
 }

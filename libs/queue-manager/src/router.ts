@@ -8,6 +8,8 @@
  * ids. If the process dies between the commit and the enqueue, the reconciler finds the
  * recipients due without a job and enqueues them.
  *
+ * Messages whose `accepted` jobs run at the same time are routed together (batches.ts).
+ *
  * Held: a message in state `held` is not touched (its release puts it back and enqueues it);
  * recipients with status `held` are routed but get no job.
  */
@@ -15,7 +17,9 @@ import type { Recipient, RecipientRoute } from '@mta/db';
 import type { Context } from './context';
 import { destinationOf, type Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
-import { blockKeys, loadMessage, markRouted } from './message-store';
+import { GroupCommit } from '@mta/db';
+import { batchOptions } from './batches';
+import { blockKeys, loadMessages, markRouted, type LoadedMessage } from './message-store';
 import type { MessageRef } from './types';
 
 export type RouteResult =
@@ -23,58 +27,97 @@ export type RouteResult =
   | { readonly routed: true; readonly jobs: number };
 
 export class Router {
+  private readonly batch: GroupCommit<string, RouteResult>;
+
   constructor(
     private readonly ctx: Context,
     private readonly dispatcher: Dispatcher,
     private readonly settler: Settler,
-  ) {}
+  ) {
+    this.batch = new GroupCommit((ids) => this.routeMany(ids), batchOptions(ctx, 'route'));
+  }
 
-  async route(messageId: string): Promise<RouteResult> {
+  /** Routes one message, together with the others that arrive while a batch is being routed. */
+  route(messageId: string): Promise<RouteResult> {
+    return this.batch.submit(messageId);
+  }
+
+  /**
+   * Routes a batch: one query reads the messages, one statement records every plan (and reads
+   * the blocks of all their recipients), then each message's jobs are enqueued.
+   */
+  async routeMany(messageIds: readonly string[]): Promise<RouteResult[]> {
     const { ctx } = this;
-    const loaded = await loadMessage(ctx.pool, messageId);
-    if (!loaded) return { routed: false, reason: 'missing' };
-    const { msg, recipients } = loaded;
-    const log = ctx.logger.child({ queueId: msg.queueId });
-    if (msg.state !== 'received') {
-      log.debug({ state: msg.state }, 'accepted job replayed, message not in state received: skipped');
-      return { routed: false, reason: 'not-received' };
+    const loaded = await loadMessages(ctx.pool, [...new Set(messageIds)]);
+    const results = new Map<string, RouteResult>();
+    const received: LoadedMessage[] = [];
+    for (const id of new Set(messageIds)) {
+      const message = loaded.get(id);
+      if (!message) results.set(id, { routed: false, reason: 'missing' });
+      else if (message.msg.state !== 'received') {
+        ctx.logger
+          .child({ queueId: message.msg.queueId })
+          .debug({ state: message.msg.state }, 'accepted job replayed, message not in state received: skipped');
+        results.set(id, { routed: false, reason: 'not-received' });
+      } else received.push(message);
     }
-    const routes = await this.routesFor(recipients);
-    const plan = summarise(recipients, routes, ctx.relayHost);
+    if (received.length > 0) await this.commit(received, results);
+    return messageIds.map((id) => results.get(id) ?? { routed: false, reason: 'not-received' });
+  }
 
-    const { won, blocks } = await markRouted(ctx.pool, {
-      messageId,
-      queueId: msg.queueId,
-      routeChanges: recipients.flatMap((r) => {
-        const route = routes.get(r.id) ?? 'remote';
-        return r.route === route ? [] : [{ id: r.id, route }];
-      }),
-      detail: { destinations: plan },
-      blocksFor: { ...blockKeys(recipients), now: ctx.now() },
-    });
-    if (!won) return { routed: false, reason: 'not-received' };
-    ctx.metrics.count('routed');
-    log.info({ state: 'queued', destinations: plan }, 'message routed');
+  private async commit(messages: readonly LoadedMessage[], results: Map<string, RouteResult>): Promise<void> {
+    const { ctx } = this;
+    const all = messages.flatMap((m) => m.recipients);
+    const routes = await this.routesFor(all);
+    const plans = messages.map(({ msg, recipients }) => ({
+      msg,
+      recipients,
+      plan: summarise(recipients, routes, ctx.relayHost),
+    }));
+    const { won, blocks } = await markRouted(
+      ctx.pool,
+      plans.map(({ msg, recipients, plan }) => ({
+        messageId: msg.id,
+        queueId: msg.queueId,
+        routeChanges: recipients.flatMap((r) => {
+          const route = routes.get(r.id) ?? 'remote';
+          return r.route === route ? [] : [{ id: r.id, route }];
+        }),
+        detail: { destinations: plan },
+      })),
+      { ...blockKeys(all), now: ctx.now() },
+    );
 
-    const routed: MessageRef = { ...msg, state: 'queued' };
-    const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
-    const result = await this.dispatcher.dispatch(routed, waiting, { blocks });
-    for (const job of result.jobs) {
-      log.info(
-        {
-          route: job.route,
-          destination: job.destination,
-          recipients: job.recipientIds.length,
-          attempt: job.attempt,
-        },
-        'delivery job enqueued',
-      );
+    const toSettle: MessageRef[] = [];
+    for (const { msg, recipients, plan } of plans) {
+      if (!won.has(msg.id)) {
+        results.set(msg.id, { routed: false, reason: 'not-received' });
+        continue;
+      }
+      ctx.metrics.count('routed');
+      const log = ctx.logger.child({ queueId: msg.queueId });
+      log.info({ state: 'queued', destinations: plan }, 'message routed');
+      const routed: MessageRef = { ...msg, state: 'queued' };
+      const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
+      const result = await this.dispatcher.dispatch(routed, waiting, { blocks });
+      for (const job of result.jobs) {
+        log.info(
+          {
+            route: job.route,
+            destination: job.destination,
+            recipients: job.recipientIds.length,
+            attempt: job.attempt,
+          },
+          'delivery job enqueued',
+        );
+      }
+      // The message can only have become final through recipients that failed here (expired,
+      // suppressed) or were final already; otherwise settling would find nothing to do.
+      const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
+      if (result.failed > 0 || finalBefore) toSettle.push(routed);
+      results.set(msg.id, { routed: true, jobs: result.jobs.length });
     }
-    // The message can only have become final through recipients that failed here (expired,
-    // suppressed) or were final already; otherwise settling would find nothing to do.
-    const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
-    if (result.failed > 0 || finalBefore) await this.settler.settle(routed);
-    return { routed: true, jobs: result.jobs.length };
+    await this.settler.settleMany(toSettle);
   }
 
   /** The route of each recipient: as intake set it, else from our domains (local, relay) or remote. */

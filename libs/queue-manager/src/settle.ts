@@ -17,12 +17,28 @@ export class Settler {
 
   /** Returns true when this call marked the message `done`. */
   async settle(msg: MessageRef): Promise<boolean> {
+    return (await this.settleMany([msg])).has(msg.id);
+  }
+
+  /** Settles each of these messages; returns the ids of those this call marked `done`. */
+  async settleMany(msgs: readonly MessageRef[]): Promise<Set<string>> {
+    if (msgs.length === 0) return new Set();
     const { ctx } = this;
-    // Most messages end here: every recipient delivered, one statement.
-    if (await markDoneIfAllDelivered(ctx.pool, msg.id)) {
-      ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
-      return true;
+    // Most messages end here: every recipient delivered, one statement for the lot.
+    const done = await markDoneIfAllDelivered(
+      ctx.pool,
+      msgs.map((m) => m.id),
+    );
+    for (const msg of msgs) {
+      if (done.has(msg.id)) this.logDone(msg);
+      else if (await this.settleRest(msg)) done.add(msg.id);
     }
+    return done;
+  }
+
+  /** A message with recipients that are not delivered: DSNs due, and `done` once all are final. */
+  private async settleRest(msg: MessageRef): Promise<boolean> {
+    const { ctx } = this;
     let open = await openRecipients(ctx.pool, msg.id);
     // Failed recipients may owe a DSN (rare: the DSN writer's own queries run only then).
     if (open.some((r) => r.status === 'failed')) {
@@ -35,7 +51,11 @@ export class Settler {
     );
     if (unfinished.length > 0) return false;
     const done = await markDone(ctx.pool, msg.id);
-    if (done) ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
+    if (done) this.logDone(msg);
     return done;
+  }
+
+  private logDone(msg: MessageRef): void {
+    this.ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
   }
 }

@@ -102,6 +102,21 @@ export async function sendData(
   opts: BodyOptions,
 ): Promise<BodyReply> {
   const start = await conn.command('DATA', 'data', t.dataInit); // §4.5.3.2.4
+  return afterDataReply(conn, start, body, t, opts);
+}
+
+/**
+ * The rest of DATA once its reply is in (read here, or after a pipelined group, RFC 2920 §3.1):
+ * on 354 the stuffed body, `.` and the end-of-data reply; otherwise the DATA reply itself
+ * (RFC 5321 §3.3: no content unless 354).
+ */
+export async function afterDataReply(
+  conn: Connection,
+  start: SmtpReply,
+  body: MessageBody,
+  t: Timeouts,
+  opts: BodyOptions,
+): Promise<BodyReply> {
   if (start.code !== 354) return { reply: start, stage: 'data' };
   const stuffer = new DotStuffer({ requireCrlf: true, reject8bit: opts.reject8bit });
   try {
@@ -114,6 +129,16 @@ export async function sendData(
     throw contentFailure(conn, e);
   }
   return { reply: await conn.read('end-of-data', t.endOfData), stage: 'end-of-data' }; // §4.5.3.2.6
+}
+
+/**
+ * After a 354 to a pipelined DATA when nobody is left to deliver to: the server now reads
+ * content, and RFC 2920 §3.1 says the client "should send a single dot" (an empty message)
+ * to end it. Returns the reply to that dot, which delivers nothing of ours.
+ */
+export async function sendEmptyData(conn: Connection, t: Timeouts): Promise<SmtpReply> {
+  conn.writeLine('.');
+  return conn.read('end-of-data', t.endOfData);
 }
 
 /**

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmtpClient, type ConnectOptions } from './client';
 import { expectNoLeaks, resourceCounts, type ResourceCounts } from './test/harness';
-import { FAST, message, tracer } from './test/fixtures';
+import { FAST, message, tracer, wireFromMail } from './test/fixtures';
 import {
   makeCert,
   PASSWORD,
@@ -173,6 +173,40 @@ describe('against nodemailer smtp-server', () => {
       ['nobody@mx.test', 'failed', 550, '5.1.1'],
     ]);
     expect(p.received[0].to).toEqual(['yes@mx.test']);
+    await r.client.quit();
+    await expectNoLeaks(baseline);
+  });
+
+  it('with every RCPT refused, reads the 503 to the pipelined DATA, sends no content, and the session goes on', async () => {
+    const p = await peer({
+      onRcptTo(addr, _s, cb) {
+        if (addr.address.startsWith('nobody')) return cb(smtpReject(550, '5.1.1 No such mailbox'));
+        cb();
+      },
+    });
+    const t = tracer();
+    const r = await SmtpClient.connect(opts(p, { tls: 'none', trace: t.fn }));
+    if (!r.ok) throw r.error;
+    expect(r.client.capabilities.pipelining).toBe(true);
+    const res = await r.client.send({
+      from: 's@example.org',
+      recipients: ['nobody1@mx.test', 'nobody2@mx.test'],
+      body: message('refused-all'),
+    });
+    expect(res.recipients.map((x) => [x.kind, x.code, x.enhanced, x.stage])).toEqual([
+      ['failed', 550, '5.1.1', 'rcpt'],
+      ['failed', 550, '5.1.1', 'rcpt'],
+    ]);
+    expect(res.message).toBeNull();
+    // RFC 2920 §3.1: DATA was in the group; smtp-server answered it 503 (RFC 5321 §3.3), so
+    // no content and no dot follow, only RSET.
+    expect(wireFromMail(t)).toEqual(['MAIL', 'RCPT', 'RCPT', 'DATA', 250, 550, 550, 503, 'RSET', 250]);
+    expect(r.client.isUsable()).toBe(true);
+    const body = message('after-refused');
+    const next = await r.client.send({ from: 's@example.org', recipients: ['yes@mx.test'], body });
+    expect(next.recipients[0]).toMatchObject({ kind: 'delivered', code: 250 });
+    expect(p.received).toHaveLength(1);
+    expect(p.received[0].data.equals(body)).toBe(true);
     await r.client.quit();
     await expectNoLeaks(baseline);
   });

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpClient, type ConnectOptions } from './client';
 import { expectNoLeaks, resourceCounts } from './test/harness';
-import { asLf, FAST, message, mustConnect, tracer } from './test/fixtures';
+import { asLf, FAST, message, mustConnect, tracer, wireFromMail } from './test/fixtures';
 import { havePostfix, POSTFIX_SIZE_LIMIT, startPostfix, type Postfix } from './test/postfix';
 
 const queueIdOf = (text: string | undefined): string =>
@@ -172,6 +172,46 @@ describe.skipIf(!havePostfix())('against a private Postfix smtpd', () => {
     expect(t.commands().filter((c) => c.startsWith('BDAT'))).toHaveLength(0);
     expect(t.commands().at(-1)).toBe('RSET');
     expect(client.isUsable()).toBe(true);
+    await client.quit();
+    await leakCheck();
+  });
+
+  it('pipelines DATA with the envelope (RFC 2920 §3.1); with every RCPT refused, Postfix refuses DATA and the session goes on', async () => {
+    start();
+    const t = tracer();
+    const client = await mustConnect(opts({ tls: 'none', port: pf.portWithoutChunking, trace: t.fn }));
+    expect(client.capabilities).toMatchObject({ pipelining: true, chunking: false });
+    const none = await client.send({
+      from: 's@example.org',
+      recipients: ['defer@mx.test', 'reject@mx.test'],
+      body: message('pipelined-none'),
+    });
+    // Each recipient keeps its own RCPT reply; Postfix's 554 to DATA is nobody's result.
+    expect(none.recipients.map((r) => [r.kind, r.code, r.stage])).toEqual([
+      ['deferred', 450, 'rcpt'],
+      ['failed', 550, 'rcpt'],
+    ]);
+    expect(none.message).toBeNull();
+    const first = wireFromMail(t);
+    // DATA went before any reply was read; 554 5.5.1 "no valid recipients" (RFC 5321 §3.3):
+    // no content, no dot, RSET (RFC 2920 §3.1), and the session stays usable.
+    expect(first).toEqual(['MAIL', 'RCPT', 'RCPT', 'DATA', 250, 450, 550, 554, 'RSET', 250]);
+    expect(client.isUsable()).toBe(true);
+
+    const body = message('pipelined-mixed');
+    const mixed = await client.send({
+      from: 's@example.org',
+      recipients: ['ok@mx.test', 'reject@mx.test'],
+      body,
+    });
+    expect(mixed.recipients.map((r) => [r.kind, r.code, r.stage])).toEqual([
+      ['delivered', 250, 'end-of-data'],
+      ['failed', 550, 'rcpt'],
+    ]);
+    const second = wireFromMail(t).slice(first.length);
+    expect(second).toEqual(['MAIL', 'RCPT', 'RCPT', 'DATA', 250, 250, 550, 354, 250]);
+    expect(withoutReceived(pf.content(queueIdOf(mixed.message?.text)))).toBe(asLf(body));
+    expect(pf.envelope(queueIdOf(mixed.message?.text))).not.toMatch(/reject@mx\.test/);
     await client.quit();
     await leakCheck();
   });

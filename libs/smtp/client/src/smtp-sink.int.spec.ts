@@ -40,7 +40,7 @@ const findDump = (sink: Sink, subject: string) =>
   sink.dumps().find((d) => d.content.includes(`Subject: ${subject}\n`));
 
 describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
-  it('delivers with PIPELINING: MAIL and all RCPTs in one batch, bytes arrive intact', async () => {
+  it('delivers with PIPELINING: MAIL, all RCPTs and DATA in one group, bytes arrive intact', async () => {
     await withSink([], async (sink) => {
       const t = tracer();
       const client = await mustConnect({ port: sink.port, trace: t.fn });
@@ -71,12 +71,23 @@ describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
           stage: 'end-of-data',
         },
       ]);
-      // RFC 2920: the three commands were written before the first reply was read.
+      // RFC 2920 §3.1: the four commands, DATA last, were written before the first reply was
+      // read; then the replies in order, and the body only after the 354.
       const order = t.events.map((e) =>
         e.direction === 'out' ? e.line.split(/[ :]/)[0] : e.direction === 'in' ? e.reply.code : 'i',
       );
       const mailAt = order.indexOf('MAIL');
-      expect(order.slice(mailAt, mailAt + 6)).toEqual(['MAIL', 'RCPT', 'RCPT', 250, 250, 250]);
+      expect(order.slice(mailAt, mailAt + 9)).toEqual([
+        'MAIL',
+        'RCPT',
+        'RCPT',
+        'DATA',
+        250,
+        250,
+        250,
+        354,
+        250,
+      ]);
       await client.quit();
       const dump = findDump(sink, 'pipelined');
       expect(dump?.content).toBe(asLf(body));
@@ -314,8 +325,9 @@ describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
     });
   });
 
-  it('times out a slow DATA reply (-w 5 vs a 300 ms limit) as a temporary failure', async () => {
-    await withSink(['-w', '5'], async (sink) => {
+  it('times out a slow DATA reply (-p -w 5 vs a 300 ms limit) as a temporary failure', async () => {
+    // Without PIPELINING, so that DATA waits alone for its reply (the pipelined case is below).
+    await withSink(['-p', '-w', '5'], async (sink) => {
       const client = await mustConnect({ port: sink.port, timeouts: { ...FAST, dataInit: 300 } });
       const started = Date.now();
       const res = await client.send({
@@ -331,6 +343,27 @@ describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
         enhanced: '4.4.2',
       });
       expect(res.recipients[0].text).toMatch(/timed out/);
+      expect(client.isUsable()).toBe(false);
+      await client.quit();
+    });
+  });
+
+  it('with PIPELINING, a slow DATA holds every reply of the group (-w 5): deferred at the first one', async () => {
+    // smtp-sink, like Postfix smtpd, flushes its replies only when it would wait for input: the
+    // MAIL and RCPT replies wait behind the delayed DATA, so the client gives up on MAIL's.
+    await withSink(['-w', '5'], async (sink) => {
+      const client = await mustConnect({ port: sink.port, timeouts: { ...FAST, mail: 300, dataInit: 300 } });
+      expect(client.capabilities.pipelining).toBe(true);
+      const started = Date.now();
+      const res = await client.send({
+        from: 's@example.org',
+        recipients: ['a@mx.test', 'b@mx.test'],
+        body: message('slow-group'),
+      });
+      expect(Date.now() - started).toBeLessThan(3_000);
+      for (const r of res.recipients)
+        expect(r).toMatchObject({ kind: 'deferred', source: 'local', stage: 'mail', enhanced: '4.4.2' });
+      expect(res.recipients[0].text).toMatch(/timed out after 300 ms/);
       expect(client.isUsable()).toBe(false);
       await client.quit();
     });

@@ -1,12 +1,11 @@
 /**
  * One mail transaction on an established session: checks → MAIL/RCPT → DATA or BDAT.
  *
- * PIPELINING choice (RFC 2920 §3.1): MAIL and every RCPT go in one batch; DATA (or the
- * first BDAT) is sent only after all RCPT replies are read. RFC 2920 allows DATA at the
- * end of the batch, but then a transaction whose recipients were all refused has a DATA
- * in flight that the server may answer 354, and the client must send an empty message
- * and hope it is discarded. One round trip is worth avoiding that. Without PIPELINING,
- * each command waits for its reply (RFC 5321 §4.1).
+ * PIPELINING (RFC 2920 §3.1): MAIL, every RCPT and DATA go in one group (exchange.ts), so
+ * that a message costs no round trip for DATA; with BDAT, the first chunk is sent only after
+ * the RCPT replies are read. When nobody was accepted, DATA was sent all the same: the server
+ * normally refuses it (RFC 5321 §3.3), and if it answers 354 the client sends just the dot
+ * (`endUnwantedData`). Without PIPELINING, each command waits for its reply (RFC 5321 §4.1).
  */
 import {
   assertCrlf,
@@ -16,7 +15,7 @@ import {
   type EhloCapabilities,
   type SmtpReply,
 } from '@mta/smtp-protocol';
-import { sendBdat, sendData, type MessageBody } from './body-writer';
+import { afterDataReply, sendBdat, sendData, sendEmptyData, type MessageBody } from './body-writer';
 import type { Connection } from './connection';
 import {
   assertSafeAddress,
@@ -27,6 +26,7 @@ import {
   type Recipient,
 } from './envelope';
 import { DeliveryError } from './errors';
+import { exchangeEnvelope, isPositive, type EnvelopeReplies } from './exchange';
 import { outcomeOf, RecipientLedger, type MessageOutcome, type RecipientResult } from './results';
 import type { Timeouts } from './timeouts';
 
@@ -142,33 +142,39 @@ export async function runTransaction(ctx: TransactionContext, msg: OutgoingMessa
     ledger.settleOpen(prepared);
     return { recipients: ledger.results(), message: prepared };
   }
+  // LMTP: DATA only. RFC 2033 defines the per-recipient replies after DATA's final dot; we
+  // do not rely on how an LMTP server answers BDAT LAST (RFC 3030 leaves LMTP out).
+  const useBdat = ctx.caps.chunking && !ctx.lmtp;
   let message: MessageOutcome | null = null;
   try {
-    const mail = await exchangeEnvelope(ctx, msg, rcpts, prepared, ledger);
-    if (mail.code < 200 || mail.code >= 300) {
-      message = outcomeOf('mail', mail);
+    const env = await sendEnvelope(ctx, msg, rcpts, prepared, ledger, useBdat);
+    if (!isPositive(env.mail)) {
+      message = outcomeOf('mail', env.mail);
       ledger.settleOpen(message);
+      await endUnwantedData(ctx, env.data);
       await resetQuietly(ctx);
       return { recipients: ledger.results(), message };
     }
-    if (!ctx.conn.isOpen()) {
+    if (env.data === null && !ctx.conn.isOpen()) {
       // A 421 to some RCPT: the server is closing; nobody can be confirmed (RFC 5321 §3.8).
+      // (A 421 to a pipelined DATA is that DATA's reply, handled below as a refused DATA.)
       ledger.deferOpen(
         ctx.conn.error ?? DeliveryError.local('rcpt', '4.4.2', 'the server is closing the connection'),
       );
       return { recipients: ledger.results(), message: null };
     }
     if (ledger.acceptedCount() === 0) {
+      // Each recipient keeps its own RCPT reply; whatever the DATA reply was, nothing is delivered.
+      await endUnwantedData(ctx, env.data);
       await resetQuietly(ctx);
       return { recipients: ledger.results(), message: null };
     }
-    // LMTP: DATA only. RFC 2033 defines the per-recipient replies after DATA's final dot; we
-    // do not rely on how an LMTP server answers BDAT LAST (RFC 3030 leaves LMTP out).
-    const send = ctx.caps.chunking && !ctx.lmtp ? sendBdat : sendData;
-    const answer = await send(ctx.conn, prepared.body, ctx.timeouts, {
-      reject8bit: prepared.reject8bit,
-      chunkSize: ctx.bdatChunkSize,
-    });
+    const opts = { reject8bit: prepared.reject8bit, chunkSize: ctx.bdatChunkSize };
+    // env.data: the reply to the DATA sent in the group. Null: DATA (or BDAT) is still to be sent
+    // (a grouped DATA whose reply went unread left the connection closed, handled above).
+    const answer = env.data
+      ? await afterDataReply(ctx.conn, env.data, prepared.body, ctx.timeouts, opts)
+      : await (useBdat ? sendBdat : sendData)(ctx.conn, prepared.body, ctx.timeouts, opts);
     const final = answer.reply;
     message = outcomeOf(answer.stage, final);
     if (final.code >= 300 && final.code < 400) {
@@ -194,15 +200,16 @@ export async function runTransaction(ctx: TransactionContext, msg: OutgoingMessa
   }
 }
 
-/** MAIL + RCPTs, pipelined when offered (RFC 2920 §3.1). Returns the MAIL reply. */
-async function exchangeEnvelope(
+/** MAIL + RCPTs (+ DATA when pipelined and the body goes with DATA). */
+function sendEnvelope(
   ctx: TransactionContext,
   msg: OutgoingMessage,
   rcpts: readonly Recipient[],
   p: Prepared,
   ledger: RecipientLedger,
-): Promise<SmtpReply> {
-  const { conn, caps, timeouts: t } = ctx;
+  useBdat: boolean,
+): Promise<EnvelopeReplies> {
+  const { caps } = ctx;
   const mail = mailCommand(msg.from, caps, {
     size: p.size,
     eightBit: p.eightBit,
@@ -210,35 +217,42 @@ async function exchangeEnvelope(
     requireTls: msg.requireTls === true,
     dsn: msg.dsn,
   });
-  const rcptLines = rcpts.map((r) => rcptCommand(r, caps));
-  if (caps.pipelining) {
-    conn.together(() => {
-      conn.writeLine(mail);
-      for (const line of rcptLines) conn.writeLine(line);
-    });
-    const mailReply = await conn.read('mail', t.mail);
-    const mailOk = mailReply.code >= 200 && mailReply.code < 300;
-    for (let i = 0; i < rcptLines.length; i++) {
-      let reply: SmtpReply;
-      try {
-        reply = await conn.read('rcpt', t.rcpt);
-      } catch (e) {
-        if (mailOk) throw e;
-        break; // MAIL was refused (e.g. 421 and close): that reply is the answer for everyone
-      }
-      // After a refused MAIL the RCPT replies (503 "need MAIL") say nothing about the recipient.
-      if (mailOk) ledger.rcptReply(i, reply);
+  const cmds = {
+    mail,
+    rcpts: rcpts.map((r) => rcptCommand(r, caps)),
+    dataInGroup: caps.pipelining && !useBdat, // RFC 2920 §3.1: DATA may end the group
+  };
+  return exchangeEnvelope(ctx.conn, ctx.timeouts, cmds, caps.pipelining, ledger);
+}
+
+/**
+ * Nobody is left to deliver to (MAIL refused, or every RCPT refused), but DATA went in the
+ * group. The server should refuse it (RFC 5321 §3.3: 503 or 554; RFC 2033 §4.2: 503 in LMTP),
+ * and then no content may be sent. RFC 2920 §3.1: the client must still check that reply, and
+ * if DATA was accepted (354) it "should send a single dot", an empty message that ends the
+ * server's data mode. The reply to that dot delivers nothing of ours and is not reported.
+ * A failure here only closes the connection: every recipient already has its answer.
+ */
+async function endUnwantedData(ctx: TransactionContext, data: SmtpReply | null): Promise<void> {
+  if (data === null || data.code < 300 || data.code >= 400) return;
+  const { conn } = ctx;
+  if (data.code !== 354 || ctx.lmtp) {
+    // Another 3xx: we cannot tell what the server now expects. LMTP: after the dot the server
+    // owes one reply per accepted recipient (RFC 2033 §4.2), and a server that broke the 503
+    // rule leaves us unable to know how many come. Either way, drop the session.
+    conn.fail(DeliveryError.local('data', '4.5.0', `unexpected reply ${data.code} ${replyText(data)}`));
+    return;
+  }
+  try {
+    const reply = await sendEmptyData(conn, ctx.timeouts);
+    if (reply.code >= 300 && reply.code < 400) {
+      conn.fail(
+        DeliveryError.local('end-of-data', '4.5.0', `unexpected reply ${reply.code} ${replyText(reply)}`),
+      );
     }
-    return mailReply;
+  } catch (e) {
+    if (!(e instanceof DeliveryError)) throw e; // the connection has failed and is closed
   }
-  const mailReply = await conn.command(mail, 'mail', t.mail);
-  if (mailReply.code < 200 || mailReply.code >= 300) return mailReply;
-  for (let i = 0; i < rcptLines.length; i++) {
-    const reply = await conn.command(rcptLines[i], 'rcpt', t.rcpt);
-    ledger.rcptReply(i, reply);
-    if (reply.code === 421) break; // the server is closing; the rest stay unsettled → deferred
-  }
-  return mailReply;
 }
 
 /**

@@ -49,6 +49,17 @@ export function tracer(): Traced & { fn: (e: TraceEvent) => void } {
   };
 }
 
+/**
+ * The trace as command verbs and reply codes, from the first MAIL on:
+ * `['MAIL', 'RCPT', 'DATA', 250, 250, 354, ...]` (message content is not traced).
+ */
+export function wireFromMail(t: Traced): (string | number)[] {
+  const all = t.events.flatMap((e): (string | number)[] =>
+    e.direction === 'out' ? [e.line.split(/[ :]/)[0]] : e.direction === 'in' ? [e.reply.code] : [],
+  );
+  return all.slice(all.indexOf('MAIL'));
+}
+
 /** Connect and assert success; returns the client. */
 export async function mustConnect(opts: Partial<ConnectOptions>): Promise<SmtpClient> {
   const r = await SmtpClient.connect({

@@ -17,6 +17,8 @@ export const POSTFIX_SIZE_LIMIT = 200_000;
 
 export interface Postfix {
   readonly port: number;
+  /** A second smtpd that does not offer CHUNKING, so that the client sends the body with DATA. */
+  readonly portWithoutChunking: number;
   /** PEM of the self-signed server certificate (CN and SAN `mx.test`, SAN IP 127.0.0.1). */
   readonly certPem: string;
   /** `postcat -bh`: headers and body of a held message, by queue id (from the 250 reply). */
@@ -44,8 +46,10 @@ export async function startPostfix(): Promise<Postfix> {
   writeFileSync(path.join(etc, 'key.pem'), key, { mode: 0o600 });
   writeFileSync(path.join(etc, 'cert.pem'), cert);
   const port = await freePort();
+  let portWithoutChunking = await freePort();
+  while (portWithoutChunking === port) portWithoutChunking = await freePort();
   writeFileSync(path.join(etc, 'main.cf'), mainCf(root, etc));
-  writeFileSync(path.join(etc, 'master.cf'), masterCf(port));
+  writeFileSync(path.join(etc, 'master.cf'), masterCf(port, portWithoutChunking));
   writeFileSync(path.join(etc, 'header_checks'), '/^Subject:/ HOLD\n');
   writeFileSync(path.join(etc, 'rcpt_access'), RCPT_ACCESS);
   execFileSync('/usr/sbin/postfix', ['-c', etc, 'check'], { stdio: 'ignore' });
@@ -53,6 +57,7 @@ export async function startPostfix(): Promise<Postfix> {
   const logFile = path.join(root, 'maillog');
   try {
     await waitForPort(port, '127.0.0.1', 20_000);
+    await waitForPort(portWithoutChunking, '127.0.0.1', 20_000);
   } catch (e) {
     await proc.stop();
     throw new Error(`postfix did not start: ${proc.output()} ${safeRead(logFile)}`, { cause: e });
@@ -61,6 +66,7 @@ export async function startPostfix(): Promise<Postfix> {
     execFileSync('/usr/sbin/postcat', ['-c', etc, ...args], { encoding: 'utf8' });
   return {
     port,
+    portWithoutChunking,
     certPem: cert,
     content: (id) => postcat(['-bh', '-q', id]),
     envelope: (id) => postcat(['-e', '-q', id]),
@@ -127,9 +133,10 @@ meta_directory = /etc/postfix
 `;
 }
 
-function masterCf(port: number): string {
+function masterCf(port: number, withoutChunking: number): string {
   return `127.0.0.1:${port} inet n - n - - smtpd
 [::1]:${port} inet n - n - - smtpd
+127.0.0.1:${withoutChunking} inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=silent-discard,chunking
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr

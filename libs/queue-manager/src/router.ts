@@ -88,35 +88,42 @@ export class Router {
       { ...blockKeys(all), now: ctx.now() },
     );
 
+    // The messages' jobs are enqueued side by side: their Redis commands share round trips. A
+    // message whose enqueue failed is routed all the same: the reconciler finds its recipients
+    // due without a job.
     const toSettle: MessageRef[] = [];
-    for (const { msg, recipients, plan } of plans) {
-      if (!won.has(msg.id)) {
-        results.set(msg.id, { routed: false, reason: 'not-received' });
-        continue;
-      }
-      ctx.metrics.count('routed');
-      const log = ctx.logger.child({ queueId: msg.queueId });
-      log.info({ state: 'queued', destinations: plan }, 'message routed');
-      const routed: MessageRef = { ...msg, state: 'queued' };
-      const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
-      const result = await this.dispatcher.dispatch(routed, waiting, { blocks });
-      for (const job of result.jobs) {
-        log.info(
-          {
-            route: job.route,
-            destination: job.destination,
-            recipients: job.recipientIds.length,
-            attempt: job.attempt,
-          },
-          'delivery job enqueued',
-        );
-      }
-      // The message can only have become final through recipients that failed here (expired,
-      // suppressed) or were final already; otherwise settling would find nothing to do.
-      const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
-      if (result.failed > 0 || finalBefore) toSettle.push(routed);
-      results.set(msg.id, { routed: true, jobs: result.jobs.length });
-    }
+    const dispatched = await Promise.allSettled(
+      plans.map(async ({ msg, recipients, plan }) => {
+        if (!won.has(msg.id)) {
+          results.set(msg.id, { routed: false, reason: 'not-received' });
+          return;
+        }
+        ctx.metrics.count('routed');
+        const log = ctx.logger.child({ queueId: msg.queueId });
+        log.info({ state: 'queued', destinations: plan }, 'message routed');
+        const routed: MessageRef = { ...msg, state: 'queued' };
+        const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
+        const result = await this.dispatcher.dispatch(routed, waiting, { blocks });
+        for (const job of result.jobs) {
+          log.info(
+            {
+              route: job.route,
+              destination: job.destination,
+              recipients: job.recipientIds.length,
+              attempt: job.attempt,
+            },
+            'delivery job enqueued',
+          );
+        }
+        // The message can only have become final through recipients that failed here (expired,
+        // suppressed) or were final already; otherwise settling would find nothing to do.
+        const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
+        if (result.failed > 0 || finalBefore) toSettle.push(routed);
+        results.set(msg.id, { routed: true, jobs: result.jobs.length });
+      }),
+    );
+    const failure = dispatched.find((d) => d.status === 'rejected');
+    if (failure) throw failure.reason;
     await this.settler.settleMany(toSettle);
   }
 

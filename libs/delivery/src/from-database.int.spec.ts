@@ -14,7 +14,7 @@ import { MxResolver } from '@mta/dns';
 import { aRecord, createTestDatabase, mxRecord, startFakeDns, type TestDatabase } from '@mta/testing';
 import { MaildirDeliveryAgent } from './local/maildir-agent';
 import { RemoteDeliveryAgent } from './remote/remote-agent';
-import { INLINE_BODY_BYTES, loadDeliveryRequest } from './request-loader';
+import { INLINE_BODY_BYTES, RequestLoader, loadDeliveryRequest, loadDeliveryRequests } from './request-loader';
 import { asLf, message, sha256 } from './test/fixtures';
 import { haveSmtpSink, portFreeOn, startSink } from './test/peers';
 
@@ -87,6 +87,30 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
     expect(
       await loadDeliveryRequest(pool, { messageId: '00000000-0000-4000-8000-000000000000', recipientIds }),
     ).toMatchObject({ ok: false });
+  });
+
+  it('loads a batch of jobs in one query, each with its own recipients, in the order given', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const loads = await loadDeliveryRequests(pool, [
+      { messageId, recipientIds: [recipientIds[1]] },
+      { messageId: missing, recipientIds },
+      { messageId, recipientIds: [recipientIds[0]], attempt: 1, route: 'remote' },
+      { messageId, recipientIds: [] },
+    ]);
+    expect(loads.map((l) => (l.ok ? l.request.recipients.map((r) => r.address) : l.reason))).toEqual([
+      ['b@stored.test'],
+      `message ${missing} does not exist`,
+      'message received', // a job's attempt counts only for a queued message
+      `no recipient of the job exists for ${messageId}`,
+    ]);
+    // Many jobs starting at once share queries, and each still gets its own answer.
+    const loader = new RequestLoader(pool);
+    const together = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => loader.load({ messageId, recipientIds: [recipientIds[i % 2]] })),
+    );
+    expect(together.map((l) => (l.ok ? l.request.recipients[0].address : l.reason))).toEqual(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? 'b@stored.test' : 'a@stored.test')),
+    );
   });
 
   it('streams a message bigger than INLINE_BODY_BYTES chunk by chunk, one just at it comes inline', async () => {

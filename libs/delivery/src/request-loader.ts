@@ -3,7 +3,7 @@
  * (sender, SMTPUTF8, 8BITMIME, DSN RET/ENVID), the job's recipients (NOTIFY, ORCPT) and a body
  * source that streams `message_chunks` afresh on every call. The body never goes through Redis.
  *
- * One query on the plain pg pool reads the message, the job's recipients, the pauses of
+ * One query on the plain pg pool reads, for each job of a batch, the message, the job's recipients, the pauses of
  * their domains and, for a message of at most INLINE_BODY_BYTES, its body as one bytea (an
  * array of chunks would be parsed character by character by pg's array parser: 10 % of the
  * worker's CPU in bench/e2e). This runs for every delivery, and Prisma's per-query compile
@@ -11,6 +11,7 @@
  */
 import { decodeXtext } from '@mta/smtp-protocol';
 import type { DsnNotify, DsnRet, MessageState, RecipientStatus } from '@mta/db';
+import { GroupCommit } from '@mta/db';
 import type pg from 'pg';
 import { bodyFromBuffer, bodyFromDatabase } from './body';
 import type { DeliveryRecipient, DeliveryRequest } from './contract';
@@ -65,40 +66,82 @@ interface Row {
   body: Buffer | null;
 }
 
-export async function loadDeliveryRequest(
+/**
+ * Loads the requests of several jobs in one query (the same rules as one job, see DeliveryJobRef),
+ * in the order given.
+ */
+export async function loadDeliveryRequests(
   pool: Pick<pg.Pool, 'query'>,
-  job: DeliveryJobRef,
-): Promise<RequestLoad> {
-  const { rows } = await pool.query<Row>({
-    name: 'delivery-load-job',
-    text: `SELECT m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime, m.dsn_ret, m.dsn_envid,
+  jobs: readonly DeliveryJobRef[],
+): Promise<RequestLoad[]> {
+  const { rows } = await pool.query<Row & { ord: number }>({
+    name: 'delivery-load-jobs',
+    text: `SELECT j.ord::int AS ord, m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime,
+            m.dsn_ret, m.dsn_envid,
             COALESCE((
               SELECT json_agg(json_build_object(
                 'id', r.id, 'address', r.address, 'domain', r.domain, 'status', r.status,
                 'attempts', r.attempts, 'dsnNotify', COALESCE(r.dsn_notify, '{}'), 'dsnOrcpt', r.dsn_orcpt))
                 FROM recipients r
-               WHERE r.message_id = m.id AND r.id = ANY($2::uuid[])
+               WHERE r.message_id = m.id AND r.id = ANY(j.rids)
             ), '[]') AS recipients,
             COALESCE((
               SELECT json_agg(p.domain)
                 FROM domain_pauses p
-               WHERE $3::boolean AND (p.paused_until IS NULL OR p.paused_until > now())
+               WHERE j.check_pauses AND (p.paused_until IS NULL OR p.paused_until > now())
                  AND p.domain IN (SELECT lower(r.domain) FROM recipients r
-                                   WHERE r.message_id = m.id AND r.id = ANY($2::uuid[]))
+                                   WHERE r.message_id = m.id AND r.id = ANY(j.rids))
             ), '[]') AS paused,
             CASE WHEN m.size <= $4 THEN (
               SELECT string_agg(c.data, ''::bytea ORDER BY c.seq) FROM message_chunks c WHERE c.message_id = m.id
             ) END AS body
-       FROM messages m
-      WHERE m.id = $1`,
+       FROM (SELECT x.message_id, x.check_pauses, x.ord,
+                    ARRAY(SELECT jsonb_array_elements_text(x.rids::jsonb))::uuid[] AS rids
+               FROM unnest($1::uuid[], $2::text[], $3::bool[]) WITH ORDINALITY AS x(message_id, rids, check_pauses, ord)) j
+       JOIN messages m ON m.id = j.message_id`,
     values: [
-      job.messageId,
-      [...job.recipientIds],
-      job.attempt !== undefined && job.route !== 'local',
+      jobs.map((j) => j.messageId),
+      jobs.map((j) => JSON.stringify(j.recipientIds)),
+      jobs.map((j) => j.attempt !== undefined && j.route !== 'local'),
       INLINE_BODY_BYTES,
     ],
   });
-  const message = rows[0];
+  const byOrd = new Map(rows.map((row) => [row.ord, row]));
+  return jobs.map((job, i) => requestFrom(pool, job, byOrd.get(i + 1)));
+}
+
+/** One job's request (see loadDeliveryRequests). */
+export async function loadDeliveryRequest(
+  pool: Pick<pg.Pool, 'query'>,
+  job: DeliveryJobRef,
+): Promise<RequestLoad> {
+  const [load] = await loadDeliveryRequests(pool, [job]);
+  return load;
+}
+
+/**
+ * Loads the requests of the jobs that start at the same time in one query (GroupCommit from
+ * @mta/db: a lone job goes at once; under load, the jobs that arrive while a query runs share
+ * the next one).
+ */
+export class RequestLoader {
+  private readonly batch: GroupCommit<DeliveryJobRef, RequestLoad>;
+
+  constructor(pool: Pick<pg.Pool, 'query'>) {
+    this.batch = new GroupCommit((jobs) => loadDeliveryRequests(pool, jobs), {
+      maxInFlight: 2,
+      maxItems: 32,
+      maxWeight: 32,
+      weight: () => 1,
+    });
+  }
+
+  load(job: DeliveryJobRef): Promise<RequestLoad> {
+    return this.batch.submit(job);
+  }
+}
+
+function requestFrom(pool: Pick<pg.Pool, 'query'>, job: DeliveryJobRef, message: Row | undefined): RequestLoad {
   if (!message) return { ok: false, queueId: null, reason: `message ${job.messageId} does not exist` };
   const queueId = message.queue_id;
 

@@ -35,7 +35,7 @@ import { JobProducer, QueueName, createJobWorker, jobIdOf, settlesWithin, type J
 import { Counter, type Registry } from 'prom-client';
 import type { DeliveryAgent, DeliveryReport } from '../contract';
 import { toOutcomeResults } from '../outcome';
-import { loadDeliveryRequest } from '../request-loader';
+import { RequestLoader } from '../request-loader';
 
 export type DeliveryJobData = JobData<QueueName.Delivery>;
 
@@ -104,11 +104,14 @@ export class DeliveryWorker {
   private closing?: Promise<void>;
   /** Jobs being processed now. */
   private running = 0;
+  /** The jobs that start together are loaded with one query. */
+  private readonly loader: RequestLoader;
 
   constructor(
     private readonly deps: DeliveryWorkerDeps,
     options: DeliveryWorkerOptions = {},
   ) {
+    this.loader = new RequestLoader(deps.pool);
     this.opts = {
       concurrency: options.concurrency ?? 20,
       lockMs: options.lockMs ?? 30_000,
@@ -178,7 +181,7 @@ export class DeliveryWorker {
   async process(data: DeliveryJobData, job?: Job): Promise<JobResult> {
     const { deps } = this;
     // Only the recipients that still wait for this attempt, outside paused domains.
-    const load = await loadDeliveryRequest(deps.pool, data);
+    const load = await this.loader.load(data);
     const log = deps.logger.child({ queueId: load.queueId ?? undefined, jobId: job?.id });
     if (!load.ok) return this.skip(log, data, load.reason);
 

@@ -88,6 +88,26 @@ export class Dispatcher {
   ): Promise<DispatchResult> {
     const { ctx } = this;
     const now = ctx.now();
+    const prepared = await this.prepare(msg, recipients, options);
+    const delay = Math.max(0, (options.notBefore?.getTime() ?? now.getTime()) - now.getTime());
+    const enqueued: DeliveryJobData[] = [];
+    for (const job of prepared.jobs) {
+      if (await this.enqueue(job, delay, options.replaceFinished ?? false)) enqueued.push(job);
+    }
+    return { ...prepared, jobs: enqueued };
+  }
+
+  /**
+   * Steps 1-3 for one message, and the jobs of step 4 without enqueueing them: for a caller
+   * that enqueues the jobs of many messages at once (the router, with `enqueueMany`).
+   */
+  async prepare(
+    msg: MessageRef,
+    recipients: readonly Recipient[],
+    options: Pick<DispatchOptions, 'notBefore' | 'blocks'> = {},
+  ): Promise<DispatchResult> {
+    const { ctx } = this;
+    const now = ctx.now();
     let pending = recipients.filter((r) => (WAITING_STATUSES as readonly string[]).includes(r.status));
     if (pending.length === 0) return { jobs: [], failed: 0, paused: 0 };
 
@@ -119,14 +139,7 @@ export class Dispatcher {
       pending = pending.filter((r) => !pauses.has(r.domain));
       paused = await this.postpone(msg, held, pauses, options.notBefore ?? now);
     }
-
-    const jobs = planJobs(msg.id, pending, ctx.relayHost);
-    const delay = Math.max(0, (options.notBefore?.getTime() ?? now.getTime()) - now.getTime());
-    const enqueued: DeliveryJobData[] = [];
-    for (const job of jobs) {
-      if (await this.enqueue(job, delay, options.replaceFinished ?? false)) enqueued.push(job);
-    }
-    return { jobs: enqueued, failed, paused };
+    return { jobs: planJobs(msg.id, pending, ctx.relayHost), failed, paused };
   }
 
   private blocksOf(recipients: readonly Recipient[], now: Date): Promise<Blocks> {

@@ -15,9 +15,10 @@
  */
 import type { Recipient, RecipientRoute } from '@mta/db';
 import type { Context } from './context';
-import { destinationOf, type Dispatcher } from './dispatcher';
+import { destinationOf, type DeliveryJobData, type Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
 import { GroupCommit } from '@mta/db';
+import { QueueName } from '@mta/queue';
 import { batchOptions } from './batches';
 import { blockKeys, loadMessages, markRouted, type LoadedMessage } from './message-store';
 import type { MessageRef } from './types';
@@ -88,42 +89,47 @@ export class Router {
       { ...blockKeys(all), now: ctx.now() },
     );
 
-    // The messages' jobs are enqueued side by side: their Redis commands share round trips. A
-    // message whose enqueue failed is routed all the same: the reconciler finds its recipients
-    // due without a job.
+    // The jobs of every message of the batch go to Redis together (one addBulk). If that
+    // fails, the messages stay routed and the reconciler finds their recipients due without a job.
     const toSettle: MessageRef[] = [];
-    const dispatched = await Promise.allSettled(
-      plans.map(async ({ msg, recipients, plan }) => {
-        if (!won.has(msg.id)) {
-          results.set(msg.id, { routed: false, reason: 'not-received' });
-          return;
-        }
-        ctx.metrics.count('routed');
-        const log = ctx.logger.child({ queueId: msg.queueId });
-        log.info({ state: 'queued', destinations: plan }, 'message routed');
-        const routed: MessageRef = { ...msg, state: 'queued' };
-        const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
-        const result = await this.dispatcher.dispatch(routed, waiting, { blocks });
-        for (const job of result.jobs) {
-          log.info(
-            {
-              route: job.route,
-              destination: job.destination,
-              recipients: job.recipientIds.length,
-              attempt: job.attempt,
-            },
-            'delivery job enqueued',
-          );
-        }
-        // The message can only have become final through recipients that failed here (expired,
-        // suppressed) or were final already; otherwise settling would find nothing to do.
-        const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
-        if (result.failed > 0 || finalBefore) toSettle.push(routed);
-        results.set(msg.id, { routed: true, jobs: result.jobs.length });
-      }),
+    const routedNow: { msg: MessageRef; plan: unknown; jobs: DeliveryJobData[] }[] = [];
+    for (const { msg, recipients, plan } of plans) {
+      if (!won.has(msg.id)) {
+        results.set(msg.id, { routed: false, reason: 'not-received' });
+        continue;
+      }
+      const routed: MessageRef = { ...msg, state: 'queued' };
+      const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
+      const prepared = await this.dispatcher.prepare(routed, waiting, { blocks });
+      routedNow.push({ msg, plan, jobs: prepared.jobs });
+      // The message can only have become final through recipients that failed here (expired,
+      // suppressed) or were final already; otherwise settling would find nothing to do.
+      const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
+      if (prepared.failed > 0 || finalBefore) toSettle.push(routed);
+      results.set(msg.id, { routed: true, jobs: prepared.jobs.length });
+    }
+    for (const { msg, plan } of routedNow) {
+      ctx.metrics.count('routed');
+      ctx.logger.child({ queueId: msg.queueId }).info({ state: 'queued', destinations: plan }, 'message routed');
+    }
+    await ctx.producer.enqueueMany(
+      QueueName.Delivery,
+      routedNow.flatMap((r) => r.jobs),
     );
-    const failure = dispatched.find((d) => d.status === 'rejected');
-    if (failure) throw failure.reason;
+    for (const { msg, jobs } of routedNow) {
+      const log = ctx.logger.child({ queueId: msg.queueId });
+      for (const job of jobs) {
+        log.info(
+          {
+            route: job.route,
+            destination: job.destination,
+            recipients: job.recipientIds.length,
+            attempt: job.attempt,
+          },
+          'delivery job enqueued',
+        );
+      }
+    }
     await this.settler.settleMany(toSettle);
   }
 

@@ -319,6 +319,9 @@ describe('DeliveryWorker', () => {
     const w = start();
     expect(await w.process(job)).toMatchObject({ result: 'reported' });
     expect(await w.process(job)).toEqual({ result: 'skipped', reason: 'outcome already reported' });
+    // The same job taken again by BullMQ after a stall: its second start looks the outcome up.
+    const restarted = { id: 'delivery/replayed', attemptsStarted: 2 } as Job;
+    expect(await w.process(job, restarted)).toEqual({ result: 'skipped', reason: 'outcome already reported' });
     expect(remote.requests).toHaveLength(1);
   });
 

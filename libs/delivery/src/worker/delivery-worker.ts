@@ -9,7 +9,8 @@
  *    replayed job whose outcome was applied finds nothing to do), and its domain not paused
  *    (`domain_pauses`; such recipients get no outcome, so their `next_attempt_at` stays due
  *    and the reconciler hands them to the dispatcher, which postpones them until the pause ends).
- * 2. A job replayed after a crash whose `outcome` job already exists is not delivered again.
+ * 2. A job replayed after a crash whose `outcome` job already exists is not delivered again
+ *    (looked up only for a job started before).
  * 3. `local` → the local agent (Maildir or LMTP); `remote`/`relay` → the remote agent (MX lookup),
  *    `relay:<host>` destinations (smart host) → the smart-host agent.
  * 4. A `deferred-local` report (no free slot for the destination) puts the same job back as
@@ -185,12 +186,17 @@ export class DeliveryWorker {
     const log = deps.logger.child({ queueId: load.queueId ?? undefined, jobId: job?.id });
     if (!load.ok) return this.skip(log, data, load.reason);
 
-    // A replay (stalled job, or a copy after Redis lost the finished one) of a delivery that
-    // was already reported: the outcome will be (or was) applied; delivering again would
-    // only duplicate the message.
-    const outcomeId = jobIdOf[QueueName.Outcome]({ ...data, results: [] } as JobData<QueueName.Outcome>);
-    if (outcomeId && (await deps.producer.queue(QueueName.Outcome).getJob(outcomeId)))
-      return this.skip(log, data, 'outcome already reported');
+    // A replay of a delivery that was already reported (a job that stalled after its outcome
+    // was enqueued: its worker died): the outcome will be (or was) applied; delivering again
+    // would only duplicate the message. Only a job started before can be one (BullMQ counts
+    // the starts); the reconciler replaces a finished job only when its outcome is not pending
+    // (dispatcher.ts), so a job on its first start costs no lookup. Called without a job (tests,
+    // tools): always looked up.
+    if ((job?.attemptsStarted ?? 2) > 1) {
+      const outcomeId = jobIdOf[QueueName.Outcome]({ ...data, results: [] } as JobData<QueueName.Outcome>);
+      if (outcomeId && (await deps.producer.queue(QueueName.Outcome).getJob(outcomeId)))
+        return this.skip(log, data, 'outcome already reported');
+    }
 
     const agent = this.agentFor(data);
     const report = await agent.deliver({ ...load.request, signal: this.abort.signal });

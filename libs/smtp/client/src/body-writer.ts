@@ -120,11 +120,22 @@ export async function afterDataReply(
   if (start.code !== 354) return { reply: start, stage: 'data' };
   const stuffer = new DotStuffer({ requireCrlf: true, reject8bit: opts.reject8bit });
   try {
+    // Each chunk is written once the next one is known, so the last one goes out with the
+    // end-of-data line in one segment (a small message: the whole body and `.` together).
+    let pending: Buffer | null = null;
     for await (const chunk of chunksOf(body)) {
-      conn.write(stuffer.feed(chunk));
-      await conn.drain('data', t.dataBlock); // §4.5.3.2.5
+      if (pending) {
+        conn.write(pending);
+        await conn.drain('data', t.dataBlock); // §4.5.3.2.5
+      }
+      pending = stuffer.feed(chunk);
     }
-    conn.write(stuffer.end());
+    const last = pending;
+    const end = stuffer.end();
+    conn.together(() => {
+      if (last) conn.write(last);
+      conn.write(end);
+    });
   } catch (e) {
     throw contentFailure(conn, e);
   }

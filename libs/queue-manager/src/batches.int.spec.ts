@@ -1,6 +1,5 @@
-import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, LATER, OK, waitFor } from './testing/harness';
+import { Harness, openHarness, LATER, OK, waitFor } from './testing/harness';
 
 // Batches of the router and the outcome applier, driven directly (routeMany / applyMany) so
 // that each batch holds exactly what the test puts in it.
@@ -13,21 +12,13 @@ const schedule = {
   delayWarningAfterMs: 3_600_000,
 };
 
-let database: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
 let h: Harness;
+let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  [database, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  h = new Harness(database.url, redis.url, redis.prefix, { schedule, reconcileIntervalMs: 0 });
-  await h.start();
+  ({ h, close } = await openHarness({ schedule, reconcileIntervalMs: 0 }));
 });
-
-afterAll(async () => {
-  await h?.close();
-  await redis?.cleanup();
-  await database?.drop();
-});
+afterAll(() => close?.());
 
 const state = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state;
 const NONE = '00000000-0000-0000-0000-000000000000';
@@ -96,9 +87,9 @@ describe('outcome batches', () => {
     expect(await h.db.event.count({ where: { messageId: two.id, type: 'delivered' } })).toBe(2);
     // The deferred one got its retry job (attempt 2), which the fake delivers.
     await waitFor(async () => (await state(slow.id)) === 'done', 10_000, 'retried message done');
-    expect(h.fake.deliveries.filter((d) => d.addresses.includes('z@o3.example')).map((d) => d.attempt)).toEqual([
-      2,
-    ]);
+    expect(
+      h.fake.deliveries.filter((d) => d.addresses.includes('z@o3.example')).map((d) => d.attempt),
+    ).toEqual([2]);
   });
 
   it('counts the size of every batch', async () => {

@@ -1,9 +1,8 @@
-import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@mta/observability';
 import { Registry } from 'prom-client';
 import { QueueManager } from './queue-manager';
-import { Harness, LATER, waitFor } from './testing/harness';
+import { Harness, openHarness, LATER, waitFor } from './testing/harness';
 
 // Tries every 300 ms; a delay notice once the message is 1 s old; expiry after 4 s.
 const schedule = {
@@ -15,21 +14,13 @@ const schedule = {
   delayWarningAfterMs: 1000,
 };
 
-let database: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
 let h: Harness;
+let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  [database, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  h = new Harness(database.url, redis.url, redis.prefix, { schedule, reconcileIntervalMs: 0 });
-  await h.start();
+  ({ h, close } = await openHarness({ schedule, reconcileIntervalMs: 0 }));
 });
-
-afterAll(async () => {
-  await h?.close();
-  await redis?.cleanup();
-  await database?.drop();
-});
+afterAll(() => close?.());
 
 describe('expiry and delay notices', () => {
   it('warns once about the delay, then expires with 4.4.7 and the last remote reply in one DSN', async () => {

@@ -271,11 +271,15 @@ describe('message-store on real PostgreSQL', () => {
     expect(blocks.pauses.get('later.example')?.getTime()).toBe(now.getTime() + hour);
     // The router gets the same answer with its commit.
     const msg = await message(['Gone@Q.example']);
-    const routed = await markRouted(pool, [{ messageId: msg.id, queueId: msg.queueId, routeChanges: [], detail: {} }], {
-      addresses: ['Gone@Q.example', 'gone@q.example'],
-      domains: ['paused.example'],
-      now,
-    });
+    const routed = await markRouted(
+      pool,
+      [{ messageId: msg.id, queueId: msg.queueId, routeChanges: [], detail: {} }],
+      {
+        addresses: ['Gone@Q.example', 'gone@q.example'],
+        domains: ['paused.example'],
+        now,
+      },
+    );
     expect(routed.blocks.suppressions).toEqual(new Map([['gone@q.example', 'hard bounce']]));
     expect([...routed.blocks.pauses.keys()]).toEqual(['paused.example']);
   });

@@ -1,7 +1,6 @@
 import { QueueName } from '@mta/queue';
-import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, LATER, NO_SUCH_USER, sleep, waitFor } from './testing/harness';
+import { Harness, openHarness, LATER, NO_SUCH_USER, sleep, waitFor } from './testing/harness';
 
 // A fast schedule: retries after 300 ms, 600 ms, capped at 1 s; no expiry or delay warning here.
 const schedule = {
@@ -13,22 +12,15 @@ const schedule = {
   delayWarningAfterMs: 3_600_000,
 };
 
-let database: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
 let h: Harness;
+let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  [database, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  h = new Harness(database.url, redis.url, redis.prefix, { schedule, reconcileIntervalMs: 0 });
-  await h.db.domain.create({ data: { name: 'example.net', type: 'local' } });
-  await h.start();
+  ({ h, close } = await openHarness({ schedule, reconcileIntervalMs: 0 }, (x) =>
+    x.db.domain.create({ data: { name: 'example.net', type: 'local' } }),
+  ));
 });
-
-afterAll(async () => {
-  await h?.close();
-  await redis?.cleanup();
-  await database?.drop();
-});
+afterAll(() => close?.());
 
 const done = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state === 'done';
 

@@ -1,7 +1,6 @@
 import { QueueName } from '@mta/queue';
-import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, LATER, sleep, waitFor } from './testing/harness';
+import { Harness, openHarness, LATER, sleep, waitFor } from './testing/harness';
 
 // Retries after 1.5 s, so a deferred recipient's delayed job is still in Redis when it is flushed.
 const schedule = {
@@ -13,25 +12,14 @@ const schedule = {
   delayWarningAfterMs: 3_600_000,
 };
 
-let database: TestDatabase;
-let redis: Awaited<ReturnType<typeof createTestRedis>>;
 let h: Harness;
+let close: (() => Promise<void>) | undefined;
+let forgetRedis: () => Promise<void>;
 
 beforeAll(async () => {
-  [database, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  h = new Harness(database.url, redis.url, redis.prefix, {
-    schedule,
-    reconcileIntervalMs: 0,
-    receivedGraceMs: 0,
-  });
-  await h.start();
+  ({ h, close, forgetRedis } = await openHarness({ schedule, reconcileIntervalMs: 0, receivedGraceMs: 0 }));
 });
-
-afterAll(async () => {
-  await h?.close();
-  await redis?.cleanup();
-  await database?.drop();
-});
+afterAll(() => close?.());
 
 const state = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state;
 
@@ -56,7 +44,7 @@ describe('reconciler', () => {
     await waitFor(async () => (await state(orphan.id)) === 'done', 10_000, 'orphan done');
 
     // Redis forgets everything under the prefix: the delayed retry job is gone.
-    await redis.cleanup();
+    await forgetRedis();
     expect(await h.producer.queue(QueueName.Delivery).getJobCounts('delayed', 'wait')).toEqual({
       delayed: 0,
       wait: 0,
@@ -84,9 +72,9 @@ describe('reconciler', () => {
   });
 
   it('skips a run while another replica holds the lock', async () => {
-    await h.redis.set(`${redis.prefix}:queue-manager:reconciler-lock`, 'other', 'PX', 5000);
+    await h.redis.set(`${h.prefix}:queue-manager:reconciler-lock`, 'other', 'PX', 5000);
     expect(await h.qm.reconciler.run()).toBeNull();
-    await h.redis.del(`${redis.prefix}:queue-manager:reconciler-lock`);
+    await h.redis.del(`${h.prefix}:queue-manager:reconciler-lock`);
     expect(await h.qm.reconciler.run()).not.toBeNull();
   });
 

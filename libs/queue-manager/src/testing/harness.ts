@@ -20,7 +20,7 @@ import {
   redisReady,
   type JobData,
 } from '@mta/queue';
-import { until } from '@mta/testing';
+import { createTestDatabase, createTestRedis, until } from '@mta/testing';
 import type { Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -263,6 +263,30 @@ export class Harness {
       }),
     );
   }
+}
+
+/**
+ * A started Harness on a fresh test database and Redis prefix, for one spec file; `setup` runs
+ * before the queue manager starts. `close` stops it and drops the database and the keys;
+ * `forgetRedis` deletes every key under the prefix (Redis losing its data).
+ */
+export async function openHarness(
+  options: QueueManagerOptions,
+  setup?: (h: Harness) => Promise<unknown>,
+): Promise<{ h: Harness; close: () => Promise<void>; forgetRedis: () => Promise<void> }> {
+  const [database, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
+  const h = new Harness(database.url, redis.url, redis.prefix, options);
+  await setup?.(h);
+  await h.start();
+  return {
+    h,
+    close: async () => {
+      await h.close();
+      await redis.cleanup();
+      await database.drop();
+    },
+    forgetRedis: () => redis.cleanup(),
+  };
 }
 
 /** Polls `check` until it returns a truthy value (or throws the last error after `timeoutMs`). */

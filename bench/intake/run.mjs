@@ -14,7 +14,7 @@ import { databaseUrl, dropDatabase, migrateDatabase, withDatabase } from '../lib
 import { fmt, median, percentile } from '../lib/numbers.mjs';
 import { root } from '../lib/paths.mjs';
 import { POSTFIX, baseMainCf, baseMasterCf, startPostfix as startPrivatePostfix } from '../lib/postfix.mjs';
-import { cpuSeconds, cpuSecondsByName, familyCpuSeconds, machineCpu, statusKb } from '../lib/proc-cpu.mjs';
+import { cpuSeconds, familyCpuSeconds, machineCpu, serverCpuSeconds, statusKb } from '../lib/proc-cpu.mjs';
 import { freePort, run, sleep } from '../lib/processes.mjs';
 import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
 import { loggedErrors, startService } from '../lib/services.mjs';
@@ -266,8 +266,8 @@ async function measure(server, sessions, messages) {
   const cpu0 = {
     node: isOurs ? cpuSeconds(server.pid) : 0,
     postfix: postfixCpuSeconds(master),
-    pg: cpuSecondsByName('postgres'),
-    redis: cpuSecondsByName('redis-server'),
+    pg: serverCpuSeconds('postgres'),
+    redis: serverCpuSeconds('redis-server'),
   };
   let peakRssKb = 0;
   const sampler = isOurs
@@ -284,8 +284,8 @@ async function measure(server, sessions, messages) {
     machine: machine1.busy - machine0.busy,
     node: (isOurs ? cpuSeconds(server.pid) : 0) - cpu0.node,
     postfix: postfixCpuSeconds(master) - cpu0.postfix,
-    pg: cpuSecondsByName('postgres') - cpu0.pg,
-    redis: cpuSecondsByName('redis-server') - cpu0.redis,
+    pg: serverCpuSeconds('postgres') - cpu0.pg,
+    redis: serverCpuSeconds('redis-server') - cpu0.redis,
   };
   const result = { rate: messages / seconds, seconds, messages, cpu, peakRssKb };
   if (isOurs) {

@@ -22,19 +22,6 @@ export function cpuSeconds(pid) {
   }
 }
 
-/** Summed CPU seconds of every live process whose comm starts with `name` (e.g. postgres). */
-export function cpuSecondsByName(name) {
-  let total = 0;
-  for (const d of pids()) {
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(name)) total += cpuSeconds(d);
-    } catch {
-      /* exited */
-    }
-  }
-  return total;
-}
-
 /** Busy and total CPU seconds of the whole machine (all cores), from /proc/stat. */
 export function machineCpu() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);

@@ -1,3 +1,4 @@
+import { clientNetwork } from '@mta/smtp-server';
 import type { Redis } from 'ioredis';
 
 export interface AuthThrottleOptions {
@@ -72,7 +73,9 @@ export class AuthThrottle {
     await this.redis.del(this.key('account', account)).catch(() => undefined);
   }
 
+  /** An IPv6 client counts by its /64, as for the connection limit (clientNetwork). */
   private key(kind: 'ip' | 'account', value: string): string {
-    return `${this.options.prefix}:auth-failures:${kind}:${value.toLowerCase()}`;
+    const unit = kind === 'ip' ? clientNetwork(value) : value;
+    return `${this.options.prefix}:auth-failures:${kind}:${unit.toLowerCase()}`;
   }
 }

@@ -7,6 +7,7 @@ export type { ExtensionToggles, ListenerOptions, SmtpServerOptions } from './opt
 export type { Awaitable, Envelope, HookResult, SessionInfo, SmtpHandler, TlsInfo } from './handler';
 export { ServerReplies } from './server-replies';
 export { withProtocol } from './session-info';
+export { clientNetwork } from './client-network';
 export {
   parseProxyHeader,
   proxyV1Header,

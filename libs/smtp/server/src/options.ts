@@ -51,7 +51,10 @@ export interface SmtpServerOptions {
   readonly maxBadCommands?: number;
   /** Open connections in total; more: 421 4.3.2 at connect. Default 10000. */
   readonly maxConnections?: number;
-  /** Open connections per client IP; more: 421 4.7.0 at connect. 0: unlimited. Default 50. */
+  /**
+   * Open connections per client IP (an IPv6 client: per /64, client-network.ts); more: 421 4.7.0
+   * at connect. 0: unlimited. Default 50.
+   */
   readonly maxConnectionsPerIp?: number;
   /** Waiting for a command, ms (RFC 5321 §4.5.3.2.7: 5 minutes). Then 421 4.4.2. */
   readonly idleTimeout?: number;

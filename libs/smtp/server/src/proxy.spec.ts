@@ -58,6 +58,21 @@ describe('PROXY protocol', () => {
     [a, b, c].forEach((x) => x.destroy());
   });
 
+  it('counts IPv6 clients per /64: another address of the same /64 shares the limit', async () => {
+    h = await startHarness({ maxConnectionsPerIp: 1 }, [{ proxyProtocol: true }]);
+    const from = (sourceAddress: string) => ({ ...addr, sourceAddress, destinationAddress: '2001:db8::1' });
+    const a = await RawClient.connect(h.port);
+    a.write(proxyV2Header(from('2001:db8:5:6::a')));
+    expect((await a.reply()).code).toBe(220);
+    const b = await RawClient.connect(h.port); // same /64, other address: over the limit
+    b.write(proxyV2Header(from('2001:db8:5:6:ffff::b')));
+    expect((await b.reply()).code).toBe(421);
+    const c = await RawClient.connect(h.port); // the next /64: a client of its own
+    c.write(proxyV2Header(from('2001:db8:5:7::a')));
+    expect((await c.reply()).code).toBe(220);
+    [a, b, c].forEach((x) => x.destroy());
+  });
+
   it.each([
     ['garbage', Buffer.from('EHLO not-a-proxy\r\n')],
     ['bad v1', Buffer.from('PROXY TCP4 1.2.3.4 nope 1 2\r\n')],

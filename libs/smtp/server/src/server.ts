@@ -14,6 +14,7 @@ import {
 } from './options';
 import { parseProxyHeader } from './proxy-protocol';
 import { ServerReplies } from './server-replies';
+import { clientNetwork } from './client-network';
 import { LiveSessionInfo, normaliseAddress, tlsInfoOf } from './session-info';
 
 export class SmtpServer implements ConnectionHost {
@@ -133,7 +134,8 @@ export class SmtpServer implements ConnectionHost {
     rest: Buffer | null,
   ): string | null {
     const o = this.options;
-    const ip = info.remoteAddress;
+    // An IPv6 client counts by its /64 (client-network.ts).
+    const ip = clientNetwork(info.remoteAddress);
     const count = (this.perIp.get(ip) ?? 0) + 1;
     if (o.maxConnectionsPerIp > 0 && count > o.maxConnectionsPerIp) {
       refuseAtConnect(socket, ServerReplies.tooManyFromIp(o.hostname).toBuffer());

@@ -111,6 +111,12 @@ function postfixMasterCf(port) {
 const startPostfix = () => startPrivatePostfix({ mainCf: postfixMainCf, masterCf: postfixMasterCf });
 const postfixCpuSeconds = familyCpuSeconds;
 
+/** Waits (up to 60 s) until Postfix's queue is empty: its delivery to `discard` is done. */
+async function postfixDrained(postfix) {
+  const until = Date.now() + 60_000;
+  while (!(await postfix.queueEmpty()) && Date.now() < until) await sleep(200);
+}
+
 // ---- load: smtp-source, and our own latency client -----------------------------------------------
 
 /** smtp-source over reused connections (-d): each of `sessions` connections sends message after message. */
@@ -349,6 +355,7 @@ async function main() {
     const runs = { ours: [], postfix: [] };
     for (let i = 0; i < RUNS; i++)
       for (const server of [ours, postfix]) {
+        await postfixDrained(postfix);
         runs[server.name].push(await measure(server, sessions, size[server.name]));
         if (server === postfix) sentToPostfix += size.postfix;
         process.stderr.write(
@@ -356,8 +363,11 @@ async function main() {
         );
       }
     // Latency with our own client (separate runs: smtp-source does not report per-message times).
+    // Each starts on a quiet machine: Postfix still discards the mail of its last smtp-source run
+    // for some seconds after smtp-source ends, and that work would land in the other's window.
     const latency = {};
     for (const server of [ours, postfix]) {
+      await postfixDrained(postfix);
       const before = server === ours ? parseMetrics(await ours.metrics()) : null;
       const l = await latencyRun(server.port, sessions, LATENCY_SECONDS);
       if (server === postfix) sentToPostfix += l.samples.length;
@@ -370,6 +380,7 @@ async function main() {
     const paced = {};
     if (PACED_RATE > 0 && sessions > 1)
       for (const server of [ours, postfix]) {
+        await postfixDrained(postfix);
         paced[server.name] = await latencyRun(server.port, sessions, LATENCY_SECONDS, PACED_RATE);
         if (server === postfix) sentToPostfix += paced[server.name].samples.length;
       }

@@ -47,6 +47,8 @@ const WORKERS = (argValue('--workers', '1,2') ?? '1,2').split(',').map(Number);
 /** Give a run up if the sink has received nothing new for this long. */
 const STALL_SECONDS = Number(argValue('--stall-seconds', '60'));
 const SKIP_BUILD = hasFlag('--no-build');
+/** LOG_LEVEL of our services (the product's default is info; Postfix logs every message too). */
+const LOG_LEVEL = argValue('--log-level', 'warn');
 const SKIP_POSTFIX = hasFlag('--no-postfix');
 /** Write V8 CPU profiles of our processes into this directory (node --cpu-prof), one file per process. */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
@@ -94,6 +96,7 @@ async function startOurs(runId, workers, sink, dns, tmp) {
     DELIVERY_PORT: String(sink.port),
     DELIVERY_CONCURRENCY: CONCURRENCY,
     LOCAL_DELIVERY: `maildir:${path.join(tmp, 'maildir')}`,
+    LOG_LEVEL,
   };
   const mxPort = await freePort();
   const started = await Promise.allSettled([
@@ -475,7 +478,7 @@ async function main() {
       `End to end: start of smtp-source → the sink's ${fmt(MESSAGES)}th message. Every system gets a fresh smtp-sink (-c -d) on loopback.`,
   );
   console.log(
-    `ours: dist/apps/{mx,queue,delivery}/main.js, one process each (NODE_ENV=production LOG_LEVEL=warn DELIVERY_CONCURRENCY=${CONCURRENCY}), ` +
+    `ours: dist/apps/{mx,queue,delivery}/main.js, one process each (NODE_ENV=production LOG_LEVEL=${LOG_LEVEL} DELIVERY_CONCURRENCY=${CONCURRENCY}), ` +
       'fresh database and Redis prefix per run; the MX of the relay domain from dnsmasq on loopback (TTL 300 s, cached), DELIVERY_PORT = the sink. ' +
       'postfix: private instance, relay_domains + relayhost = [127.0.0.1]:<sink>, default concurrency (20 per destination).\n',
   );

@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, openHarness, LATER, OK, waitFor } from './testing/harness';
+import { FAST_SCHEDULE, Harness, openHarness, LATER, OK, waitFor } from './testing/harness';
 
 // Batches of the router and the outcome applier, driven directly (routeMany / applyMany) so
 // that each batch holds exactly what the test puts in it.
-const schedule = {
-  firstRetryMs: 300,
-  multiplier: 2,
-  maxIntervalMs: 1000,
-  jitter: 0,
-  expireAfterMs: 3_600_000,
-  delayWarningAfterMs: 3_600_000,
-};
+const schedule = FAST_SCHEDULE;
 
 let h: Harness;
 let close: (() => Promise<void>) | undefined;

@@ -14,7 +14,10 @@ const IN_FLIGHT = 1;
 /** Jobs per batch at most. */
 const MAX_BATCH = 64;
 
-export function batchOptions<T>(ctx: Pick<Context, 'metrics'>, kind: 'route' | 'outcome'): GroupCommitOptions<T> {
+export function batchOptions<T>(
+  ctx: Pick<Context, 'metrics'>,
+  kind: 'route' | 'outcome',
+): GroupCommitOptions<T> {
   return {
     maxInFlight: IN_FLIGHT,
     maxItems: MAX_BATCH,

@@ -339,7 +339,10 @@ export async function openRecipients(
  * recipients, so of two outcomes of one message that commit at the same time, the later one
  * sees both. Returns the ids of the messages this call marked done.
  */
-export async function markDoneIfAllDelivered(pool: Pool, messageIds: readonly string[]): Promise<Set<string>> {
+export async function markDoneIfAllDelivered(
+  pool: Pool,
+  messageIds: readonly string[],
+): Promise<Set<string>> {
   const { rows } = await pool.query<{ id: string }>({
     name: 'qm-done-if-delivered',
     text: `UPDATE messages m SET state = 'done', updated_at = now()

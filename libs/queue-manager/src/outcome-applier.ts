@@ -195,7 +195,12 @@ export class OutcomeApplier {
   }
 
   /** One log line and one count per applied result. */
-  private report(msg: MessageRef, outcome: OutcomeJobData, next: Date | null, applied: readonly Planned[]): void {
+  private report(
+    msg: MessageRef,
+    outcome: OutcomeJobData,
+    next: Date | null,
+    applied: readonly Planned[],
+  ): void {
     const { ctx } = this;
     const log = ctx.logger.child({ queueId: msg.queueId });
     for (const { r, result, status, expired } of applied) {

@@ -1,16 +1,8 @@
 import { QueueName } from '@mta/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, openHarness, LATER, NO_SUCH_USER, sleep, waitFor } from './testing/harness';
+import { FAST_SCHEDULE, Harness, openHarness, LATER, NO_SUCH_USER, sleep, waitFor } from './testing/harness';
 
-// A fast schedule: retries after 300 ms, 600 ms, capped at 1 s; no expiry or delay warning here.
-const schedule = {
-  firstRetryMs: 300,
-  multiplier: 2,
-  maxIntervalMs: 1000,
-  jitter: 0,
-  expireAfterMs: 3_600_000,
-  delayWarningAfterMs: 3_600_000,
-};
+const schedule = FAST_SCHEDULE;
 
 let h: Harness;
 let close: (() => Promise<void>) | undefined;

@@ -58,7 +58,10 @@ export class Router {
       else if (message.msg.state !== 'received') {
         ctx.logger
           .child({ queueId: message.msg.queueId })
-          .debug({ state: message.msg.state }, 'accepted job replayed, message not in state received: skipped');
+          .debug(
+            { state: message.msg.state },
+            'accepted job replayed, message not in state received: skipped',
+          );
         results.set(id, { routed: false, reason: 'not-received' });
       } else received.push(message);
     }
@@ -110,7 +113,9 @@ export class Router {
     }
     for (const { msg, plan } of routedNow) {
       ctx.metrics.count('routed');
-      ctx.logger.child({ queueId: msg.queueId }).info({ state: 'queued', destinations: plan }, 'message routed');
+      ctx.logger
+        .child({ queueId: msg.queueId })
+        .info({ state: 'queued', destinations: plan }, 'message routed');
     }
     await ctx.producer.enqueueMany(
       QueueName.Delivery,

@@ -265,6 +265,16 @@ export class Harness {
   }
 }
 
+/** A fast schedule: retries after 300 ms, 600 ms, capped at 1 s; no expiry or delay warning. */
+export const FAST_SCHEDULE = {
+  firstRetryMs: 300,
+  multiplier: 2,
+  maxIntervalMs: 1000,
+  jitter: 0,
+  expireAfterMs: 3_600_000,
+  delayWarningAfterMs: 3_600_000,
+};
+
 /**
  * A started Harness on a fresh test database and Redis prefix, for one spec file; `setup` runs
  * before the queue manager starts. `close` stops it and drops the database and the keys;

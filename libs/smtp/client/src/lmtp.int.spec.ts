@@ -9,7 +9,7 @@ import { haveDovecotLmtp, startDovecot, type Dovecot } from '@mta/testing';
 import { SmtpClient } from './client';
 import { expectNoLeaks, resourceCounts } from './test/harness';
 import { FAST, message, tracer, wireFromMail } from './test/fixtures';
-import { startScripted, type Script } from './test/scripted-server';
+import { readCommands, startScripted, type Script } from './test/scripted-server';
 
 interface LmtpScript {
   /** LHLO reply lines (default: a pipelining server with CHUNKING, to show DATA is used anyway). */
@@ -23,23 +23,12 @@ interface LmtpScript {
 function lmtpServer(o: LmtpScript): Script {
   return (socket: net.Socket, rec) => {
     socket.write('220 lmtp.test LMTP ready\r\n');
-    let handled = 0;
-    let inData = false;
-    socket.on('data', () => {
-      for (;;) {
-        if (inData) {
-          const end = rec.data.indexOf('\r\n.\r\n', handled - 2);
-          if (end === -1) return;
-          handled = end + 5;
-          inData = false;
-          if (o.final.length === 0) socket.destroy();
-          else socket.write(o.final.map((l) => l + '\r\n').join(''));
-          continue;
-        }
-        const eol = rec.data.indexOf('\r\n', handled);
-        if (eol === -1) return;
-        const line = rec.data.slice(handled, eol);
-        handled = eol + 2;
+    readCommands(socket, rec, {
+      data: () => {
+        if (o.final.length === 0) socket.destroy();
+        else socket.write(o.final.map((l) => l + '\r\n').join(''));
+      },
+      line: (line) => {
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'LHLO')
           socket.write(o.lhlo ?? '250-lmtp.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n');
@@ -49,10 +38,10 @@ function lmtpServer(o: LmtpScript): Script {
           socket.write((o.rcpt?.[address] ?? '250 2.1.5 OK') + '\r\n');
         } else if (verb === 'DATA') {
           socket.write('354 go ahead\r\n');
-          inData = true;
+          return 'data';
         } else if (verb === 'QUIT') socket.end('221 bye\r\n');
         else socket.write('250 2.0.0 OK\r\n');
-      }
+      },
     });
   };
 }

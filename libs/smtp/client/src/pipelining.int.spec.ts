@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpClient } from './client';
 import { expectNoLeaks, resourceCounts } from './test/harness';
 import { FAST, message, tracer } from './test/fixtures';
-import { startScripted, type Script, type ScriptedServer } from './test/scripted-server';
+import { readCommands, startScripted, type Script, type ScriptedServer } from './test/scripted-server';
 
 interface Replies {
   readonly lmtp?: boolean;
@@ -24,28 +24,14 @@ interface Replies {
 function pipeliningServer(o: Replies, contents: string[]): Script {
   return (socket: net.Socket, rec) => {
     socket.write('220 scripted ESMTP\r\n');
-    let handled = 0;
-    let inData = false;
     let mailOk = false;
     const reply = (line: string): void => void socket.write(line + '\r\n');
-    socket.on('data', () => {
-      for (;;) {
-        if (inData) {
-          // The end of data: a dot line at the start of the content, or after a CRLF.
-          const end = rec.data.startsWith('.\r\n', handled)
-            ? handled - 2
-            : rec.data.indexOf('\r\n.\r\n', handled);
-          if (end === -1) return;
-          contents.push(rec.data.slice(handled, Math.max(handled, end + 2)));
-          handled = end + 5;
-          inData = false;
-          reply(o.dot ?? '250 2.0.0 queued');
-          continue;
-        }
-        const eol = rec.data.indexOf('\r\n', handled);
-        if (eol === -1) return;
-        const line = rec.data.slice(handled, eol);
-        handled = eol + 2;
+    readCommands(socket, rec, {
+      data: (content) => {
+        contents.push(content);
+        reply(o.dot ?? '250 2.0.0 queued');
+      },
+      line: (line) => {
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'EHLO' || verb === 'LHLO') reply('250-scripted\r\n250-PIPELINING\r\n250 8BITMIME');
         else if (verb === 'MAIL') {
@@ -58,14 +44,14 @@ function pipeliningServer(o: Replies, contents: string[]): Script {
         } else if (verb === 'DATA') {
           const r = o.data ?? '354 go ahead';
           reply(r);
-          inData = r.startsWith('354');
           if (r.startsWith('421')) socket.end();
+          if (r.startsWith('354')) return 'data';
         } else if (verb === 'RSET') {
           mailOk = false;
           reply('250 2.0.0 ok');
         } else if (verb === 'QUIT') socket.end('221 bye\r\n');
         else reply('250 ok');
-      }
+      },
     });
   };
 }

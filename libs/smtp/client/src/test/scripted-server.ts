@@ -40,6 +40,43 @@ export async function startScripted(script: Script, host = '127.0.0.1'): Promise
   };
 }
 
+export interface CommandHandlers {
+  /** One command line (without CRLF); return 'data' when the reply sent was 354. */
+  line(line: string): 'data' | void;
+  /** The content of a message, up to (not including) its end-of-data dot line. */
+  data(content: string): void;
+}
+
+/**
+ * Reads what the client sends as an SMTP/LMTP server does: command lines, and after a 354 the
+ * message up to the dot line (RFC 5321 §4.1.1.4), however the bytes arrive.
+ */
+export function readCommands(socket: net.Socket, rec: { data: string }, handlers: CommandHandlers): void {
+  let handled = 0;
+  let inData = false;
+  socket.on('data', () => {
+    for (;;) {
+      if (inData) {
+        // The end of data: a dot line at the start of the content, or after a CRLF.
+        const end = rec.data.startsWith('.\r\n', handled)
+          ? handled - 2
+          : rec.data.indexOf('\r\n.\r\n', handled);
+        if (end === -1) return;
+        const content = rec.data.slice(handled, Math.max(handled, end + 2));
+        handled = end + 5;
+        inData = false;
+        handlers.data(content);
+        continue;
+      }
+      const eol = rec.data.indexOf('\r\n', handled);
+      if (eol === -1) return;
+      const line = rec.data.slice(handled, eol);
+      handled = eol + 2;
+      if (handlers.line(line) === 'data') inData = true;
+    }
+  });
+}
+
 /** Accepts and never says a word. */
 export const silent: Script = () => undefined;
 

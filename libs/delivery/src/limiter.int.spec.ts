@@ -134,6 +134,40 @@ describe('per-destination concurrency limit (Redis)', () => {
     expect((await second).status).toBe('attempted');
   });
 
+  it('lets no more deliveries wait for a destination than it has slots: the rest go back at once', async () => {
+    const prefix = `${test.prefix}:waiters`;
+    const inner = new GatedAgent();
+    const agent = new ConcurrencyLimitedAgent(inner, {
+      limiter: new RedisDestinationLimiter({
+        redis,
+        prefix,
+        limit: 20,
+        limitFor: (d) => (d === 'slow.test' ? 1 : undefined),
+      }),
+      waitForSlotMs: 2_000,
+    });
+    const req = (to: string) => request([to], message('waiters'), { destination: to.split('@')[1] });
+    const holding = agent.deliver(req('a@slow.test'));
+    await until(() => inner.running.length === 1);
+    const waiting = agent.deliver(req('b@slow.test')); // one slot: one may wait for it
+    await sleep(50);
+    const t0 = Date.now();
+    const third = await agent.deliver(req('c@slow.test')); // a second waiter: given back at once
+    expect(third.status).toBe('deferred-local');
+    expect(Date.now() - t0).toBeLessThan(500);
+    // Another destination goes at once, whatever waits for slow.test.
+    const other = agent.deliver(req('d@fast.test'));
+    await until(() => inner.running.length === 2);
+    inner.running.shift()?.(); // a@slow.test done: b takes its slot
+    await until(() => inner.running.length === 2);
+    inner.finishAll();
+    expect((await Promise.all([holding, waiting, other])).map((r) => r.status)).toEqual([
+      'attempted',
+      'attempted',
+      'attempted',
+    ]);
+  });
+
   it('gives a killed worker’s slot back when its lease expires', async () => {
     const limiter = new RedisDestinationLimiter({
       redis,

@@ -22,6 +22,8 @@ export interface Lease {
 export interface DestinationLimiter {
   /** How long a lease lives without renewal, when the limiter knows it. */
   readonly leaseMs?: number;
+  /** The number of slots of `destination`, when the limiter knows it. */
+  limitOf?(destination: string): number;
   /** A slot for `destination`, or null when all are taken. Rejects only when the store is unreachable. */
   acquire(destination: string): Promise<Lease | null>;
 }
@@ -76,6 +78,10 @@ export class RedisDestinationLimiter implements DestinationLimiter {
       throw new RangeError('limit and leaseMs must be positive');
   }
 
+  limitOf(destination: string): number {
+    return this.options.limitFor?.(destination) ?? this.limit;
+  }
+
   keyOf(destination: string): string {
     return `${this.options.prefix}:delivery:slots:${destination.toLowerCase()}`;
   }
@@ -84,7 +90,7 @@ export class RedisDestinationLimiter implements DestinationLimiter {
     const { redis } = this.options;
     const key = this.keyOf(destination);
     const id = randomUUID();
-    const limit = this.options.limitFor?.(destination) ?? this.limit;
+    const limit = this.limitOf(destination);
     const ok = await redis.eval(ACQUIRE, 1, key, id, this.leaseMs, limit);
     if (ok !== 1) return null;
     let released = false;

@@ -18,6 +18,11 @@ export interface ConnectionPoolOptions {
    * it is closed, and the next delivery pays a new connection, greeting and EHLO.
    */
   readonly maxIdlePerKey?: number;
+  /**
+   * Idle sessions kept in all (default 200): mail to many different hosts must not pile up
+   * idle connections (file descriptors here, session slots there) for `idleTimeoutMs`.
+   */
+  readonly maxIdle?: number;
 }
 
 interface Idle {
@@ -31,12 +36,16 @@ export class SmtpConnectionPool {
   private closed = false;
   private readonly idleTimeoutMs: number;
   private readonly maxMessages: number;
+  private readonly maxIdlePerKey: number;
   private readonly maxIdle: number;
+  /** Idle sessions, all keys together. */
+  private idleCount = 0;
 
   constructor(options: ConnectionPoolOptions = {}) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.maxMessages = options.maxMessagesPerConnection ?? 100;
-    this.maxIdle = options.maxIdlePerKey ?? 20;
+    this.maxIdlePerKey = options.maxIdlePerKey ?? 20;
+    this.maxIdle = options.maxIdle ?? 200;
   }
 
   static key(host: string, address: string | undefined, port: number): string {
@@ -45,9 +54,7 @@ export class SmtpConnectionPool {
 
   /** Idle sessions, all keys together. */
   get size(): number {
-    let n = 0;
-    for (const list of this.idle.values()) n += list.length;
-    return n;
+    return this.idleCount;
   }
 
   /** An idle session for `key`, already reset (RSET 250), or null. */
@@ -55,6 +62,7 @@ export class SmtpConnectionPool {
     for (;;) {
       const entry = this.idle.get(key)?.pop();
       if (!entry) return null;
+      this.idleCount--;
       clearTimeout(entry.timer);
       if (this.idle.get(key)?.length === 0) this.idle.delete(key);
       if (await entry.client.reset()) return entry.client;
@@ -69,7 +77,8 @@ export class SmtpConnectionPool {
       this.closed ||
       !client.isUsable() ||
       client.messagesSent >= this.maxMessages ||
-      list.length >= this.maxIdle
+      list.length >= this.maxIdlePerKey ||
+      this.idleCount >= this.maxIdle
     ) {
       this.quit(client);
       return;
@@ -77,6 +86,7 @@ export class SmtpConnectionPool {
     const timer = setTimeout(() => this.expire(key, client), this.idleTimeoutMs);
     timer.unref(); // an idle session must not keep the process alive
     list.push({ client, timer });
+    this.idleCount++;
     this.idle.set(key, list);
   }
 
@@ -96,6 +106,7 @@ export class SmtpConnectionPool {
       }
     }
     this.idle.clear();
+    this.idleCount = 0;
     while (this.closing.size > 0) await Promise.all([...this.closing]);
   }
 
@@ -105,6 +116,7 @@ export class SmtpConnectionPool {
     const i = list.findIndex((e) => e.client === client);
     if (i === -1) return;
     list.splice(i, 1);
+    this.idleCount--;
     if (list.length === 0) this.idle.delete(key);
     this.quit(client);
   }

@@ -77,7 +77,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
   constructor(private readonly options: RemoteAgentOptions) {
     const { pool } = options;
     this.ownsPool = pool !== false && !(pool instanceof SmtpConnectionPool);
-    this.pool = pool === false ? null : pool instanceof SmtpConnectionPool ? pool : new SmtpConnectionPool(pool);
+    this.pool =
+      pool === false ? null : pool instanceof SmtpConnectionPool ? pool : new SmtpConnectionPool(pool);
   }
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {

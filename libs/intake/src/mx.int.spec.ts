@@ -207,6 +207,21 @@ s.quit()`,
     );
   });
 
+  it('takes body lines longer than 1000 octets (RFC 5321 §4.5.3.1) and stores them byte for byte', async () => {
+    const out = await python(
+      port,
+      `import hashlib
+msg = ('Subject: long line\\r\\n\\r\\n' + 'x' * 5000 + '\\r\\nshort\\r\\n').encode()
+s = smtplib.SMTP('127.0.0.1', port)
+s.ehlo('client.example')
+s.sendmail('long@remote.example', ['alice@local.example'], msg)
+s.quit()
+print(hashlib.sha256(msg).hexdigest())`,
+    );
+    const message = await fx.db.message.findFirstOrThrow({ where: { subject: 'long line' } });
+    expect(sha(withoutOurReceived(await readMessageBuffer(fx.db, message.id)))).toBe(out.trim());
+  });
+
   it('stores a 10 MB message byte for byte (smtplib, default size limit)', async () => {
     const [bigPort] = (await fx.start('mx')).ports as [number];
     const out = await python(

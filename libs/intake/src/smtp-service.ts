@@ -74,6 +74,12 @@ async function server(
     authMechanisms: submission ? ['PLAIN', 'LOGIN'] : [],
     requireAuth: submission,
     maxMessageSize: config.MESSAGE_SIZE_LIMIT,
+    // RFC 5321 §4.5.3.1.6 caps a text line at 1000 octets, but §4.5.3.1 asks receivers to
+    // impose no such limits where they can: the MX takes mail from anyone, and refusing a
+    // sender's long line costs our user the message (Postfix's smtpd takes it too). Submission
+    // keeps the limit: our own users' clients get a clear 500 5.5.2 instead of mail that a
+    // stricter receiver would refuse later. The header block stays bounded (1 MiB).
+    maxDataLineLength: submission ? 1000 : 0,
     maxRecipients: config.MAX_RECIPIENTS,
     onError: (error, session) =>
       ctx.logger.warn(

@@ -70,6 +70,19 @@ describe('submission (587 STARTTLS, 465 implicit TLS) with real clients', () => 
     expect(text.match(/^Date:/gim)).toHaveLength(1);
   });
 
+  it('keeps the 1000-octet line limit for our own users: 1000 pass, 1001 get 500 5.5.2', async () => {
+    const send = (line: number) =>
+      swaks(
+        port587,
+        ['--tls', ...auth('PLAIN'), '--from', 'alice@local.example', '--to', 'friend@remote.example'],
+        `From: <alice@local.example>\r\nSubject: line ${line}\r\n\r\n${'y'.repeat(line - 2)}`,
+      );
+    const ok = await send(1000);
+    expect(lastReply(ok, '250'), ok.output).toMatch(/^250 2\.0\.0/);
+    const long = await send(1001);
+    expect(lastReply(long, '500'), long.output).toMatch(/^500 5\.5\.2/);
+  });
+
   it('refuses MAIL before AUTH with 530 5.7.0', async () => {
     const t = await swaks(port587, [
       '--tls',

@@ -17,8 +17,6 @@ function manualWrite() {
 const options = (o: Partial<GroupCommitOptions<number>> = {}): GroupCommitOptions<number> => ({
   maxInFlight: 1,
   maxItems: 100,
-  maxWeight: 1_000,
-  weight: () => 1,
   ...o,
 });
 
@@ -60,6 +58,18 @@ describe('GroupCommit', () => {
     // then 50, over the bound, alone; then the last.
     expect(calls.map((c) => c.items)).toEqual([[1], [1, 1, 1], [1, 4, 5], [2], [50], [1]]);
     expect(await Promise.all(all)).toEqual([10, 10, 10, 10, 10, 40, 50, 20, 500, 10]);
+  });
+
+  it('without a weight, cuts batches at maxItems only', async () => {
+    const { calls, write } = manualWrite();
+    const group = new GroupCommit(write, options({ maxItems: 2 }));
+    const all = [1, 2, 3, 4, 500].map((x) => group.submit(x));
+    for (let i = 0; i < 3; i++) {
+      calls[i]?.finish();
+      await tick();
+    }
+    expect(calls.map((c) => c.items)).toEqual([[1], [2, 3], [4, 500]]);
+    expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 5000]);
   });
 
   it('after a failed batch, retries each item alone so only the faulty one fails', async () => {

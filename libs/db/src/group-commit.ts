@@ -16,9 +16,12 @@ export interface GroupCommitOptions<T> {
   maxInFlight: number;
   /** Items per write at most. */
   maxItems: number;
-  /** Sum of `weight` per write at most; an item heavier than this still goes, alone. */
-  maxWeight: number;
-  weight: (item: T) => number;
+  /**
+   * A second bound besides the count (bytes, say): the sum of `weight` per write at most; an
+   * item heavier than this still goes, alone. Without `weight`, only `maxItems` bounds a write.
+   */
+  maxWeight?: number;
+  weight?: (item: T) => number;
   /** Told the size of every batch written (for a metric). */
   onBatch?: (items: number) => void;
 }
@@ -66,7 +69,8 @@ export class GroupCommit<T, R> {
 
   /** The longest prefix of the waiting items within the count and weight bounds (at least one). */
   private take(): Waiting<T, R>[] {
-    const { maxItems, maxWeight, weight } = this.options;
+    const { maxItems, maxWeight = Infinity, weight } = this.options;
+    if (!weight) return this.waiting.splice(0, maxItems);
     let n = 0;
     let total = 0;
     while (n < this.waiting.length && n < maxItems) {

@@ -132,8 +132,6 @@ export class RequestLoader {
     this.batch = new GroupCommit((jobs) => loadDeliveryRequests(pool, jobs), {
       maxInFlight: 1,
       maxItems: 32,
-      maxWeight: 32,
-      weight: () => 1,
     });
   }
 
@@ -142,7 +140,11 @@ export class RequestLoader {
   }
 }
 
-function requestFrom(pool: Pick<pg.Pool, 'query'>, job: DeliveryJobRef, message: Row | undefined): RequestLoad {
+function requestFrom(
+  pool: Pick<pg.Pool, 'query'>,
+  job: DeliveryJobRef,
+  message: Row | undefined,
+): RequestLoad {
   if (!message) return { ok: false, queueId: null, reason: `message ${job.messageId} does not exist` };
   const queueId = message.queue_id;
 

@@ -21,8 +21,6 @@ export function batchOptions<T>(
   return {
     maxInFlight: IN_FLIGHT,
     maxItems: MAX_BATCH,
-    maxWeight: MAX_BATCH,
-    weight: () => 1,
     onBatch: (n) => ctx.metrics.batch(kind, n),
   };
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '@mta/observability';
-import { JobProducer, QueueName } from '@mta/queue';
+import { JobProducer, QueueName, settlesWithin } from '@mta/queue';
 import { SmtpError } from '@mta/smtp-protocol';
 import { GroupCommit } from '@mta/db';
 import type { IncomingMessage, StoredMessage } from './incoming-message';
@@ -79,13 +79,7 @@ export class MessageWriter {
    * `timeoutMs`; what is left is the reconciler's (the messages are in PostgreSQL).
    */
   async drain(timeoutMs = 5_000): Promise<void> {
-    if (this.enqueuing.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.enqueuing),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    if (this.enqueuing.size > 0) await settlesWithin(Promise.all(this.enqueuing), timeoutMs);
   }
 
   /** One statement for the batch; its `accepted` jobs follow in one Redis round trip. */

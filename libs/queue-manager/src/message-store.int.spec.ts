@@ -4,7 +4,6 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   loadBlocks,
-  loadMessage,
   loadMessages,
   markDone,
   markDoneIfAllDelivered,
@@ -52,9 +51,9 @@ describe('message-store on real PostgreSQL', () => {
     return msg;
   }
 
-  it('loads the message and its recipients as Prisma would, ordered by address, or null', async () => {
+  it('loads the message and its recipients as Prisma would, ordered by address, or nothing for a missing id', async () => {
     const msg = await message(['zed@b.example', 'amy@a.example']);
-    const loaded = await loadMessage(pool, msg.id);
+    const loaded = (await loadMessages(pool, [msg.id])).get(msg.id);
     expect(loaded?.msg).toEqual({
       id: msg.id,
       queueId: msg.queueId,
@@ -63,9 +62,9 @@ describe('message-store on real PostgreSQL', () => {
       receivedAt: msg.receivedAt,
     });
     expect(loaded?.recipients).toEqual(msg.recipients);
-    const one = await loadMessage(pool, msg.id, [msg.recipients[1].id]);
+    const one = (await loadMessages(pool, [msg.id], [msg.recipients[1].id])).get(msg.id);
     expect(one?.recipients.map((r) => r.address)).toEqual(['zed@b.example']);
-    expect(await loadMessage(pool, '00000000-0000-0000-0000-000000000000')).toBeNull();
+    expect(await loadMessages(pool, ['00000000-0000-0000-0000-000000000000'])).toEqual(new Map());
   });
 
   it('loads a batch of messages in one query, each with its own recipients, skipping the missing', async () => {
@@ -85,7 +84,7 @@ describe('message-store on real PostgreSQL', () => {
     const bare = await db.recipient.create({
       data: { messageId: msg.id, address: 'n@x.example', domain: 'x.example' },
     });
-    expect((await loadMessage(pool, msg.id))?.recipients).toEqual([bare]);
+    expect((await loadMessages(pool, [msg.id])).get(msg.id)?.recipients).toEqual([bare]);
     expect(bare.dsnNotify).toEqual([]);
     expect(await openRecipients(pool, msg.id)).toEqual([{ status: 'queued', dsnNotify: [] }]);
   });

@@ -109,15 +109,6 @@ export async function loadMessages(
   );
 }
 
-/** One message (see loadMessages), or null if it does not exist. */
-export async function loadMessage(
-  pool: Pool,
-  messageId: string,
-  recipientIds?: readonly string[],
-): Promise<LoadedMessage | null> {
-  return (await loadMessages(pool, [messageId], recipientIds)).get(messageId) ?? null;
-}
-
 /** What stops recipients from being sent now: suppressed addresses and paused domains. */
 export interface Blocks {
   /** Lower-case address → reason. */

@@ -15,7 +15,7 @@
  * Outcomes that arrive while a batch is being applied are applied together in the next one
  * (batches.ts): the statements above run once per batch, not once per outcome.
  */
-import type { Recipient, RecipientStatus } from '@mta/db';
+import { GroupCommit, type Recipient, type RecipientStatus } from '@mta/db';
 import type { JobData, QueueName } from '@mta/queue';
 import type { DsnWriter } from './bounces';
 import type { Context } from './context';
@@ -23,7 +23,6 @@ import type { Dispatcher } from './dispatcher';
 import { EXPIRED_REASON } from './fail';
 import { delayWarningDue, nextAttempt } from './schedule';
 import type { Settler } from './settle';
-import { GroupCommit } from '@mta/db';
 import { batchOptions } from './batches';
 import { loadMessages, recordResults, type AppliedResult } from './message-store';
 import type { MessageRef } from './types';

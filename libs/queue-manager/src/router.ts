@@ -13,11 +13,11 @@
  * Held: a message in state `held` is not touched (its release puts it back and enqueues it);
  * recipients with status `held` are routed but get no job.
  */
-import type { Recipient, RecipientRoute } from '@mta/db';
+import { GroupCommit, type Recipient, type RecipientRoute } from '@mta/db';
+import type { Logger } from '@mta/observability';
 import type { Context } from './context';
 import { destinationOf, type DeliveryJobData, type Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
-import { GroupCommit } from '@mta/db';
 import { QueueName } from '@mta/queue';
 import { batchOptions } from './batches';
 import { blockKeys, loadMessages, markRouted, type LoadedMessage } from './message-store';
@@ -49,10 +49,11 @@ export class Router {
    */
   async routeMany(messageIds: readonly string[]): Promise<RouteResult[]> {
     const { ctx } = this;
-    const loaded = await loadMessages(ctx.pool, [...new Set(messageIds)]);
+    const unique = [...new Set(messageIds)];
+    const loaded = await loadMessages(ctx.pool, unique);
     const results = new Map<string, RouteResult>();
     const received: LoadedMessage[] = [];
-    for (const id of new Set(messageIds)) {
+    for (const id of unique) {
       const message = loaded.get(id);
       if (!message) results.set(id, { routed: false, reason: 'missing' });
       else if (message.msg.state !== 'received') {
@@ -95,34 +96,30 @@ export class Router {
     // The jobs of every message of the batch go to Redis together (one addBulk). If that
     // fails, the messages stay routed and the reconciler finds their recipients due without a job.
     const toSettle: MessageRef[] = [];
-    const routedNow: { msg: MessageRef; plan: unknown; jobs: DeliveryJobData[] }[] = [];
+    const routedNow: { log: Logger; jobs: DeliveryJobData[] }[] = [];
     for (const { msg, recipients, plan } of plans) {
       if (!won.has(msg.id)) {
         results.set(msg.id, { routed: false, reason: 'not-received' });
         continue;
       }
+      ctx.metrics.count('routed');
+      const log = ctx.logger.child({ queueId: msg.queueId });
+      log.info({ state: 'queued', destinations: plan }, 'message routed');
       const routed: MessageRef = { ...msg, state: 'queued' };
       const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
       const prepared = await this.dispatcher.prepare(routed, waiting, { blocks });
-      routedNow.push({ msg, plan, jobs: prepared.jobs });
+      routedNow.push({ log, jobs: prepared.jobs });
       // The message can only have become final through recipients that failed here (expired,
       // suppressed) or were final already; otherwise settling would find nothing to do.
       const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
       if (prepared.failed > 0 || finalBefore) toSettle.push(routed);
       results.set(msg.id, { routed: true, jobs: prepared.jobs.length });
     }
-    for (const { msg, plan } of routedNow) {
-      ctx.metrics.count('routed');
-      ctx.logger
-        .child({ queueId: msg.queueId })
-        .info({ state: 'queued', destinations: plan }, 'message routed');
-    }
     await ctx.producer.enqueueMany(
       QueueName.Delivery,
       routedNow.flatMap((r) => r.jobs),
     );
-    for (const { msg, jobs } of routedNow) {
-      const log = ctx.logger.child({ queueId: msg.queueId });
+    for (const { log, jobs } of routedNow) {
       for (const job of jobs) {
         log.info(
           {

@@ -52,7 +52,14 @@ const LOG_LEVEL = argValue('--log-level', 'warn');
 const SKIP_POSTFIX = hasFlag('--no-postfix');
 /** Write V8 CPU profiles of our processes into this directory (node --cpu-prof), one file per process. */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
-const execArgv = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
+/** Extra node flags for our processes, e.g. "--trace-gc" (with --service-log-dir to keep the output). */
+const NODE_ARGS = (argValue('--node-args', '') ?? '').split(' ').filter(Boolean);
+/** Append each of our processes' output to <dir>/<name>.log. */
+const LOG_DIR = argValue('--service-log-dir', null);
+const execArgv = [
+  ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : []),
+  ...NODE_ARGS,
+];
 
 const SIZE = 5120;
 const DOMAIN = 'bench.example';
@@ -100,10 +107,15 @@ async function startOurs(runId, workers, sink, dns, tmp) {
   };
   const mxPort = await freePort();
   const started = await Promise.allSettled([
-    startService('mx', { execArgv, smtpPort: mxPort, env: { ...common, MX_LISTEN: `127.0.0.1:${mxPort}` } }),
-    startService('queue', { execArgv, env: common }),
+    startService('mx', {
+      execArgv,
+      logDir: LOG_DIR,
+      smtpPort: mxPort,
+      env: { ...common, MX_LISTEN: `127.0.0.1:${mxPort}` },
+    }),
+    startService('queue', { execArgv, logDir: LOG_DIR, env: common }),
     ...Array.from({ length: workers }, (_, i) =>
-      startService('delivery', { execArgv, name: `delivery-${i + 1}`, env: common }),
+      startService('delivery', { execArgv, logDir: LOG_DIR, name: `delivery-${i + 1}`, env: common }),
     ),
   ]);
   const services = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
@@ -168,10 +180,9 @@ async function startOurs(runId, workers, sink, dns, tmp) {
 function meanBatches(text, metric, label) {
   const part = (kind) =>
     new Map(
-      [...text.matchAll(new RegExp(`^${metric}_${kind}\\{[^}]*\\b${label}="([^"]+)"[^}]*\\} (\\S+)`, 'gm'))].map((m) => [
-        m[1],
-        Number(m[2]),
-      ]),
+      [
+        ...text.matchAll(new RegExp(`^${metric}_${kind}\\{[^}]*\\b${label}="([^"]+)"[^}]*\\} (\\S+)`, 'gm')),
+      ].map((m) => [m[1], Number(m[2])]),
     );
   const sums = part('sum');
   return Object.fromEntries(

@@ -31,6 +31,8 @@ const LATENCY_SECONDS = Number(argValue('--latency-seconds', quick ? '2' : '4'))
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
 /** Extra flags for the mx process's node (e.g. V8 heap sizes), space-separated. */
 const MX_NODE_ARGS = (argValue('--mx-node-args', '') ?? '').split(' ').filter(Boolean);
+/** Append mx's output to <dir>/mx.log (e.g. with --mx-node-args "--trace-gc"). */
+const LOG_DIR = argValue('--service-log-dir', null);
 /**
  * Also time the 250 at a fixed offered load (open loop): every session sends one message every
  * `sessions / rate` seconds, so the server is not driven to saturation. Aggregate msg/s.
@@ -73,6 +75,7 @@ async function startMx() {
     ...MX_NODE_ARGS,
   ];
   const mx = await startService('mx', {
+    logDir: LOG_DIR,
     execArgv,
     smtpPort: port,
     env: {

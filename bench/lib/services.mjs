@@ -1,6 +1,7 @@
 // Our services as the bench runs them: a built bundle `dist/apps/<app>/main.js` in its own
 // process, production profile, stopped with SIGTERM (Nest shutdown hooks), killed if it hangs.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { onCleanup } from './cleanup.mjs';
 import { root } from './paths.mjs';
@@ -10,11 +11,12 @@ import { deadline, freePort, portOpen, waitFor } from './processes.mjs';
  * Starts `dist/apps/<app>/main.js` with `env` on top of this process's environment (NODE_ENV
  * production, LOG_LEVEL warn unless given) and its own HEALTH_LISTEN on a free port; resolves
  * once `/readyz` answers 200 (and `smtpPort`, if given, accepts connections).
- * `stopTimeoutMs`: how long SIGTERM gets before SIGKILL.
+ * `stopTimeoutMs`: how long SIGTERM gets before SIGKILL. `logDir`: append the process's output to
+ * `<logDir>/<name>.log`.
  */
 export async function startService(
   app,
-  { env = {}, execArgv = [], smtpPort, name = app, stopTimeoutMs = 15_000 } = {},
+  { env = {}, execArgv = [], smtpPort, name = app, stopTimeoutMs = 15_000, logDir = null } = {},
 ) {
   const healthPort = await freePort();
   const child = spawn(process.execPath, [...execArgv, path.join(root, `dist/apps/${app}/main.js`)], {
@@ -34,6 +36,12 @@ export async function startService(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  if (logDir) {
+    // Everything the process writes, for reading afterwards (e.g. with node --trace-gc).
+    const file = fs.createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+    child.stdout.pipe(file);
+    child.stderr.pipe(file);
+  }
   let exited = false;
   let exitedAfterMs = null;
   const exit = new Promise((resolve) => child.on('exit', () => ((exited = true), resolve())));

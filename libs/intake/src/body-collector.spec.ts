@@ -30,4 +30,22 @@ describe('BodyCollector', () => {
     expect(chunks.map((c) => c.length)).toEqual([16, 14, 20]);
     expect(chunks[2]).toBe(big);
   });
+
+  it('grows its blocks from small to blockSize', () => {
+    const collector = new BodyCollector(1024, 64);
+    const parts = Array.from({ length: 100 }, (_, i) => Buffer.alloc(10, i));
+    for (const part of parts) collector.push(part);
+    const chunks = collector.finish();
+    expect(chunks.map((c) => c.length)).toEqual([64, 128, 256, 512, 40]);
+    expect(Buffer.concat(chunks).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('copies a last block less than half full out, so the block is not held', () => {
+    const collector = new BodyCollector(64 * 1024, 8 * 1024);
+    for (let i = 0; i < 90; i++) collector.push(Buffer.alloc(100, i));
+    const [first, last] = collector.finish();
+    expect([first.length, last.length]).toEqual([8192, 808]);
+    // The 808 bytes no longer live in the 16 KiB block they were gathered in.
+    expect(last.buffer.byteLength).toBeLessThan(16 * 1024);
+  });
 });

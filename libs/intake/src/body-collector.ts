@@ -1,16 +1,27 @@
 /**
  * Gathers a message body as it streams in, for storage as `message_chunks` rows, without ever
- * joining it into one buffer: each byte is held once. Large incoming buffers are kept as they
- * are; small ones (a socket read can be a few bytes) are copied into a block of `blockSize`, so
- * a message becomes a few large rows rather than thousands of tiny ones.
+ * joining it into one buffer. Large incoming buffers are kept as they are; small ones (a socket
+ * read can be a few bytes) are copied into blocks, so a message becomes a few large rows rather
+ * than thousands of tiny ones.
+ *
+ * Blocks start small and double up to `blockSize`, and the last one is trimmed to its content,
+ * so a message holds about its own size in memory. (A fixed 256 KiB block per message, as
+ * before, held 50 times a 5 KB message's size outside the V8 heap until the commit, and that
+ * external memory drove a full garbage collection every few hundred messages.)
  */
 export class BodyCollector {
   private readonly chunks: Buffer[] = [];
   private block: Buffer | null = null;
   private used = 0;
   private total = 0;
+  private nextBlock: number;
 
-  constructor(private readonly blockSize = 256 * 1024) {}
+  constructor(
+    private readonly blockSize = 256 * 1024,
+    firstBlock = 16 * 1024,
+  ) {
+    this.nextBlock = Math.min(firstBlock, blockSize);
+  }
 
   get size(): number {
     return this.total;
@@ -25,11 +36,14 @@ export class BodyCollector {
     }
     let offset = 0;
     while (offset < data.length) {
-      this.block ??= Buffer.allocUnsafe(this.blockSize);
+      if (!this.block) {
+        this.block = Buffer.allocUnsafe(this.nextBlock);
+        this.nextBlock = Math.min(this.nextBlock * 2, this.blockSize);
+      }
       const n = data.copy(this.block, this.used, offset);
       this.used += n;
       offset += n;
-      if (this.used === this.blockSize) this.seal();
+      if (this.used === this.block.length) this.seal();
     }
   }
 
@@ -40,7 +54,13 @@ export class BodyCollector {
   }
 
   private seal(): void {
-    if (this.block && this.used > 0) this.chunks.push(this.block.subarray(0, this.used));
+    const block = this.block;
+    if (block && this.used > 0) {
+      // A block less than half full is copied out, so the rest of it is not held until commit.
+      this.chunks.push(
+        this.used * 2 < block.length ? Buffer.from(block.subarray(0, this.used)) : block.subarray(0, this.used),
+      );
+    }
     this.block = null;
     this.used = 0;
   }

@@ -10,6 +10,13 @@
  * with the same conditions the Prisma code had: a replayed job changes nothing. Each takes a
  * batch of messages (the router and the outcome applier group the jobs that run at the same
  * time, see batches.ts): one statement for N messages instead of N.
+ *
+ * A message's state is compared as text (`state::text = 'queued'`) where the rows are found by
+ * id: that keeps the planner from finding them through the index on (state, received_at) and
+ * filtering by id, which it does whenever its statistics say few messages are in that state
+ * (after a quiet hour, say). Under a burst thousands are, and each statement then reads them
+ * all: "mark done" of 8 messages with 3,100 queued read 2,706 blocks in 3.6 ms that way, 229 in
+ * 0.6 ms by primary key (EXPLAIN ANALYZE, generic plan, statistics taken with all done).
  */
 import type { Recipient, RecipientRoute, RecipientStatus } from '@mta/db';
 import type pg from 'pg';
@@ -175,7 +182,7 @@ export async function markRouted(
     text: `WITH m AS (
        UPDATE messages SET state = 'queued', updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[]) AS x(id, queue_id, detail)
-        WHERE messages.id = x.id AND messages.state = 'received'
+        WHERE messages.id = x.id AND messages.state::text = 'received'
         RETURNING messages.id, x.queue_id, x.detail
      ), r AS (
        UPDATE recipients SET route = c.route::recipient_route, updated_at = now()
@@ -337,7 +344,7 @@ export async function markDoneIfAllDelivered(
   const { rows } = await pool.query<{ id: string }>({
     name: 'qm-done-if-delivered',
     text: `UPDATE messages m SET state = 'done', updated_at = now()
-      WHERE m.id = ANY($1::uuid[]) AND m.state = 'queued'
+      WHERE m.id = ANY($1::uuid[]) AND m.state::text = 'queued'
         AND NOT EXISTS (SELECT 1 FROM recipients r
                          WHERE r.message_id = m.id AND r.status NOT IN ('delivered', 'bounced'))
       RETURNING m.id`,
@@ -350,7 +357,7 @@ export async function markDoneIfAllDelivered(
 export async function markDone(pool: Pool, messageId: string): Promise<boolean> {
   const { rowCount } = await pool.query({
     name: 'qm-mark-done',
-    text: `UPDATE messages SET state = 'done', updated_at = now() WHERE id = $1 AND state = 'queued'`,
+    text: `UPDATE messages SET state = 'done', updated_at = now() WHERE id = $1 AND state::text = 'queued'`,
     values: [messageId],
   });
   return (rowCount ?? 0) > 0;

@@ -68,14 +68,14 @@ interface Row {
 
 /**
  * Loads the requests of several jobs in one query (the same rules as one job, see DeliveryJobRef),
- * in the order given.
+ * in the order given. Unnamed, so that it is planned for the tables as they are, not kept on a
+ * plan made while they were small (see libs/queue-manager/src/message-store.ts).
  */
 export async function loadDeliveryRequests(
   pool: Pick<pg.Pool, 'query'>,
   jobs: readonly DeliveryJobRef[],
 ): Promise<RequestLoad[]> {
   const { rows } = await pool.query<Row & { ord: number }>({
-    name: 'delivery-load-jobs',
     text: `SELECT j.ord::int AS ord, m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime,
             m.dsn_ret, m.dsn_envid,
             COALESCE((

@@ -41,12 +41,15 @@ export class PrismaDirectory implements Directory {
     return value;
   }
 
-  /** One round trip on the plain pool, unless the address was found within `ttlMs`. */
+  /**
+   * One round trip on the plain pool, unless the address was found within `ttlMs`. Unnamed: a
+   * prepared statement's generic plan, made while there were few accounts, would scan them all
+   * once there are many (see libs/queue-manager/src/message-store.ts).
+   */
   async mailboxExists(address: string): Promise<boolean> {
     const at = this.mailboxes.get(address);
     if (at !== undefined && this.now() - at < this.ttlMs) return true;
     const { rows } = await this.pool.query<{ found: boolean }>({
-      name: 'intake-mailbox-exists',
       text: `SELECT EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled)
            OR EXISTS (SELECT 1 FROM aliases WHERE address = $1 AND NOT disabled) AS found`,
       values: [address],

@@ -34,10 +34,15 @@ const MX_NODE_ARGS = (argValue('--mx-node-args', '') ?? '').split(' ').filter(Bo
 /** Append mx's output to <dir>/mx.log (e.g. with --mx-node-args "--trace-gc"). */
 const LOG_DIR = argValue('--service-log-dir', null);
 /**
- * Also time the 250 at a fixed offered load (open loop): every session sends one message every
- * `sessions / rate` seconds, so the server is not driven to saturation. Aggregate msg/s.
+ * Also time the 250 at fixed offered loads (open loop): every session sends one message every
+ * `sessions / rate` seconds, so the server is not driven to saturation. Aggregate msg/s; a
+ * comma-separated list (e.g. 200,400,800) runs each rate in turn, to find how much load each
+ * side takes with its p99 still under a bound.
  */
-const PACED_RATE = Number(argValue('--paced-rate', '0'));
+const PACED_RATES = (argValue('--paced-rate', '') ?? '')
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
 const SKIP_BUILD = hasFlag('--no-build');
 const SESSIONS = (argValue('--sessions', '1,50') ?? '1,50').split(',').map(Number);
 
@@ -380,12 +385,16 @@ async function main() {
         `  ${sessions} sessions, ${server.name} latency client: ${l.samples.length} messages, p99 ${fmt(percentile(l.samples, 0.99), 1)} ms\n`,
       );
     }
-    const paced = {};
-    if (PACED_RATE > 0 && sessions > 1)
-      for (const server of [ours, postfix]) {
-        await postfixDrained(postfix);
-        paced[server.name] = await latencyRun(server.port, sessions, LATENCY_SECONDS, PACED_RATE);
-        if (server === postfix) sentToPostfix += paced[server.name].samples.length;
+    const paced = [];
+    if (sessions > 1)
+      for (const rate of PACED_RATES) {
+        const atRate = { rate };
+        for (const server of [ours, postfix]) {
+          await postfixDrained(postfix);
+          atRate[server.name] = await latencyRun(server.port, sessions, LATENCY_SECONDS, rate);
+          if (server === postfix) sentToPostfix += atRate[server.name].samples.length;
+        }
+        paced.push(atRate);
       }
     rows.push({ sessions, size, runs, latency, paced });
   }
@@ -471,14 +480,15 @@ async function main() {
       'time from writing the final ".\\r\\n" to the whole 250 reply. Histogram: mta_intake_store_seconds over our smtp-source runs ' +
       '(end of data → commit + enqueue), p99 interpolated inside its bucket like histogram_quantile.',
   );
-  for (const r of rows.filter((row) => row.paced.ours))
-    console.log(
-      `  ${r.sessions} sessions paced at ${fmt(PACED_RATE)} msg/s in all (open loop): 250 after data p50 / p99 ` +
-        `ours ${fmt(percentile(r.paced.ours.samples, 0.5), 1)} / ${fmt(percentile(r.paced.ours.samples, 0.99), 1)} ms ` +
-        `(n=${r.paced.ours.samples.length}, ${fmt(r.paced.ours.rate)} msg/s), ` +
-        `postfix ${fmt(percentile(r.paced.postfix.samples, 0.5), 1)} / ${fmt(percentile(r.paced.postfix.samples, 0.99), 1)} ms ` +
-        `(n=${r.paced.postfix.samples.length}, ${fmt(r.paced.postfix.rate)} msg/s).`,
-    );
+  for (const r of rows)
+    for (const p of r.paced)
+      console.log(
+        `  ${r.sessions} sessions paced at ${fmt(p.rate)} msg/s in all (open loop): 250 after data p50 / p99 ` +
+          `ours ${fmt(percentile(p.ours.samples, 0.5), 1)} / ${fmt(percentile(p.ours.samples, 0.99), 1)} ms ` +
+          `(n=${p.ours.samples.length}, ${fmt(p.ours.rate)} msg/s), ` +
+          `postfix ${fmt(percentile(p.postfix.samples, 0.5), 1)} / ${fmt(percentile(p.postfix.samples, 0.99), 1)} ms ` +
+          `(n=${p.postfix.samples.length}, ${fmt(p.postfix.rate)} msg/s).`,
+      );
   for (const r of rows)
     console.log(
       `  ${r.sessions} session(s): during the latency client run the histogram p99 was ${fmt(r.latency.ours.histP99 * 1000, 1)} ms; ` +

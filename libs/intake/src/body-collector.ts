@@ -7,7 +7,7 @@
  * Blocks start small and double up to `blockSize`, and the last one is trimmed to its content,
  * so a message holds about its own size in memory. (A fixed 256 KiB block per message, as
  * before, held 50 times a 5 KB message's size outside the V8 heap until the commit, and that
- * external memory drove a full garbage collection every few hundred messages.)
+ * external memory drove a full garbage collection every few dozen messages.)
  */
 export class BodyCollector {
   private readonly chunks: Buffer[] = [];

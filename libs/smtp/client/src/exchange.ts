@@ -8,7 +8,7 @@
  * recipient is known to be accepted. Without PIPELINING each command waits for its reply
  * (RFC 5321 §4.1), and DATA is sent later by the body writer.
  */
-import type { SmtpReply } from '@mta/smtp-protocol';
+import { replyClass, type SmtpReply } from '@mta/smtp-protocol';
 import type { Connection } from './connection';
 import type { RecipientLedger } from './results';
 import type { Timeouts } from './timeouts';
@@ -29,8 +29,6 @@ export interface EnvelopeReplies {
    */
   readonly data: SmtpReply | null;
 }
-
-export const isPositive = (reply: SmtpReply): boolean => reply.code >= 200 && reply.code < 300;
 
 /** Send the envelope and record each RCPT reply in `ledger`. Transport failures are thrown. */
 export function exchangeEnvelope(
@@ -56,7 +54,7 @@ async function pipelined(
   });
   // RFC 2920 §3.1: the client "MUST check ALL statuses associated with each command in a group".
   const mail = await conn.read('mail', t.mail);
-  const mailOk = isPositive(mail);
+  const mailOk = replyClass(mail) === 'positive';
   let closing = mail.code === 421;
   for (let i = 0; i < cmds.rcpts.length; i++) {
     let reply: SmtpReply;
@@ -89,7 +87,7 @@ async function lockstep(
   ledger: RecipientLedger,
 ): Promise<EnvelopeReplies> {
   const mail = await conn.command(cmds.mail, 'mail', t.mail);
-  if (!isPositive(mail)) return { mail, data: null };
+  if (replyClass(mail) !== 'positive') return { mail, data: null };
   for (let i = 0; i < cmds.rcpts.length; i++) {
     const reply = await conn.command(cmds.rcpts[i], 'rcpt', t.rcpt);
     ledger.rcptReply(i, reply);

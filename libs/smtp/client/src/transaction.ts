@@ -11,6 +11,7 @@ import {
   assertCrlf,
   BareLineEndingError,
   hasEightBit,
+  replyClass,
   replyText,
   type EhloCapabilities,
   type SmtpReply,
@@ -26,7 +27,7 @@ import {
   type Recipient,
 } from './envelope';
 import { DeliveryError } from './errors';
-import { exchangeEnvelope, isPositive, type EnvelopeReplies } from './exchange';
+import { exchangeEnvelope, type EnvelopeReplies } from './exchange';
 import { outcomeOf, RecipientLedger, type MessageOutcome, type RecipientResult } from './results';
 import type { Timeouts } from './timeouts';
 
@@ -148,7 +149,7 @@ export async function runTransaction(ctx: TransactionContext, msg: OutgoingMessa
   let message: MessageOutcome | null = null;
   try {
     const env = await sendEnvelope(ctx, msg, rcpts, prepared, ledger, useBdat);
-    if (!isPositive(env.mail)) {
+    if (replyClass(env.mail) !== 'positive') {
       message = outcomeOf('mail', env.mail);
       ledger.settleOpen(message);
       await endUnwantedData(ctx, env.data);
@@ -234,7 +235,7 @@ function sendEnvelope(
  * A failure here only closes the connection: every recipient already has its answer.
  */
 async function endUnwantedData(ctx: TransactionContext, data: SmtpReply | null): Promise<void> {
-  if (data === null || data.code < 300 || data.code >= 400) return;
+  if (data === null || replyClass(data) !== 'intermediate') return;
   const { conn } = ctx;
   if (data.code !== 354 || ctx.lmtp) {
     // Another 3xx: we cannot tell what the server now expects. LMTP: after the dot the server
@@ -245,7 +246,7 @@ async function endUnwantedData(ctx: TransactionContext, data: SmtpReply | null):
   }
   try {
     const reply = await sendEmptyData(conn, ctx.timeouts);
-    if (reply.code >= 300 && reply.code < 400) {
+    if (replyClass(reply) === 'intermediate') {
       conn.fail(
         DeliveryError.local('end-of-data', '4.5.0', `unexpected reply ${reply.code} ${replyText(reply)}`),
       );

@@ -73,8 +73,9 @@ export interface PrependHeadersOptions extends HeaderSplitterOptions {
  * RFC 6409 §8.2–8.3), otherwise byte for byte the same: reads `message` to its end and hands
  * `out` [new lines] + header block + body, the body as the chunks that came in. A function, not
  * a Transform: intake runs it for every message, and `stream.pipeline` alone costs an
- * AbortController and an aborted signal (a DOMException with its stack) per call. Resolves with the original header block; rejects with the stream's error, the
- * splitter's (`HeaderTooLargeError`) or `prepend`'s.
+ * AbortController and an aborted signal (a DOMException with its stack) per call. Resolves with
+ * the original header block; rejects with the stream's error, the splitter's
+ * (`HeaderTooLargeError`) or `prepend`'s.
  */
 export async function prependHeaders(
   message: AsyncIterable<Buffer>,

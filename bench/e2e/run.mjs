@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { argValue, hasFlag } from '../lib/args.mjs';
+import { argValue, argWords, hasFlag } from '../lib/args.mjs';
 import { cleanup, onCleanup } from '../lib/cleanup.mjs';
 import { copyDatabase, databaseUrl, dropDatabase, migrateDatabase, withDatabase } from '../lib/database.mjs';
 import { DNSMASQ, startDnsmasq } from '../lib/dnsmasq.mjs';
@@ -27,7 +27,7 @@ import {
 } from '../lib/proc-cpu.mjs';
 import { deadline, freePort, run, sleep } from '../lib/processes.mjs';
 import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
-import { loggedErrors, startService } from '../lib/services.mjs';
+import { loggedErrors, nodeFlags, startService } from '../lib/services.mjs';
 import { SMTP_SINK, startSmtpSink } from '../lib/smtp-sink.mjs';
 import { SMTP_SOURCE, smtpSource } from '../lib/smtp-source.mjs';
 
@@ -53,13 +53,10 @@ const SKIP_POSTFIX = hasFlag('--no-postfix');
 /** Write V8 CPU profiles of our processes into this directory (node --cpu-prof), one file per process. */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
 /** Extra node flags for our processes, e.g. "--trace-gc" (with --service-log-dir to keep the output). */
-const NODE_ARGS = (argValue('--node-args', '') ?? '').split(' ').filter(Boolean);
+const NODE_ARGS = argWords('--node-args');
 /** Append each of our processes' output to <dir>/<name>.log. */
 const LOG_DIR = argValue('--service-log-dir', null);
-const execArgv = [
-  ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : []),
-  ...NODE_ARGS,
-];
+const execArgv = nodeFlags(PROFILE_DIR, NODE_ARGS);
 
 const SIZE = 5120;
 const DOMAIN = 'bench.example';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { argValue, hasFlag } from '../lib/args.mjs';
+import { argValue, argWords, hasFlag } from '../lib/args.mjs';
 import { cleanup, onCleanup } from '../lib/cleanup.mjs';
 import { databaseUrl, dropDatabase, migrateDatabase, withDatabase } from '../lib/database.mjs';
 import { fmt, median, percentile } from '../lib/numbers.mjs';
@@ -17,7 +17,7 @@ import { POSTFIX, baseMainCf, baseMasterCf, startPostfix as startPrivatePostfix 
 import { cpuSeconds, familyCpuSeconds, machineCpu, serverCpuSeconds, statusKb } from '../lib/proc-cpu.mjs';
 import { freePort, run, sleep } from '../lib/processes.mjs';
 import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
-import { loggedErrors, startService } from '../lib/services.mjs';
+import { loggedErrors, nodeFlags, startService } from '../lib/services.mjs';
 import { SMTP_SOURCE, smtpSource as runSmtpSource } from '../lib/smtp-source.mjs';
 
 const quick = hasFlag('--quick');
@@ -30,7 +30,7 @@ const LATENCY_SECONDS = Number(argValue('--latency-seconds', quick ? '2' : '4'))
 /** Write a V8 CPU profile of the mx process into this directory (node --cpu-prof). */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
 /** Extra flags for the mx process's node (e.g. V8 heap sizes), space-separated. */
-const MX_NODE_ARGS = (argValue('--mx-node-args', '') ?? '').split(' ').filter(Boolean);
+const MX_NODE_ARGS = argWords('--mx-node-args');
 /** Append mx's output to <dir>/mx.log (e.g. with --mx-node-args "--trace-gc"). */
 const LOG_DIR = argValue('--service-log-dir', null);
 /**
@@ -75,10 +75,7 @@ async function setupDatabase() {
 
 async function startMx() {
   const port = await freePort();
-  const execArgv = [
-    ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : []),
-    ...MX_NODE_ARGS,
-  ];
+  const execArgv = nodeFlags(PROFILE_DIR, MX_NODE_ARGS);
   const mx = await startService('mx', {
     logDir: LOG_DIR,
     execArgv,

@@ -8,3 +8,6 @@ export const argValue = (name, fallback) => {
 
 /** Whether the bare flag `name` (e.g. `--quick`) is on the command line. */
 export const hasFlag = (name) => process.argv.includes(name);
+
+/** The space-separated words after `name` (e.g. node flags), or none when `name` is absent. */
+export const argWords = (name) => (argValue(name, '') ?? '').split(' ').filter(Boolean);

@@ -7,6 +7,11 @@ import { onCleanup } from './cleanup.mjs';
 import { root } from './paths.mjs';
 import { deadline, freePort, portOpen, waitFor } from './processes.mjs';
 
+/** Node flags for one of our processes: a V8 CPU profile into `profileDir` (if given), then `extra`. */
+export function nodeFlags(profileDir, extra = []) {
+  return [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : []), ...extra];
+}
+
 /**
  * Starts `dist/apps/<app>/main.js` with `env` on top of this process's environment (NODE_ENV
  * production, LOG_LEVEL warn unless given) and its own HEALTH_LISTEN on a free port; resolves

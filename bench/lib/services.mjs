@@ -43,6 +43,7 @@ export async function startService(
   child.stderr.on('data', keep);
   if (logDir) {
     // Everything the process writes, for reading afterwards (e.g. with node --trace-gc).
+    fs.mkdirSync(logDir, { recursive: true });
     const file = fs.createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
     child.stdout.pipe(file);
     child.stderr.pipe(file);

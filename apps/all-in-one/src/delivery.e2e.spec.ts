@@ -546,7 +546,7 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
         data: Uint8Array.from(r.data),
       })),
     });
-    for (const m of messages) await producer.enqueue(QueueName.Accepted, { messageId: m.id });
+    for (const m of messages) await producer.enqueue(QueueName.Accepted, { messageIds: [m.id] });
     return ids;
   }
 

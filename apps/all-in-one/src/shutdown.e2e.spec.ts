@@ -218,7 +218,7 @@ describe('all-in-one graceful shutdown (issue #5)', () => {
           chunks: { create: [{ seq: 0, data: Uint8Array.from(data) }] },
         },
       });
-      await producer.enqueue(QueueName.Accepted, { messageId: m.id });
+      await producer.enqueue(QueueName.Accepted, { messageIds: [m.id] });
     }
     return ids;
   }

@@ -38,6 +38,16 @@ describe('GroupCommit', () => {
     expect(await Promise.all(rest)).toEqual([20, 30, 40]);
   });
 
+  it('starts the items given together in one write (submitAll), within maxItems', async () => {
+    const { calls, write } = manualWrite();
+    const group = new GroupCommit(write, options({ maxInFlight: 2, maxItems: 3 }));
+    const all = group.submitAll([1, 2, 3, 4]);
+    // Each submit() alone would have sent [1], then [2, 3, 4] in the second slot.
+    expect(calls.map((c) => c.items)).toEqual([[1, 2, 3], [4]]);
+    calls.forEach((c) => c.finish());
+    expect(await all).toEqual([10, 20, 30, 40]);
+  });
+
   it('runs up to maxInFlight writes at once', () => {
     const { calls, write } = manualWrite();
     const group = new GroupCommit(write, options({ maxInFlight: 3 }));

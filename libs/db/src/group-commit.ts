@@ -51,6 +51,15 @@ export class GroupCommit<T, R> {
     });
   }
 
+  /** Several items at once: they start in the same write, as far as its bounds allow. */
+  submitAll(items: readonly T[]): Promise<R[]> {
+    const results = items.map(
+      (item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, resolve, reject })),
+    );
+    this.pump();
+    return Promise.all(results);
+  }
+
   /** How many writes are running now (for tests and metrics). */
   get writesInFlight(): number {
     return this.inFlight;

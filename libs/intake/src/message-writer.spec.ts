@@ -33,16 +33,14 @@ const pool = {
   }),
 } as unknown as Pick<pg.Pool, 'query'>;
 
-/** A producer that records each `enqueueMany` and lets the test decide when it returns. */
-function producer(fail = false) {
+/** A producer that records each `accepted` job and lets the test decide when it is enqueued. */
+function producer() {
   const calls: string[][] = [];
   const pending: (() => void)[] = [];
   const fake = {
-    enqueueMany: (_queue: string, items: { messageId: string }[]) => {
-      calls.push(items.map((i) => i.messageId));
-      return new Promise<string[]>((resolve, reject) =>
-        pending.push(() => (fail ? reject(new Error('redis is not connected (end)')) : resolve([]))),
-      );
+    enqueue: (_queue: string, job: { messageIds: string[] }) => {
+      calls.push(job.messageIds);
+      return new Promise<string>((resolve) => pending.push(() => resolve(`accepted/${job.messageIds[0]}`)));
     },
   } as unknown as JobProducer;
   const release = () => pending.splice(0).forEach((f) => f());
@@ -65,13 +63,13 @@ describe('MessageWriter and the accepted jobs', () => {
     await writer.drain();
   });
 
-  it('sends the jobs of commits that end while an addBulk is in flight together, in the next one', async () => {
+  it('puts the messages of commits that end while a job is on its way into the next job', async () => {
     const p = producer();
     const writer = new MessageWriter(pool, p.fake, silent);
     await writer.store(message(1));
     await immediate();
     expect(p.calls).toEqual([['id-Q1']]);
-    // Two more commits while the first round trip is out: they wait for it, then go as one.
+    // Two more commits while the first job is on its way: they wait for it, then go as one job.
     await writer.store(message(2));
     await writer.store(message(3));
     await immediate();
@@ -97,11 +95,11 @@ describe('MessageWriter and the accepted jobs', () => {
     expect(drained).toBe(true);
   });
 
-  it('keeps the 250 when Redis refuses the jobs, and says so once per round trip', async () => {
+  it('keeps the 250 when Redis refuses the job, and says so once per job', async () => {
     const calls: string[][] = [];
     const refusing = {
-      enqueueMany: async (_queue: string, items: { messageId: string }[]) => {
-        calls.push(items.map((i) => i.messageId));
+      enqueue: async (_queue: string, job: { messageIds: string[] }) => {
+        calls.push(job.messageIds);
         throw new Error('redis is not connected (end)');
       },
     } as unknown as JobProducer;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '@mta/observability';
-import { JobProducer, QueueName, settlesWithin } from '@mta/queue';
+import { ACCEPTED_MAX_MESSAGES, JobProducer, QueueName, settlesWithin } from '@mta/queue';
 import { SmtpError } from '@mta/smtp-protocol';
 import { GroupCommit } from '@mta/db';
 import type { IncomingMessage, StoredMessage } from './incoming-message';
@@ -14,7 +14,7 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * The envelope, recipients, body chunks and the `accepted` event go to PostgreSQL in one
  * transaction; only when it has committed may the caller answer 250. If it fails, the caller
  * answers 451 4.3.0 and the client keeps its copy: nothing is lost. The `accepted` job that
- * follows carries the id only; if Redis is down at that moment the message still stands, and
+ * follows carries ids only; if Redis is down at that moment the message still stands, and
  * the queue manager's reconciler finds it in PostgreSQL. So the 250 does not wait for Redis
  * either: the caller is answered at the commit and the jobs follow (`drain` waits for them at
  * shutdown). Waiting for them added the Redis round trip's tail (p99 5-9 ms at 50 sessions)
@@ -24,11 +24,12 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * (GroupCommit): one statement and one commit for the lot. Each still gets its 250 only after
  * the commit that holds it.
  *
- * The `accepted` jobs go to Redis after the 250s of their commit are written (setImmediate runs
- * once the promise callbacks that write them have run), and one `addBulk` at a time: the jobs of
- * commits that finish while one is in flight share the next. Building an `addBulk` costs mx
- * CPU (BullMQ builds an ioredis MULTI per call); done in the commit's callback, that cost was on
- * the way of every 250 of the batch.
+ * The `accepted` job goes to Redis after the 250s of its commit are written (setImmediate runs
+ * once the promise callbacks that write them have run), and one at a time: the messages of the
+ * commits that finish while one is on its way share the next job (up to ACCEPTED_MAX_MESSAGES).
+ * A BullMQ job costs mx CPU (a Job object, its options packed, a Lua script call): one per
+ * message was a quarter of mx's CPU at 50 sessions, and, built in the commit's callback, it was
+ * on the way of every 250 of the batch.
  */
 export interface MessageWriterOptions {
   /**
@@ -48,7 +49,7 @@ export interface MessageWriterOptions {
 
 export class MessageWriter {
   private readonly group: GroupCommit<IncomingMessage, StoredMessage>;
-  /** `accepted` jobs, one `addBulk` in flight; the jobs that come meanwhile share the next. */
+  /** Messages for the `accepted` job: one job in flight; those that come meanwhile share the next. */
   private readonly jobs: GroupCommit<StoredMessage, void>;
   /** `accepted` jobs on their way to Redis. */
   private readonly enqueuing = new Set<Promise<void>>();
@@ -66,7 +67,10 @@ export class MessageWriter {
       weight: (m) => m.size,
       onBatch: options.onBatch,
     });
-    this.jobs = new GroupCommit((stored) => this.sendJobs(stored), { maxInFlight: 1, maxItems: 512 });
+    this.jobs = new GroupCommit((stored) => this.sendJob(stored), {
+      maxInFlight: 1,
+      maxItems: ACCEPTED_MAX_MESSAGES,
+    });
   }
 
   async store(message: IncomingMessage): Promise<StoredMessage> {
@@ -104,29 +108,26 @@ export class MessageWriter {
     return stored;
   }
 
-  /** After the 250s of this commit are written, the jobs join the next `addBulk`. */
+  /** After the 250s of this commit are written, its messages join the next `accepted` job. */
   private enqueue(stored: readonly StoredMessage[]): void {
     const sent = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => Promise.all(stored.map((s) => this.jobs.submit(s))))
+      .then(() => this.jobs.submitAll(stored))
       .then(() => undefined)
       .finally(() => this.enqueuing.delete(sent));
     this.enqueuing.add(sent);
   }
 
-  /** One `addBulk`; never fails: a lost job is the reconciler's, the message is in PostgreSQL. */
-  private async sendJobs(stored: readonly StoredMessage[]): Promise<void[]> {
+  /** One job for these messages; never fails: a lost job is the reconciler's (the messages are in PostgreSQL). */
+  private async sendJob(stored: readonly StoredMessage[]): Promise<void[]> {
     try {
-      await this.producer.enqueueMany(
-        QueueName.Accepted,
-        stored.map((s) => ({ messageId: s.id })),
-      );
+      await this.producer.enqueue(QueueName.Accepted, { messageIds: stored.map((s) => s.id) });
     } catch (error) {
       this.logger.warn(
         {
           queueIds: stored.map((s) => s.queueId),
           err: error instanceof Error ? error.message : String(error),
         },
-        'accepted jobs not enqueued',
+        'accepted job not enqueued',
       );
     }
     return stored.map(() => undefined);

@@ -73,7 +73,7 @@ describe('mx (port 25) with real clients', () => {
     );
     // The job follows the commit (the 250 does not wait for Redis).
     const job = await until('the accepted job', () => fx.producer.queue(QueueName.Accepted).getJob(`accepted/${message.id}`));
-    expect(job?.data).toEqual({ messageId: message.id });
+    expect(job?.data).toEqual({ messageIds: [message.id] });
   });
 
   it('says ESMTPS and the cipher in Received after STARTTLS, and offers no AUTH on port 25', async () => {

@@ -171,7 +171,7 @@ export class DsnWriter {
       );
     }
     try {
-      await ctx.producer.enqueue(QueueName.Accepted, { messageId: bounceId });
+      await ctx.producer.enqueue(QueueName.Accepted, { messageIds: [bounceId] });
     } catch (error) {
       log.warn(
         { dsnQueueId: queueId, err: (error as Error).message },

@@ -49,7 +49,7 @@ describe('routing', () => {
     const m = await h.store({ recipients: [{ address: 'replay@one.example' }] });
     await waitFor(() => done(m.id), 10_000, 'message done');
     await h.producer.queue(QueueName.Accepted).remove(`accepted/${m.id}`);
-    await h.producer.enqueue(QueueName.Accepted, { messageId: m.id });
+    await h.producer.enqueue(QueueName.Accepted, { messageIds: [m.id] });
     expect(await h.qm.router.route(m.id)).toEqual({ routed: false, reason: 'not-received' });
     await sleep(300);
     expect(h.fake.count('replay@one.example')).toBe(1);

@@ -1,6 +1,7 @@
 import { QueueName } from '@mta/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, openHarness, LATER, sleep, waitFor } from './testing/harness';
+import { Reconciler } from './reconciler';
 
 // Retries after 1.5 s, so a deferred recipient's delayed job is still in Redis when it is flushed.
 const schedule = {
@@ -102,5 +103,40 @@ describe('reconciler', () => {
     expect(dsn).toBeDefined();
     await waitFor(async () => (await state(dsn.id)) === 'done', 10_000, 'DSN done');
     expect((await h.qm.reconciler.run())?.settled).toBe(0);
+  });
+
+  it('leaves a message to the pending job that holds it with others, and brings back one no job holds', async () => {
+    // Intake sends the messages of several commits in one job (`accepted/<first>/<n>`), so the
+    // reconciler cannot look a message's job up by its id: what was received well before the
+    // oldest pending job was created cannot be in it.
+    const reconciler = new Reconciler({ ...h.qm.ctx, receivedGraceMs: 1000 }, h.qm.dispatcher, h.qm.settler);
+    const accepted = h.producer.queue(QueueName.Accepted);
+    await accepted.pause();
+    const lost = await h.store({ recipients: [{ address: 'lost-job@r.example' }], enqueue: false });
+    await sleep(1500);
+    const a = await h.store({ recipients: [{ address: 'group-a@r.example' }], enqueue: false });
+    const b = await h.store({ recipients: [{ address: 'group-b@r.example' }], enqueue: false });
+    try {
+      const group = await h.producer.enqueue(QueueName.Accepted, { messageIds: [a.id, b.id] });
+      expect(group).toBe(`accepted/${a.id}/2`);
+      await sleep(1200); // every message is now older than the grace
+
+      expect(await reconciler.run()).toMatchObject({ accepted: 1 });
+      expect(await accepted.getJob(`accepted/${lost.id}`)).toBeDefined();
+      expect(await accepted.getJob(`accepted/${a.id}`)).toBeUndefined();
+      expect(await accepted.getJob(`accepted/${b.id}`)).toBeUndefined();
+      // Still pending: a second run adds nothing.
+      expect(await reconciler.run()).toMatchObject({ accepted: 0 });
+    } finally {
+      await accepted.resume();
+    }
+    for (const address of ['lost-job@r.example', 'group-a@r.example', 'group-b@r.example'])
+      await waitFor(async () => h.fake.count(address) === 1, 10_000, `${address} delivered`);
+
+    // The group job ran but left a message unrouted (say it was written back to `received`):
+    // nothing pending holds it any more, so it comes back under its own id.
+    await h.db.message.update({ where: { id: b.id }, data: { state: 'received' } });
+    expect(await reconciler.run()).toMatchObject({ accepted: 1 });
+    expect(await accepted.getJob(`accepted/${b.id}`)).toBeDefined();
   });
 });

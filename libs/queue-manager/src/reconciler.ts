@@ -2,8 +2,10 @@
  * The reconciler: PostgreSQL is the truth, Redis the fast path (DESIGN.md). Periodically (and at
  * start) it compares the two and puts back what Redis lost:
  *
- * 1. Messages in state `received` older than `receivedGraceMs` whose `accepted` job is not waiting
- *    or running → `accepted` enqueued again (a finished one is replaced: the message was not routed).
+ * 1. Messages in state `received` older than `receivedGraceMs` that no pending `accepted` job can
+ *    hold (received more than `receivedGraceMs` before the oldest pending job was created:
+ *    accepted-backlog.ts) and whose own replay (`accepted/<id>`) is not waiting or running →
+ *    `accepted/<id>` enqueued (a finished replay is replaced: the message was not routed).
  * 2. Recipients `queued`/`deferred` of `queued` messages whose `next_attempt_at` has passed and which
  *    no pending `delivery` job (waiting, delayed, active) names → handed to the dispatcher, which
  *    enqueues with the same deterministic job id: if the job exists, BullMQ keeps the one it has, so
@@ -23,8 +25,8 @@ import type { Context } from './context';
 import type { Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
 import { MESSAGE_REF, WAITING_STATUSES } from './types';
+import { PENDING_STATES, pendingSince } from './accepted-backlog';
 
-const PENDING_STATES = ['wait', 'waiting', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children'];
 const BATCH = 1000;
 
 export interface ReconcileReport {
@@ -75,22 +77,26 @@ export class Reconciler {
 
   private async requeueReceived(): Promise<number> {
     const { ctx } = this;
-    const before = new Date(ctx.now().getTime() - ctx.receivedGraceMs);
+    const queue = ctx.producer.queue(QueueName.Accepted);
+    // A message received after this may still be in a pending job (several messages per job).
+    const lostBefore = Math.min(ctx.now().getTime(), await pendingSince(queue)) - ctx.receivedGraceMs;
+    if (!Number.isFinite(lostBefore)) return 0;
+    const before = new Date(lostBefore);
     const messages = await ctx.db.message.findMany({
       where: { state: 'received', receivedAt: { lte: before } },
       select: { id: true, queueId: true },
       orderBy: { receivedAt: 'asc' },
       take: BATCH,
     });
-    const queue = ctx.producer.queue(QueueName.Accepted);
     let n = 0;
     for (const m of messages) {
-      const job = await queue.getJob(jobIdOf[QueueName.Accepted]({ messageId: m.id }) ?? '');
+      const replay = { messageIds: [m.id] };
+      const job = await queue.getJob(jobIdOf[QueueName.Accepted](replay) ?? '');
       if (job) {
-        if (PENDING_STATES.includes(await job.getState())) continue;
+        if ((PENDING_STATES as readonly string[]).includes(await job.getState())) continue;
         await job.remove(); // finished but the message is still unrouted: run it again
       }
-      await ctx.producer.enqueue(QueueName.Accepted, { messageId: m.id });
+      await ctx.producer.enqueue(QueueName.Accepted, replay);
       ctx.logger
         .child({ queueId: m.queueId })
         .info({ queue: QueueName.Accepted }, 'reconciler: accepted job enqueued again');

@@ -12,7 +12,8 @@ const delivery = {
 
 describe('job contracts', () => {
   it.each([
-    [QueueName.Accepted, { messageId: 'abc_123-X' }],
+    [QueueName.Accepted, { messageIds: ['abc_123-X'] }],
+    [QueueName.Accepted, { messageIds: Array.from({ length: 512 }, (_, i) => `m${i}`) }],
     [QueueName.Delivery, delivery],
     [
       QueueName.Outcome,
@@ -37,12 +38,15 @@ describe('job contracts', () => {
   it.each([
     [
       QueueName.Accepted,
-      { messageId: 'm1', body: 'Subject: hi\r\n\r\nhello' },
+      { messageIds: ['m1'], body: 'Subject: hi\r\n\r\nhello' },
       /\(root\): Unrecognized key: "body"/,
     ],
-    [QueueName.Accepted, {}, /messageId: /],
-    [QueueName.Accepted, { messageId: 'has:colon' }, /messageId: ids are letters/],
-    [QueueName.Accepted, { messageId: 'x'.repeat(65) }, /messageId: /],
+    [QueueName.Accepted, {}, /messageIds: /],
+    [QueueName.Accepted, { messageIds: [] }, /messageIds: /],
+    [QueueName.Accepted, { messageIds: Array.from({ length: 513 }, (_, i) => `m${i}`) }, /messageIds: /],
+    [QueueName.Accepted, { messageIds: ['has:colon'] }, /messageIds\.0: ids are letters/],
+    [QueueName.Accepted, { messageIds: ['x'.repeat(65)] }, /messageIds\.0: /],
+    [QueueName.Accepted, { messageId: 'm1' }, /Unrecognized key: "messageId"/],
     [QueueName.Delivery, { ...delivery, recipientIds: [] }, /recipientIds: /],
     [QueueName.Delivery, { ...delivery, attempt: 0 }, /attempt: /],
     [QueueName.Delivery, { ...delivery, route: 'carrier-pigeon' }, /route: /],

@@ -6,13 +6,23 @@ import { QueueName } from './queue-names';
  * live in PostgreSQL and never go into Redis, which `.strict()` enforces (an unknown key
  * such as `body` is refused at enqueue time).
  */
+/** Messages per `accepted` job at most. */
+export const ACCEPTED_MAX_MESSAGES = 512;
+
 const id = z
   .string()
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'ids are letters, digits, "_" or "-"');
 
-export const AcceptedJob = z.object({ messageId: id }).strict();
+/**
+ * Messages to route: the ones intake committed together (one job per group commit, since a
+ * BullMQ job costs intake more CPU than the rest of the message's storage), or one message that
+ * is enqueued again (reconciler, DSN, release by the API).
+ */
+export const AcceptedJob = z
+  .object({ messageIds: z.array(id).min(1).max(ACCEPTED_MAX_MESSAGES) })
+  .strict();
 
 export const DeliveryJob = z
   .object({
@@ -121,7 +131,10 @@ export function parseJob<N extends QueueName>(queue: N, data: unknown): JobData<
 const idPart = (s: string): string => s.replace(/%/g, '%25').replace(/:/g, '%3A');
 
 export const jobIdOf: { [N in QueueName]: (job: JobData<N>) => string | undefined } = {
-  [QueueName.Accepted]: (job) => `accepted/${job.messageId}`,
+  // One message: `accepted/<id>`, so that a replay of the same message finds its job. A group:
+  // named after its first message and its size.
+  [QueueName.Accepted]: ({ messageIds: [first, ...rest] }) =>
+    rest.length === 0 ? `accepted/${first}` : `accepted/${first}/${rest.length + 1}`,
   [QueueName.Delivery]: (job) =>
     `delivery/${job.messageId}/${job.route}/${idPart(job.destination)}/${job.attempt}`,
   [QueueName.Outcome]: (job) =>

@@ -1,6 +1,7 @@
 export { QueueName, ALL_QUEUES } from './queue-names';
 export {
   AcceptedJob,
+  ACCEPTED_MAX_MESSAGES,
   DeliveryJob,
   OutcomeJob,
   PolicyJob,

@@ -25,33 +25,40 @@ describe('JobProducer and createJobWorker on a real Redis', () => {
   });
 
   it('enqueues a valid job under its derived id, once however often it is replayed', async () => {
-    const id = await producer.enqueue(QueueName.Accepted, { messageId: 'replayed' });
-    const again = await producer.enqueue(QueueName.Accepted, { messageId: 'replayed' });
+    const id = await producer.enqueue(QueueName.Accepted, { messageIds: ['replayed'] });
+    const again = await producer.enqueue(QueueName.Accepted, { messageIds: ['replayed'] });
     expect(id).toBe('accepted/replayed');
     expect(again).toBe(id);
     expect(await producer.queue(QueueName.Accepted).getJobCountByTypes('waiting')).toBe(1);
   });
 
+  it('names a job of several messages after its first message and its size', async () => {
+    const id = await producer.enqueue(QueueName.Accepted, { messageIds: ['g1', 'g2', 'g3'] });
+    expect(id).toBe('accepted/g1/3');
+    expect((await producer.queue(QueueName.Accepted).getJob(id))?.data).toEqual({ messageIds: ['g1', 'g2', 'g3'] });
+    await producer.queue(QueueName.Accepted).remove(id);
+  });
+
   it('enqueues several jobs in one call under their derived ids, and a replay adds none', async () => {
-    const ids = await producer.enqueueMany(QueueName.Accepted, [{ messageId: 'b1' }, { messageId: 'b2' }]);
+    const ids = await producer.enqueueMany(QueueName.Accepted, [{ messageIds: ['b1'] }, { messageIds: ['b2'] }]);
     expect(ids).toEqual(['accepted/b1', 'accepted/b2']);
-    await producer.enqueueMany(QueueName.Accepted, [{ messageId: 'b2' }, { messageId: 'b1' }]);
+    await producer.enqueueMany(QueueName.Accepted, [{ messageIds: ['b2'] }, { messageIds: ['b1'] }]);
     const queue = producer.queue(QueueName.Accepted);
-    expect((await queue.getJob('accepted/b2'))?.data).toEqual({ messageId: 'b2' });
+    expect((await queue.getJob('accepted/b2'))?.data).toEqual({ messageIds: ['b2'] });
     expect(await queue.getJobCountByTypes('waiting')).toBe(3); // 'replayed' above, b1, b2
     expect(await producer.enqueueMany(QueueName.Accepted, [])).toEqual([]);
   });
 
   it('enqueues none of a batch when one payload breaks the contract', async () => {
-    const bad = { messageId: 'b4', body: 'x' } as unknown as { messageId: string };
-    await expect(producer.enqueueMany(QueueName.Accepted, [{ messageId: 'b3' }, bad])).rejects.toThrow(
+    const bad = { messageIds: ['b4'], body: 'x' } as unknown as { messageIds: string[] };
+    await expect(producer.enqueueMany(QueueName.Accepted, [{ messageIds: ['b3'] }, bad])).rejects.toThrow(
       JobContractError,
     );
     expect(await producer.queue(QueueName.Accepted).getJob('accepted/b3')).toBeUndefined();
   });
 
   it('refuses a payload with a body before it reaches Redis', async () => {
-    const bad = { messageId: 'm2', body: 'hello' } as unknown as { messageId: string };
+    const bad = { messageIds: ['m2'], body: 'hello' } as unknown as { messageIds: string[] };
     await expect(producer.enqueue(QueueName.Accepted, bad)).rejects.toThrow(JobContractError);
     expect(await producer.queue(QueueName.Accepted).getJob('accepted/m2')).toBeUndefined();
   });
@@ -99,10 +106,10 @@ describe('JobProducer and createJobWorker on a real Redis', () => {
     const deadProducer = new JobProducer(dead, redis.prefix);
     try {
       await expect(pingRedis(dead, 1000)).rejects.toThrow();
-      await expect(deadProducer.enqueue(QueueName.Accepted, { messageId: 'm5' })).rejects.toThrow(
+      await expect(deadProducer.enqueue(QueueName.Accepted, { messageIds: ['m5'] })).rejects.toThrow(
         /redis is not connected/,
       );
-      await expect(deadProducer.enqueueMany(QueueName.Accepted, [{ messageId: 'm6' }])).rejects.toThrow(
+      await expect(deadProducer.enqueueMany(QueueName.Accepted, [{ messageIds: ['m6'] }])).rejects.toThrow(
         /redis is not connected/,
       );
     } finally {

@@ -233,7 +233,7 @@ export class Harness {
       },
       include: { recipients: true },
     });
-    if (spec.enqueue ?? true) await this.producer.enqueue(QueueName.Accepted, { messageId: msg.id });
+    if (spec.enqueue ?? true) await this.producer.enqueue(QueueName.Accepted, { messageIds: [msg.id] });
     return { id: msg.id, queueId, rcpt: Object.fromEntries(msg.recipients.map((r) => [r.address, r.id])) };
   }
 

@@ -54,7 +54,7 @@ export class DeliveryScheduler {
     const enqueued: string[] = [];
     try {
       if (recipients.some((r) => r.route === null))
-        enqueued.push(await this.producer.enqueue(QueueName.Accepted, { messageId }));
+        enqueued.push(await this.producer.enqueue(QueueName.Accepted, { messageIds: [messageId] }));
       for (const job of jobs) {
         const jobId = await this.producer.enqueue(QueueName.Delivery, job);
         await this.promoteIfDelayed(jobId);

@@ -95,7 +95,7 @@ export class MessageWriter {
     if (this.enqueuing.size > 0) await settlesWithin(Promise.all(this.enqueuing), timeoutMs);
   }
 
-  /** One statement for the batch; its `accepted` jobs follow in one Redis round trip. */
+  /** One statement for the batch; its ids then go in the next `accepted` job (enqueue). */
   private async write(batch: readonly IncomingMessage[]): Promise<StoredMessage[]> {
     const result = await this.pool.query<{ id: string; queue_id: string }>(insertMessages(batch));
     const ids = new Map(result.rows.map((row) => [row.queue_id, row.id]));

@@ -80,7 +80,13 @@ export class Reconciler {
     const queue = ctx.producer.queue(QueueName.Accepted);
     // A message received after this may still be in a pending job (several messages per job).
     const lostBefore = Math.min(ctx.now().getTime(), await pendingSince(queue)) - ctx.receivedGraceMs;
-    if (!Number.isFinite(lostBefore)) return 0;
+    if (!Number.isFinite(lostBefore)) {
+      ctx.logger.warn(
+        { queue: QueueName.Accepted },
+        'reconciler: too many delayed or prioritized accepted jobs to tell which messages lost theirs; checked next run',
+      );
+      return 0;
+    }
     const before = new Date(lostBefore);
     const messages = await ctx.db.message.findMany({
       where: { state: 'received', receivedAt: { lte: before } },

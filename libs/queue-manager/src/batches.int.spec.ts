@@ -42,6 +42,27 @@ describe('router batches', () => {
   });
 });
 
+describe('an accepted job of several messages', () => {
+  it('routes its messages in one batch', async () => {
+    const ms = await Promise.all(
+      ['x@r3.example', 'y@r3.example', 'z@r3.example'].map((address) =>
+        h.store({ recipients: [{ address }], enqueue: false }),
+      ),
+    );
+    const routeBatches = async () => {
+      const text = await h.registry.metrics();
+      const read = (name: string) =>
+        Number(new RegExp(`mta_queue_batch_jobs_${name}\\{kind="route"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { count: read('count'), sum: read('sum') };
+    };
+    const before = await routeBatches();
+    const results = await h.qm.router.routeAll(ms.map((m) => m.id));
+    expect(results).toEqual([1, 1, 1].map((jobs) => ({ routed: true, jobs })));
+    // One by one, the first would go alone and the other two in a second batch.
+    expect(await routeBatches()).toEqual({ count: before.count + 1, sum: before.sum + 3 });
+  });
+});
+
 describe('outcome batches', () => {
   it('applies outcomes of several messages in one batch: results, retries, done, and a duplicate once', async () => {
     // Queued messages with no delivery job: the outcomes below are the only ones they get.

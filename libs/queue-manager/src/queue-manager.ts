@@ -41,7 +41,7 @@ export class QueueManager {
     const common = { connection: ctx.workerConnection, prefix: ctx.prefix, concurrency: ctx.concurrency };
     const accepted = createJobWorker(
       QueueName.Accepted,
-      (data) => this.retrying(() => Promise.all(data.messageIds.map((id) => this.router.route(id)))),
+      (data) => this.retrying(() => this.router.routeAll(data.messageIds)),
       common,
     );
     const outcome = createJobWorker(

@@ -43,6 +43,11 @@ export class Router {
     return this.batch.submit(messageId);
   }
 
+  /** Routes the messages of one `accepted` job, together (as far as a batch's bound allows). */
+  routeAll(messageIds: readonly string[]): Promise<RouteResult[]> {
+    return this.batch.submitAll(messageIds);
+  }
+
   /**
    * Routes a batch: one query reads the messages, one statement records every plan (and reads
    * the blocks of all their recipients), then each message's jobs are enqueued.

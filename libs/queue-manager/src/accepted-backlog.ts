@@ -9,9 +9,6 @@
  */
 import type { Queue } from 'bullmq';
 
-/** States of a job that has not run to its end yet (a paused queue keeps its jobs in `wait`). */
-export const PENDING_STATES = ['wait', 'waiting', 'delayed', 'active', 'prioritized', 'waiting-children'] as const;
-
 /** Sets without creation order are read whole up to this size; past it the answer is "unknown". */
 const SCAN_LIMIT = 1_000;
 
@@ -22,7 +19,7 @@ const SCAN_LIMIT = 1_000;
  */
 export async function pendingSince(queue: Queue): Promise<number> {
   const candidates: number[] = [];
-  // A FIFO list: the oldest is at the tail, which `asc` reads first.
+  // A FIFO list (a paused queue keeps its jobs there too): the oldest is at the tail, which `asc` reads first.
   const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
   if (oldest) candidates.push(oldest.timestamp);
   // Bounded by the workers' concurrency.

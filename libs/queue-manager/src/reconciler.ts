@@ -25,9 +25,13 @@ import type { Context } from './context';
 import type { Dispatcher } from './dispatcher';
 import type { Settler } from './settle';
 import { MESSAGE_REF, WAITING_STATUSES } from './types';
-import { PENDING_STATES, pendingSince } from './accepted-backlog';
+import { pendingSince } from './accepted-backlog';
 
 const BATCH = 1000;
+/** The job types (BullMQ's lists) of jobs that have not run to their end yet. */
+const PENDING_TYPES = ['wait', 'delayed', 'active', 'prioritized', 'waiting-children'] as const;
+/** The same as states (`Job.getState()`), which says `waiting`, and `paused` in older BullMQs. */
+const PENDING_STATES: readonly string[] = [...PENDING_TYPES, 'waiting', 'paused'];
 
 export interface ReconcileReport {
   readonly accepted: number;
@@ -77,29 +81,29 @@ export class Reconciler {
 
   private async requeueReceived(): Promise<number> {
     const { ctx } = this;
+    const unrouted = await ctx.db.message.findMany({
+      where: { state: 'received', receivedAt: { lte: new Date(ctx.now().getTime() - ctx.receivedGraceMs) } },
+      select: { id: true, queueId: true, receivedAt: true },
+      orderBy: { receivedAt: 'asc' },
+      take: BATCH,
+    });
+    if (unrouted.length === 0) return 0;
     const queue = ctx.producer.queue(QueueName.Accepted);
     // A message received after this may still be in a pending job (several messages per job).
-    const lostBefore = Math.min(ctx.now().getTime(), await pendingSince(queue)) - ctx.receivedGraceMs;
-    if (!Number.isFinite(lostBefore)) {
+    const lostBefore = (await pendingSince(queue)) - ctx.receivedGraceMs;
+    if (lostBefore === -Infinity) {
       ctx.logger.warn(
         { queue: QueueName.Accepted },
         'reconciler: too many delayed or prioritized accepted jobs to tell which messages lost theirs; checked next run',
       );
       return 0;
     }
-    const before = new Date(lostBefore);
-    const messages = await ctx.db.message.findMany({
-      where: { state: 'received', receivedAt: { lte: before } },
-      select: { id: true, queueId: true },
-      orderBy: { receivedAt: 'asc' },
-      take: BATCH,
-    });
     let n = 0;
-    for (const m of messages) {
+    for (const m of unrouted.filter((u) => u.receivedAt.getTime() <= lostBefore)) {
       const replay = { messageIds: [m.id] };
       const job = await queue.getJob(jobIdOf[QueueName.Accepted](replay) ?? '');
       if (job) {
-        if ((PENDING_STATES as readonly string[]).includes(await job.getState())) continue;
+        if (PENDING_STATES.includes(await job.getState())) continue;
         await job.remove(); // finished but the message is still unrouted: run it again
       }
       await ctx.producer.enqueue(QueueName.Accepted, replay);
@@ -160,11 +164,7 @@ export class Reconciler {
     const covered = new Set<string>();
     const pageSize = 1000;
     for (let start = 0; ; start += pageSize) {
-      const jobs = await queue.getJobs(
-        ['wait', 'delayed', 'active', 'prioritized', 'waiting-children'],
-        start,
-        start + pageSize - 1,
-      );
+      const jobs = await queue.getJobs([...PENDING_TYPES], start, start + pageSize - 1);
       for (const job of jobs)
         for (const id of (job?.data?.recipientIds as string[] | undefined) ?? []) covered.add(id);
       if (jobs.length < pageSize) break;

@@ -33,10 +33,11 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  */
 export interface MessageWriterOptions {
   /**
-   * Writes in flight at once; keep it under the pool's size. Default 4: since the 250 no longer
-   * waits for Redis, 4 gave the shortest tail at 50 sessions in bench/intake (p99 of the 250
-   * after data 18.4-20.5 ms in three runs, against 33-38 ms with 2, 30 ms with 6 and 38 ms with
-   * 8), at the same throughput as 2.
+   * Writes in flight at once; keep it under the pool's size. Default 1: on a machine whose cores
+   * PostgreSQL shares, one write at a time makes fewer and bigger writes and keeps fewer database
+   * backends runnable. In bench/intake at 50 sessions (five interleaved rounds, 2026-11-27), 1
+   * gave 3,069 msg/s and a p99 of 20.8 ms for the 250 after data, against 2,573 msg/s and 26.6 ms
+   * with 4. (On an earlier VM, when the 250 still waited for Redis, 4 had the shortest tail.)
    */
   maxInFlight?: number;
   /** Messages per write at most. Default 64. */
@@ -61,7 +62,7 @@ export class MessageWriter {
     options: MessageWriterOptions = {},
   ) {
     this.group = new GroupCommit((batch) => this.write(batch), {
-      maxInFlight: options.maxInFlight ?? 4,
+      maxInFlight: options.maxInFlight ?? 1,
       maxItems: options.maxBatch ?? 64,
       maxWeight: options.maxBatchBytes ?? 4 * 1024 * 1024,
       weight: (m) => m.size,

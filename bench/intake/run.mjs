@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Intake accept benchmark (issue #4): how many 5 KB messages per second `mx` accepts durably
-// (PostgreSQL commit + BullMQ `accepted` job before the 250), against a private Postfix on the
+// (PostgreSQL commit before the 250, the BullMQ `accepted` job after it), against a private Postfix on the
 // same machine (queue files fsynced, then discarded), at 1 and 50 concurrent sessions.
 // Run from the repository root:  node bench/intake/run.mjs  [--runs 3] [--seconds 5] [--quick]
 // See bench/README.md. Prints a table; not a test.
@@ -421,9 +421,9 @@ async function main() {
       `each sized to ~${SECONDS} s; medians shown.`,
   );
   console.log(
-    'ours: dist/apps/mx/main.js, NODE_ENV=production LOG_LEVEL=warn, fresh PostgreSQL database (one transaction ' +
-      'per message) + BullMQ `accepted` job before each 250. postfix: private instance, queue files fsynced by ' +
-      'cleanup, then the discard transport.\n',
+    'ours: dist/apps/mx/main.js, NODE_ENV=production LOG_LEVEL=warn, default settings (flow control on), fresh ' +
+      'PostgreSQL database (the messages that end their data together share one transaction), BullMQ `accepted` ' +
+      'job after the 250. postfix: private instance, queue files fsynced by cleanup, then the discard transport.\n',
   );
   console.log(
     '| sessions | ours msg/s | postfix msg/s | ours/postfix | ours p99 250-after-dot (client) | ours p99 store (histogram, interpolated) | postfix p99 250-after-dot (client) | ours p50 / postfix p50 (client) |',

@@ -212,6 +212,16 @@ export const variables = {
     integer(1, 1000),
     both('50'),
   ),
+  INTAKE_FLOW_TARGET_MS: variable(
+    'Flow control of mx and submission: when the 90th percentile of the wait for the 250 after data exceeds its usual minimum by more than this (ms), new transactions wait at MAIL FROM until it is back under. 0 turns it off.',
+    integer(0, 10_000),
+    both('6'),
+  ),
+  INTAKE_FLOW_MAX_DELAY_MS: variable(
+    "Longest wait of one MAIL FROM under flow control (ms); then the transaction goes ahead anyway, as with Postfix's in_flow_delay.",
+    integer(0, 60_000),
+    both('1000'),
+  ),
   PROXY_PROTOCOL: variable(
     'Expect a PROXY protocol v1/v2 header on every SMTP connection (behind a load balancer that sends one).',
     flag,

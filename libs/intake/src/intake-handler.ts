@@ -5,6 +5,7 @@ import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protoco
 import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
 import { newQueueId } from '@mta/db';
 import { BodyCollector } from './body-collector';
+import type { FlowControl } from './flow-control';
 import type { MessageWriter } from './message-writer';
 import type { RecipientResolver, ResolvedRecipient } from './recipient-resolver';
 import type { TransactionLog } from './transaction-log';
@@ -21,6 +22,8 @@ export interface IntakeOptions {
 export interface IntakeDependencies {
   resolver: RecipientResolver;
   writer: MessageWriter;
+  /** Holds MAIL FROM while commits fall behind (flow-control.ts). */
+  flow: FlowControl;
   log: TransactionLog;
   logger: Logger;
 }
@@ -48,6 +51,7 @@ export abstract class IntakeHandler implements SmtpHandler {
       if (error instanceof SmtpError) this.deps.log.mailRefused(session, sender, error);
       throw error;
     }
+    await this.deps.flow.admit(session.id);
     this.accepted.set(session.id, new Map());
     this.deps.log.mail(session, sender);
   }
@@ -68,6 +72,7 @@ export abstract class IntakeHandler implements SmtpHandler {
     this.accepted.delete(session.id);
     // The queue id is chosen now, so that our Received header can name it (RFC 5321 §4.4 `id`).
     const queueId = newQueueId();
+    let dataEnded: bigint | null = null;
     try {
       const collector = new BodyCollector();
       const header = await prependHeaders(
@@ -75,7 +80,7 @@ export abstract class IntakeHandler implements SmtpHandler {
         { prepend: (h) => this.prepend(session, envelope, h, queueId) },
         (chunk) => collector.push(chunk),
       );
-      const dataEnded = process.hrtime.bigint();
+      dataEnded = process.hrtime.bigint();
       const stored = await this.deps.writer.store({
         queueId,
         source: this.service,
@@ -116,11 +121,16 @@ export abstract class IntakeHandler implements SmtpHandler {
         this.deps.logger.error({ session: session.id, err: String(error) }, 'intake failed');
       this.deps.log.refused(session, refusal);
       throw refusal;
+    } finally {
+      // The client's wait for its reply, committed or not, is what flow control keeps short.
+      if (dataEnded !== null) this.deps.flow.committed(Number(process.hrtime.bigint() - dataEnded) / 1e6);
+      this.deps.flow.release(session.id);
     }
   }
 
   onClose(session: SessionInfo): void {
     this.accepted.delete(session.id);
+    this.deps.flow.release(session.id);
     this.deps.log.closed(session);
   }
 

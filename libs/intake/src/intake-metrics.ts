@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 const perRegistry = new WeakMap<Registry, IntakeMetrics>();
 
@@ -20,6 +20,10 @@ export class IntakeMetrics {
   readonly storeSeconds: Histogram<'service'>;
   /** Messages per database write (group commit): 1 when the load is light. */
   readonly batchMessages: Histogram<'service'>;
+  /** Flow control: how many transactions may be open at once (+Inf: no limit). */
+  readonly flowLimit: Gauge<'service'>;
+  /** Flow control: MAIL commands that waited, by how the wait ended, and how long they waited. */
+  readonly flowDelaySeconds: Histogram<'service' | 'outcome'>;
 
   private constructor(registry: Registry) {
     this.transactions = new Counter({
@@ -48,6 +52,19 @@ export class IntakeMetrics {
       help: 'Messages committed together in one database write (group commit).',
       labelNames: ['service'],
       buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    });
+    this.flowLimit = new Gauge({
+      name: 'mta_intake_flow_limit',
+      help: 'Flow control: mail transactions that may be open at once (+Inf while commits keep up).',
+      labelNames: ['service'],
+      registers: [registry],
+    });
+    this.flowDelaySeconds = new Histogram({
+      name: 'mta_intake_flow_delay_seconds',
+      help: 'Flow control: how long a MAIL FROM waited, by outcome (admitted: a transaction ended; timeout: the longest wait passed).',
+      labelNames: ['service', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
   }

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { PrismaAccountDirectory } from './accounts';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 import { PrismaDirectory } from './directory';
+import { FlowControl } from './flow-control';
 import type { IntakeDependencies } from './intake-handler';
 import { IntakeMetrics } from './intake-metrics';
 import { MessageWriter } from './message-writer';
@@ -42,6 +43,8 @@ function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): In
   const logger = ctx.logger.child({ component: service });
   const metrics = IntakeMetrics.for(ctx.metrics.registry);
   const batches = metrics.batchMessages.labels(service);
+  const limit = metrics.flowLimit.labels(service);
+  limit.set(Infinity);
   // A bare <postmaster> means the postmaster of our own host name (RFC 5321 §4.1.1.3).
   return {
     resolver: new RecipientResolver(
@@ -49,6 +52,12 @@ function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): In
       ctx.config.MTA_HOSTNAME.toLowerCase(),
     ),
     writer: new MessageWriter(ctx.pool, ctx.producer, logger, { onBatch: (n) => batches.observe(n) }),
+    flow: new FlowControl({
+      targetMs: ctx.config.INTAKE_FLOW_TARGET_MS,
+      maxDelayMs: ctx.config.INTAKE_FLOW_MAX_DELAY_MS,
+      onLimit: (n) => limit.set(n),
+      onDelayed: (outcome, ms) => metrics.flowDelaySeconds.labels(service, outcome).observe(ms / 1000),
+    }),
     log: new TransactionLog(service, logger, metrics),
     logger,
   };

@@ -1,0 +1,231 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FlowControl, type FlowControlOptions } from './flow-control';
+
+// FlowControl with a test clock: a window closes on the commit that finds both 100 ms gone and 10
+// commits in it. The smtp-level behaviour (MAIL held, then answered) is in mx.int.spec.ts.
+
+function setup(options: Partial<FlowControlOptions> = {}) {
+  let now = 0;
+  const delays: { outcome: string; ms: number }[] = [];
+  const limits: number[] = [];
+  const flow = new FlowControl({
+    targetMs: 6,
+    maxDelayMs: 1000,
+    now: () => now,
+    onLimit: (l) => limits.push(l),
+    onDelayed: (outcome, ms) => delays.push({ outcome, ms }),
+    ...options,
+  });
+  /** One window of ten commits of `ms` each (a window also needs 100 ms). */
+  const window = (ms: number, samples = 10) => {
+    now += 100;
+    for (let i = 0; i < samples; i++) flow.committed(ms);
+  };
+  const advance = (ms: number) => {
+    now += ms;
+    vi.advanceTimersByTime(ms);
+  };
+  return { flow, window, advance, delays, limits };
+}
+
+/** Admits `n` sessions s0..s(n-1) that find a free slot (resolved at once). */
+async function open(flow: FlowControl, n: number, prefix = 's') {
+  await Promise.all(Array.from({ length: n }, (_, i) => flow.admit(`${prefix}${i}`)));
+}
+
+/** Whether the promise has settled, after the pending callbacks have run. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => (done = true));
+  await Promise.resolve();
+  await Promise.resolve();
+  return done;
+}
+
+describe('FlowControl', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('lets every transaction in while commits keep their usual time', async () => {
+    const { flow, window, limits } = setup();
+    await open(flow, 200);
+    for (let i = 0; i < 20; i++) window(2);
+    expect(flow.limit).toBe(Infinity);
+    expect(await settled(flow.admit('late'))).toBe(true);
+    expect(limits).toEqual([]);
+  });
+
+  it('does nothing when turned off (target 0), however slow the commits', async () => {
+    const { flow, window } = setup({ targetMs: 0 });
+    await open(flow, 50);
+    window(1);
+    window(500);
+    expect(flow.limit).toBe(Infinity);
+    expect(flow.openTransactions).toBe(0);
+    expect(await settled(flow.admit('late'))).toBe(true);
+  });
+
+  it('limits to 0.9 × the open transactions when the 90th percentile passes baseline + target', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2); // baseline 2 ms
+    window(8); // at baseline + target: still fine
+    expect(flow.limit).toBe(Infinity);
+    window(8.5); // just past
+    expect(flow.limit).toBe(18);
+  });
+
+  it('judges a window by its 90th percentile, not by one slow commit', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2);
+    flow.committed(50); // one slow commit among ten: the p90 (9th of 10) is still 2 ms
+    window(2, 9);
+    expect(flow.limit).toBe(Infinity);
+    flow.committed(50);
+    flow.committed(50);
+    window(2, 8);
+    expect(flow.limit).toBe(18);
+  });
+
+  it('closes a window only after 100 ms', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2);
+    for (let i = 0; i < 10; i++) flow.committed(100); // no time has passed: the same window
+    expect(flow.limit).toBe(Infinity);
+    window(100, 1);
+    expect(flow.limit).toBe(18);
+  });
+
+  it('closes a window only after 10 commits', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2);
+    window(100, 9);
+    expect(flow.limit).toBe(Infinity);
+    flow.committed(100);
+    expect(flow.limit).toBe(18);
+  });
+
+  it('holds MAIL while the limit is reached and lets the waiters in, in order, as transactions end', async () => {
+    const { flow, window, delays } = setup();
+    await open(flow, 20);
+    window(2);
+    window(30); // limit 18, 20 open
+    const a = flow.admit('a');
+    const b = flow.admit('b');
+    expect(flow.waiting).toBe(2);
+    flow.release('s0');
+    flow.release('s1'); // 18 open: still at the limit
+    expect(await settled(a)).toBe(false);
+    flow.release('s2'); // 17: room for one
+    expect(await settled(a)).toBe(true);
+    expect(await settled(b)).toBe(false);
+    flow.release('s3');
+    expect(await settled(b)).toBe(true);
+    expect(delays.map((d) => d.outcome)).toEqual(['admitted', 'admitted']);
+    expect(flow.openTransactions).toBe(18);
+  });
+
+  it('grows the limit by one per window under target, only while MAIL commands wait', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2);
+    window(30);
+    expect(flow.limit).toBe(18);
+    window(2); // nobody waited: no growth
+    expect(flow.limit).toBe(18);
+    const waiting = flow.admit('w');
+    window(2);
+    expect(flow.limit).toBe(19);
+    window(2); // still waiting at the start of this window (19 open of 20 before)
+    expect(flow.limit).toBe(20);
+    expect(await settled(waiting)).toBe(false); // 20 open, limit 20
+    window(2);
+    expect(flow.limit).toBe(21);
+    expect(await settled(waiting)).toBe(true);
+  });
+
+  it('never limits below two transactions', async () => {
+    const { flow, window } = setup();
+    await open(flow, 3);
+    window(1);
+    for (let i = 0; i < 10; i++) window(100);
+    expect(flow.limit).toBe(2);
+  });
+
+  it('lets a MAIL go ahead after the longest delay, without a slot', async () => {
+    const { flow, window, advance, delays } = setup({ maxDelayMs: 1000 });
+    await open(flow, 20);
+    window(2);
+    window(30);
+    const late = flow.admit('late');
+    advance(999);
+    expect(await settled(late)).toBe(false);
+    advance(1);
+    expect(await settled(late)).toBe(true);
+    expect(delays).toEqual([{ outcome: 'timeout', ms: 1000 }]);
+    expect(flow.openTransactions).toBe(20);
+    expect(flow.waiting).toBe(0);
+  });
+
+  it('lets the MAIL of a session that closes go, without giving it a slot', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2);
+    window(30);
+    const gone = flow.admit('gone');
+    flow.release('gone');
+    expect(await settled(gone)).toBe(true);
+    expect(flow.waiting).toBe(0);
+    expect(flow.openTransactions).toBe(20);
+  });
+
+  it('frees the slot of the previous transaction when a session starts another', async () => {
+    const { flow } = setup();
+    await flow.admit('s');
+    await flow.admit('s');
+    expect(flow.openTransactions).toBe(1);
+  });
+
+  it('stops counting a transaction left open longer than staleMs', async () => {
+    const { flow, window, advance } = setup({ staleMs: 60_000 });
+    await open(flow, 10, 'idle'); // at 0 ms
+    advance(30_000);
+    await open(flow, 10, 'busy');
+    window(2);
+    window(30); // 30,200 ms: 20 open, limit 18
+    advance(29_700);
+    const at = flow.admit('at');
+    window(2); // 60,000 ms: the idle ten are exactly 60 s old and still count
+    expect(await settled(at)).toBe(false);
+    advance(1);
+    window(2); // just past: they stop counting
+    expect(await settled(at)).toBe(true);
+    expect(flow.openTransactions).toBe(11);
+  });
+
+  it('measures queueing from the baseline, so a distant database alone does not engage it', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    for (let i = 0; i < 50; i++) window(30); // every commit takes 30 ms, steadily
+    expect(flow.limit).toBe(Infinity);
+    window(37);
+    expect(flow.limit).toBe(18);
+  });
+
+  it('forgets a baseline older than 20 s, so a database that became slower is not held to it', async () => {
+    const { flow, window } = setup();
+    await open(flow, 20);
+    window(2);
+    window(30);
+    expect(flow.limit).toBe(18);
+    for (let i = 0; i < 100; i++) window(30); // 10 s of 30 ms commits: still over 2 + 6 ms
+    expect(flow.limit).toBe(2);
+    for (let i = 0; i < 100; i++) window(30); // 20 s: 30 ms is the baseline now
+    void flow.admit('waiting');
+    window(30);
+    expect(flow.limit).toBe(3);
+  });
+});

@@ -49,7 +49,7 @@ interface Waiter {
   id: string;
   since: number;
   timer: NodeJS.Timeout;
-  resolve: () => void;
+  resolve: (goAhead: boolean) => void;
 }
 
 export class FlowControl {
@@ -93,17 +93,20 @@ export class FlowControl {
     return this.waiters.length;
   }
 
-  /** A new transaction of this session, at MAIL FROM: resolves when it may go ahead. */
-  admit(id: string): Promise<void> {
+  /**
+   * A new transaction of this session, at MAIL FROM: resolves when it may go ahead (true), or
+   * false if the session was released while it waited (the connection closed).
+   */
+  admit(id: string): Promise<boolean> {
     this.release(id);
-    if (!this.enabled) return Promise.resolve();
+    if (!this.enabled) return Promise.resolve(true);
     if (this.open.size >= this.currentLimit) this.sweep(false);
     if (this.open.size < this.currentLimit && this.waiters.length === 0) {
       this.open.set(id, this.now());
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     this.waitedInWindow = true;
-    return new Promise<void>((resolve) => {
+    return new Promise<boolean>((resolve) => {
       const waiter: Waiter = {
         id,
         since: this.now(),
@@ -111,7 +114,7 @@ export class FlowControl {
         timer: setTimeout(() => {
           this.dropWaiter(waiter);
           this.options.onDelayed?.('timeout', this.now() - waiter.since);
-          resolve();
+          resolve(true);
         }, this.options.maxDelayMs),
       };
       waiter.timer.unref?.();
@@ -125,11 +128,11 @@ export class FlowControl {
       this.letIn();
       return;
     }
-    // A session that closes while its MAIL waits: let that MAIL go (its reply goes nowhere).
+    // A session that closes while its MAIL waits: that MAIL ends, without a slot.
     const waiter = this.waiters.find((w) => w.id === id);
     if (waiter) {
       this.dropWaiter(waiter);
-      waiter.resolve();
+      waiter.resolve(false);
     }
   }
 
@@ -186,7 +189,7 @@ export class FlowControl {
       clearTimeout(next.timer);
       this.open.set(next.id, this.now());
       this.options.onDelayed?.('admitted', this.now() - next.since);
-      next.resolve();
+      next.resolve(true);
     }
   }
 

@@ -51,7 +51,8 @@ export abstract class IntakeHandler implements SmtpHandler {
       if (error instanceof SmtpError) this.deps.log.mailRefused(session, sender, error);
       throw error;
     }
-    await this.deps.flow.admit(session.id);
+    // The connection closed while this MAIL waited: onClose has run, so record nothing more.
+    if (!(await this.deps.flow.admit(session.id))) return;
     this.accepted.set(session.id, new Map());
     this.deps.log.mail(session, sender);
   }

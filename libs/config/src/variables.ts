@@ -213,7 +213,7 @@ export const variables = {
     both('50'),
   ),
   INTAKE_FLOW_TARGET_MS: variable(
-    'Flow control of mx and submission: when the 90th percentile of the wait for the 250 after data exceeds its usual minimum by more than this (ms), new transactions wait at MAIL FROM until it is back under. 0 turns it off.',
+    'Flow control of mx and submission: while the process is busy and the 90th percentile of the wait for the 250 after data exceeds its usual minimum by more than this (ms), new transactions wait at MAIL FROM. 0 turns it off.',
     integer(0, 10_000),
     both('6'),
   ),

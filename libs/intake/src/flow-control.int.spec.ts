@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
 
 // Flow control end to end: real PostgreSQL made slow by a lock the test holds, real clients
-// (Python's smtplib, 30 sessions in threads). The algorithm itself is in flow-control.spec.ts.
+// (Python's smtplib, 30 sessions in threads). Flow control acts only while its process is busy
+// (CPU-bound commits); a lock makes the commits slow without that, so the test says the process
+// is busy. The algorithm itself is in flow-control.spec.ts.
 
 const MAX_DELAY_MS = 300;
 /** Each lock holds every commit this long: far longer than a MAIL may wait. */
@@ -19,10 +21,11 @@ describe('mx flow control when commits fall behind', () => {
   beforeAll(async () => {
     fx = await intakeFixture();
     [port] = (
-      await fx.start('mx', {
-        INTAKE_FLOW_TARGET_MS: '5',
-        INTAKE_FLOW_MAX_DELAY_MS: String(MAX_DELAY_MS),
-      })
+      await fx.start(
+        'mx',
+        { INTAKE_FLOW_TARGET_MS: '5', INTAKE_FLOW_MAX_DELAY_MS: String(MAX_DELAY_MS) },
+        { flowControl: { cpuLoad: () => 1 } },
+      )
     ).ports as [number];
   });
   afterAll(() => fx?.close());

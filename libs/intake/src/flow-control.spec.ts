@@ -6,12 +6,15 @@ import { FlowControl, type FlowControlOptions } from './flow-control';
 
 function setup(options: Partial<FlowControlOptions> = {}) {
   let now = 0;
+  /** This process's CPU load in cores, as the flow control reads it at each window. */
+  const cpu = { load: 1 };
   const delays: { outcome: string; ms: number }[] = [];
   const limits: number[] = [];
   const flow = new FlowControl({
     targetMs: 6,
     maxDelayMs: 1000,
     now: () => now,
+    cpuLoad: () => cpu.load,
     onLimit: (l) => limits.push(l),
     onDelayed: (outcome, ms) => delays.push({ outcome, ms }),
     ...options,
@@ -25,7 +28,7 @@ function setup(options: Partial<FlowControlOptions> = {}) {
     now += ms;
     vi.advanceTimersByTime(ms);
   };
-  return { flow, window, advance, delays, limits };
+  return { flow, window, advance, delays, limits, cpu };
 }
 
 /** Admits `n` sessions s0..s(n-1) that find a free slot (resolved at once). */
@@ -67,97 +70,130 @@ describe('FlowControl', () => {
 
   it('limits to 0.9 × the open transactions when the 90th percentile passes baseline + target', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2); // baseline 2 ms
     window(8); // at baseline + target: still fine
     expect(flow.limit).toBe(Infinity);
     window(8.5); // just past
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
   });
 
-  it('judges a window by its 90th percentile, not by one slow commit', async () => {
-    const { flow, window } = setup();
-    await open(flow, 20);
+  it('limits only while this process uses at least 0.6 of a core', async () => {
+    const at = setup();
+    at.cpu.load = 0.6;
+    await open(at.flow, 50);
+    at.window(2);
+    at.window(30);
+    expect(at.flow.limit).toBe(45);
+
+    const under = setup();
+    under.cpu.load = 0.59; // the commits are slow, but not because of this process's own work
+    await open(under.flow, 50);
+    under.window(2);
+    for (let i = 0; i < 20; i++) under.window(30);
+    expect(under.flow.limit).toBe(Infinity);
+  });
+
+  it('smooths the load over the windows: one quiet window does not lift the limit', async () => {
+    const { flow, window, cpu } = setup();
+    await open(flow, 50);
     window(2);
-    flow.committed(50); // one slow commit among ten: the p90 (9th of 10) is still 2 ms
+    window(30);
+    expect(flow.limit).toBe(45);
+    cpu.load = 0.2;
+    window(30); // smoothed: 0.8 × 1 + 0.2 × 0.2 = 0.84, still busy
+    expect(flow.limit).toBe(40.5);
+    for (let i = 0; i < 5; i++) window(30); // 0.2 for long enough: no longer busy
+    const limit = flow.limit;
+    void flow.admit('waiting');
+    window(30);
+    expect(flow.limit).toBe(limit + 1);
+  });
+
+  it('judges a window by its 90th percentile, not by its one slowest commit', async () => {
+    const { flow, window } = setup();
+    await open(flow, 50);
+    window(2);
+    flow.committed(50); // one slow of ten: the 90th percentile is still 2 ms
     window(2, 9);
     expect(flow.limit).toBe(Infinity);
-    flow.committed(50);
+    flow.committed(50); // two of ten
     flow.committed(50);
     window(2, 8);
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
   });
 
   it('closes a window only after 100 ms', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
     for (let i = 0; i < 10; i++) flow.committed(100); // no time has passed: the same window
     expect(flow.limit).toBe(Infinity);
     window(100, 1);
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
   });
 
   it('closes a window only after 10 commits', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
     window(100, 9);
     expect(flow.limit).toBe(Infinity);
     flow.committed(100);
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
   });
 
   it('holds MAIL while the limit is reached and lets the waiters in, in order, as transactions end', async () => {
     const { flow, window, delays } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
-    window(30); // limit 18, 20 open
+    window(30); // limit 45, 50 open
     const a = flow.admit('a');
     const b = flow.admit('b');
     expect(flow.waiting).toBe(2);
-    flow.release('s0');
-    flow.release('s1'); // 18 open: still at the limit
+    for (let i = 0; i < 5; i++) flow.release(`s${i}`); // 45 open: still at the limit
     expect(await settled(a)).toBe(false);
-    flow.release('s2'); // 17: room for one
-    expect(await settled(a)).toBe(true);
+    flow.release('s5'); // 44: room for one
+    expect(await a).toBe(true);
     expect(await settled(b)).toBe(false);
-    flow.release('s3');
-    expect(await settled(b)).toBe(true);
+    flow.release('s6');
+    expect(await b).toBe(true);
     expect(delays.map((d) => d.outcome)).toEqual(['admitted', 'admitted']);
-    expect(flow.openTransactions).toBe(18);
+    expect(flow.openTransactions).toBe(45);
   });
 
   it('grows the limit by one per window under target, only while MAIL commands wait', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
     window(30);
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
     window(2); // nobody waited: no growth
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
     const waiting = flow.admit('w');
+    for (let i = 0; i < 4; i++) window(2); // waited in each: 46, 47, 48, 49
+    expect(flow.limit).toBe(49);
+    expect(await settled(waiting)).toBe(false); // 50 open, limit 49
     window(2);
-    expect(flow.limit).toBe(19);
-    window(2); // still waiting at the start of this window (19 open of 20 before)
-    expect(flow.limit).toBe(20);
-    expect(await settled(waiting)).toBe(false); // 20 open, limit 20
     window(2);
-    expect(flow.limit).toBe(21);
+    expect(flow.limit).toBe(51);
     expect(await settled(waiting)).toBe(true);
   });
 
-  it('never limits below two transactions', async () => {
+  it('never limits below 10 transactions', async () => {
     const { flow, window } = setup();
-    await open(flow, 3);
+    await open(flow, 12);
     window(1);
-    for (let i = 0; i < 10; i++) window(100);
-    expect(flow.limit).toBe(2);
+    window(100);
+    expect(flow.limit).toBe(10.8); // 0.9 × 12
+    window(100);
+    expect(flow.limit).toBe(10);
+    expect(await settled(flow.admit('thirteenth'))).toBe(false);
   });
 
   it('lets a MAIL go ahead after the longest delay, without a slot', async () => {
     const { flow, window, advance, delays } = setup({ maxDelayMs: 1000 });
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
     window(30);
     const late = flow.admit('late');
@@ -166,20 +202,20 @@ describe('FlowControl', () => {
     advance(1);
     expect(await late).toBe(true);
     expect(delays).toEqual([{ outcome: 'timeout', ms: 1000 }]);
-    expect(flow.openTransactions).toBe(20);
+    expect(flow.openTransactions).toBe(50);
     expect(flow.waiting).toBe(0);
   });
 
   it('ends the wait of a session that closes (false), without giving it a slot', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
     window(30);
     const gone = flow.admit('gone');
     flow.release('gone');
     expect(await gone).toBe(false);
     expect(flow.waiting).toBe(0);
-    expect(flow.openTransactions).toBe(20);
+    expect(flow.openTransactions).toBe(50);
   });
 
   it('frees the slot of the previous transaction when a session starts another', async () => {
@@ -191,41 +227,41 @@ describe('FlowControl', () => {
 
   it('stops counting a transaction left open longer than staleMs', async () => {
     const { flow, window, advance } = setup({ staleMs: 60_000 });
-    await open(flow, 10, 'idle'); // at 0 ms
+    await open(flow, 25, 'idle'); // at 0 ms
     advance(30_000);
-    await open(flow, 10, 'busy');
+    await open(flow, 25, 'busy');
     window(2);
-    window(30); // 30,200 ms: 20 open, limit 18
+    window(30); // 30,200 ms: 50 open, limit 45
     advance(29_700);
     const at = flow.admit('at');
-    window(2); // 60,000 ms: the idle ten are exactly 60 s old and still count
+    window(2); // 60,000 ms: the idle ones are exactly 60 s old and still count
     expect(await settled(at)).toBe(false);
     advance(1);
     window(2); // just past: they stop counting
-    expect(await settled(at)).toBe(true);
-    expect(flow.openTransactions).toBe(11);
+    expect(await at).toBe(true);
+    expect(flow.openTransactions).toBe(26);
   });
 
   it('measures queueing from the baseline, so a distant database alone does not engage it', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     for (let i = 0; i < 50; i++) window(30); // every commit takes 30 ms, steadily
     expect(flow.limit).toBe(Infinity);
     window(37);
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
   });
 
   it('forgets a baseline older than 20 s, so a database that became slower is not held to it', async () => {
     const { flow, window } = setup();
-    await open(flow, 20);
+    await open(flow, 50);
     window(2);
     window(30);
-    expect(flow.limit).toBe(18);
+    expect(flow.limit).toBe(45);
     for (let i = 0; i < 100; i++) window(30); // 10 s of 30 ms commits: still over 2 + 6 ms
-    expect(flow.limit).toBe(2);
+    expect(flow.limit).toBe(10);
     for (let i = 0; i < 100; i++) window(30); // 20 s: 30 ms is the baseline now
     void flow.admit('waiting');
     window(30);
-    expect(flow.limit).toBe(3);
+    expect(flow.limit).toBe(11);
   });
 });

@@ -14,8 +14,14 @@
  *   times (end of data → committed, success or not) is compared with `baseline + targetMs`.
  *   The baseline is the lowest 10th percentile of the windows of the last 10 to 20 s: what a
  *   commit costs without queueing, whatever the database's distance.
- * - Over: the limit becomes 0.9 × the transactions open now, and never less than 2.
- * - Under, with a MAIL that had to wait in that window: the limit grows by one.
+ * - Over, while this process is busy: the limit becomes 0.9 × the transactions open now, and
+ *   never less than 10. Busy means at least 0.6 of a core of CPU, smoothed over about a second.
+ *   Holding MAIL only helps when this process's own work is what the commits queue behind. When
+ *   the commits are slow for other reasons (other busy processes on the machine, a slow
+ *   database), it would only cost throughput. In bench/e2e (mx, queue manager, delivery and
+ *   PostgreSQL on two cores), mx used about 0.45 of a core, and without this rule the limit fell to
+ *   2-5 and acceptance to a third. The floor keeps some group commit and a fed event loop.
+ * - Otherwise, with a MAIL that had to wait in that window: the limit grows by one.
  *   With no limit reached, the limit does not grow, so it stays close to what is in use.
  * - A MAIL that finds the limit reached waits its turn (first come, first served). It waits until
  *   a transaction ends or `maxDelayMs` has passed. After that it goes ahead anyway, so a slow
@@ -33,6 +39,8 @@ export interface FlowControlOptions {
   staleMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
+  /** Cores' worth of CPU this process used since the last call (tests); default process.cpuUsage. */
+  cpuLoad?: () => number;
   /** Told every change of the limit (Infinity: no limit). */
   onLimit?: (limit: number) => void;
   /** Told how each MAIL that had to wait ended: let in by a free slot, or the longest wait. */
@@ -43,7 +51,10 @@ const WINDOW_MS = 100;
 const WINDOW_SAMPLES = 10;
 const BASELINE_BUCKET_MS = 10_000;
 const DECREASE = 0.9;
-const MIN_LIMIT = 2;
+const MIN_LIMIT = 10;
+/** Cores' worth of CPU from which this process counts as busy (smoothed over about a second). */
+const BUSY = 0.6;
+const LOAD_SMOOTHING = 0.8;
 
 interface Waiter {
   id: string;
@@ -66,10 +77,14 @@ export class FlowControl {
   private bucketStart: number;
   private lastSweep: number;
   private readonly now: () => number;
+  private readonly cpuLoad: () => number;
+  /** This process's CPU load, smoothed over the windows. */
+  private load: number | null = null;
   private readonly staleMs: number;
 
   constructor(private readonly options: FlowControlOptions) {
     this.now = options.now ?? (() => performance.now());
+    this.cpuLoad = options.cpuLoad ?? processCpuLoad(this.now);
     this.staleMs = options.staleMs ?? 60_000;
     this.windowStart = this.bucketStart = this.lastSweep = this.now();
   }
@@ -157,7 +172,9 @@ export class FlowControl {
     this.baselineNow = Math.min(this.baselineNow, p10);
     const baseline = Math.min(this.baselineNow, this.baselineBefore);
     this.sweep(true);
-    if (p90 > baseline + this.options.targetMs) {
+    const load = this.cpuLoad();
+    this.load = this.load === null ? load : LOAD_SMOOTHING * this.load + (1 - LOAD_SMOOTHING) * load;
+    if (p90 > baseline + this.options.targetMs && this.load >= BUSY) {
       this.setLimit(Math.max(MIN_LIMIT, Math.min(this.currentLimit, this.open.size) * DECREASE));
     } else if (this.waitedInWindow) {
       this.setLimit(this.currentLimit + 1);
@@ -198,4 +215,18 @@ export class FlowControl {
     const i = this.waiters.indexOf(waiter);
     if (i >= 0) this.waiters.splice(i, 1);
   }
+}
+
+/** CPU (user + system, all threads) this process used per unit of wall time since the last call. */
+function processCpuLoad(now: () => number): () => number {
+  let lastCpu = process.cpuUsage();
+  let lastAt = now();
+  return () => {
+    const cpu = process.cpuUsage(lastCpu);
+    const at = now();
+    const load = (cpu.user + cpu.system) / 1000 / Math.max(1, at - lastAt);
+    lastCpu = process.cpuUsage();
+    lastAt = at;
+    return load;
+  };
 }

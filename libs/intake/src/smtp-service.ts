@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { PrismaAccountDirectory } from './accounts';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 import { PrismaDirectory } from './directory';
-import { FlowControl } from './flow-control';
+import { FlowControl, type FlowControlOptions } from './flow-control';
 import type { IntakeDependencies } from './intake-handler';
 import { IntakeMetrics } from './intake-metrics';
 import { MessageWriter } from './message-writer';
@@ -30,6 +30,8 @@ export interface SmtpServiceContext {
   metrics: Metrics;
   /** Overrides of the password-guessing throttle (tests use short delays). */
   authThrottle?: Omit<AuthThrottleOptions, 'prefix'>;
+  /** Overrides of flow control's readings (tests stand in for a busy process). */
+  flowControl?: Pick<FlowControlOptions, 'cpuLoad'>;
 }
 
 /** A running SMTP service: its server and the addresses it listens on. */
@@ -57,6 +59,7 @@ function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): In
       maxDelayMs: ctx.config.INTAKE_FLOW_MAX_DELAY_MS,
       onLimit: (n) => limit.set(n),
       onDelayed: (outcome, ms) => metrics.flowDelaySeconds.labels(service, outcome).observe(ms / 1000),
+      ...ctx.flowControl,
     }),
     log: new TransactionLog(service, logger, metrics),
     logger,

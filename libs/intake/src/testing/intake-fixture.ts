@@ -11,7 +11,7 @@ import {
   type TestDatabase,
 } from '@mta/testing';
 import { hashPassword } from '@mta/auth';
-import { startMx, startSubmission, type RunningSmtpService } from '../smtp-service';
+import { startMx, startSubmission, type RunningSmtpService, type SmtpServiceContext } from '../smtp-service';
 
 export interface IntakeFixture {
   db: PrismaClient;
@@ -23,6 +23,7 @@ export interface IntakeFixture {
   start(
     service: 'mx' | 'submission',
     env?: Record<string, string>,
+    overrides?: Pick<SmtpServiceContext, 'flowControl'>,
   ): Promise<RunningSmtpService & { ports: number[] }>;
   close(): Promise<void>;
 }
@@ -62,7 +63,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
     producer,
     metrics,
     prefix: redis.prefix,
-    async start(service, env = {}) {
+    async start(service, env = {}, overrides = {}) {
       const config = loadConfig({
         MTA_HOSTNAME: 'mx.test.example',
         MX_LISTEN: '127.0.0.1:0',
@@ -80,6 +81,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
         logger: createLogger(service, 'silent'),
         metrics,
         authThrottle: { baseDelayMs: 20, maxDelayMs: 100, maxPerAccount: 5, maxPerIp: 20 },
+        ...overrides,
       };
       const started = service === 'mx' ? await startMx(ctx) : await startSubmission(ctx);
       running.push(started);

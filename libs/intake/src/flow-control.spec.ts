@@ -28,7 +28,13 @@ function setup(options: Partial<FlowControlOptions> = {}) {
     now += ms;
     vi.advanceTimersByTime(ms);
   };
-  return { flow, window, advance, delays, limits, cpu };
+  /** Fifty transactions open, a quick window (the baseline), then a slow one: limit 45. */
+  const throttled = async () => {
+    await open(flow, 50);
+    window(2);
+    window(30);
+  };
+  return { flow, window, advance, delays, limits, cpu, throttled };
 }
 
 /** Admits `n` sessions s0..s(n-1) that find a free slot (resolved at once). */
@@ -95,10 +101,8 @@ describe('FlowControl', () => {
   });
 
   it('smooths the load over the windows: one quiet window does not lift the limit', async () => {
-    const { flow, window, cpu } = setup();
-    await open(flow, 50);
-    window(2);
-    window(30);
+    const { flow, window, cpu, throttled } = setup();
+    await throttled();
     expect(flow.limit).toBe(45);
     cpu.load = 0.2;
     window(30); // smoothed: 0.8 × 1 + 0.2 × 0.2 = 0.84, still busy
@@ -144,10 +148,8 @@ describe('FlowControl', () => {
   });
 
   it('holds MAIL while the limit is reached and lets the waiters in, in order, as transactions end', async () => {
-    const { flow, window, delays } = setup();
-    await open(flow, 50);
-    window(2);
-    window(30); // limit 45, 50 open
+    const { flow, delays, throttled } = setup();
+    await throttled(); // limit 45, 50 open
     const a = flow.admit('a');
     const b = flow.admit('b');
     expect(flow.waiting).toBe(2);
@@ -163,10 +165,8 @@ describe('FlowControl', () => {
   });
 
   it('grows the limit by one per window under target, only while MAIL commands wait', async () => {
-    const { flow, window } = setup();
-    await open(flow, 50);
-    window(2);
-    window(30);
+    const { flow, window, throttled } = setup();
+    await throttled();
     expect(flow.limit).toBe(45);
     window(2); // nobody waited: no growth
     expect(flow.limit).toBe(45);
@@ -192,10 +192,8 @@ describe('FlowControl', () => {
   });
 
   it('lets a MAIL go ahead after the longest delay, without a slot', async () => {
-    const { flow, window, advance, delays } = setup({ maxDelayMs: 1000 });
-    await open(flow, 50);
-    window(2);
-    window(30);
+    const { flow, advance, delays, throttled } = setup({ maxDelayMs: 1000 });
+    await throttled();
     const late = flow.admit('late');
     advance(999);
     expect(await settled(late)).toBe(false);
@@ -207,10 +205,8 @@ describe('FlowControl', () => {
   });
 
   it('ends the wait of a session that closes (false), without giving it a slot', async () => {
-    const { flow, window } = setup();
-    await open(flow, 50);
-    window(2);
-    window(30);
+    const { flow, throttled } = setup();
+    await throttled();
     const gone = flow.admit('gone');
     flow.release('gone');
     expect(await gone).toBe(false);
@@ -252,10 +248,8 @@ describe('FlowControl', () => {
   });
 
   it('forgets a baseline older than 20 s, so a database that became slower is not held to it', async () => {
-    const { flow, window } = setup();
-    await open(flow, 50);
-    window(2);
-    window(30);
+    const { flow, window, throttled } = setup();
+    await throttled();
     expect(flow.limit).toBe(45);
     for (let i = 0; i < 100; i++) window(30); // 10 s of 30 ms commits: still over 2 + 6 ms
     expect(flow.limit).toBe(10);

@@ -214,6 +214,27 @@ describe('FlowControl', () => {
     expect(flow.openTransactions).toBe(50);
   });
 
+  it('starts afresh after more than a second with no transaction open', async () => {
+    const { flow, advance, throttled } = setup();
+    await throttled();
+    for (let i = 0; i < 50; i++) flow.release(`s${i}`);
+    advance(1000); // exactly a second: the limit stands
+    await flow.admit('a');
+    expect(flow.limit).toBe(45);
+    flow.release('a');
+    advance(1001); // just past
+    await flow.admit('b');
+    expect(flow.limit).toBe(Infinity);
+  });
+
+  it('keeps its limit through a stall: transactions open, no commits', async () => {
+    const { flow, advance, throttled } = setup();
+    await throttled();
+    advance(5000);
+    expect(await settled(flow.admit('during'))).toBe(false);
+    expect(flow.limit).toBe(45);
+  });
+
   it('frees the slot of the previous transaction when a session starts another', async () => {
     const { flow } = setup();
     await flow.admit('s');

@@ -29,6 +29,8 @@
  * - What counts. A transaction counts from its MAIL until its data is answered, its session ends,
  *   or the session starts another. One left open longer than `staleMs` stops counting; after RSET
  *   the handler hears nothing.
+ * - After a second with no transaction open, the next MAIL starts afresh: no limit, and the load
+ *   measured from then on.
  */
 export interface FlowControlOptions {
   /** Queueing allowed on top of the baseline commit time, ms; 0 turns flow control off. */
@@ -55,6 +57,8 @@ const MIN_LIMIT = 10;
 /** Cores' worth of CPU from which this process counts as busy (smoothed over about a second). */
 const BUSY = 0.6;
 const LOAD_SMOOTHING = 0.8;
+/** After this long with no transaction open, flow control starts afresh (no limit). */
+const QUIET_MS = 1_000;
 
 interface Waiter {
   id: string;
@@ -80,6 +84,8 @@ export class FlowControl {
   private readonly cpuLoad: () => number;
   /** This process's CPU load, smoothed over the windows. */
   private load: number | null = null;
+  /** Since when no transaction has been open (null: some are). */
+  private idleSince: number | null = null;
   private readonly staleMs: number;
 
   constructor(private readonly options: FlowControlOptions) {
@@ -115,9 +121,11 @@ export class FlowControl {
   admit(id: string): Promise<boolean> {
     this.release(id);
     if (!this.enabled) return Promise.resolve(true);
+    if (this.idleSince !== null && this.now() - this.idleSince > QUIET_MS) this.startAfresh();
     if (this.open.size >= this.currentLimit) this.sweep(false);
     if (this.open.size < this.currentLimit && this.waiters.length === 0) {
       this.open.set(id, this.now());
+      this.idleSince = null;
       return Promise.resolve(true);
     }
     this.waitedInWindow = true;
@@ -141,6 +149,7 @@ export class FlowControl {
   release(id: string): void {
     if (this.open.delete(id)) {
       this.letIn();
+      if (this.open.size === 0 && this.waiters.length === 0) this.idleSince = this.now();
       return;
     }
     // A session that closes while its MAIL waits: that MAIL ends, without a slot.
@@ -183,6 +192,20 @@ export class FlowControl {
     this.windowStart = now;
     this.waitedInWindow = this.waiters.length > 0;
     this.letIn();
+  }
+
+  /**
+   * A new burst after a quiet time: the old limit and load say nothing about it. Without this, a
+   * burst of many slow internet clients would start under the limit left by an earlier one.
+   */
+  private startAfresh(): void {
+    this.setLimit(Infinity);
+    this.load = null;
+    this.cpuLoad(); // the reading over the quiet time is not this burst's
+    this.samples = [];
+    this.windowStart = this.now();
+    this.waitedInWindow = false;
+    this.idleSince = null;
   }
 
   private setLimit(limit: number): void {

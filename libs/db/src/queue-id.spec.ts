@@ -12,9 +12,24 @@ describe('newQueueId', () => {
     expect(newQueueId(0).slice(0, 10)).toBe('0000000000');
   });
 
-  it('does not repeat', () => {
+  it('never repeats within one process, even for 100,000 ids in one millisecond', () => {
     const now = Date.now();
-    const ids = new Set(Array.from({ length: 10_000 }, () => newQueueId(now)));
-    expect(ids.size).toBeGreaterThan(9_990); // 30 random bits per millisecond
+    const ids = new Set(Array.from({ length: 100_000 }, () => newQueueId(now)));
+    expect(ids.size).toBe(100_000);
+  });
+
+  it('draws the random part afresh in a new millisecond', () => {
+    const a = newQueueId(1_700_000_000_000);
+    const b = newQueueId(1_700_000_000_001);
+    const c = newQueueId(1_700_000_000_002);
+    const next = (id: string) => randomPart(id.slice(10));
+    // Sequential random parts across milliseconds would mean the draw never happened.
+    expect([next(b) - next(a), next(c) - next(b)]).not.toEqual([1, 1]);
   });
 });
+
+/** The random part of an id as its number (least significant character first). */
+function randomPart(random: string): number {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  return [...random].reduceRight((n, ch) => n * 32 + alphabet.indexOf(ch), 0);
+}

@@ -6,6 +6,7 @@ import { QueueName } from './queue-names';
  * live in PostgreSQL and never go into Redis, which `.strict()` enforces (an unknown key
  * such as `body` is refused at enqueue time).
  */
+
 /** Messages per `accepted` job at most. */
 export const ACCEPTED_MAX_MESSAGES = 512;
 
@@ -20,9 +21,7 @@ const id = z
  * BullMQ job costs intake more CPU than the rest of the message's storage), or one message that
  * is enqueued again (reconciler, DSN, release by the API).
  */
-export const AcceptedJob = z
-  .object({ messageIds: z.array(id).min(1).max(ACCEPTED_MAX_MESSAGES) })
-  .strict();
+export const AcceptedJob = z.object({ messageIds: z.array(id).min(1).max(ACCEPTED_MAX_MESSAGES) }).strict();
 
 export const DeliveryJob = z
   .object({

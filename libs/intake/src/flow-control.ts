@@ -242,14 +242,12 @@ export class FlowControl {
 
 /** CPU (user + system, all threads) this process used per unit of wall time since the last call. */
 function processCpuLoad(now: () => number): () => number {
-  let lastCpu = process.cpuUsage();
-  let lastAt = now();
+  let last = { cpu: process.cpuUsage(), at: now() };
   return () => {
-    const cpu = process.cpuUsage(lastCpu);
-    const at = now();
-    const load = (cpu.user + cpu.system) / 1000 / Math.max(1, at - lastAt);
-    lastCpu = process.cpuUsage();
-    lastAt = at;
+    const current = { cpu: process.cpuUsage(), at: now() };
+    const usedMs = (current.cpu.user - last.cpu.user + current.cpu.system - last.cpu.system) / 1000;
+    const load = usedMs / Math.max(1, current.at - last.at);
+    last = current;
     return load;
   };
 }

@@ -1,13 +1,13 @@
 # One image for every service; the first argument chooses it (see tools/docker-entrypoint.sh):
 #   docker build -t mta . && docker run mta mx
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run db:generate && npx nx run-many -t build --outputStyle=static
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,3 +1,3 @@
 import { projectConfig } from '../../tools/vitest.project';
 
-export default projectConfig(__dirname, 'policy');
+export default projectConfig(__dirname, 'policy-checks');

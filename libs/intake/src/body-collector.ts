@@ -57,11 +57,16 @@ export class BodyCollector {
     const block = this.block;
     if (block && this.used > 0) {
       // A block less than half full is copied out, so the rest of it is not held until commit.
-      this.chunks.push(
-        this.used * 2 < block.length ? Buffer.from(block.subarray(0, this.used)) : block.subarray(0, this.used),
-      );
+      // allocUnsafeSlow: a copy of its own size, not a slice of Node's shared pool (64 KiB on Node 24).
+      this.chunks.push(this.used * 2 < block.length ? copyOut(block, this.used) : block.subarray(0, this.used));
     }
     this.block = null;
     this.used = 0;
   }
+}
+
+function copyOut(block: Buffer, length: number): Buffer {
+  const copy = Buffer.allocUnsafeSlow(length);
+  block.copy(copy, 0, 0, length);
+  return copy;
 }

@@ -3,7 +3,11 @@
  * fixed list of records (CNAME chains followed, NXDOMAIN and NODATA with an SOA), and can
  * misbehave per name: SERVFAIL, REFUSED, no answer at all, or a truncated UDP answer that
  * must be asked again over TCP. Counts every question it sees. UDP and TCP on one port.
- * Moved here from libs/dns (its specs use it too); `startFakeDns(records)` is the short form.
+ * Serves any type dns-packet encodes (A, AAAA, MX, TXT, PTR, CNAME, ...; TXT as one or more
+ * character-strings, RFC 1035 §3.3.14). Faults by owner name (`faults`), or by name and type
+ * (`faultFor`, e.g. a TXT question that times out while the A question is answered, as the
+ * RFC 7208 test suite's zones need). Moved here from libs/dns (its specs use it too);
+ * `startFakeDns(records)` is the short form.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -17,6 +21,9 @@ export interface FakeDnsOptions {
   records?: Rr[];
   /** misbehaviour by owner name (any type) */
   faults?: Record<string, Fault>;
+  /** misbehaviour by question (name in lower case without the final dot, type such as `TXT`);
+   *  asked when `faults` has nothing for the name */
+  faultFor?: (name: string, type: string) => Fault | undefined;
   /** answer nothing at all, ever */
   silent?: boolean;
   /** SOA MINIMUM (and TTL) of negative answers; `null`: no SOA in negative answers */
@@ -110,7 +117,8 @@ function respond(
   const question = query.questions?.[0];
   if (!question) return undefined;
   log.push(`${via === 'tcp' ? 'tcp:' : ''}${question.type} ${question.name}`);
-  const fault = options.faults?.[question.name.toLowerCase()];
+  const name = question.name.toLowerCase().replace(/\.$/, '');
+  const fault = options.faults?.[name] ?? options.faultFor?.(name, question.type);
   if (options.silent || fault === 'drop') return undefined;
   const base = { type: 'response' as const, id: query.id, questions: [question] };
   const flags = packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE;
@@ -180,6 +188,26 @@ export const aaaaRecord = (name: string, address: string, ttl = 300): Rr => ({
   name,
   ttl,
   data: address,
+});
+
+/** A TXT record of one or more character-strings (each at most 255 bytes, RFC 1035 §3.3). */
+export const txtRecord = (name: string, strings: string | Array<string | Buffer>, ttl = 300): Rr => ({
+  type: 'TXT',
+  name,
+  ttl,
+  data: typeof strings === 'string' ? [strings] : strings,
+});
+export const ptrRecord = (name: string, target: string, ttl = 300): Rr => ({
+  type: 'PTR',
+  name,
+  ttl,
+  data: target,
+});
+export const cnameRecord = (name: string, target: string, ttl = 300): Rr => ({
+  type: 'CNAME',
+  name,
+  ttl,
+  data: target,
 });
 
 /** A fake DNS server serving `zone` on 127.0.0.1; `servers` is ready for `MxResolver`. */

@@ -10,3 +10,13 @@ export { type DnsReply, type MxFailure } from './replies';
 export { type AddressPreference, type MxAddress, type RandomSource } from './order';
 export { type DnsServer } from './transport';
 export { parseServer } from './servers';
+export {
+  createDnsResolve,
+  DnsResolveError,
+  type DnsAnswer,
+  type DnsResolveFunction,
+  type DnsResolveOptions,
+  type MxRecordAnswer,
+} from './resolve-function';
+/** The same function under the name of its main user: pass it as mailauth's `resolver`. */
+export { createDnsResolve as createMailauthResolver } from './resolve-function';

@@ -3,15 +3,18 @@
  * answers cached within their TTL and negative answers for their RFC 2308 §5 TTL, and
  * concurrent identical questions sharing one query.
  */
-import type { Answer, MxData, OptAnswer, RecordType } from 'dns-packet';
+import type { Answer, MxData, OptAnswer, RecordType, TxtData } from 'dns-packet';
 import type { DnsCache } from './cache';
 import { DnsTransportError, query, type DnsResponse, type TransportOptions } from './transport';
 
 /** CNAME hops followed at most, over all re-queries (BIND and Unbound stop around 8-16). */
 const MAX_CNAME_HOPS = 8;
 
-/** The data of the record types we ask for: A and AAAA give the address, MX the exchange. */
-export type RecordData = string | MxData;
+/**
+ * The data of the record types we ask for: A, AAAA, CNAME, PTR and NS give a name or address,
+ * MX the exchange, TXT its character-strings (RFC 1035 §3.3.14) as dns-packet decodes them.
+ */
+export type RecordData = string | MxData | TxtData;
 type Rr = Exclude<Answer, OptAnswer>;
 
 export type LookupResult =

@@ -31,3 +31,12 @@ export {
   type SmtpSink,
   type SmtpSinkOptions,
 } from './smtp-sink';
+export {
+  haveOpendkimTestmsg,
+  havePythonDkim,
+  opendkimSign,
+  opendkimVerify,
+  pythonDkimSign,
+  pythonDkimVerify,
+  type PeerVerdict,
+} from './dkim-peers';

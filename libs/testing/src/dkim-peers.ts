@@ -1,0 +1,166 @@
+/**
+ * DKIM signers and verifiers nobody here wrote, for the signing tests: Debian's python3-dkim
+ * (the library under `dkimverify`/`dkimsign`) and OpenDKIM's `opendkim-testmsg`. The key
+ * records they read are given as a map `selector._domainkey.domain` -> TXT data:
+ * - python3-dkim through `dkim.verify(..., dnsfunc=...)` (its command line has no option for a
+ *   DNS server);
+ * - opendkim-testmsg only asks the system resolver, so it runs in its own network and mount
+ *   namespace (`unshare`, root) with dnsmasq on that namespace's 127.0.0.1:53 serving the
+ *   records and a resolv.conf pointing there: the host's DNS is untouched.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { hasBinary } from './peer-process';
+
+export const PYTHON3 = '/usr/bin/python3';
+export const OPENDKIM_TESTMSG = '/usr/sbin/opendkim-testmsg';
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], input?: Buffer): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      args,
+      { encoding: 'buffer', timeout: 60_000, maxBuffer: 128 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ status, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
+      },
+    );
+    child.stdin?.end(input ?? Buffer.alloc(0));
+  });
+}
+
+const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
+
+/** Whether python3-dkim (with PyNaCl for Ed25519) can be imported. */
+export async function havePythonDkim(): Promise<boolean> {
+  if (!hasBinary(PYTHON3)) return false;
+  return (await run(PYTHON3, ['-c', 'import dkim, nacl'])).status === 0;
+}
+
+const VERIFY_PY = `
+import json, sys, dkim, dkim.util
+records = json.load(open(sys.argv[1]))
+message = sys.stdin.buffer.read()
+def dnsfunc(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    value = records.get(name.rstrip('.').lower())
+    return value.encode() if value is not None else None
+d = dkim.DKIM(message)
+sigs = [v for k, v in d.headers if k.lower() == b'dkim-signature']
+out = []
+for idx, sig in enumerate(sigs):
+    tags = dkim.util.parse_tag_value(sig)
+    try:
+        ok = d.verify(idx=idx, dnsfunc=dnsfunc)
+    except Exception as e:
+        ok = False
+    out.append({'domain': tags.get(b'd', b'').decode(), 'selector': tags.get(b's', b'').decode(),
+                'algorithm': tags.get(b'a', b'').decode(), 'headers': tags.get(b'h', b'').decode(), 'ok': bool(ok)})
+print(json.dumps(out))
+`;
+
+export interface PeerVerdict {
+  domain: string;
+  selector: string;
+  algorithm: string;
+  /** the `h=` tag as written */
+  headers: string;
+  ok: boolean;
+}
+
+/** python3-dkim's verdict on every DKIM-Signature of `message`, top to bottom. */
+export async function pythonDkimVerify(message: Buffer, records: Record<string, string>): Promise<PeerVerdict[]> {
+  const dir = tmp('dkimverify-');
+  writeFileSync(path.join(dir, 'records.json'), JSON.stringify(records));
+  writeFileSync(path.join(dir, 'verify.py'), VERIFY_PY);
+  const done = await run(PYTHON3, [path.join(dir, 'verify.py'), path.join(dir, 'records.json')], message);
+  if (done.status !== 0) throw new Error(`python3-dkim failed: ${done.stderr}`);
+  return JSON.parse(done.stdout) as PeerVerdict[];
+}
+
+const SIGN_PY = `
+import sys, dkim
+selector, domain, key_file, algorithm = sys.argv[1:5]
+message = sys.stdin.buffer.read()
+sig = dkim.sign(message, selector.encode(), domain.encode(), open(key_file, 'rb').read(),
+                canonicalize=(b'relaxed', b'relaxed'), signature_algorithm=algorithm.encode(), include_headers=[b'from', b'to', b'subject', b'date'])
+sys.stdout.buffer.write(sig + message)
+`;
+
+/**
+ * The message signed by python3-dkim (what `dkimsign` does). `privateKey`: for RSA a PEM,
+ * for Ed25519 the base64 of the raw 32-byte seed, as python3-dkim reads them.
+ */
+export async function pythonDkimSign(
+  message: Buffer,
+  key: { domain: string; selector: string; privateKey: string; algorithm: 'rsa' | 'ed25519' },
+): Promise<Buffer> {
+  const dir = tmp('dkimsign-');
+  const algorithm = key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
+  writeFileSync(path.join(dir, 'key'), key.privateKey, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'sign.py'), SIGN_PY);
+  const done = await run(PYTHON3, [path.join(dir, 'sign.py'), key.selector, key.domain, path.join(dir, 'key'), algorithm], message);
+  if (done.status !== 0) throw new Error(`python3-dkim sign failed: ${done.stderr}`);
+  return Buffer.from(done.stdout, 'latin1');
+}
+
+/** Whether opendkim-testmsg can run with its own DNS: the binary, dnsmasq, unshare and root. */
+export async function haveOpendkimTestmsg(): Promise<boolean> {
+  if (!hasBinary(OPENDKIM_TESTMSG) || !hasBinary('/usr/sbin/dnsmasq') || process.getuid?.() !== 0) return false;
+  return (await run('unshare', ['-mn', 'true'])).status === 0;
+}
+
+/** `opendkim-testmsg` signing `message` (RSA PEM key): the signed message (CRLF lines). */
+export async function opendkimSign(
+  message: Buffer,
+  key: { domain: string; selector: string; privateKey: string },
+): Promise<Buffer> {
+  const dir = tmp('opendkim-');
+  writeFileSync(path.join(dir, 'key.pem'), key.privateKey, { mode: 0o600 });
+  const done = await run(
+    OPENDKIM_TESTMSG,
+    ['-C', '-d', key.domain, '-s', key.selector, '-k', path.join(dir, 'key.pem')],
+    message,
+  );
+  if (done.status !== 0) throw new Error(`opendkim-testmsg sign failed: ${done.stderr}`);
+  return Buffer.from(done.stdout, 'latin1');
+}
+
+/**
+ * `opendkim-testmsg` verifying `message` against `records`: status 0 and no output when every
+ * signature is good (opendkim checks each and fails on a bad one).
+ */
+export async function opendkimVerify(message: Buffer, records: Record<string, string>): Promise<Ran> {
+  const dir = tmp('opendkim-');
+  writeFileSync(path.join(dir, 'message.eml'), message);
+  writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+  // dnsmasq: one --txt-record per name, the data cut into character-strings of <= 255 bytes.
+  const txt = Object.entries(records).map(([name, value]) => {
+    const parts = value.match(/.{1,255}/g) ?? [''];
+    return `--txt-record=${name},${parts.join(',')}`;
+  });
+  const script = [
+    'set -e',
+    'ip link set lo up',
+    `mount --bind ${dir}/resolv.conf /etc/resolv.conf`,
+    `dnsmasq --no-resolv --no-hosts --no-daemon --port=53 --listen-address=127.0.0.1 --bind-interfaces ${txt
+      .map((t) => `'${t}'`)
+      .join(' ')} 2>/dev/null &`,
+    'DNSMASQ=$!',
+    // dnsmasq answers once it has bound: wait for port 53 (no nc needed: bash's /dev/udp is not a probe)
+    'for i in $(seq 1 100); do ss -lun 2>/dev/null | grep -q "127.0.0.1:53 " && break; sleep 0.05; done',
+    `set +e; ${OPENDKIM_TESTMSG} < ${dir}/message.eml; STATUS=$?`,
+    'kill $DNSMASQ',
+    'exit $STATUS',
+  ].join('\n');
+  return run('unshare', ['-mn', 'bash', '-c', script]);
+}

@@ -19,6 +19,16 @@ export interface IntakeOptions {
   hideClient?: boolean;
 }
 
+/**
+ * Sees a message as it is stored, below our Received field, chunk by chunk, and at the end gives
+ * header fields to put in front of it, below Received (submission: the DKIM signatures).
+ */
+export interface MessageSigner {
+  write(chunk: Buffer): void;
+  /** CRLF-terminated header fields. */
+  finish(): Promise<string[]>;
+}
+
 export interface IntakeDependencies {
   resolver: RecipientResolver;
   writer: MessageWriter;
@@ -76,12 +86,26 @@ export abstract class IntakeHandler implements SmtpHandler {
     let dataEnded: bigint | null = null;
     try {
       const collector = new BodyCollector();
+      // Our Received is kept apart: a signer's fields go below it (`signerFor`).
+      const top: { received: Buffer[]; signer: MessageSigner | null } = { received: [], signer: null };
       const header = await prependHeaders(
         body,
-        { prepend: (h) => this.prepend(session, envelope, h, queueId) },
-        (chunk) => collector.push(chunk),
+        {
+          prepend: async (h) => {
+            const [received, ...rest] = await this.prepend(session, envelope, h, queueId);
+            if (received !== undefined) top.received.push(Buffer.from(received));
+            top.signer = await this.signerFor(session, h);
+            return rest;
+          },
+        },
+        (chunk) => {
+          collector.push(chunk);
+          top.signer?.write(chunk);
+        },
       );
       dataEnded = process.hrtime.bigint();
+      const head = [...top.received, ...(top.signer ? await top.signer.finish() : []).map((f) => Buffer.from(f))];
+      const size = collector.size + head.reduce((n, b) => n + b.length, 0);
       const stored = await this.deps.writer.store({
         queueId,
         source: this.service,
@@ -107,11 +131,11 @@ export abstract class IntakeHandler implements SmtpHandler {
           from: header?.get('from') ?? null,
           subject: header?.get('subject') ?? null,
         },
-        size: collector.size,
-        chunks: collector.finish(),
+        size,
+        chunks: [...head, ...collector.finish()],
       });
       this.deps.log.stored(Number(process.hrtime.bigint() - dataEnded) / 1e9);
-      this.deps.log.accepted(session, stored.queueId, collector.size);
+      this.deps.log.accepted(session, stored.queueId, size);
       return stored.queueId;
     } catch (error) {
       const refusal =
@@ -137,6 +161,11 @@ export abstract class IntakeHandler implements SmtpHandler {
 
   /** Who may use this reverse-path: the subclass refuses with an SmtpError. */
   protected abstract checkSender(session: SessionInfo, mail: MailCommand): Promise<void>;
+
+  /** What signs the message once its header block is known; null: nothing (mx). */
+  protected async signerFor(_session: SessionInfo, _header: HeaderBlock): Promise<MessageSigner | null> {
+    return null;
+  }
 
   /** Header lines to add in front of the message (Received first), or a refusal. */
   protected async prepend(

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { PrismaAccountDirectory } from './accounts';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 import { PrismaDirectory } from './directory';
+import { PrismaDkimKeyStore } from './dkim-keys';
 import { FlowControl, type FlowControlOptions } from './flow-control';
 import type { IntakeDependencies } from './intake-handler';
 import { IntakeMetrics } from './intake-metrics';
@@ -150,6 +151,7 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
     deps,
     new PrismaAccountDirectory(ctx.db),
     new AuthThrottle(ctx.redis, { ...ctx.authThrottle, prefix: ctx.config.REDIS_PREFIX }),
+    new PrismaDkimKeyStore(ctx.db),
     {
       hostname: ctx.config.MTA_HOSTNAME,
       maxReceived: ctx.config.MAX_RECEIVED_HEADERS,

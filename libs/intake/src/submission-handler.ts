@@ -1,15 +1,18 @@
 import { parseMailboxList, submissionHeaders, type HeaderBlock } from '@mta/mail';
+import { DkimStreamSigner } from '@mta/policy';
 import { SmtpError, type MailCommand, type SaslCredentials } from '@mta/smtp-protocol';
 import type { Envelope, SessionInfo } from '@mta/smtp-server';
 import type { AccountDirectory } from './accounts';
 import type { AuthThrottle } from './auth-throttle';
-import { IntakeHandler, type IntakeDependencies, type IntakeOptions } from './intake-handler';
+import type { DkimKeyStore } from './dkim-keys';
+import { IntakeHandler, type IntakeDependencies, type IntakeOptions, type MessageSigner } from './intake-handler';
 
 /**
  * Ports 587 and 465 (RFC 6409, RFC 8314): our own users, authenticated. The server refuses
  * MAIL before AUTH (530 5.7.0) and AUTH before TLS; this handler checks the password, slows
  * down guessing, and makes sure an account only sends as the addresses it owns, in the
- * envelope and in the header From.
+ * envelope and in the header From. What it accepts is DKIM-signed for the header From's domain
+ * when that domain has an active key.
  */
 export class SubmissionHandler extends IntakeHandler {
   protected readonly service = 'submission' as const;
@@ -18,6 +21,7 @@ export class SubmissionHandler extends IntakeHandler {
     deps: IntakeDependencies,
     private readonly accounts: AccountDirectory,
     private readonly throttle: AuthThrottle,
+    private readonly dkimKeys: DkimKeyStore,
     options: IntakeOptions,
   ) {
     super(deps, options);
@@ -71,6 +75,32 @@ export class SubmissionHandler extends IntakeHandler {
     await this.checkHeaderFrom(session, header);
     // RFC 6409 §8.2-8.3: a submission server adds Date and Message-ID when they are missing.
     return [...lines, ...submissionHeaders(header, { hostname: this.options.hostname })];
+  }
+
+  /**
+   * DKIM (RFC 6376) with the keys of the header From's domain (its first mailbox: the domain
+   * DMARC aligns with, RFC 7489 §3.1), so `d=` is that domain. The signer reads the message
+   * below our Received field: Received is never signed (RFC 6376 §5.4.1) and stays on top,
+   * where trace fields belong (RFC 5322 §3.6.7), with the DKIM-Signature fields right under it.
+   * A key that cannot sign is logged (selector, reason) and the message goes unsigned by it.
+   */
+  protected override async signerFor(session: SessionInfo, header: HeaderBlock): Promise<MessageSigner | null> {
+    if (session.user === null) return null;
+    const from = header.getFields('from')[0];
+    const domain = from ? parseMailboxList(from.value)[0]?.domain : undefined;
+    if (!domain) return null;
+    const keys = await this.dkimKeys.signingKeys(domain);
+    if (keys.length === 0) return null;
+    const signer = new DkimStreamSigner(keys);
+    return {
+      write: (chunk) => signer.write(chunk),
+      finish: async () => {
+        const { signatures, failures } = await signer.finish();
+        for (const failure of failures)
+          this.deps.logger.error({ session: session.id, domain, ...failure }, 'DKIM signing failed');
+        return signatures;
+      },
+    };
   }
 
   /** Every address in From must be one the user may send as (the envelope is not enough). */

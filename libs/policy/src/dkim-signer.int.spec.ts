@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,43 +7,14 @@ import {
   opendkimVerify,
   pythonDkimSign,
   pythonDkimVerify,
+  testDkimKey,
+  dkimRecords as records,
 } from '@mta/testing';
 import { DkimStreamSigner, dkimSignMessage, type DkimSigningKey } from './dkim-signer';
 
 // Signatures checked by verifiers nobody here wrote: python3-dkim (Debian's dkimverify) and
 // OpenDKIM's opendkim-testmsg; and mailauth's verifier reading their signatures.
 const ci = process.env['CI'] === 'true';
-
-interface TestKey extends DkimSigningKey {
-  record: string;
-  /** python3-dkim's form of the private key (RSA: PKCS#1 PEM; Ed25519: base64 seed) */
-  peerKey: string;
-}
-
-function rsaKey(domain: string, selector: string): TestKey {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const p = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-  const pkcs1 = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  return { domain, selector, algorithm: 'rsa', privateKey: pem, peerKey: pkcs1, record: `v=DKIM1; k=rsa; p=${p}` };
-}
-
-function ed25519Key(domain: string, selector: string): TestKey {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
-  return {
-    domain,
-    selector,
-    algorithm: 'ed25519',
-    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    peerKey: pkcs8.subarray(pkcs8.length - 32).toString('base64'),
-    record: `v=DKIM1; k=ed25519; p=${spki.subarray(spki.length - 32).toString('base64')}`,
-  };
-}
-
-const records = (...keys: TestKey[]) =>
-  Object.fromEntries(keys.map((k) => [`${k.selector}._domainkey.${k.domain}`, k.record]));
 
 const message = (body = 'Hello,\r\n\r\nthe report is attached.  \r\n\r\n\r\n') =>
   Buffer.from(
@@ -80,8 +50,8 @@ async function mailauthVerify(msg: Buffer, txt: Record<string, string>) {
   return result.results.map((r) => ({ domain: r.signingDomain, selector: r.selector, result: r.status.result }));
 }
 
-const rsa = rsaKey('example.org', 'rsa2026');
-const ed = ed25519Key('example.org', 'ed2026');
+const rsa = testDkimKey('rsa', 'example.org', 'rsa2026');
+const ed = testDkimKey('ed25519', 'example.org', 'ed2026');
 let python = false;
 let opendkim = false;
 
@@ -171,8 +141,8 @@ describe('mailauth (our verifier) reads signatures made by others', () => {
   it('accepts python3-dkim RSA and Ed25519 signatures', async (t) => {
     if (!python) return t.skip();
     let msg: Buffer = message();
-    msg = await pythonDkimSign(msg, { domain: rsa.domain, selector: rsa.selector, privateKey: rsa.peerKey, algorithm: 'rsa' });
-    msg = await pythonDkimSign(msg, { domain: ed.domain, selector: ed.selector, privateKey: ed.peerKey, algorithm: 'ed25519' });
+    msg = await pythonDkimSign(msg, rsa);
+    msg = await pythonDkimSign(msg, ed);
     const results = await mailauthVerify(msg, records(rsa, ed));
     expect(results).toEqual([
       { domain: 'example.org', selector: 'ed2026', result: 'pass' },

@@ -1,3 +1,7 @@
+// mailauth ships no types for its DkimSigner: ours are in mailauth-dkim-signer.d.ts, referenced here so
+// that every project compiling this file (intake, queue-manager, the apps) sees them.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./mailauth-dkim-signer.d.ts" />
 import { DkimSigner, type ParsedHeaderLine } from 'mailauth/lib/dkim/dkim-signer';
 
 export type DkimKeyAlgorithm = 'rsa' | 'ed25519';
@@ -128,4 +132,32 @@ export async function dkimSignMessage(
   const signer = new DkimStreamSigner(keys, signTime);
   for (const chunk of Buffer.isBuffer(message) ? [message] : message) signer.write(chunk);
   return signer.finish();
+}
+
+/** A key as stored (`dkim_keys`): several may be active while a new selector is rolled out. */
+export interface StoredDkimKey {
+  selector: string;
+  algorithm: DkimKeyAlgorithm;
+  privateKey: string;
+  active: boolean;
+  createdAt: Date;
+}
+
+/**
+ * The keys that sign for `domain`: of the active keys, the newest of each algorithm, RSA first.
+ * Rotation without a gap: publish the new selector's record, check it, activate it; from then
+ * the new key signs (it is the newest) while the old one, still active or not, stays in DNS
+ * for the mail already on its way.
+ */
+export function signingKeys(domain: string, keys: readonly StoredDkimKey[]): DkimSigningKey[] {
+  const newest = new Map<DkimKeyAlgorithm, StoredDkimKey>();
+  for (const key of keys) {
+    if (!key.active) continue;
+    const current = newest.get(key.algorithm);
+    if (!current || key.createdAt > current.createdAt) newest.set(key.algorithm, key);
+  }
+  return (['rsa', 'ed25519'] as const).flatMap((algorithm) => {
+    const key = newest.get(algorithm);
+    return key ? [{ domain, selector: key.selector, algorithm, privateKey: key.privateKey }] : [];
+  });
 }

@@ -5,7 +5,9 @@ export {
   DkimStreamSigner,
   dkimSignMessage,
   SIGNED_HEADER_FIELDS,
+  signingKeys,
   type DkimKeyAlgorithm,
   type DkimSignResult,
   type DkimSigningKey,
+  type StoredDkimKey,
 } from './dkim-signer';

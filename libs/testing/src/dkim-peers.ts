@@ -9,6 +9,7 @@
  *   records and a resolv.conf pointing there: the host's DNS is untouched.
  */
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,54 @@ import { hasBinary } from './peer-process';
 
 export const PYTHON3 = '/usr/bin/python3';
 export const OPENDKIM_TESTMSG = '/usr/sbin/opendkim-testmsg';
+
+export interface TestDkimKey {
+  domain: string;
+  selector: string;
+  algorithm: 'rsa' | 'ed25519';
+  /** PKCS#8 PEM, as the admin API stores it */
+  privateKey: string;
+  /** the `p=` value */
+  publicKey: string;
+  /** the TXT data to publish */
+  record: string;
+  /** python3-dkim's form of the private key: RSA as PKCS#1 PEM, Ed25519 as the base64 seed */
+  peerKey: string;
+}
+
+/** A fresh DKIM key pair (RSA-2048 or Ed25519) in every form the tests need. */
+export function testDkimKey(algorithm: 'rsa' | 'ed25519', domain: string, selector: string): TestDkimKey {
+  if (algorithm === 'rsa') {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const p = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    return {
+      domain,
+      selector,
+      algorithm,
+      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: p,
+      record: `v=DKIM1; k=rsa; p=${p}`,
+      peerKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    };
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+  const p = spki.subarray(spki.length - 32).toString('base64');
+  return {
+    domain,
+    selector,
+    algorithm,
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: p,
+    record: `v=DKIM1; k=ed25519; p=${p}`,
+    peerKey: pkcs8.subarray(pkcs8.length - 32).toString('base64'),
+  };
+}
+
+/** The records of `keys` as the map the verifiers below read. */
+export const dkimRecords = (...keys: TestDkimKey[]): Record<string, string> =>
+  Object.fromEntries(keys.map((k) => [`${k.selector}._domainkey.${k.domain}`, k.record]));
 
 interface Ran {
   status: number | null;
@@ -96,17 +145,14 @@ sig = dkim.sign(message, selector.encode(), domain.encode(), open(key_file, 'rb'
 sys.stdout.buffer.write(sig + message)
 `;
 
-/**
- * The message signed by python3-dkim (what `dkimsign` does). `privateKey`: for RSA a PEM,
- * for Ed25519 the base64 of the raw 32-byte seed, as python3-dkim reads them.
- */
+/** The message signed by python3-dkim (what `dkimsign` does), relaxed/relaxed. */
 export async function pythonDkimSign(
   message: Buffer,
-  key: { domain: string; selector: string; privateKey: string; algorithm: 'rsa' | 'ed25519' },
+  key: TestDkimKey,
 ): Promise<Buffer> {
   const dir = tmp('dkimsign-');
   const algorithm = key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
-  writeFileSync(path.join(dir, 'key'), key.privateKey, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'key'), key.peerKey, { mode: 0o600 });
   writeFileSync(path.join(dir, 'sign.py'), SIGN_PY);
   const done = await run(PYTHON3, [path.join(dir, 'sign.py'), key.selector, key.domain, path.join(dir, 'key'), algorithm], message);
   if (done.status !== 0) throw new Error(`python3-dkim sign failed: ${done.stderr}`);

@@ -38,5 +38,8 @@ export {
   opendkimVerify,
   pythonDkimSign,
   pythonDkimVerify,
+  testDkimKey,
+  dkimRecords,
   type PeerVerdict,
+  type TestDkimKey,
 } from './dkim-peers';

@@ -75,7 +75,9 @@ export function loadArcValidationSuite(): ArcScenario<ArcValidationCase>[] {
       id,
       description: String(t['description'] ?? ''),
       message: crlf(t['message']),
-      cv: String(t['cv'] ?? '').trim().toLowerCase(),
+      cv: String(t['cv'] ?? '')
+        .trim()
+        .toLowerCase(),
     })),
   }));
 }

@@ -1,15 +1,15 @@
 # Independent verifier for the vector specs: Debian's python3-dkim (dkimpy), asking the
-# loopback DNS server through dnspython. Usage: dkimpy-verify.py dkim|arc HOST PORT < message
-# Prints one line: "dkim <index> pass|fail" per DKIM-Signature, or "arc <cv> <reason>".
+# loopback DNS server through dnspython. Usage: dkimpy-verify.py HOST PORT, then on stdin any
+# number of requests "dkim|arc LENGTH\n" followed by LENGTH bytes of message; one line back per
+# request: "pass fail ..." (each DKIM-Signature in header order) or the ARC chain status.
 import sys
 
 import dkim
 import dns.resolver
 
-mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 resolver = dns.resolver.Resolver(configure=False)
-resolver.nameservers = [host]
-resolver.port = port
+resolver.nameservers = [sys.argv[1]]
+resolver.port = int(sys.argv[2])
 resolver.lifetime = 2
 
 
@@ -21,16 +21,30 @@ def txt(name, timeout=5):
     return b''.join(answer[0].strings)
 
 
-message = sys.stdin.buffer.read()
-if mode == 'arc':
-    cv, _results, reason = dkim.arc_verify(message, dnsfunc=txt)
-    print('arc', cv.decode() if isinstance(cv, bytes) else cv, reason)
-else:
+def verify_dkim(message):
     verifier = dkim.DKIM(message)
     count = len([h for h in verifier.headers if h[0].lower() == b'dkim-signature'])
+    results = []
     for index in range(count):
         try:
             ok = verifier.verify(idx=index, dnsfunc=txt)
         except dkim.DKIMException:  # e.g. ValidationError: body hash mismatch
             ok = False
-        print('dkim', index, 'pass' if ok else 'fail')
+        results.append('pass' if ok else 'fail')
+    return ' '.join(results)
+
+
+def verify_arc(message):
+    cv, _results, _reason = dkim.arc_verify(message, dnsfunc=txt)
+    return cv.decode() if isinstance(cv, bytes) else str(cv)
+
+
+stdin, stdout = sys.stdin.buffer, sys.stdout
+while True:
+    header = stdin.readline()
+    if not header:
+        break
+    mode, length = header.split()
+    message = stdin.read(int(length))
+    stdout.write((verify_arc(message) if mode == b'arc' else verify_dkim(message)) + '\n')
+    stdout.flush()

@@ -1,8 +1,9 @@
 /**
  * Debian's python3-dkim (dkimpy) as an independent verifier of DKIM signatures and ARC chains,
- * asking the same loopback DNS server as our checks. Under CI=true a missing peer is a failure.
+ * asking the same loopback DNS server as our checks. One Python process per server, fed one
+ * message at a time (starting Python and dkimpy costs more than a verification).
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -11,27 +12,47 @@ const SCRIPT = path.join(__dirname, 'dkimpy-verify.py');
 
 export const haveDkimpy = (): boolean => existsSync('/usr/lib/python3/dist-packages/dkim/__init__.py');
 
-function run(mode: 'dkim' | 'arc', message: Buffer, server: { host: string; port: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(PYTHON, [SCRIPT, mode, server.host, String(server.port)], { timeout: 20_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`dkimpy-verify ${mode}: ${err.message}\n${stderr}`)) : resolve(stdout),
-    );
-    child.stdin?.end(message);
+export interface Dkimpy {
+  /** the result of every DKIM-Signature, in header order: `pass` or `fail` */
+  verifyDkim(message: Buffer): Promise<string[]>;
+  /** the ARC chain validation status: `pass`, `fail`, `none`, or `None` for a chain ended by cv=fail */
+  verifyArc(message: Buffer): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function startDkimpy(server: { host: string; port: number }): Dkimpy {
+  const child = spawn(PYTHON, [SCRIPT, server.host, String(server.port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
-}
-
-/** The result of every DKIM-Signature, in header order (dkimpy verifies one index at a time). */
-export async function dkimpyVerifyDkim(message: Buffer, server: { host: string; port: number }): Promise<string[]> {
-  const out = await run('dkim', message, server);
-  return out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => line.split(' ')[2]);
-}
-
-/** The ARC chain validation status dkimpy computes (`pass`, `fail`, `none`). */
-export async function dkimpyVerifyArc(message: Buffer, server: { host: string; port: number }): Promise<string> {
-  const out = await run('arc', message, server);
-  return out.trim().split(' ')[1] ?? '';
+  let stderr = '';
+  let buffered = '';
+  const waiting: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      waiting.shift()?.resolve(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      for (const w of waiting.splice(0)) w.reject(new Error(`dkimpy-verify exited: ${stderr}`));
+      resolve();
+    }),
+  );
+  const ask = (mode: 'dkim' | 'arc', message: Buffer) =>
+    new Promise<string>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      child.stdin.write(`${mode} ${message.length}\n`);
+      child.stdin.write(message);
+    });
+  return {
+    verifyDkim: async (message) => (await ask('dkim', message)).split(' ').filter(Boolean),
+    verifyArc: (message) => ask('arc', message),
+    close: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }

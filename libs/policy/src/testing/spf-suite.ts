@@ -38,15 +38,26 @@ type Entry = 'TIMEOUT' | Record<string, unknown>;
 
 export function loadSpfSuite(file = path.join(FIXTURES, 'spf', 'rfc7208-tests.yml')): SpfScenario[] {
   return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((doc) => doc.toJS() as { description?: string; tests?: Record<string, Omit<SpfCase, 'id'>>; zonedata?: Record<string, Entry[]> } | null)
+    .map(
+      (doc) =>
+        doc.toJS() as {
+          description?: string;
+          tests?: Record<string, Omit<SpfCase, 'id'>>;
+          zonedata?: Record<string, Entry[]>;
+        } | null,
+    )
     .filter((doc) => doc?.tests)
     .map((doc) => {
       const zone = normaliseZone(doc?.zonedata ?? {});
       return {
         description: String(doc?.description ?? '').trim(),
         records: [...zone.entries()].flatMap(([name, entries]) => entries.flatMap((e) => toRecords(name, e))),
-        faultFor: (name: string, type: string) => timesOut(zone, name, type) ? 'drop' : undefined,
-        cases: Object.entries(doc?.tests ?? {}).map(([id, test]) => ({ id, ...test, mailfrom: String(test.mailfrom ?? '') })),
+        faultFor: (name: string, type: string) => (timesOut(zone, name, type) ? 'drop' : undefined),
+        cases: Object.entries(doc?.tests ?? {}).map(([id, test]) => ({
+          id,
+          ...test,
+          mailfrom: String(test.mailfrom ?? ''),
+        })),
       };
     });
 }
@@ -57,7 +68,9 @@ function normaliseZone(zonedata: Record<string, Entry[]>): Map<string, Entry[]> 
   for (const [name, entries] of Object.entries(zonedata)) {
     const list = [...(entries ?? [])];
     const hasTxt = list.some((e) => e !== 'TIMEOUT' && 'TXT' in e);
-    const generated = hasTxt ? [] : list.filter((e) => e !== 'TIMEOUT' && 'SPF' in e).map((e) => ({ TXT: (e as { SPF: unknown }).SPF }));
+    const generated = hasTxt
+      ? []
+      : list.filter((e) => e !== 'TIMEOUT' && 'SPF' in e).map((e) => ({ TXT: (e as { SPF: unknown }).SPF }));
     const key = name.toLowerCase().replace(/\.$/, '');
     zone.set(key, [...(zone.get(key) ?? []), ...list, ...generated]);
   }

@@ -104,7 +104,10 @@ export abstract class IntakeHandler implements SmtpHandler {
         },
       );
       dataEnded = process.hrtime.bigint();
-      const head = [...top.received, ...(top.signer ? await top.signer.finish() : []).map((f) => Buffer.from(f))];
+      const head = [
+        ...top.received,
+        ...(top.signer ? await top.signer.finish() : []).map((f) => Buffer.from(f)),
+      ];
       const size = collector.size + head.reduce((n, b) => n + b.length, 0);
       const stored = await this.deps.writer.store({
         queueId,

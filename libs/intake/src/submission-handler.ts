@@ -5,7 +5,12 @@ import type { Envelope, SessionInfo } from '@mta/smtp-server';
 import type { AccountDirectory } from './accounts';
 import type { AuthThrottle } from './auth-throttle';
 import type { DkimKeyStore } from './dkim-keys';
-import { IntakeHandler, type IntakeDependencies, type IntakeOptions, type MessageSigner } from './intake-handler';
+import {
+  IntakeHandler,
+  type IntakeDependencies,
+  type IntakeOptions,
+  type MessageSigner,
+} from './intake-handler';
 
 /**
  * Ports 587 and 465 (RFC 6409, RFC 8314): our own users, authenticated. The server refuses
@@ -84,7 +89,10 @@ export class SubmissionHandler extends IntakeHandler {
    * where trace fields belong (RFC 5322 §3.6.7), with the DKIM-Signature fields right under it.
    * A key that cannot sign is logged (selector, reason) and the message goes unsigned by it.
    */
-  protected override async signerFor(session: SessionInfo, header: HeaderBlock): Promise<MessageSigner | null> {
+  protected override async signerFor(
+    session: SessionInfo,
+    header: HeaderBlock,
+  ): Promise<MessageSigner | null> {
     if (session.user === null) return null;
     const from = header.getFields('from')[0];
     const domain = from ? parseMailboxList(from.value)[0]?.domain : undefined;

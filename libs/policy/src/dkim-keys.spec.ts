@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { signingKeys, type StoredDkimKey } from './dkim-signer';
 
-const key = (selector: string, algorithm: 'rsa' | 'ed25519', active: boolean, day: number): StoredDkimKey => ({
+const key = (
+  selector: string,
+  algorithm: 'rsa' | 'ed25519',
+  active: boolean,
+  day: number,
+): StoredDkimKey => ({
   selector,
   algorithm,
   active,

@@ -43,11 +43,16 @@ async function mailauthVerify(msg: Buffer, txt: Record<string, string>) {
   const result = await dkimVerify(msg, {
     resolver: async (name: string, type: string) => {
       const value = txt[name.toLowerCase()];
-      if (type !== 'TXT' || value === undefined) throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
+      if (type !== 'TXT' || value === undefined)
+        throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
       return [[value]];
     },
   });
-  return result.results.map((r) => ({ domain: r.signingDomain, selector: r.selector, result: r.status.result }));
+  return result.results.map((r) => ({
+    domain: r.signingDomain,
+    selector: r.selector,
+    result: r.status.result,
+  }));
 }
 
 const rsa = testDkimKey('rsa', 'example.org', 'rsa2026');
@@ -59,7 +64,8 @@ beforeAll(async () => {
   python = await havePythonDkim();
   opendkim = await haveOpendkimTestmsg();
   if (ci && !python) throw new Error('python3-dkim (with python3-nacl) is required under CI');
-  if (ci && !opendkim) throw new Error('opendkim-testmsg with dnsmasq and unshare (root) is required under CI');
+  if (ci && !opendkim)
+    throw new Error('opendkim-testmsg with dnsmasq and unshare (root) is required under CI');
 });
 
 describe('DKIM signing, checked by python3-dkim', () => {

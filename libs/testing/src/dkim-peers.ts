@@ -127,7 +127,10 @@ export interface PeerVerdict {
 }
 
 /** python3-dkim's verdict on every DKIM-Signature of `message`, top to bottom. */
-export async function pythonDkimVerify(message: Buffer, records: Record<string, string>): Promise<PeerVerdict[]> {
+export async function pythonDkimVerify(
+  message: Buffer,
+  records: Record<string, string>,
+): Promise<PeerVerdict[]> {
   const dir = tmp('dkimverify-');
   writeFileSync(path.join(dir, 'records.json'), JSON.stringify(records));
   writeFileSync(path.join(dir, 'verify.py'), VERIFY_PY);
@@ -146,22 +149,24 @@ sys.stdout.buffer.write(sig + message)
 `;
 
 /** The message signed by python3-dkim (what `dkimsign` does), relaxed/relaxed. */
-export async function pythonDkimSign(
-  message: Buffer,
-  key: TestDkimKey,
-): Promise<Buffer> {
+export async function pythonDkimSign(message: Buffer, key: TestDkimKey): Promise<Buffer> {
   const dir = tmp('dkimsign-');
   const algorithm = key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
   writeFileSync(path.join(dir, 'key'), key.peerKey, { mode: 0o600 });
   writeFileSync(path.join(dir, 'sign.py'), SIGN_PY);
-  const done = await run(PYTHON3, [path.join(dir, 'sign.py'), key.selector, key.domain, path.join(dir, 'key'), algorithm], message);
+  const done = await run(
+    PYTHON3,
+    [path.join(dir, 'sign.py'), key.selector, key.domain, path.join(dir, 'key'), algorithm],
+    message,
+  );
   if (done.status !== 0) throw new Error(`python3-dkim sign failed: ${done.stderr}`);
   return Buffer.from(done.stdout, 'latin1');
 }
 
 /** Whether opendkim-testmsg can run with its own DNS: the binary, dnsmasq, unshare and root. */
 export async function haveOpendkimTestmsg(): Promise<boolean> {
-  if (!hasBinary(OPENDKIM_TESTMSG) || !hasBinary('/usr/sbin/dnsmasq') || process.getuid?.() !== 0) return false;
+  if (!hasBinary(OPENDKIM_TESTMSG) || !hasBinary('/usr/sbin/dnsmasq') || process.getuid?.() !== 0)
+    return false;
   return (await run('unshare', ['-mn', 'true'])).status === 0;
 }
 

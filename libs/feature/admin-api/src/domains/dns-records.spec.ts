@@ -23,7 +23,7 @@ describe('dnsRecords', () => {
     expect(records[2].value).toBe('"v=DKIM1; k=ed25519; p=KEY"');
   });
 
-  it('leaves out inactive DKIM keys, and keeps the MTA-STS id stable for the same policy', () => {
+  it('lists inactive DKIM keys with a note (published before activation), and keeps the MTA-STS id stable', () => {
     const a = dnsRecords({
       domain: 'example.org',
       type: 'local',
@@ -31,7 +31,9 @@ describe('dnsRecords', () => {
       dkimKeys: [{ ...key, active: false }],
     });
     const b = dnsRecords({ domain: 'example.org', type: 'local', hostname: 'mx.example.net', dkimKeys: [] });
-    expect(a.some((r) => r.purpose === 'dkim')).toBe(false);
+    expect(a.filter((r) => r.purpose === 'dkim').map((r) => r.note)).toEqual([
+      'Key s1 does not sign: activate it once this record resolves, or delete it.',
+    ]);
     expect(a.find((r) => r.purpose === 'mta-sts')?.value).toBe(b.find((r) => r.purpose === 'mta-sts')?.value);
   });
 

@@ -52,13 +52,20 @@ export function dnsRecords(input: DnsRecordInput): DnsRecord[] {
       note: 'Add any other hosts that send mail for this domain; change ~all to -all once you are sure.',
     },
   ];
-  for (const key of input.dkimKeys.filter((k) => k.active)) {
+  // Inactive keys too: a new key is published (and checked) before it is activated, and a
+  // retired one stays published while mail it signed may still be verified.
+  for (const key of input.dkimKeys) {
     records.push({
       purpose: 'dkim',
       name: fqdn(`${key.selector}._domainkey.${domain}`),
       type: 'TXT',
       ttl: TTL,
       value: zoneTxt(splitTxt(dkimRecordText(key.algorithm, key.publicKey))),
+      ...(key.active
+        ? {}
+        : {
+            note: `Key ${key.selector} does not sign: activate it once this record resolves, or delete it.`,
+          }),
     });
   }
   records.push(

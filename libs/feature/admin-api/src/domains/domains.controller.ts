@@ -20,9 +20,11 @@ import {
   CreateDomain,
   DkimKeyView,
   DkimParam,
+  DnsCheckView,
   DnsView,
   DomainParam,
   DomainView,
+  UpdateDkimKey,
   UpdateDomain,
 } from './domains.schemas';
 import { DomainsService } from './domains.service';
@@ -117,6 +119,21 @@ export class DomainsController {
     return this.domains.listDkimKeys(params.name, page);
   }
 
+  @Patch(':name/dkim/:selector')
+  @ApiDoc({
+    summary: 'Activate or deactivate a DKIM key (rotation: the newest active key of each algorithm signs)',
+    params: { ...NAME, selector: 'DKIM selector' },
+    body: UpdateDkimKey,
+    response: DkimKeyView,
+    errors: [400, 404],
+  })
+  updateDkim(
+    @Param(new ZodPipe(DkimParam)) params: z.output<typeof DkimParam>,
+    @Body(new ZodPipe(UpdateDkimKey)) body: UpdateDkimKey,
+  ) {
+    return this.domains.updateDkimKey(params.name, params.selector, body);
+  }
+
   @Delete(':name/dkim/:selector')
   @HttpCode(204)
   @ApiDoc({
@@ -138,5 +155,17 @@ export class DomainsController {
   })
   dns(@Param(new ZodPipe(DomainParam)) params: { name: string }) {
     return this.domains.dns(params.name);
+  }
+
+  @Get(':name/dns/check')
+  @ApiDoc({
+    summary:
+      'Resolve the published MX, SPF, DKIM and DMARC records (DNS_SERVERS) and compare them with `GET /dns`',
+    params: NAME,
+    response: DnsCheckView,
+    errors: [400, 404],
+  })
+  dnsCheck(@Param(new ZodPipe(DomainParam)) params: { name: string }) {
+    return this.domains.dnsCheck(params.name);
   }
 }

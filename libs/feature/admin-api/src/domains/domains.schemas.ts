@@ -48,6 +48,12 @@ export const CreateDkimKey = z.strictObject({
     .max(63)
     .optional()
     .describe('Generated (`mta<yyyymm><random>`) when omitted.'),
+  active: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Whether it signs at once. For a rotation create it inactive, publish its record, check it with `GET /dns/check`, then activate it.',
+    ),
 });
 export type CreateDkimKey = z.output<typeof CreateDkimKey>;
 
@@ -61,6 +67,13 @@ export const DkimKeyView = z.object({
   txt: z.array(z.string()).describe('The TXT record as strings of at most 255 characters.'),
   record: z.string().describe('The record as a zone file line.'),
 });
+
+export const UpdateDkimKey = z.strictObject({
+  active: z
+    .boolean()
+    .describe('Sign with this key. Of the active keys of one algorithm the newest (by creation) signs.'),
+});
+export type UpdateDkimKey = z.output<typeof UpdateDkimKey>;
 
 export const DkimParam = z.object({ name: DomainName, selector: z.string().max(63) });
 
@@ -80,4 +93,25 @@ export const DnsView = z.object({
   mtaStsPolicy: z
     .string()
     .describe('To serve at https://mta-sts.<domain>/.well-known/mta-sts.txt before publishing _mta-sts.'),
+});
+
+export const RecordCheck = z.object({
+  purpose: z.enum(['mx', 'spf', 'dkim', 'dmarc']),
+  name: z.string(),
+  type: z.enum(['MX', 'TXT']),
+  selector: z.string().optional().describe('DKIM: the key checked.'),
+  active: z.boolean().optional().describe('DKIM: whether that key signs.'),
+  status: z
+    .enum(['match', 'mismatch', 'missing', 'error'])
+    .describe(
+      '`match`: published as `GET /dns` says; `missing`: no such record; `error`: the lookup failed.',
+    ),
+  found: z.array(z.string()).describe('What the DNS answered (TXT strings joined).'),
+  detail: z.string(),
+});
+
+export const DnsCheckView = z.object({
+  domain: z.string(),
+  ok: z.boolean().describe('Every record matches.'),
+  records: z.array(RecordCheck),
 });

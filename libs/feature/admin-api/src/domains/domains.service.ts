@@ -12,8 +12,10 @@ import {
   zoneTxt,
   type DkimAlgorithm,
 } from './dkim';
+import { createDnsResolve, type DnsResolveFunction } from '@mta/dns';
+import { checkDns } from './dns-check';
 import { dnsRecords, mtaStsPolicy, zoneText } from './dns-records';
-import type { CreateDkimKey, CreateDomain, UpdateDomain } from './domains.schemas';
+import type { CreateDkimKey, CreateDomain, UpdateDkimKey, UpdateDomain } from './domains.schemas';
 
 function view(row: Domain) {
   return {
@@ -62,10 +64,15 @@ const PUBLIC_DKIM_FIELDS = {
 
 @Injectable()
 export class DomainsService {
+  /** No cache: a check must see a record just published (our own cache at least). */
+  private readonly resolve: DnsResolveFunction;
+
   constructor(
     private readonly db: PrismaService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.resolve = createDnsResolve({ servers: config.DNS_SERVERS, cache: false, timeoutMs: 3000 });
+  }
 
   private async find(name: string): Promise<Domain> {
     const row = await this.db.client.domain.findUnique({ where: { name } });
@@ -129,7 +136,7 @@ export class DomainsService {
     if (exists) throw conflict(`domain ${name} already has a DKIM key with selector ${selector}`);
     const pair = generateDkimKey(input.algorithm);
     const row = await this.db.client.dkimKey.create({
-      data: { domainId: domain.id, selector, algorithm: input.algorithm, ...pair },
+      data: { domainId: domain.id, selector, algorithm: input.algorithm, active: input.active, ...pair },
       select: PUBLIC_DKIM_FIELDS,
     });
     return dkimView(name, row);
@@ -150,6 +157,21 @@ export class DomainsService {
     );
   }
 
+  /** Submission sees the change within its key cache's 5 s. */
+  async updateDkimKey(name: string, selector: string, input: UpdateDkimKey) {
+    const domain = await this.find(name);
+    const { count } = await this.db.client.dkimKey.updateMany({
+      where: { domainId: domain.id, selector },
+      data: { active: input.active },
+    });
+    if (count === 0) throw notFound(`DKIM key ${selector} of domain ${name}`);
+    const row = await this.db.client.dkimKey.findUniqueOrThrow({
+      where: { domainId_selector: { domainId: domain.id, selector } },
+      select: PUBLIC_DKIM_FIELDS,
+    });
+    return dkimView(name, row);
+  }
+
   async removeDkimKey(name: string, selector: string): Promise<void> {
     const domain = await this.find(name);
     const { count } = await this.db.client.dkimKey.deleteMany({ where: { domainId: domain.id, selector } });
@@ -166,5 +188,21 @@ export class DomainsService {
     const hostname = this.config.MTA_HOSTNAME;
     const records = dnsRecords({ domain: name, type: domain.type, hostname, dkimKeys: keys });
     return { domain: name, records, zone: zoneText(records), mtaStsPolicy: mtaStsPolicy(hostname) };
+  }
+
+  async dnsCheck(name: string) {
+    const domain = await this.find(name);
+    const dkimKeys = await this.db.client.dkimKey.findMany({
+      where: { domainId: domain.id },
+      orderBy: { createdAt: 'asc' },
+      select: PUBLIC_DKIM_FIELDS,
+    });
+    const records = await checkDns(this.resolve, {
+      domain: name,
+      type: domain.type,
+      hostname: this.config.MTA_HOSTNAME,
+      dkimKeys,
+    });
+    return { domain: name, ok: records.every((r) => r.status === 'match'), records };
   }
 }

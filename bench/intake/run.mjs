@@ -3,6 +3,9 @@
 // (PostgreSQL commit before the 250, the BullMQ `accepted` job after it), against a private Postfix on the
 // same machine (queue files fsynced, then discarded), at 1 and 50 concurrent sessions.
 // Run from the repository root:  node bench/intake/run.mjs  [--runs 3] [--seconds 5] [--quick]
+// With --policy: mx with every inbound check on (SPF, DKIM, DMARC, ARC, DNSBL/DNSWL, greylisting,
+// rate limits; DKIM-signed messages, DNS from a loopback dnsmasq, the policy service running),
+// the same mx with the checks off, and Postfix without checks, in one run.
 // See bench/README.md. Prints a table; not a test.
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -19,6 +22,7 @@ import { freePort, run, sleep } from '../lib/processes.mjs';
 import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
 import { loggedErrors, nodeFlags, startService } from '../lib/services.mjs';
 import { SMTP_SOURCE, smtpSource as runSmtpSource } from '../lib/smtp-source.mjs';
+import { HELO, plainEnv, policyEnv, primeGreylist, signedTemplate, startPolicyDns } from './policy.mjs';
 
 const quick = hasFlag('--quick');
 /** Runs per implementation and row, interleaved (ours, postfix, ours, ...); the median counts. */
@@ -45,6 +49,8 @@ const PACED_RATES = (argValue('--paced-rate', '') ?? '')
   .filter((r) => r > 0);
 const SKIP_BUILD = hasFlag('--no-build');
 const SESSIONS = (argValue('--sessions', '1,50') ?? '1,50').split(',').map(Number);
+/** mx with every inbound check on, against the same mx without them and Postfix (bench/intake/policy.mjs). */
+const POLICY = hasFlag('--policy');
 
 const SIZE = 5120;
 const SENDER = 'sender@remote.example';
@@ -73,10 +79,11 @@ async function setupDatabase() {
   });
 }
 
-async function startMx() {
+async function startMx(name = 'ours', extraEnv = {}) {
   const port = await freePort();
   const execArgv = nodeFlags(PROFILE_DIR, MX_NODE_ARGS);
   const mx = await startService('mx', {
+    name: name === 'ours' ? 'mx' : `mx-${name}`,
     logDir: LOG_DIR,
     execArgv,
     smtpPort: port,
@@ -86,9 +93,18 @@ async function startMx() {
       REDIS_PREFIX,
       MX_LISTEN: `127.0.0.1:${port}`,
       MTA_HOSTNAME: 'mx.bench.example',
+      ...extraEnv,
     },
   });
-  return { ...mx, name: 'ours', port };
+  return { ...mx, name, kind: 'ours', port };
+}
+
+/** The policy service (DNSBL/DNSWL, greylisting, rate limits), answering mx over the `policy` queue. */
+async function startPolicyService(extraEnv) {
+  return startService('policy', {
+    logDir: LOG_DIR,
+    env: { DATABASE_URL, REDIS_URL, REDIS_PREFIX, MTA_HOSTNAME: 'mx.bench.example', ...extraEnv },
+  });
 }
 
 // ---- Postfix: a private instance, discard transport ----------------------------------------------
@@ -124,9 +140,17 @@ async function postfixDrained(postfix) {
 
 // ---- load: smtp-source, and our own latency client -----------------------------------------------
 
+/** With --policy: the DKIM-signed message every session sends ({ message, file }), set in main(). */
+let template = null;
+
 /** smtp-source over reused connections (-d): each of `sessions` connections sends message after message. */
 const smtpSource = (port, sessions, messages) =>
-  runSmtpSource(port, sessions, messages, { size: SIZE, from: SENDER, to: RCPT });
+  runSmtpSource(port, sessions, messages, {
+    size: SIZE,
+    from: SENDER,
+    to: RCPT,
+    ...(template ? { file: template.file, helo: HELO } : {}),
+  });
 
 /** A 5 KB message like smtp-source's: a few header fields, then 78-character lines, CRLF, no dots. */
 function message(n) {
@@ -184,7 +208,7 @@ function latencySession(port, until, max, first, intervalMs = 0) {
     };
     (async () => {
       await expect('220', 'greeting');
-      socket.write('EHLO latency.client.example\r\n');
+      socket.write(`EHLO ${template ? HELO : 'latency.client.example'}\r\n`);
       await expect('250', 'EHLO');
       // Paced: start at a random point of the first interval, then one message per interval.
       let next = Date.now() + Math.random() * intervalMs;
@@ -200,7 +224,7 @@ function latencySession(port, until, max, first, intervalMs = 0) {
         await expect('250', 'RCPT');
         socket.write('DATA\r\n');
         await expect('354', 'DATA');
-        socket.write(message(first + n));
+        socket.write(template ? template.message : message(first + n));
         const done = expect('250', 'end of data');
         const t0 = process.hrtime.bigint();
         socket.write('.\r\n');
@@ -269,8 +293,11 @@ function histogramQuantile(q, buckets) {
 
 // ---- one measured smtp-source run ----------------------------------------------------------------
 
+/** With --policy: the policy service process, whose CPU counts with the checks (set in main()). */
+let policyService = null;
+
 async function measure(server, sessions, messages) {
-  const isOurs = server.name === 'ours';
+  const isOurs = server.kind === 'ours';
   const before = isOurs ? parseMetrics(await server.metrics()) : null;
   const master = isOurs ? 0 : server.masterPid();
   const machine0 = machineCpu();
@@ -279,6 +306,7 @@ async function measure(server, sessions, messages) {
     postfix: postfixCpuSeconds(master),
     pg: serverCpuSeconds('postgres'),
     redis: serverCpuSeconds('redis-server'),
+    policy: policyService ? cpuSeconds(policyService.pid) : 0,
   };
   let peakRssKb = 0;
   const sampler = isOurs
@@ -297,12 +325,14 @@ async function measure(server, sessions, messages) {
     postfix: postfixCpuSeconds(master) - cpu0.postfix,
     pg: serverCpuSeconds('postgres') - cpu0.pg,
     redis: serverCpuSeconds('redis-server') - cpu0.redis,
+    policy: (policyService ? cpuSeconds(policyService.pid) : 0) - cpu0.policy,
   };
   const result = { rate: messages / seconds, seconds, messages, cpu, peakRssKb };
   if (isOurs) {
     const after = parseMetrics(await server.metrics());
     const accepted = after.accepted - before.accepted;
-    if (accepted !== messages) throw new Error(`ours: ${accepted} of ${messages} messages accepted`);
+    if (accepted !== messages)
+      throw new Error(`${server.name}: ${accepted} of ${messages} messages accepted`);
     result.buckets = diffBuckets(after, before);
   }
   return result;
@@ -318,14 +348,17 @@ async function main() {
   const started = Date.now();
   const load0 = os.loadavg();
   if (!SKIP_BUILD) {
-    process.stderr.write('building mx (nx run mx:build)...\n');
-    const built = await run('npx', ['nx', 'run', 'mx:build'], {
+    const projects = POLICY ? ['mx', 'policy'] : ['mx'];
+    process.stderr.write(`building ${projects.join(', ')} (nx run-many -t build)...\n`);
+    const built = await run('npx', ['nx', 'run-many', '-t', 'build', '-p', ...projects], {
       env: { ...process.env, NX_DAEMON: 'false' },
       timeoutMs: 300_000,
     });
     if (built.code !== 0) throw new Error(`build failed: ${built.stdout}${built.stderr}`);
   }
-  if (!existsSync(path.join(root, 'dist/apps/mx/main.js'))) throw new Error('dist/apps/mx/main.js missing');
+  for (const app of POLICY ? ['mx', 'policy'] : ['mx'])
+    if (!existsSync(path.join(root, `dist/apps/${app}/main.js`)))
+      throw new Error(`dist/apps/${app}/main.js missing`);
 
   process.stderr.write(`database ${DB_NAME}, Redis prefix ${REDIS_PREFIX}: migrating...\n`);
   onCleanup(async () => {
@@ -333,15 +366,32 @@ async function main() {
     process.stderr.write(`deleted ${n} Redis keys under ${REDIS_PREFIX}:*\n`);
   });
   await setupDatabase();
-  const ours = await startMx();
+  let ours;
+  let plain = null;
+  let dns = null;
+  if (POLICY) {
+    template = await signedTemplate({ size: SIZE, sender: SENDER, rcpt: RCPT });
+    dns = await startPolicyDns(template.dkimRecord);
+    policyService = await startPolicyService(policyEnv(dns));
+    ours = await startMx('ours', policyEnv(dns));
+    plain = await startMx('plain', plainEnv());
+    const [first, retry] = await primeGreylist(ours.port, SENDER, RCPT);
+    process.stderr.write(
+      `policy: dnsmasq on ${dns.host}:${dns.port}, greylisting primed (${first} → ${retry})\n`,
+    );
+  } else {
+    ours = await startMx();
+  }
   const postfix = await startPostfix();
+  postfix.kind = 'postfix';
+  const servers = [ours, ...(plain ? [plain] : []), postfix];
   let sentToPostfix = 0;
   process.stderr.write(
-    `mx on 127.0.0.1:${ours.port} (pid ${ours.pid}), postfix on 127.0.0.1:${postfix.port}\n`,
+    `mx on 127.0.0.1:${ours.port} (pid ${ours.pid}), ${plain ? `mx without checks on 127.0.0.1:${plain.port}, ` : ''}postfix on 127.0.0.1:${postfix.port}\n`,
   );
 
   // Warm-up: JIT, connection pools, Postfix's process pool.
-  for (const server of [ours, postfix]) {
+  for (const server of servers) {
     await smtpSource(server.port, 10, 200);
     if (server === postfix) sentToPostfix += 200;
   }
@@ -350,16 +400,16 @@ async function main() {
   for (const sessions of SESSIONS) {
     // Calibration (not counted): size each side's runs to last about SECONDS.
     const size = {};
-    for (const server of [ours, postfix]) {
+    for (const server of servers) {
       const m0 = Math.max(20, sessions * 5);
       const s = await smtpSource(server.port, sessions, m0);
       if (server === postfix) sentToPostfix += m0;
       const m = Math.round(((m0 / s) * SECONDS) / sessions) * sessions;
       size[server.name] = Math.min(MAX_MESSAGES_PER_RUN, Math.max(sessions * 4, 20, m));
     }
-    const runs = { ours: [], postfix: [] };
+    const runs = Object.fromEntries(servers.map((server) => [server.name, []]));
     for (let i = 0; i < RUNS; i++)
-      for (const server of [ours, postfix]) {
+      for (const server of servers) {
         await postfixDrained(postfix);
         runs[server.name].push(await measure(server, sessions, size[server.name]));
         if (server === postfix) sentToPostfix += size.postfix;
@@ -371,12 +421,12 @@ async function main() {
     // Each starts on a quiet machine: Postfix still discards the mail of its last smtp-source run
     // for some seconds after smtp-source ends, and that work would land in the other's window.
     const latency = {};
-    for (const server of [ours, postfix]) {
+    for (const server of servers) {
       await postfixDrained(postfix);
-      const before = server === ours ? parseMetrics(await ours.metrics()) : null;
+      const before = server.kind === 'ours' ? parseMetrics(await server.metrics()) : null;
       const l = await latencyRun(server.port, sessions, LATENCY_SECONDS);
       if (server === postfix) sentToPostfix += l.samples.length;
-      else l.histP99 = histogramQuantile(0.99, diffBuckets(parseMetrics(await ours.metrics()), before));
+      else l.histP99 = histogramQuantile(0.99, diffBuckets(parseMetrics(await server.metrics()), before));
       latency[server.name] = l;
       process.stderr.write(
         `  ${sessions} sessions, ${server.name} latency client: ${l.samples.length} messages, p99 ${fmt(percentile(l.samples, 0.99), 1)} ms\n`,
@@ -386,7 +436,7 @@ async function main() {
     if (sessions > 1)
       for (const rate of PACED_RATES) {
         const atRate = { rate };
-        for (const server of [ours, postfix]) {
+        for (const server of servers) {
           await postfixDrained(postfix);
           atRate[server.name] = await latencyRun(server.port, sessions, LATENCY_SECONDS, rate);
           if (server === postfix) sentToPostfix += atRate[server.name].samples.length;
@@ -406,7 +456,10 @@ async function main() {
   const discarded = (log.match(/ status=sent /g) ?? []).length;
   const rejected = (log.match(/NOQUEUE: reject/g) ?? []).length;
   const mxPeakKb = statusKb(ours.pid, 'VmHWM');
-  const oursOutput = ours.output();
+  const oursOutput = [ours, plain, policyService]
+    .filter(Boolean)
+    .map((s) => s.output())
+    .join('\n');
 
   // ---- print -----------------------------------------------------------------------------------
   const load1 = os.loadavg();
@@ -477,6 +530,7 @@ async function main() {
       'time from writing the final ".\\r\\n" to the whole 250 reply. Histogram: mta_intake_store_seconds over our smtp-source runs ' +
       '(end of data → commit + enqueue), p99 interpolated inside its bucket like histogram_quantile.',
   );
+  if (POLICY) printPolicy(rows);
   for (const r of rows)
     for (const p of r.paced)
       console.log(
@@ -499,6 +553,41 @@ async function main() {
     console.log('WARNING: Postfix did not accept and discard every message: its numbers are suspect.');
   if (loggedErrors(oursOutput)) console.log(`WARNING: mx logged errors:\n${oursOutput.slice(-3000)}`);
   console.log(`Total time ${fmt((Date.now() - started) / 1000)} s.`);
+}
+
+/** --policy: the checks against the same mx without them and Postfix, and the CPU they add. */
+function printPolicy(rows) {
+  console.log(
+    '\nWith --policy, "ours" above is mx with every inbound check on (POLICY_INBOUND_CHECKS, DNSBL_ZONES, DNSWL_ZONES, ' +
+      'GREYLISTING with the one triplet passed, MX_RATE_* counted but never reached; DKIM-signed RSA-2048 messages, ' +
+      'SPF pass, DMARC p=reject pass, DNS from dnsmasq on loopback and cached by mx), and the policy service runs. ' +
+      '"no checks" is the same mx with POLICY_INBOUND_CHECKS=false and no policy questions; Postfix has no checks.\n',
+  );
+  console.log(
+    '| sessions | checks msg/s | no checks msg/s | postfix msg/s | checks/postfix | p99 250 after dot: checks / no checks / postfix | mx CPU/msg checks / no checks | policy service CPU/msg | CPU/msg the checks add (mx + policy service) | with PostgreSQL + Redis |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const rate = (name) => median(r.runs[name].map((x) => x.rate));
+    const perMsg = (name, keys) => {
+      const runs = r.runs[name];
+      const msgs = runs.reduce((a, x) => a + x.messages, 0);
+      return (1000 * runs.reduce((a, x) => a + keys.reduce((b, k) => b + x.cpu[k], 0), 0)) / msgs;
+    };
+    const p99 = (name) => fmt(percentile(r.latency[name].samples, 0.99), 1);
+    const checks = perMsg('ours', ['node', 'policy']);
+    const none = perMsg('plain', ['node']);
+    const stackChecks = perMsg('ours', ['node', 'policy', 'pg', 'redis']);
+    const stackNone = perMsg('plain', ['node', 'pg', 'redis']);
+    console.log(
+      `| ${r.sessions} | ${fmt(rate('ours'))} | ${fmt(rate('plain'))} | ${fmt(rate('postfix'))} | ${fmt(rate('ours') / rate('postfix'), 2)}× | ` +
+        `${p99('ours')} / ${p99('plain')} / ${p99('postfix')} ms | ${fmt(perMsg('ours', ['node']), 2)} / ${fmt(none, 2)} ms | ` +
+        `${fmt(perMsg('ours', ['policy']), 2)} ms | ${fmt(checks - none, 2)} ms | ${fmt(stackChecks - stackNone, 2)} ms |`,
+    );
+  }
+  console.log(
+    `  runs (msg/s), no checks: ${rows.map((r) => `${r.sessions} sessions ${r.runs.plain.map((x) => fmt(x.rate)).join(', ')}`).join('; ')}`,
+  );
 }
 
 try {

@@ -94,7 +94,7 @@ export function policyEnv(dns) {
 }
 
 /** The same mx with every check off, for the CPU the checks add. */
-export const plainEnv = () => ({ POLICY_INBOUND_CHECKS: 'false' });
+export const plainEnv = () => ({ POLICY_INBOUND_CHECKS: 'false', MTA_HOSTNAME: 'plain.bench.example' });
 
 /**
  * Greylisting answers the first try of a (client /24, sender, recipient) triplet with 451; the
@@ -132,5 +132,27 @@ export function primeGreylist(port, sender, rcpt) {
       if (!rcpts[1]?.startsWith('250')) reject(new Error(`greylisting primer: ${replies.join(' | ')}`));
       else resolve(rcpts);
     });
+  });
+}
+
+/**
+ * The Authentication-Results field (unfolded) of the newest message `mx.bench.example` (the mx
+ * with the checks) stored, or null: the proof that the checks ran, printed with the results.
+ */
+export async function storedAuthenticationResults(withDatabase, dbName) {
+  return withDatabase(dbName, async (client) => {
+    const { rows } = await client.query(
+      `select c.data from message_chunks c join messages m on m.id = c.message_id
+        where c.seq = 0 order by m.received_at desc limit 200`,
+    );
+    for (const { data } of rows) {
+      const head = data
+        .toString('latin1')
+        .split('\r\n\r\n')[0]
+        .replace(/\r\n[ \t]+/g, ' ');
+      if (!/^Received: .* by mx\.bench\.example/m.test(head)) continue;
+      return head.split('\r\n').find((line) => /^Authentication-Results:/i.test(line)) ?? null;
+    }
+    return null;
   });
 }

@@ -22,7 +22,15 @@ import { freePort, run, sleep } from '../lib/processes.mjs';
 import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
 import { loggedErrors, nodeFlags, startService } from '../lib/services.mjs';
 import { SMTP_SOURCE, smtpSource as runSmtpSource } from '../lib/smtp-source.mjs';
-import { HELO, plainEnv, policyEnv, primeGreylist, signedTemplate, startPolicyDns } from './policy.mjs';
+import {
+  HELO,
+  plainEnv,
+  policyEnv,
+  primeGreylist,
+  signedTemplate,
+  startPolicyDns,
+  storedAuthenticationResults,
+} from './policy.mjs';
 
 const quick = hasFlag('--quick');
 /** Runs per implementation and row, interleaved (ours, postfix, ours, ...); the median counts. */
@@ -369,15 +377,16 @@ async function main() {
   let ours;
   let plain = null;
   let dns = null;
+  let greylistReplies = [];
   if (POLICY) {
     template = await signedTemplate({ size: SIZE, sender: SENDER, rcpt: RCPT });
     dns = await startPolicyDns(template.dkimRecord);
     policyService = await startPolicyService(policyEnv(dns));
     ours = await startMx('ours', policyEnv(dns));
     plain = await startMx('plain', plainEnv());
-    const [first, retry] = await primeGreylist(ours.port, SENDER, RCPT);
+    greylistReplies = await primeGreylist(ours.port, SENDER, RCPT);
     process.stderr.write(
-      `policy: dnsmasq on ${dns.host}:${dns.port}, greylisting primed (${first} → ${retry})\n`,
+      `policy: dnsmasq on ${dns.host}:${dns.port}, greylisting primed (${greylistReplies.join(' → ')})\n`,
     );
   } else {
     ours = await startMx();
@@ -456,6 +465,7 @@ async function main() {
   const discarded = (log.match(/ status=sent /g) ?? []).length;
   const rejected = (log.match(/NOQUEUE: reject/g) ?? []).length;
   const mxPeakKb = statusKb(ours.pid, 'VmHWM');
+  const authResults = POLICY ? await storedAuthenticationResults(withDatabase, DB_NAME) : null;
   const oursOutput = [ours, plain, policyService]
     .filter(Boolean)
     .map((s) => s.output())
@@ -530,7 +540,7 @@ async function main() {
       'time from writing the final ".\\r\\n" to the whole 250 reply. Histogram: mta_intake_store_seconds over our smtp-source runs ' +
       '(end of data → commit + enqueue), p99 interpolated inside its bucket like histogram_quantile.',
   );
-  if (POLICY) printPolicy(rows);
+  if (POLICY) printPolicy(rows, greylistReplies, authResults);
   for (const r of rows)
     for (const p of r.paced)
       console.log(
@@ -556,7 +566,7 @@ async function main() {
 }
 
 /** --policy: the checks against the same mx without them and Postfix, and the CPU they add. */
-function printPolicy(rows) {
+function printPolicy(rows, greylistReplies, authResults) {
   console.log(
     '\nWith --policy, "ours" above is mx with every inbound check on (POLICY_INBOUND_CHECKS, DNSBL_ZONES, DNSWL_ZONES, ' +
       'GREYLISTING with the one triplet passed, MX_RATE_* counted but never reached; DKIM-signed RSA-2048 messages, ' +
@@ -585,6 +595,15 @@ function printPolicy(rows) {
         `${fmt(perMsg('ours', ['policy']), 2)} ms | ${fmt(checks - none, 2)} ms | ${fmt(stackChecks - stackNone, 2)} ms |`,
     );
   }
+  console.log(`  greylisting primer, RCPT before / after the retry: ${greylistReplies.join(' → ')}`);
+  console.log(`  stored by the mx with checks: ${authResults ?? 'no Authentication-Results field'}`);
+  const shown = authResults ?? '';
+  if (!['spf=pass', 'dkim=pass', 'dmarc=pass'].every((r) => shown.includes(r)))
+    console.log(
+      'WARNING: the stored message does not show spf, dkim and dmarc pass: the checks did not run as set up.',
+    );
+  if (!greylistReplies[0]?.startsWith('451'))
+    console.log('WARNING: greylisting did not answer 451 first: it is off.');
   console.log(
     `  runs (msg/s), no checks: ${rows.map((r) => `${r.sessions} sessions ${r.runs.plain.map((x) => fmt(x.rate)).join(', ')}`).join('; ')}`,
   );

@@ -15,12 +15,14 @@
  *   previous state: whoever commits first writes the DSN, a concurrent or replayed writer rolls
  *   back. Then its `accepted` job is enqueued: bounces go through the same queue as any message
  *   (and the reconciler enqueues it if Redis was away).
+ * - It is DKIM-signed with the key of MTA_HOSTNAME's domain where one is active (dsn-signing.ts).
  */
 import { newQueueId, readMessageBody, type Message, type Recipient, type RecipientRoute } from '@mta/db';
 import { canSendDsn, composeDsn, shouldNotify, type DsnRecipient } from '@mta/mail';
 import { QueueName } from '@mta/queue';
 import type { NotifyCondition } from '@mta/smtp-protocol';
 import type { Context } from './context';
+import { signDsn } from './dsn-signing';
 import { TX } from './types';
 import { EXPIRED_STATUS, isExpired, lastReplyOf } from './fail';
 import { expiresAt } from './schedule';
@@ -95,7 +97,7 @@ export class DsnWriter {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of dsn.stream) chunks.push(chunk as Buffer);
-    const content = Buffer.concat(chunks);
+    const content = await signDsn(ctx, Buffer.concat(chunks), log);
     const to = dsn.envelope.to;
     const domain = to.includes('@') ? to.slice(to.lastIndexOf('@') + 1).toLowerCase() : '';
     const route = await this.routeOf(domain);

@@ -11,7 +11,8 @@ export interface DkimSigningKey {
   domain: string;
   selector: string;
   algorithm: DkimKeyAlgorithm;
-  privateKey: string;
+  /** PEM (a string or its bytes). */
+  privateKey: string | Buffer;
 }
 
 /**

@@ -198,6 +198,8 @@ describe('all-in-one process', () => {
     it('serves Prometheus metrics', async () => {
       const text = await (await fetch(`${base}/metrics`)).text();
       expect(text).toMatch(/mta_nodejs_heap_size_used_bytes\{service="all-in-one"\}/);
+      // Queue depths for the delivery autoscaler (k8s/components/hpa), read from Redis per scrape.
+      expect(text).toMatch(/^mta_queue_jobs\{queue="delivery",state="waiting",service="all-in-one"\} \d+$/m);
     });
 
     it('shuts down gracefully on SIGTERM', async () => {

@@ -13,6 +13,7 @@ export {
   type JobData,
 } from './contracts';
 export { createRedisConnection, pingRedis, redisReady } from './redis-connection';
+export { registerQueueMetrics, QUEUE_JOBS_METRIC, QUEUE_JOB_STATES } from './queue-metrics';
 export { JobProducer } from './job-producer';
 export { createJobWorker, settlesWithin, type JobHandler } from './job-worker';
 export { QueueModule, REDIS_CLIENT, QUEUE_OPTIONS, type QueueModuleOptions } from './queue.module';

@@ -35,12 +35,17 @@ describe('JobProducer and createJobWorker on a real Redis', () => {
   it('names a job of several messages after its first message and its size', async () => {
     const id = await producer.enqueue(QueueName.Accepted, { messageIds: ['g1', 'g2', 'g3'] });
     expect(id).toBe('accepted/g1/3');
-    expect((await producer.queue(QueueName.Accepted).getJob(id))?.data).toEqual({ messageIds: ['g1', 'g2', 'g3'] });
+    expect((await producer.queue(QueueName.Accepted).getJob(id))?.data).toEqual({
+      messageIds: ['g1', 'g2', 'g3'],
+    });
     await producer.queue(QueueName.Accepted).remove(id);
   });
 
   it('enqueues several jobs in one call under their derived ids, and a replay adds none', async () => {
-    const ids = await producer.enqueueMany(QueueName.Accepted, [{ messageIds: ['b1'] }, { messageIds: ['b2'] }]);
+    const ids = await producer.enqueueMany(QueueName.Accepted, [
+      { messageIds: ['b1'] },
+      { messageIds: ['b2'] },
+    ]);
     expect(ids).toEqual(['accepted/b1', 'accepted/b2']);
     await producer.enqueueMany(QueueName.Accepted, [{ messageIds: ['b2'] }, { messageIds: ['b1'] }]);
     const queue = producer.queue(QueueName.Accepted);

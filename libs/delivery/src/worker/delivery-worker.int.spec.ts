@@ -321,7 +321,10 @@ describe('DeliveryWorker', () => {
     expect(await w.process(job)).toEqual({ result: 'skipped', reason: 'outcome already reported' });
     // The same job taken again by BullMQ after a stall: its second start looks the outcome up.
     const restarted = { id: 'delivery/replayed', attemptsStarted: 2 } as Job;
-    expect(await w.process(job, restarted)).toEqual({ result: 'skipped', reason: 'outcome already reported' });
+    expect(await w.process(job, restarted)).toEqual({
+      result: 'skipped',
+      reason: 'outcome already reported',
+    });
     expect(remote.requests).toHaveLength(1);
   });
 
@@ -386,5 +389,40 @@ describe('DeliveryWorker', () => {
     const text = await registry.metrics();
     expect(text).toMatch(/mta_delivery_jobs_total\{result="reported"\} 1/);
     expect(text).toMatch(/mta_delivery_recipients_total\{kind="delivered",route="remote"\} 1/);
+    expect(text).toMatch(/mta_delivery_tls_recipients_total\{tls="no"\} 1/);
+
+    // A deferral over TLS: counted by its reason, and in the TLS share.
+    remote.answer = (r) => ({
+      status: 'attempted',
+      results: allRecipients(r, {
+        kind: 'deferred',
+        code: 451,
+        enhanced: '4.7.1',
+        text: 'greylisted, try again later',
+        source: 'remote',
+        tls: {
+          protocol: 'TLSv1.3',
+          cipher: 'TLS_AES_256_GCM_SHA384',
+          servername: 'mx.example.net',
+          authorized: true,
+          authorizationError: null,
+        },
+      }),
+    });
+    const d = await store([{ address: 'd@example.net' }]);
+    await w.process(
+      {
+        messageId: d.messageId,
+        route: 'remote',
+        destination: 'example.net',
+        recipientIds: [d.id('d@example.net')],
+        attempt: 1,
+      } as DeliveryJobData,
+      undefined as unknown as Job,
+    );
+    const after = await registry.metrics();
+    expect(after).toMatch(/mta_delivery_deferrals_total\{reason="4.7.1",source="remote"\} 1/);
+    expect(after).toMatch(/mta_delivery_tls_recipients_total\{tls="yes"\} 1/);
+    expect(after).toMatch(/mta_delivery_tls_recipients_total\{tls="no"\} 1/);
   });
 });

@@ -102,6 +102,8 @@ export class DeliveryWorker {
   private readonly opts: Required<DeliveryWorkerOptions>;
   private readonly jobs?: Counter<'result'>;
   private readonly recipients?: Counter<'kind' | 'route'>;
+  private readonly deferrals?: Counter<'reason' | 'source'>;
+  private readonly tlsAnswers?: Counter<'tls'>;
   private closing?: Promise<void>;
   /** Jobs being processed now. */
   private running = 0;
@@ -137,6 +139,18 @@ export class DeliveryWorker {
         name: 'mta_delivery_recipients_total',
         help: 'Recipient results of delivery attempts by kind (delivered, deferred, failed) and route.',
         labelNames: ['kind', 'route'],
+        registers: [deps.registry],
+      });
+      this.deferrals = new Counter({
+        name: 'mta_delivery_deferrals_total',
+        help: 'Deferred recipients by reason (enhanced status code, else reply code) and source (remote: the next hop said so; local: DNS, connection, timeout...).',
+        labelNames: ['reason', 'source'],
+        registers: [deps.registry],
+      });
+      this.tlsAnswers = new Counter({
+        name: 'mta_delivery_tls_recipients_total',
+        help: 'Recipients answered by a remote SMTP server (remote and relay routes), by whether the session used TLS (yes, no).',
+        labelNames: ['tls'],
         registers: [deps.registry],
       });
     }
@@ -216,6 +230,10 @@ export class DeliveryWorker {
     for (const r of report.results) {
       count[r.kind]++;
       this.recipients?.inc({ kind: r.kind, route: data.route });
+      if (r.kind === 'deferred')
+        this.deferrals?.inc({ reason: r.enhanced ?? String(r.code), source: r.source });
+      if (data.route !== 'local' && r.source === 'remote')
+        this.tlsAnswers?.inc({ tls: r.tls ? 'yes' : 'no' });
       log.info(
         {
           recipient: r.address,

@@ -2,7 +2,7 @@ import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown
 import type { AppConfig } from '@mta/config';
 import { PrismaService } from '@mta/db';
 import { LOGGER, Metrics, type Logger } from '@mta/observability';
-import { JobProducer, REDIS_CLIENT, createRedisConnection } from '@mta/queue';
+import { JobProducer, REDIS_CLIENT, createRedisConnection, registerQueueMetrics } from '@mta/queue';
 import { QueueManager } from '@mta/queue-manager';
 import { APP_CONFIG } from '@mta/runtime';
 import type { Redis } from 'ioredis';
@@ -28,6 +28,8 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const { config, logger } = this;
+    // Queue depths (mta_queue_jobs) for dashboards and the delivery autoscaler (k8s/components).
+    registerQueueMetrics(this.metrics.registry, this.producer);
     this.workerConnection = createRedisConnection(config.REDIS_URL, 'worker', (error) =>
       logger.debug({ err: error.message }, 'queue manager redis connection error'),
     );

@@ -1,8 +1,13 @@
 #!/bin/sh
 # One image, one entry per app: `docker run mta mx`, `docker run mta migrate`, ...
+# Each app replaces this shell (exec), so the signals tini passes on reach node itself.
 set -e
 case "${1:-}" in
-  migrate) exec npm run --silent db:migrate ;;
+  migrate)
+    # `npm run db:migrate` without npm (which wants a writable home): Prisma Migrate, idempotent,
+    # serialised by its PostgreSQL advisory lock, so every pod's init container may run it.
+    export CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
+    exec node node_modules/prisma/build/index.js migrate deploy --schema libs/db/prisma/schema.prisma ;;
   mx|submission|queue|delivery|policy|admin-api|all-in-one)
     app=$1; shift; exec node --enable-source-maps "dist/apps/$app/main.js" "$@" ;;
   *) echo "usage: <mx|submission|queue|delivery|policy|admin-api|all-in-one|migrate>" >&2; exit 64 ;;

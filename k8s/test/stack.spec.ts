@@ -273,3 +273,35 @@ describe.skipIf(!HAVE_KUBECTL)('docker-compose.yml', () => {
     }
   });
 });
+
+describe('the image (Dockerfile)', () => {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
+  it('runs Node 24 with production dependencies only, as a numeric non-root user, under tini', () => {
+    expect(runtime).toMatch(/^\nFROM node:24[-\w.]* AS runtime/);
+    expect(runtime).toMatch(/npm ci --omit=dev/);
+    expect(runtime).toMatch(/apt-get install [^\n]*\btini\b/);
+    expect(runtime).toMatch(
+      /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/app\/tools\/docker-entrypoint\.sh"\]$/m,
+    );
+    const user = /^USER (\d+):(\d+)$/m.exec(runtime);
+    expect(Number(user?.[1])).toBeGreaterThan(0);
+    if (HAVE_KUBECTL)
+      for (const w of mtaWorkloads(tree('base')))
+        expect(w.pod.securityContext?.runAsUser, w.name).toBe(Number(user?.[1]));
+  });
+
+  it('declares a volume for every path the MTA writes: the Maildir of local delivery and /tmp', () => {
+    const volumes = JSON.parse(/^VOLUME (\[.*\])$/m.exec(runtime)?.[1] ?? '[]') as string[];
+    const maildir = /^maildir:(.+)$/.exec(variables.LOCAL_DELIVERY.defaults.production)?.[1];
+    expect(volumes).toEqual(expect.arrayContaining([maildir, '/tmp']));
+  });
+
+  it('execs each app from its entrypoint, so the signals reach node', () => {
+    const script = readFileSync(path.join(ROOT, 'tools/docker-entrypoint.sh'), 'utf8');
+    const runs = script.split('\n').filter((l) => /\bnode\b/.test(l) && !l.trim().startsWith('#'));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const line of runs) expect(line).toMatch(/\bexec node\b/);
+  });
+});

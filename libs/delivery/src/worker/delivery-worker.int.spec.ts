@@ -406,6 +406,9 @@ describe('DeliveryWorker', () => {
           servername: 'mx.example.net',
           authorized: true,
           authorizationError: null,
+          peerSubject: 'CN=mx.example.net',
+          peerIssuer: 'CN=Example CA',
+          peerFingerprint256: null,
         },
       }),
     });

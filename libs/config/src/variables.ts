@@ -222,6 +222,11 @@ export const variables = {
     integer(0, 60_000),
     both('1000'),
   ),
+  SMTP_DRAIN_MS: variable(
+    'On SIGTERM, how long mx and submission keep listening and answer new connections with 421 4.3.2 while open transactions finish (ms), before they close; /readyz is 503 from the start. 0: close at once.',
+    integer(0, 20_000),
+    { production: '10000', development: '1000' },
+  ),
   PROXY_PROTOCOL: variable(
     'Expect a PROXY protocol v1/v2 header on every SMTP connection (behind a load balancer that sends one).',
     flag,

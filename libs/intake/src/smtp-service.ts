@@ -39,6 +39,11 @@ export interface SmtpServiceContext {
 export interface RunningSmtpService {
   server: SmtpServer;
   addresses: string[];
+  /**
+   * SIGTERM: 421 4.3.2 to new sessions for `SMTP_DRAIN_MS` while open transactions finish
+   * (`SmtpServer.drain`), then close as `close` does.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,9 +114,9 @@ async function server(
 async function listen(
   smtp: SmtpServer,
   listeners: { name: string; host: string; port: number; implicitTls?: boolean }[],
-  proxy: boolean,
+  config: AppConfig,
   writer: MessageWriter,
-) {
+): Promise<RunningSmtpService> {
   const addresses: string[] = [];
   for (const l of listeners) {
     const bound = await smtp.listen({
@@ -119,7 +124,7 @@ async function listen(
       host: l.host,
       port: l.port,
       implicitTls: l.implicitTls,
-      proxyProtocol: proxy,
+      proxyProtocol: config.PROXY_PROTOCOL,
     });
     addresses.push(
       bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
@@ -130,7 +135,11 @@ async function listen(
     await smtp.close();
     await writer.drain();
   };
-  return { server: smtp, addresses, close };
+  const drain = async () => {
+    await smtp.drain(config.SMTP_DRAIN_MS);
+    await writer.drain();
+  };
+  return { server: smtp, addresses, drain, close };
 }
 
 /** Port 25: the MX for our domains (MX_LISTEN). */
@@ -141,7 +150,7 @@ export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpServi
     maxReceived: ctx.config.MAX_RECEIVED_HEADERS,
   });
   const smtp = await server('mx', ctx, handler, false);
-  return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config.PROXY_PROTOCOL, deps.writer);
+  return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config, deps.writer);
 }
 
 /** Ports 587 (STARTTLS, SUBMISSION_LISTEN) and 465 (implicit TLS, SUBMISSIONS_LISTEN). */
@@ -165,7 +174,7 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
       { name: 'submission', ...ctx.config.SUBMISSION_LISTEN },
       { name: 'submissions', ...ctx.config.SUBMISSIONS_LISTEN, implicitTls: true },
     ],
-    ctx.config.PROXY_PROTOCOL,
+    ctx.config,
     deps.writer,
   );
 }

@@ -26,3 +26,16 @@ describe('Readiness', () => {
     expect(report.checks['slow']).toEqual({ ok: false, error: 'slow did not answer within 50 ms' });
   });
 });
+
+describe('Readiness while draining', () => {
+  it('reports not ready once draining has begun, even with every check passing', async () => {
+    const readiness = new Readiness();
+    readiness.register({ name: 'db', check: async () => undefined });
+    expect((await readiness.report()).ready).toBe(true);
+    readiness.markDraining();
+    expect(await readiness.report()).toEqual({
+      ready: false,
+      checks: { draining: { ok: false, error: 'shutting down' } },
+    });
+  });
+});

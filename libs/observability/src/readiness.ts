@@ -13,6 +13,7 @@ export interface ReadinessReport {
 /** Collects the checks the modules register and runs them together, each with a time limit. */
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private draining = false;
 
   constructor(private readonly timeoutMs = 2000) {}
 
@@ -20,7 +21,16 @@ export class Readiness {
     this.checks.set(check.name, check);
   }
 
+  /**
+   * The process is shutting down (drain.ts): not ready from now on, whatever the checks say, so
+   * that Kubernetes removes the pod from its Services' endpoints while it drains.
+   */
+  markDraining(): void {
+    this.draining = true;
+  }
+
   async report(): Promise<ReadinessReport> {
+    if (this.draining) return { ready: false, checks: { draining: { ok: false, error: 'shutting down' } } };
     const entries = await Promise.all(
       [...this.checks.values()].map(async ({ name, check }) => {
         try {

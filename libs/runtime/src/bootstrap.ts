@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, formatListenAddress, loadConfig } from '@mta/config';
-import { Metrics, NestPinoLogger, createLogger } from '@mta/observability';
+import { Drain, Metrics, NestPinoLogger, createLogger } from '@mta/observability';
 import { CoreModule } from './core.module';
 import { exitOnShutdownSignals } from './shutdown';
 import type { ServiceName } from './service-name';
@@ -35,8 +35,12 @@ export async function bootstrapService(options: ServiceOptions): Promise<INestAp
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
-  // Our own signal handling (shutdown.ts): bounded, and the process exits 0 when it is clean.
-  if (options.handleSignals ?? true) exitOnShutdownSignals(app, logger);
+  // Our own signal handling (shutdown.ts): drain first (readiness 503, no new work, open work
+  // finishes), then close; bounded, and the process exits 0 when it is clean.
+  if (options.handleSignals ?? true) {
+    const drain = app.get(Drain);
+    exitOnShutdownSignals(app, logger, { drain: () => drain.run() });
+  }
   const listen = config[options.httpListen];
   await app.listen(listen.port, listen.host);
   logger.info(

@@ -1,4 +1,5 @@
 import { createLogger } from '@mta/observability';
+import { until } from '@mta/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exitOnShutdownSignals } from './shutdown';
 
@@ -33,6 +34,48 @@ describe('exitOnShutdownSignals', () => {
     await sleep(20);
     expect(codes).toEqual([]);
     await sleep(60);
+    expect(codes).toEqual([1]);
+  });
+});
+
+describe('exitOnShutdownSignals with a drain', () => {
+  let remove: (() => void) | undefined;
+  afterEach(() => remove?.());
+
+  it('drains before it closes the application, and still closes when a drain step failed', async () => {
+    const events: string[] = [];
+    const codes: number[] = [];
+    let finishDrain!: () => void;
+    const app = { close: async () => void events.push('close') };
+    remove = exitOnShutdownSignals(app, logger, {
+      signals: ['SIGUSR2'],
+      exit: (c) => codes.push(c),
+      drain: () =>
+        new Promise((resolve) => {
+          events.push('drain');
+          finishDrain = () => resolve([{ name: 'smtp', error: 'boom' }]);
+        }),
+    });
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await until('the drain', () => events.length > 0);
+    await sleep(10);
+    expect(events).toEqual(['drain']); // the application stays open while it drains
+    finishDrain();
+    await until('the exit', () => codes.length > 0);
+    expect(events).toEqual(['drain', 'close']);
+    expect(codes).toEqual([0]);
+  });
+
+  it('counts the drain in the bound: a drain that never ends still exits 1', async () => {
+    const codes: number[] = [];
+    remove = exitOnShutdownSignals({ close: async () => undefined }, logger, {
+      signals: ['SIGUSR2'],
+      timeoutMs: 50,
+      exit: (c) => codes.push(c),
+      drain: () => new Promise(() => undefined),
+    });
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await until('the exit', () => codes.length > 0);
     expect(codes).toEqual([1]);
   });
 });

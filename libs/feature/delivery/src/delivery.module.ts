@@ -2,7 +2,7 @@ import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown
 import type { AppConfig } from '@mta/config';
 import { PrismaService } from '@mta/db';
 import { DeliveryWorker, createDeliveryAgents, type ClosableAgents } from '@mta/delivery';
-import { LOGGER, Metrics, type Logger } from '@mta/observability';
+import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, REDIS_CLIENT, createRedisConnection } from '@mta/queue';
 import { APP_CONFIG } from '@mta/runtime';
 import type { Redis } from 'ioredis';
@@ -14,6 +14,8 @@ import type { Redis } from 'ioredis';
  *
  * Shutdown (SIGTERM): no new jobs; running deliveries get 12 s, are then aborted (their
  * unsettled recipients are reported deferred); then the pooled SMTP/LMTP sessions are closed.
+ * The worker's part runs in the drain (`Drain`), at the same time as the other modules' (in
+ * all-in-one, the SMTP services' drain window), not after them.
  */
 @Module({})
 export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -28,6 +30,7 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly drain: Drain,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,6 +60,8 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
       { concurrency: config.DELIVERY_CONCURRENCY, lockMs: config.DELIVERY_LOCK_MS },
     );
     this.worker.start();
+    const worker = this.worker;
+    this.drain.register({ name: 'delivery', run: () => worker.close() });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '@mta/config';
 import { PrismaService } from '@mta/db';
-import { LOGGER, Metrics, type Logger } from '@mta/observability';
+import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, REDIS_CLIENT, createRedisConnection, registerQueueMetrics } from '@mta/queue';
 import { QueueManager } from '@mta/queue-manager';
 import { APP_CONFIG } from '@mta/runtime';
@@ -24,6 +24,7 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly drain: Drain,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -49,6 +50,9 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
       { relayHost: config.RELAY_HOST || undefined },
     );
     await this.manager.start();
+    // SIGTERM: its workers stop in the drain, at the same time as the other modules'.
+    const manager = this.manager;
+    this.drain.register({ name: 'queue-manager', run: () => manager.stop() });
   }
 
   async onApplicationShutdown(): Promise<void> {

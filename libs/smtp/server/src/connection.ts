@@ -58,6 +58,8 @@ export class Connection {
   skip: { remaining: number; reply: SmtpError } | null = null;
   /** The server is closing: answer 421 4.3.2 as soon as no transaction is in progress. */
   draining = false;
+  /** The shutdown deadline came while a hook was answering: 421 right after its reply. */
+  private closeWhenAnswered = false;
   readonly options: ResolvedOptions;
   private out: Buffer[] = [];
   private busy = false;
@@ -189,8 +191,16 @@ export class Connection {
     if (this.isIdle()) this.close(ServerReplies.shuttingDown(this.options.hostname));
   }
 
-  /** Shutdown deadline: tell the client if we can, then go. */
+  /**
+   * Shutdown deadline: tell the client if we can, then go. A hook still answering (the commit of
+   * a complete message among them) gives its reply first, then the 421: cutting the session now
+   * would leave a stored message without its 250, and the client would send it again.
+   */
   forceClose(): void {
+    if (this.busy) {
+      this.closeWhenAnswered = true;
+      return;
+    }
     if (this.mode === Mode.Command || this.mode === Mode.Greeting) {
       this.close(ServerReplies.shuttingDown(this.options.hostname));
     } else {
@@ -345,6 +355,7 @@ export class Connection {
     if (this.mode === Mode.Closed) return;
     done();
     if (resume && (this.mode as Mode) !== Mode.Closed) this.pump();
+    if (this.closeWhenAnswered && !this.busy && (this.mode as Mode) !== Mode.Closed) this.forceClose();
   }
 
   asSmtpError(err: unknown, failure: () => SmtpError = Replies.localError): SmtpError {

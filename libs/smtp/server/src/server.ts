@@ -28,6 +28,11 @@ export class SmtpServer implements ConnectionHost {
   private readonly settingUp = new Set<net.Socket>();
   private readonly perIp = new Map<string, number>();
   private closing: Promise<void> | null = null;
+  /** Draining (see `drain`): listening, but every new session gets 421 4.3.2. */
+  private draining = false;
+  /** Ends the drain window early (`close` called during a drain). */
+  private endDrain: (() => void) | null = null;
+  private drained: Promise<void> | null = null;
 
   constructor(options: SmtpServerOptions = {}) {
     this.options = resolveOptions(options);
@@ -134,6 +139,11 @@ export class SmtpServer implements ConnectionHost {
     rest: Buffer | null,
   ): string | null {
     const o = this.options;
+    if (this.draining && !listener.implicitTls) {
+      this.settingUp.delete(socket);
+      refuseAtConnect(socket, ServerReplies.shuttingDown(o.hostname).toBuffer());
+      return null;
+    }
     // An IPv6 client counts by its /64 (client-network.ts).
     const ip = clientNetwork(info.remoteAddress);
     const count = (this.perIp.get(ip) ?? 0) + 1;
@@ -165,6 +175,8 @@ export class SmtpServer implements ConnectionHost {
     secure.once('secure', () => {
       clearTimeout(timer);
       this.settingUp.delete(socket);
+      if (this.draining)
+        return refuseAtConnect(secure, ServerReplies.shuttingDown(o.hostname).toBuffer());
       info.tls = tlsInfoOf(secure, 'implicit');
       const conn = new Connection(secure, info, listener, this);
       this.connections.add(conn);
@@ -187,12 +199,42 @@ export class SmtpServer implements ConnectionHost {
   private onEmpty: (() => void) | null = null;
 
   /**
+   * Drain, then close (SIGTERM under Kubernetes, which keeps sending new connections to a
+   * terminating pod until every proxy and load balancer has dropped its endpoint): for `windowMs`
+   * the listeners stay open and every new session is told `421 4.3.2 Service shutting down` at
+   * once (RFC 5321 §3.8, RFC 3463 §3.5 "system not accepting network messages"), which a client
+   * takes as "try again later or elsewhere", instead of finding the port refused. Open sessions
+   * outside a transaction get the 421 now; a transaction in progress may finish during the window
+   * (a complete message gets its 250 after the commit, then the 421). At the end of the window,
+   * `close(0)`: the stragglers get 421 (a body still arriving is cut: it got no 250, the client
+   * sends it again), the listeners close. Resolves when every socket is closed.
+   */
+  drain(windowMs: number): Promise<void> {
+    if (this.closing) return this.closing;
+    this.drained ??= (async () => {
+      this.draining = true;
+      for (const c of this.connections) c.shutdown();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, windowMs);
+        this.endDrain = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.endDrain = null;
+      await this.close(0);
+    })();
+    return this.drained;
+  }
+
+  /**
    * Graceful shutdown: stop accepting; sessions outside a transaction get 421 4.3.2 now, the
    * others when their transaction is over; after `closeTimeout` (ms) everyone still here is told
    * 421 4.3.2 (or cut if in the middle of a body). Resolves when every socket is closed.
    */
   close(timeout = this.options.closeTimeout): Promise<void> {
     if (this.closing) return this.closing;
+    this.endDrain?.();
     this.closing = (async () => {
       const stopped = Promise.all(this.listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
       for (const s of this.settingUp) s.destroy();
@@ -208,8 +250,9 @@ export class SmtpServer implements ConnectionHost {
         this.onEmpty = null;
         for (const c of this.connections) c.forceClose();
       }
-      // Lingering sockets (after QUIT/421 the client may not close at once): give them a moment.
-      const deadline = Date.now() + 2_000;
+      // Lingering sockets (after QUIT/421 the client may not close at once) and commits still
+      // answering (forceClose lets them reply): give them a moment.
+      const deadline = Date.now() + CLOSE_LINGER_MS;
       while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const s of this.sockets) s.destroy();
       await stopped;
@@ -217,6 +260,9 @@ export class SmtpServer implements ConnectionHost {
     return this.closing;
   }
 }
+
+/** After the close deadline: how long sockets may still take to close before they are destroyed. */
+const CLOSE_LINGER_MS = 3_000;
 
 /** Say why we refuse (421), then close; the client gets a moment to read it. */
 function refuseAtConnect(socket: net.Socket, reply: Buffer): void {

@@ -79,6 +79,89 @@ describe('graceful close()', () => {
   });
 });
 
+describe('drain(window)', () => {
+  const SHUTTING_DOWN = '421 4.3.2 mx.test Service shutting down, closing connection';
+
+  it('keeps answering new connections with 421 4.3.2 during the window; open transactions finish', async () => {
+    const cert = await selfSignedCertificate(['localhost']);
+    const h = await startHarness({ tls: { key: cert.key, cert: cert.cert } }, [{}, { implicitTls: true }]);
+    const idle = await RawClient.connect(h.port);
+    await idle.reply();
+    const busy = await RawClient.connect(h.port);
+    await busy.reply();
+    await busy.cmd('EHLO c');
+    await busy.cmd('MAIL FROM:<a@x.org>');
+    await busy.cmd('RCPT TO:<b@y.org>');
+    let drained = false;
+    const draining = h.server.drain(60_000).then(() => (drained = true));
+    expect((await idle.reply()).text).toBe(SHUTTING_DOWN);
+    await idle.closed;
+    // New sessions, plain and implicit TLS, are told 421 instead of finding the port closed.
+    const late = await RawClient.connect(h.ports[0]);
+    expect((await late.reply()).text).toBe(SHUTTING_DOWN);
+    await late.closed;
+    const lateTls = await RawClient.connect(h.ports[1], { tls: true });
+    expect((await lateTls.reply()).text).toBe(SHUTTING_DOWN);
+    await lateTls.closed;
+    // The transaction in progress completes, then the session is told 421.
+    expect((await busy.cmd('DATA')).code).toBe(354);
+    expect((await busy.cmd('last words\r\n.')).code).toBe(250);
+    expect((await busy.reply()).text).toBe(SHUTTING_DOWN);
+    await busy.closed;
+    expect(h.messages).toHaveLength(1);
+    expect(drained).toBe(false); // the window is not over: still listening
+    const again = await RawClient.connect(h.port);
+    expect((await again.reply()).code).toBe(421);
+    await h.server.close(); // ends the window early
+    await draining;
+    await expect(RawClient.connect(h.port)).rejects.toThrow();
+  });
+
+  it('at the end of the window, a message being committed still gets its 250, then 421', async () => {
+    let release!: () => void;
+    const committing = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const commitStarted = new Promise<void>((r) => (started = r));
+    const h = await startHarness({}, [{}], {
+      async onData(_session, _envelope, body) {
+        for await (const _ of body) void _;
+        started();
+        await committing;
+        return 'Q1';
+      },
+    });
+    const c = await RawClient.connect(h.port);
+    await c.reply();
+    await c.cmd('EHLO c');
+    await c.cmd('MAIL FROM:<a@x.org>');
+    await c.cmd('RCPT TO:<b@y.org>');
+    await c.cmd('DATA');
+    c.write('Subject: x\r\n\r\nbody\r\n.\r\n');
+    await commitStarted;
+    let closed = false;
+    const draining = h.server.drain(0).then(() => (closed = true));
+    await sleep(50);
+    expect(closed).toBe(false); // the commit holds the close
+    release();
+    expect((await c.reply()).text).toMatch(/^250 .*Q1/);
+    expect((await c.reply()).text).toBe(SHUTTING_DOWN);
+    await c.closed;
+    await draining;
+  });
+
+  it('with a window of 0 behaves like close(0): stragglers in a transaction are told 421', async () => {
+    const h = await startHarness();
+    const c = await RawClient.connect(h.port);
+    await c.reply();
+    await c.cmd('EHLO c');
+    await c.cmd('MAIL FROM:<a@x.org>');
+    await h.server.drain(0);
+    expect((await c.reply()).text).toBe(SHUTTING_DOWN);
+    await c.closed;
+    expect(h.server.connectionCount).toBe(0);
+  });
+});
+
 describe('listen()', () => {
   it('rejects a port in use and still closes cleanly', async () => {
     const h = await startHarness();

@@ -35,8 +35,9 @@ afterAll(async () => {
 
 /** Jobs the queue manager of `h` handled, by kind (its own metrics registry). */
 async function batchJobs(h: Harness, kind: 'route' | 'outcome'): Promise<number> {
-  const metric = await h.registry.getSingleMetric('mta_queue_batch_jobs')?.get();
-  return metric?.values.find((v) => v.metricName?.endsWith('_sum') && v.labels['kind'] === kind)?.value ?? 0;
+  const text = await h.registry.getSingleMetricAsString('mta_queue_batch_jobs');
+  const sum = new RegExp(`^mta_queue_batch_jobs_sum\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text);
+  return Number(sum?.[1] ?? 0);
 }
 
 const allDone = async (ids: string[]) =>

@@ -84,7 +84,11 @@ describe('drain(window)', () => {
 
   it('keeps answering new connections with 421 4.3.2 during the window; open transactions finish', async () => {
     const cert = await selfSignedCertificate(['localhost']);
-    const h = await startHarness({ tls: { key: cert.key, cert: cert.cert } }, [{}, { implicitTls: true }]);
+    const h = await startHarness({ tls: { key: cert.key, cert: cert.cert } }, [
+      {},
+      { implicitTls: true },
+      { proxyProtocol: true },
+    ]);
     const idle = await RawClient.connect(h.port);
     await idle.reply();
     const busy = await RawClient.connect(h.port);
@@ -103,6 +107,11 @@ describe('drain(window)', () => {
     const lateTls = await RawClient.connect(h.ports[1], { tls: true });
     expect((await lateTls.reply()).text).toBe(SHUTTING_DOWN);
     await lateTls.closed;
+    // Behind a load balancer: the PROXY header first (nothing is said before it), then the 421.
+    const proxied = await RawClient.connect(h.ports[2]);
+    proxied.write('PROXY TCP4 192.0.2.1 192.0.2.2 40000 25\r\n');
+    expect((await proxied.reply()).text).toBe(SHUTTING_DOWN);
+    await proxied.closed;
     // The transaction in progress completes, then the session is told 421.
     expect((await busy.cmd('DATA')).code).toBe(354);
     expect((await busy.cmd('last words\r\n.')).code).toBe(250);

@@ -144,6 +144,7 @@ describe.skipIf(!HAVE_KUBECTL)('monitoring', () => {
       'mta_delivery_recipients_total',
       'mta_delivery_deferrals_total',
       'mta_delivery_tls_recipients_total',
+      'mta_intake_tls_messages_total',
     ])
       expect(used).toContain(series);
     const generated = named(

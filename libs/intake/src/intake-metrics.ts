@@ -16,6 +16,8 @@ export class IntakeMetrics {
 
   readonly transactions: Counter<'service' | 'result' | 'reason'>;
   readonly recipients: Counter<'service' | 'result' | 'reason'>;
+  /** Accepted messages by whether their session used TLS (the dashboard's TLS share). */
+  readonly tlsMessages: Counter<'service' | 'tls'>;
   /** From the last byte of the data to the commit (what the client waits for before its 250). */
   readonly storeSeconds: Histogram<'service'>;
   /** Messages per database write (group commit): 1 when the load is light. */
@@ -36,6 +38,12 @@ export class IntakeMetrics {
       name: 'mta_intake_recipients_total',
       help: 'RCPT commands by result (accepted, refused) and reason of refusal.',
       labelNames: ['service', 'result', 'reason'],
+      registers: [registry],
+    });
+    this.tlsMessages = new Counter({
+      name: 'mta_intake_tls_messages_total',
+      help: 'Accepted messages by whether the session used TLS (yes, no).',
+      labelNames: ['service', 'tls'],
       registers: [registry],
     });
     this.storeSeconds = new Histogram({

@@ -46,6 +46,16 @@ describe('TransactionLog', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('mta_intake_transactions_total{service="mx",result="accepted",reason=""} 1');
     expect(text).toContain('mta_intake_recipients_total{service="mx",result="refused",reason="5.1.1"} 1');
+    expect(text).toContain('mta_intake_tls_messages_total{service="mx",tls="no"} 1');
+
+    // The same client again, over TLS: counted apart (the dashboard's inbound TLS share).
+    const overTls = { ...session, tls: { protocol: 'TLSv1.3' } } as unknown as SessionInfo;
+    log.mail(overTls, 'bob@remote.example');
+    log.recipient(overTls, 'alice@local.example');
+    log.accepted(overTls, 'Q124', 42);
+    expect(await metrics.registry.metrics()).toContain(
+      'mta_intake_tls_messages_total{service="mx",tls="yes"} 1',
+    );
   });
 
   it('writes one line for a refusal at MAIL, at the end of data, and for an abandoned transaction', async () => {

@@ -96,6 +96,8 @@ export class TransactionLog {
   ): void {
     const reason = extra.error ? reasonOf(extra.error) : '';
     this.metrics.transactions.inc({ service: this.service, result, reason });
+    if (result === 'accepted')
+      this.metrics.tlsMessages.inc({ service: this.service, tls: session.tls ? 'yes' : 'no' });
     this.logger.info(
       {
         session: session.id,

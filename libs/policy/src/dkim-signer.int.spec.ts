@@ -140,11 +140,15 @@ describe('DKIM signing, checked by opendkim-testmsg (loopback DNS in its own nam
       records(rsa),
     );
     expect(bad.status).not.toBe(0);
+    // and it did read our loopback DNS: another key under the selector fails the signature
+    const otherKey = testDkimKey('rsa', rsa.domain, rsa.selector);
+    expect((await opendkimVerify(altered, records(otherKey))).status).not.toBe(0);
+    expect((await opendkimVerify(await signed(message(), [rsa]), records(otherKey))).status).not.toBe(0);
   });
 });
 
 describe('mailauth (our verifier) reads signatures made by others', () => {
-  it('accepts python3-dkim RSA and Ed25519 signatures', async (t) => {
+  it('accepts RSA and Ed25519 signatures made by dkimsign (python3-dkim)', async (t) => {
     if (!python) return t.skip();
     let msg: Buffer = message();
     msg = await pythonDkimSign(msg, rsa);

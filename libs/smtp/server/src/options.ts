@@ -16,7 +16,12 @@ export interface ExtensionToggles {
   readonly enhancedStatusCodes?: boolean;
   readonly dsn?: boolean;
   readonly chunking?: boolean;
-  /** REQUIRETLS (RFC 8689), advertised only over TLS. */
+  /**
+   * REQUIRETLS (RFC 8689), advertised only over TLS. Off by default: an application that turns it
+   * on must store the flag with the message and honour it on every hop (RFC 8689 §5), which needs
+   * MTA-STS or DANE to validate the next hop. Until then the MAIL parameter is refused like any
+   * unknown one (555 5.5.4).
+   */
   readonly requireTls?: boolean;
 }
 
@@ -143,7 +148,10 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     authWithoutTls: o.authWithoutTls === true,
     dsn: ext.dsn !== false,
     chunking: ext.chunking !== false,
-    requireTls: ext.requireTls !== false && secureContext !== null,
+    // RFC 8689: opt-in only. Advertising it and then dropping the flag would promise TLS on
+    // every hop and deliver in clear text. It comes back (extensions.requireTls) once outbound
+    // delivery validates the next hop with MTA-STS (RFC 8461) or DANE (RFC 7672).
+    requireTls: ext.requireTls === true && secureContext !== null,
   };
   const hostname = o.hostname ?? os.hostname();
   const greetingText = o.greetingText ?? 'ESMTP ready';

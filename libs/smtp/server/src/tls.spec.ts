@@ -31,7 +31,7 @@ async function tlsHarness(extra: Parameters<typeof startHarness>[0] = {}) {
 }
 
 describe('STARTTLS (RFC 3207)', () => {
-  it('advertises STARTTLS and no AUTH before TLS; after TLS, AUTH and REQUIRETLS and no STARTTLS', async () => {
+  it('advertises STARTTLS and no AUTH before TLS; after TLS, AUTH and no STARTTLS', async () => {
     h = await tlsHarness();
     const c = await RawClient.connect(h.port);
     await c.reply();
@@ -50,7 +50,8 @@ describe('STARTTLS (RFC 3207)', () => {
     const after = (await c.cmd('EHLO c')).lines.map((l) => l.slice(4));
     expect(after).not.toContain('STARTTLS');
     expect(after).toContain('AUTH PLAIN LOGIN');
-    expect(after).toContain('REQUIRETLS');
+    // RFC 8689 is opt-in (options.ts): nothing downstream could honour it.
+    expect(after).not.toContain('REQUIRETLS');
     expect((await c.cmd('STARTTLS')).code).toBe(503);
     expect((await c.cmd(`AUTH PLAIN ${b64('\0alice\0s3cret')}`)).text).toBe(
       '235 2.7.0 Authentication successful',
@@ -105,6 +106,34 @@ describe('implicit TLS (RFC 8314)', () => {
     const ext = (await c.cmd('EHLO c')).lines.map((l) => l.slice(4));
     expect(ext).not.toContain('STARTTLS');
     expect(ext).toContain('AUTH PLAIN LOGIN');
+    c.destroy();
+  });
+});
+
+describe('REQUIRETLS (RFC 8689)', () => {
+  it('is not advertised by default, even over TLS, and the parameter is refused as unknown', async () => {
+    h = await tlsHarness();
+    const c = await RawClient.connect(h.ports[1], { tls: true });
+    await c.reply();
+    expect((await c.cmd('EHLO c')).lines.map((l) => l.slice(4))).not.toContain('REQUIRETLS');
+    expect((await c.cmd('MAIL FROM:<a@x.org> REQUIRETLS')).text).toBe(
+      '555 5.5.4 Unsupported MAIL FROM or RCPT TO parameter REQUIRETLS',
+    );
+    // The session goes on: a MAIL without it is accepted.
+    expect((await c.cmd('MAIL FROM:<a@x.org>')).code).toBe(250);
+    c.destroy();
+  });
+
+  it('when turned on, is offered over TLS only and accepted there', async () => {
+    h = await tlsHarness({ extensions: { requireTls: true } });
+    const plain = await RawClient.connect(h.port);
+    await plain.reply();
+    expect((await plain.cmd('EHLO c')).lines.map((l) => l.slice(4))).not.toContain('REQUIRETLS');
+    expect((await plain.cmd('MAIL FROM:<a@x.org> REQUIRETLS')).code).toBe(555);
+    plain.destroy();
+    const c = await RawClient.connect(h.ports[1], { tls: true });
+    await c.reply();
+    expect((await c.cmd('EHLO c')).lines.map((l) => l.slice(4))).toContain('REQUIRETLS');
     expect((await c.cmd('MAIL FROM:<a@x.org> REQUIRETLS')).code).toBe(250);
     c.destroy();
   });

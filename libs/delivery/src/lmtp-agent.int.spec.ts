@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LmtpDeliveryAgent } from './local/lmtp-agent';
 import { createLocalDeliveryAgent } from './local/local-agent';
 import { startDovecot, haveDovecotLmtp, type Dovecot } from '@mta/testing';
+import { composeDsn } from '@mta/mail';
+import type { TraceFn } from '@mta/smtp-client';
 import { message, request } from './test/fixtures';
 import { expectNoLeaks, freePortOn, resourceCounts } from './test/peers';
 
@@ -104,6 +106,91 @@ describe.skipIf(!haveDovecotLmtp())('LmtpDeliveryAgent against Dovecot LMTP', ()
     }
     await agent.close();
     expect(connects() - before).toBe(1); // one LMTP session carried both messages (RSET between)
+  });
+
+  describe('a SMTPUTF8 message, and Dovecot 2.3 does not offer SMTPUTF8 (RFC 6531 §3.4)', () => {
+    const lmtp = (trace?: TraceFn) =>
+      new LmtpDeliveryAgent({
+        host: '127.0.0.1',
+        port: dovecot.port,
+        heloName: 'mta.example.org',
+        trace,
+        pool: false,
+      });
+
+    it('delivers one with ASCII addresses and header, without the parameter', async () => {
+      const lines: string[] = [];
+      const agent = lmtp((e) => {
+        if (e.direction === 'out') lines.push(e.line);
+        if (e.direction === 'in') lines.push(...e.reply.lines);
+      });
+      const before = newFiles(dovecot.maildir('alice@lmtp.test')).length;
+      // A body with UTF-8 text: it needs 8BITMIME, which Dovecot offers, not SMTPUTF8.
+      const body = message('utf8-flagged-ascii', 'Grüße, plain 8-bit body text.\r\n');
+      const report = await agent.deliver(
+        request(['alice@lmtp.test'], body, { envelope: { sender: 'sender@example.org', smtpUtf8: true } }),
+      );
+      expect(report.results[0]).toMatchObject({ kind: 'delivered', code: 250 });
+      expect(lines.some((l) => /SMTPUTF8/.test(l))).toBe(false); // not offered, not sent
+      expect(lines.find((l) => l.startsWith('MAIL FROM'))).toMatch(/^MAIL FROM:<sender@example\.org>/);
+      const files = newFiles(dovecot.maildir('alice@lmtp.test'));
+      expect(files).toHaveLength(before + 1);
+      expect(
+        files.map((f) => readFileSync(f, 'utf8')).some((t) => t.includes('Subject: utf8-flagged-ascii')),
+      ).toBe(true);
+      await agent.close();
+    });
+
+    it('refuses, locally and before MAIL, one whose header needs UTF-8 (554 5.6.7)', async () => {
+      const out: string[] = [];
+      const agent = lmtp((e) => void (e.direction === 'out' && out.push(e.line)));
+      const before = newFiles(dovecot.maildir('alice@lmtp.test')).length;
+      const body = message('Grüße aus Köln');
+      const report = await agent.deliver(
+        request(['alice@lmtp.test'], body, { envelope: { sender: 'sender@example.org', smtpUtf8: true } }),
+      );
+      expect(report.results[0]).toMatchObject({
+        kind: 'failed',
+        code: 554,
+        enhanced: '5.6.7',
+        source: 'local',
+      });
+      expect(out.some((l) => l.startsWith('MAIL'))).toBe(false);
+      expect(newFiles(dovecot.maildir('alice@lmtp.test'))).toHaveLength(before);
+      await agent.close();
+    });
+
+    it('delivers the bounce of a SMTPUTF8 message to a local sender (the DSN as the queue manager writes it)', async () => {
+      const original = message('utf8-bounced', 'Text.\r\n');
+      const dsn = await composeDsn({
+        sender: 'bob@lmtp.test',
+        reportingMta: 'mta.example.org',
+        arrivalDate: new Date(),
+        recipients: [
+          {
+            finalRecipient: 'gone@remote.example',
+            action: 'failed',
+            status: '5.1.1',
+            diagnosticCode: '550 5.1.1 no such user',
+          },
+        ],
+        original: { content: original, size: original.length, smtpUtf8: true, body: '8BITMIME' },
+      });
+      expect(dsn.smtpUtf8).toBe(true); // a global DSN (RFC 6533), flagged like its original
+      const content = Buffer.concat(await dsn.stream.toArray());
+      const before = newFiles(dovecot.maildir('bob@lmtp.test')).length;
+      const agent = lmtp();
+      const report = await agent.deliver(
+        request(['bob@lmtp.test'], content, {
+          envelope: { sender: '', smtpUtf8: dsn.smtpUtf8, eightBitMime: dsn.eightBit },
+        }),
+      );
+      expect(report.results[0]).toMatchObject({ kind: 'delivered', code: 250 });
+      const files = newFiles(dovecot.maildir('bob@lmtp.test'));
+      expect(files).toHaveLength(before + 1);
+      expect(readFileSync(files[files.length - 1], 'utf8')).toMatch(/report-type=global-delivery-status/);
+      await agent.close();
+    });
   });
 
   it('defers every recipient when the LMTP server cannot be reached', async () => {

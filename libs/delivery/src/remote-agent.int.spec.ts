@@ -101,6 +101,27 @@ describe.skipIf(!haveSmtpSink())('RemoteDeliveryAgent against smtp-sink', () => 
     await expectNoLeaks(baseline);
   });
 
+  it('sends a SMTPUTF8 message with ASCII addresses and header to an MX without SMTPUTF8 (RFC 6531 §3.4)', async () => {
+    const { agent, sinks, done } = await setup([{ host: MX1 }]);
+    const utf8 = { envelope: { sender: 'sender@example.org', smtpUtf8: true } };
+    const ascii = message('flagged-ascii');
+    const sent = await agent.deliver(request(['a@one.test'], ascii, utf8));
+    expect(sent.results[0]).toMatchObject({ kind: 'delivered', code: 250, source: 'remote' });
+    const dumps = sinks[0].dumps();
+    expect(dumps).toHaveLength(1);
+    expect(sha256(dumps[0].content)).toBe(sha256(asLf(ascii)));
+    // A UTF-8 header really needs it: refused here, nothing sent.
+    const refused = await agent.deliver(request(['a@one.test'], message('Grüße'), utf8));
+    expect(refused.results[0]).toMatchObject({
+      kind: 'failed',
+      code: 554,
+      enhanced: '5.6.7',
+      source: 'local',
+    });
+    expect(sinks[0].dumps()).toHaveLength(1);
+    await done();
+  });
+
   it('defers a recipient refused with 450 at RCPT, with the remote reply', async () => {
     const { agent, sinks, done } = await setup([{ host: MX1, faults: ['-r', 'RCPT'] }]);
     const report = await agent.deliver(request(['a@one.test'], message('rcpt-450')));

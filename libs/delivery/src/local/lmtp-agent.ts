@@ -15,7 +15,7 @@ import {
   type TlsSettings,
   type TraceFn,
 } from '@mta/smtp-client';
-import { openBody } from '../body';
+import { headerNeedsUtf8, openBody } from '../body';
 import { allRecipients, type DeliveryAgent, type DeliveryReport, type DeliveryRequest } from '../contract';
 import { SmtpConnectionPool } from '../remote/connection-pool';
 
@@ -63,6 +63,9 @@ export class LmtpDeliveryAgent implements DeliveryAgent {
         return { status: 'attempted', results: allRecipients(request, unreachable(r.error, remote)) };
       client = r.client;
     }
+    // RFC 6531 §3.4: a SMTPUTF8 message with an ASCII header goes to an LMTP server without
+    // SMTPUTF8 (Dovecot 2.3) without the parameter.
+    const utf8Headers = request.envelope.smtpUtf8 ? await headerNeedsUtf8(request.body) : undefined;
     const body = openBody(request.body);
     try {
       const { envelope } = request;
@@ -73,6 +76,7 @@ export class LmtpDeliveryAgent implements DeliveryAgent {
         size: request.size,
         eightBit: envelope.eightBitMime ? true : undefined,
         smtpUtf8: envelope.smtpUtf8,
+        utf8Headers,
         dsn: envelope.dsn,
       });
       const address = client.remoteAddress;

@@ -25,7 +25,7 @@ import {
   type TraceFn,
 } from '@mta/smtp-client';
 import type { MxResolver } from '@mta/dns';
-import { openBody } from '../body';
+import { headerNeedsUtf8, openBody } from '../body';
 import {
   allRecipients,
   type DeliveryAgent,
@@ -192,6 +192,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     request: DeliveryRequest,
     open: DeliveryRequest['recipients'],
   ): Promise<RecipientResult[]> {
+    // RFC 6531 §3.4: a SMTPUTF8 message with an ASCII header may go to a hop without SMTPUTF8.
+    const utf8Headers = request.envelope.smtpUtf8 ? await headerNeedsUtf8(request.body) : undefined;
     const body = openBody(request.body);
     const abort = (): void => void client.close();
     request.signal?.addEventListener('abort', abort, { once: true });
@@ -205,6 +207,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         // Declared 8-bit: say so. Not declared: the client finds out (BODY=8BITMIME when offered).
         eightBit: envelope.eightBitMime ? true : undefined,
         smtpUtf8: envelope.smtpUtf8,
+        utf8Headers,
         dsn: envelope.dsn,
       });
       return res.recipients;

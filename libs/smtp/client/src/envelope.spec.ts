@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCapabilityLines } from '@mta/smtp-protocol';
-import { assertSafeAddress, mailCommand, needsSmtpUtf8, rcptCommand } from './envelope';
+import { assertSafeAddress, mailCommand, needsSmtpUtf8, headerHasNonAscii, rcptCommand } from './envelope';
 
 const all = parseCapabilityLines(['SIZE 1000', '8BITMIME', 'SMTPUTF8', 'DSN', 'REQUIRETLS']);
 const none = parseCapabilityLines([]);
@@ -36,5 +36,14 @@ describe('envelope commands', () => {
     expect(needsSmtpUtf8('user@example.org')).toBe(false);
     expect(needsSmtpUtf8('jörg@example.org')).toBe(true);
     expect(() => assertSafeAddress('a@b>\r\nRCPT TO:<c@d')).toThrow(TypeError);
+  });
+
+  it('finds non-ASCII in the header block only (RFC 6532)', () => {
+    const b = (s: string) => Buffer.from(s, 'utf8');
+    expect(headerHasNonAscii(b('Subject: Grüße\r\n\r\nbody\r\n'))).toBe(true);
+    expect(headerHasNonAscii(b('Subject: x\r\n\r\nGrüße\r\n'))).toBe(false);
+    expect(headerHasNonAscii(b('\r\nGrüße\r\n'))).toBe(false); // empty header block
+    expect(headerHasNonAscii(b('Subject: x\r\nX: é'))).toBe(true); // no body, cut short
+    expect(headerHasNonAscii(b('Subject: x\r\nX: y'))).toBe(false);
   });
 });

@@ -3,7 +3,13 @@
  * only the ESMTP parameters the peer announced (RFC 5321 §4.1.1.11 / RFC 1869 §6:
  * a client must not use an extension the server did not advertise).
  */
-import { encodeXtext, hasNonAscii, type EhloCapabilities, type NotifyCondition } from '@mta/smtp-protocol';
+import {
+  encodeXtext,
+  hasEightBit,
+  hasNonAscii,
+  type EhloCapabilities,
+  type NotifyCondition,
+} from '@mta/smtp-protocol';
 
 /** RFC 3461 §4.1 NOTIFY values. `NEVER` excludes the others. */
 export type DsnNotify = NotifyCondition;
@@ -36,6 +42,17 @@ export interface MailParams {
 /** RFC 6531 §3.2: does this address need SMTPUTF8 (any non-ASCII character)? */
 export function needsSmtpUtf8(address: string): boolean {
   return hasNonAscii(address);
+}
+
+/**
+ * Does the header block (everything before the first empty line) hold a non-ASCII octet? RFC
+ * 6532 headers are what make a message with ASCII addresses need SMTPUTF8. `data` may be just
+ * the start of the message, as long as it reaches the end of the header block (or the end).
+ */
+export function headerHasNonAscii(data: Buffer): boolean {
+  // A message that starts with the empty line has an empty header block.
+  const end = data[0] === 0x0d && data[1] === 0x0a ? 0 : data.indexOf('\r\n\r\n');
+  return hasEightBit(end === -1 ? data : data.subarray(0, end));
 }
 
 /** Refuse CR/LF/NUL in anything we paste into a command line (command injection). */

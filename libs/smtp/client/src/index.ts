@@ -8,6 +8,7 @@ export type { TlsPolicy, TlsSettings, SessionInfo } from './handshake';
 export type { OutgoingMessage, SendResult } from './transaction';
 export type { RecipientResult, MessageOutcome } from './results';
 export type { Recipient, DsnNotify, DsnRequest } from './envelope';
+export { headerHasNonAscii } from './envelope';
 export type { MessageBody } from './body-writer';
 export type { AuthCredentials, AuthMechanism } from './auth';
 export {

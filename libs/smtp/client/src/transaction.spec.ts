@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseCapabilityLines } from '@mta/smtp-protocol';
 import type { Connection } from './connection';
@@ -34,7 +35,27 @@ describe('prepare: local verdicts before sending', () => {
       554,
       '5.6.7',
     ],
-    ['UTF-8 headers declared without SMTPUTF8', msg({ smtpUtf8: true }), ['8BITMIME'], 554, '5.6.7'],
+    [
+      'a SMTPUTF8 message with a UTF-8 header, without SMTPUTF8 (RFC 6532)',
+      msg({ smtpUtf8: true, body: Buffer.from('Subject: Grüße\r\n\r\nhi\r\n') }),
+      ['8BITMIME'],
+      554,
+      '5.6.7',
+    ],
+    [
+      'a SMTPUTF8 stream of unknown header, without SMTPUTF8',
+      msg({ smtpUtf8: true, body: Readable.from([]) }),
+      ['8BITMIME'],
+      554,
+      '5.6.7',
+    ],
+    [
+      'a stream declared with a UTF-8 header, without SMTPUTF8',
+      msg({ smtpUtf8: true, utf8Headers: true, body: Readable.from([]) }),
+      ['8BITMIME'],
+      554,
+      '5.6.7',
+    ],
     ['8-bit Buffer without 8BITMIME (RFC 6152)', msg({ body: Buffer.from('é\r\n') }), [], 554, '5.6.3'],
     ['REQUIRETLS without TLS (RFC 8689)', msg({ requireTls: true }), ['REQUIRETLS'], 550, '5.7.30'],
     ['bare LF in a Buffer for DATA', msg({ body: Buffer.from('a\nb\r\n') }), [], 554, '5.6.0'],
@@ -50,8 +71,29 @@ describe('prepare: local verdicts before sending', () => {
     expect(verdict(m, lines, true)).not.toHaveProperty('kind');
   });
 
-  it('declares 8-bit for a stream of unknown content only when the peer offers 8BITMIME', async () => {
-    const { Readable } = await import('node:stream');
+  // RFC 6531 §3.4: flagged SMTPUTF8, but nothing needs it: sent without the parameter.
+  it.each([
+    [
+      'ASCII addresses and header (Buffer)',
+      msg({ smtpUtf8: true, body: Buffer.from('Subject: x\r\n\r\nGrüße\r\n') }),
+    ],
+    [
+      'a stream declared ASCII in its header',
+      msg({ smtpUtf8: true, utf8Headers: false, body: Readable.from([]) }),
+    ],
+  ])('sends a SMTPUTF8 message to a peer without SMTPUTF8 when nothing needs it: %s', (_name, m) => {
+    const p = verdict(m, ['8BITMIME']);
+    expect(p).not.toHaveProperty('kind');
+    // The parameter is still wanted (it goes to peers that offer it); mailCommand drops it here.
+    expect(p).toMatchObject({ smtpUtf8: true });
+  });
+
+  it('does not make an unflagged message SMTPUTF8 for a UTF-8 header (no autodetection)', () => {
+    const p = verdict(msg({ body: Buffer.from('Subject: Grüße\r\n\r\nhi\r\n') }), ['8BITMIME']);
+    expect(p).toMatchObject({ smtpUtf8: false, eightBit: true });
+  });
+
+  it('declares 8-bit for a stream of unknown content only when the peer offers 8BITMIME', () => {
     const stream = () => msg({ body: Readable.from([]) });
     expect(verdict(stream(), ['8BITMIME'])).toMatchObject({ eightBit: true, reject8bit: false });
     expect(verdict(stream(), [])).toMatchObject({ eightBit: false, reject8bit: true });

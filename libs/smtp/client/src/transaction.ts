@@ -20,6 +20,7 @@ import { afterDataReply, sendBdat, sendData, sendEmptyData, type MessageBody } f
 import type { Connection } from './connection';
 import {
   assertSafeAddress,
+  headerHasNonAscii,
   mailCommand,
   needsSmtpUtf8,
   rcptCommand,
@@ -44,8 +45,19 @@ export interface OutgoingMessage {
    * we declare BODY=8BITMIME when the peer offers it, and otherwise enforce 7-bit while sending.
    */
   readonly eightBit?: boolean;
-  /** The headers need SMTPUTF8 (RFC 6532). Addresses are checked automatically. */
+  /**
+   * The message is SMTPUTF8 (RFC 6531: its client said so). The parameter goes to a peer that
+   * offers SMTPUTF8. To a peer without it, the message goes without the parameter when nothing
+   * in it needs UTF-8 (ASCII addresses and `utf8Headers` false), and fails with 554 5.6.7
+   * otherwise (RFC 6531 §3.4; Postfix checks the same: sender, recipients, header).
+   * Non-ASCII addresses make a message SMTPUTF8 whatever this says.
+   */
   readonly smtpUtf8?: boolean;
+  /**
+   * With `smtpUtf8`: the header block holds non-ASCII (RFC 6532). Detected for a Buffer; for a
+   * stream, unknown, and taken as true (the message is refused by a peer without SMTPUTF8).
+   */
+  readonly utf8Headers?: boolean;
   /** RFC 3461 parameters, sent only when the peer offers DSN. */
   readonly dsn?: DsnRequest;
   /** RFC 8689: the message may only travel over TLS to REQUIRETLS-capable peers. */
@@ -89,8 +101,9 @@ export function prepare(
   const { caps } = ctx;
   const size = msg.size ?? (Buffer.isBuffer(msg.body) ? msg.body.length : null);
   const eightBit = msg.eightBit ?? (Buffer.isBuffer(msg.body) ? hasEightBit(msg.body) : caps.eightBitMime);
-  const smtpUtf8 =
-    msg.smtpUtf8 === true || needsSmtpUtf8(msg.from) || rcpts.some((r) => needsSmtpUtf8(r.address));
+  const needsUtf8 =
+    needsSmtpUtf8(msg.from) || rcpts.some((r) => needsSmtpUtf8(r.address)) || utf8Headers(msg);
+  const smtpUtf8 = needsUtf8 || msg.smtpUtf8 === true;
   const fail = (code: number, enhanced: string, text: string): MessageOutcome =>
     outcomeOf('mail', DeliveryError.permanent('mail', code, enhanced, text));
 
@@ -98,9 +111,10 @@ export function prepare(
   if (caps.size && size !== null && size > caps.size) {
     return fail(552, '5.3.4', `message size ${size} exceeds the server's limit of ${caps.size} octets`);
   }
-  // RFC 6531 §3.2 / §3.4: an internationalised message must not go to a peer without SMTPUTF8
-  // (Postfix: "SMTPUTF8 is required, but was not offered by host", X.6.7).
-  if (smtpUtf8 && !caps.smtpUtf8) {
+  // RFC 6531 §3.2 / §3.4: a message that needs SMTPUTF8 must not go to a peer without it
+  // (Postfix: "SMTPUTF8 is required, but was not offered by host", X.6.7). One that was only
+  // flagged SMTPUTF8, with ASCII addresses and header, goes without the parameter.
+  if (needsUtf8 && !caps.smtpUtf8) {
     return fail(554, '5.6.7', 'SMTPUTF8 is required, but was not offered by the server');
   }
   // RFC 6152 §3: 8-bit content needs 8BITMIME. We do not downgrade to quoted-printable:
@@ -126,6 +140,12 @@ export function prepare(
     }
   }
   return { body: msg.body, size, eightBit, smtpUtf8, reject8bit: !caps.eightBitMime };
+}
+
+/** A SMTPUTF8 message's header needs UTF-8 (see OutgoingMessage.utf8Headers). */
+function utf8Headers(msg: OutgoingMessage): boolean {
+  if (msg.smtpUtf8 !== true) return false;
+  return msg.utf8Headers ?? (Buffer.isBuffer(msg.body) ? headerHasNonAscii(msg.body) : true);
 }
 
 export function normaliseRecipients(list: readonly (string | Recipient)[]): Recipient[] {

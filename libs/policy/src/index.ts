@@ -11,3 +11,4 @@ export {
   type DkimSigningKey,
   type StoredDkimKey,
 } from './dkim-signer';
+export * from './inbound';

@@ -80,6 +80,16 @@ function resolverList(value: string) {
   return out;
 }
 
+/** `a.example, b.example`: lower-cased host names, no duplicates. */
+function domainList(value: string): string[] | string {
+  const names = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase().replace(/\.$/, ''))
+    .filter(Boolean);
+  const bad = names.find((n) => !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)+$/.test(n));
+  return bad === undefined ? [...new Set(names)] : `"${bad}" is not a domain name`;
+}
+
 const port = parsed((value: string) =>
   /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535
     ? Number(value)
@@ -236,6 +246,21 @@ export const variables = {
     "Leave the submitting client's name and IP address out of the Received header of outgoing mail.",
     flag,
     both('false'),
+  ),
+  POLICY_INBOUND_CHECKS: variable(
+    '`mx` checks SPF, DKIM, ARC and DMARC on incoming mail, adds Authentication-Results and applies DMARC policies (reject, quarantine). `false` turns the checks off (forged Authentication-Results are still removed).',
+    flag,
+    both('true'),
+  ),
+  ARC_TRUSTED_SEALERS: variable(
+    'Comma-separated domains (mailing lists, forwarders) whose passing ARC seal may override a DMARC failure (RFC 8617 §7.2). Empty: none.',
+    parsed(domainList),
+    both(''),
+  ),
+  POLICY_DNS_TIMEOUT_MS: variable(
+    'Wait per DNS query of the SPF/DKIM/DMARC/ARC checks, per server and try (ms); no answer is a temporary error (RFC 7208 §8.6).',
+    integer(100, 60_000),
+    both('5000'),
   ),
   LOG_LEVEL: variable(
     'pino log level.',

@@ -61,6 +61,25 @@ describe('prependHeaders', () => {
     return { header, out: Buffer.concat(out) };
   };
 
+  it('leaves out the fields dropField picks, folded ones whole, and keeps every other byte', async () => {
+    const input =
+      'Authentication-Results: mx.ours.example;\r\n\tdmarc=pass\r\nFrom: a@b.example\r\n' +
+      'Authentication-Results: other.example; spf=pass\r\nSubject: s\r\n\r\nbody\r\n';
+    const out: Buffer[] = [];
+    const header = await prependHeaders(
+      source(Buffer.from(input)),
+      {
+        prepend: () => ['X-New: 1\r\n'],
+        dropField: (f) => f.key === 'authentication-results' && f.value.startsWith('mx.ours'),
+      },
+      (c) => out.push(c),
+    );
+    expect(Buffer.concat(out).toString()).toBe(
+      'X-New: 1\r\nFrom: a@b.example\r\nAuthentication-Results: other.example; spf=pass\r\nSubject: s\r\n\r\nbody\r\n',
+    );
+    expect(header?.count('authentication-results')).toBe(2); // the block as received
+  });
+
   it('with nothing to prepend, output SHA-256 === input SHA-256', async () => {
     expect(sha((await run(source(message), () => [])).out)).toBe(sha(message));
   });

@@ -9,6 +9,7 @@
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { HeaderBlock } from './header-block';
+import type { HeaderField } from './header-fields';
 import { HeaderSplitter, type HeaderSplitterOptions, type SplitResult } from './header-splitter';
 
 export type HeaderLines = Iterable<string | Uint8Array>;
@@ -66,6 +67,11 @@ export interface PrependHeadersOptions extends HeaderSplitterOptions {
    * (may be async, may throw, e.g. `TooManyHopsError`, to fail the stream).
    */
   readonly prepend: (header: HeaderBlock) => HeaderLines | Promise<HeaderLines>;
+  /**
+   * Fields of the original block to leave out of the output (e.g. an `Authentication-Results`
+   * that claims our authserv-id, RFC 8601 §5). The returned header block is the original one.
+   */
+  readonly dropField?: (field: HeaderField) => boolean;
 }
 
 /**
@@ -88,7 +94,8 @@ export async function prependHeaders(
     if (result.header) {
       header = result.header;
       for (const line of await options.prepend(header)) out(toBuffer(line));
-      if (header.raw.length) out(header.raw);
+      const raw = keptFields(header, options.dropField);
+      if (raw.length) out(raw);
       if (header.separator.length) out(header.separator);
     }
     for (const b of result.body) out(b);
@@ -96,6 +103,23 @@ export async function prependHeaders(
   for await (const chunk of message) await take(splitter.push(chunk));
   await take(splitter.end());
   return header;
+}
+
+/** The block's bytes without the dropped fields; the very same buffer when none is dropped. */
+function keptFields(header: HeaderBlock, drop: ((field: HeaderField) => boolean) | undefined): Buffer {
+  const dropped = drop ? header.fields.filter(drop) : [];
+  if (dropped.length === 0) return header.raw;
+  // Each field's `raw` is a view into the block: cut out exactly those ranges, keep the rest
+  // (including any line the parser did not take for a field) byte for byte.
+  const kept: Buffer[] = [];
+  let at = 0;
+  for (const field of dropped) {
+    const start = field.raw.byteOffset - header.raw.byteOffset;
+    kept.push(header.raw.subarray(at, start));
+    at = start + field.raw.length;
+  }
+  kept.push(header.raw.subarray(at));
+  return Buffer.concat(kept);
 }
 
 /**

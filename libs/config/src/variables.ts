@@ -86,7 +86,12 @@ function domainList(value: string): string[] | string {
     .split(',')
     .map((s) => s.trim().toLowerCase().replace(/\.$/, ''))
     .filter(Boolean);
-  const bad = names.find((n) => !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)+$/.test(n));
+  const bad = names.find(
+    (n) =>
+      !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)+$/.test(
+        n,
+      ),
+  );
   return bad === undefined ? [...new Set(names)] : `"${bad}" is not a domain name`;
 }
 

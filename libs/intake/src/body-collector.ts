@@ -58,7 +58,9 @@ export class BodyCollector {
     if (block && this.used > 0) {
       // A block less than half full is copied out, so the rest of it is not held until commit.
       // allocUnsafeSlow: a copy of its own size, not a slice of Node's shared pool (64 KiB on Node 24).
-      this.chunks.push(this.used * 2 < block.length ? copyOut(block, this.used) : block.subarray(0, this.used));
+      this.chunks.push(
+        this.used * 2 < block.length ? copyOut(block, this.used) : block.subarray(0, this.used),
+      );
     }
     this.block = null;
     this.used = 0;

@@ -4,7 +4,9 @@ import type pg from 'pg';
 /** What intake needs to know about the domains and mailboxes we host. */
 export interface Directory {
   /** The domain's type if we host it (local) or relay for it, else null. */
-  domain(name: string): Promise<{ type: 'local' | 'relay'; acceptAll: boolean } | null>;
+  domain(
+    name: string,
+  ): Promise<{ type: 'local' | 'relay'; acceptAll: boolean; dmarcEnforce: boolean } | null>;
   /** Whether `address` (lower-case) is an enabled account or alias. */
   mailboxExists(address: string): Promise<boolean>;
 }
@@ -34,8 +36,11 @@ export class PrismaDirectory implements Directory {
   async domain(name: string) {
     const cached = this.domains.get(name);
     if (cached && this.now() - cached.at < this.ttlMs) return cached.value;
-    const row = await this.db.domain.findUnique({ where: { name }, select: { type: true, acceptAll: true } });
-    const value = row ? { type: row.type, acceptAll: row.acceptAll } : null;
+    const row = await this.db.domain.findUnique({
+      where: { name },
+      select: { type: true, acceptAll: true, dmarcEnforce: true },
+    });
+    const value = row ? { type: row.type, acceptAll: row.acceptAll, dmarcEnforce: row.dmarcEnforce } : null;
     if (this.domains.size > 10_000) this.domains.clear();
     this.domains.set(name, { at: this.now(), value });
     return value;

@@ -1,4 +1,5 @@
 import type { DsnNotify, DsnRet } from '@mta/db';
+import type { StoredAuthResults } from '@mta/policy';
 import type { RecipientRoute } from './recipient-resolver';
 
 /** Everything intake knows about a message at the end of DATA. */
@@ -26,6 +27,10 @@ export interface IncomingMessage {
   /** The message, header and body, in order (see BodyCollector). */
   chunks: Buffer[];
   size: number;
+  /** mx: the SPF/DKIM/ARC/DMARC verdict and the decision (`messages.auth_results`). */
+  authResults?: StoredAuthResults | null;
+  /** mx: DMARC p=quarantine; local delivery files the message in the Junk folder. */
+  quarantine?: boolean;
 }
 
 export interface StoredMessage {

@@ -24,7 +24,7 @@ export interface InsertStatement {
  */
 const NAMED_UP_TO_CHUNKS = 64;
 
-const FIXED_PARAMETERS = 23;
+const FIXED_PARAMETERS = 25;
 
 export function insertMessages(batch: readonly IncomingMessage[]): InsertStatement {
   const m = {
@@ -43,6 +43,8 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
     from: [] as (string | null)[],
     subject: [] as (string | null)[],
     detail: [] as string[],
+    authResults: [] as (string | null)[],
+    quarantine: [] as boolean[],
   };
   const r = {
     queueId: [] as string[],
@@ -69,6 +71,10 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
     m.messageId.push(truncate(message.header.messageId, 998));
     m.from.push(truncate(message.header.from, 998));
     m.subject.push(truncate(message.header.subject, 998));
+    m.authResults.push(
+      message.authResults ? JSON.stringify(message.authResults).replaceAll('\\u0000', '') : null,
+    );
+    m.quarantine.push(message.quarantine ?? false);
     m.detail.push(
       JSON.stringify({ source: message.source, size: message.size, recipients: message.recipients.length }),
     );
@@ -92,10 +98,11 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
   const text = `
 WITH m AS (
   INSERT INTO messages (queue_id, source, sender, client_address, client_helo, auth_user, size,
-                        dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject)
+                        dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject,
+                        auth_results, quarantine)
   SELECT * FROM unnest($1::text[], $2::message_source[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::int[], $8::dsn_ret[], $9::text[], $10::bool[], $11::bool[], $12::text[],
-                       $13::text[], $14::text[])
+                       $13::text[], $14::text[], $24::jsonb[], $25::bool[])
   RETURNING id, queue_id
 ), r AS (
   INSERT INTO recipients (message_id, address, domain, route, dsn_notify, dsn_orcpt, next_attempt_at)
@@ -140,6 +147,8 @@ SELECT id, queue_id FROM m`;
     r.orcpt,
     c.queueId,
     c.seq,
+    m.authResults,
+    m.quarantine,
     ...c.data,
   ];
   const name = c.data.length <= NAMED_UP_TO_CHUNKS ? `intake-insert-${c.data.length}` : undefined;

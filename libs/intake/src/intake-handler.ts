@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
-import { buildReceived, checkHops, prependHeaders, type HeaderBlock } from '@mta/mail';
+import { buildReceived, checkHops, prependHeaders, type HeaderBlock, type HeaderField } from '@mta/mail';
 import type { Logger } from '@mta/observability';
 import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protocol';
 import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
 import { newQueueId } from '@mta/db';
 import { BodyCollector } from './body-collector';
 import type { FlowControl } from './flow-control';
+import type { InboundMessage } from './inbound-checks';
 import type { MessageWriter } from './message-writer';
 import type { RecipientResolver, ResolvedRecipient } from './recipient-resolver';
 import type { TransactionLog } from './transaction-log';
@@ -84,13 +85,15 @@ export abstract class IntakeHandler implements SmtpHandler {
     // The queue id is chosen now, so that our Received header can name it (RFC 5321 §4.4 `id`).
     const queueId = newQueueId();
     let dataEnded: bigint | null = null;
+    const inbound = this.inbound(session, queueId, envelope);
     try {
       const collector = new BodyCollector();
       // Our Received is kept apart: a signer's fields go below it (`signerFor`).
       const top: { received: Buffer[]; signer: MessageSigner | null } = { received: [], signer: null };
       const header = await prependHeaders(
-        body,
+        inbound ? feeding(body, inbound) : body,
         {
+          dropField: this.droppedField(),
           prepend: async (h) => {
             const [received, ...rest] = await this.prepend(session, envelope, h, queueId);
             if (received !== undefined) top.received.push(Buffer.from(received));
@@ -103,8 +106,11 @@ export abstract class IntakeHandler implements SmtpHandler {
           top.signer?.write(chunk);
         },
       );
+      // mx: the verdict (or the 550/451 it calls for) before anything is stored.
+      const checked = inbound ? await inbound.finish(enforcesDmarc(resolved)) : null;
       dataEnded = process.hrtime.bigint();
       const head = [
+        ...(checked?.fields ?? []).map((f) => Buffer.from(f)),
         ...top.received,
         ...(top.signer ? await top.signer.finish() : []).map((f) => Buffer.from(f)),
       ];
@@ -136,6 +142,8 @@ export abstract class IntakeHandler implements SmtpHandler {
         },
         size,
         chunks: [...head, ...collector.finish()],
+        authResults: checked?.results ?? null,
+        quarantine: checked?.quarantine ?? false,
       });
       this.deps.log.stored(Number(process.hrtime.bigint() - dataEnded) / 1e9);
       this.deps.log.accepted(session, stored.queueId, size);
@@ -150,6 +158,7 @@ export abstract class IntakeHandler implements SmtpHandler {
       this.deps.log.refused(session, refusal);
       throw refusal;
     } finally {
+      inbound?.abort();
       // The client's wait for its reply, committed or not, is what flow control keeps short.
       if (dataEnded !== null) this.deps.flow.committed(Number(process.hrtime.bigint() - dataEnded) / 1e6);
       this.deps.flow.release(session.id);
@@ -168,6 +177,16 @@ export abstract class IntakeHandler implements SmtpHandler {
   /** What signs the message once its header block is known; null: nothing (mx). */
   protected async signerFor(_session: SessionInfo, _header: HeaderBlock): Promise<MessageSigner | null> {
     return null;
+  }
+
+  /** The inbound authentication of this message (mx); null: none (submission). */
+  protected inbound(_session: SessionInfo, _queueId: string, _envelope: Envelope): InboundMessage | null {
+    return null;
+  }
+
+  /** Header fields of the received message to leave out of the stored one; undefined: none. */
+  protected droppedField(): ((field: HeaderField) => boolean) | undefined {
+    return undefined;
   }
 
   /** Header lines to add in front of the message (Received first), or a refusal. */
@@ -202,4 +221,22 @@ export abstract class IntakeHandler implements SmtpHandler {
       recipients: envelope.recipients.map((r) => r.address.raw),
     });
   }
+}
+
+/** The message as it arrives, handed to the inbound checks on its way to storage. */
+async function* feeding(body: Readable, inbound: InboundMessage): AsyncGenerator<Buffer> {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    await inbound.write(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * DMARC is enforced unless every recipient's domain turned enforcement off: one SMTP reply
+ * covers all recipients, and adding a recipient of a lenient domain must not open the door for
+ * the others.
+ */
+function enforcesDmarc(recipients: Map<string, ResolvedRecipient>): boolean {
+  const all = [...recipients.values()];
+  return all.length === 0 || all.some((r) => r.dmarcEnforce !== false);
 }

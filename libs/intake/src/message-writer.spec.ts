@@ -15,7 +15,9 @@ function message(n: number): IncomingMessage {
     clientAddress: '192.0.2.7',
     clientHelo: 'mail.example.net',
     authUser: null,
-    recipients: [{ address: 'bob@local.example', domain: 'local.example', route: 'local', notify: [], orcpt: null }],
+    recipients: [
+      { address: 'bob@local.example', domain: 'local.example', route: 'local', notify: [], orcpt: null },
+    ],
     dsnRet: null,
     dsnEnvid: null,
     smtpUtf8: false,

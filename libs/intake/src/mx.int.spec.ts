@@ -19,12 +19,20 @@ function text(n: number): string {
     : full.slice(0, full.length - line.length) + 'c'.repeat(line.length + rest);
 }
 
-/** The stored message minus our Received field (the first field, possibly folded). */
-function withoutOurReceived(stored: Buffer): Buffer {
+/** The stored message minus the first field (folded or not), which must start with `start`. */
+function withoutField(stored: Buffer, start: string): Buffer {
   const text = stored.toString('latin1');
-  expect(text.startsWith('Received: from client.example')).toBe(true);
+  expect(text.startsWith(start)).toBe(true);
   const end = text.search(/\r\n(?![ \t])/);
   return stored.subarray(end + 2);
+}
+
+/** The stored message minus our Authentication-Results and Received fields (in that order). */
+function withoutOurReceived(stored: Buffer): Buffer {
+  return withoutField(
+    withoutField(stored, 'Authentication-Results: mx.test.example;'),
+    'Received: from client.example',
+  );
 }
 
 describe('mx (port 25) with real clients', () => {
@@ -66,13 +74,20 @@ describe('mx (port 25) with real clients', () => {
       ['alice@local.example', 'local', 'queued'],
     ]);
     expect(sha(withoutOurReceived(body))).toBe(sha(`${data}\r\n`));
+    // No DNS records for remote.example: SPF none, no signature, no DMARC policy (RFC 8601).
     expect(body.toString()).toMatch(
+      /^Authentication-Results: mx\.test\.example;\r\n\tspf=none [^\r]*smtp\.mailfrom=bob@remote\.example[^\r]*;\r\n\tdkim=none[^\r]*;\r\n\tarc=none;\r\n\tdmarc=none [^\r]*header\.from=remote\.example\r\n/,
+    );
+    expect(message.authResults).toMatchObject({ dmarc: { result: 'none' }, decision: { action: 'accept' } });
+    expect(withoutField(body, 'Authentication-Results:').toString()).toMatch(
       new RegExp(
         `^Received: from client\\.example \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\s+by mx\\.test\\.example \\(mta\\)\\s+with ESMTP\\s+id ${queueId}`,
       ),
     );
     // The job follows the commit (the 250 does not wait for Redis).
-    const job = await until('the accepted job', () => fx.producer.queue(QueueName.Accepted).getJob(`accepted/${message.id}`));
+    const job = await until('the accepted job', () =>
+      fx.producer.queue(QueueName.Accepted).getJob(`accepted/${message.id}`),
+    );
     expect(job?.data).toEqual({ messageIds: [message.id] });
   });
 

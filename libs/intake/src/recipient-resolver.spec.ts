@@ -5,9 +5,9 @@ import { RecipientResolver } from './recipient-resolver';
 
 const directory: Directory = {
   async domain(name) {
-    if (name === 'local.example') return { type: 'local', acceptAll: false };
-    if (name === 'catchall.example') return { type: 'local', acceptAll: true };
-    if (name === 'relay.example') return { type: 'relay', acceptAll: false };
+    if (name === 'local.example') return { type: 'local', acceptAll: false, dmarcEnforce: true };
+    if (name === 'catchall.example') return { type: 'local', acceptAll: true, dmarcEnforce: false };
+    if (name === 'relay.example') return { type: 'relay', acceptAll: false, dmarcEnforce: true };
     return null;
   },
   async mailboxExists(address) {

@@ -9,6 +9,8 @@ export interface ResolvedRecipient {
   address: string;
   domain: string;
   route: RecipientRoute;
+  /** The recipient domain's `dmarc_enforce`; absent for domains we do not host (true). */
+  dmarcEnforce?: boolean;
 }
 
 /** Characters that make a local part route somewhere else (RFC 5321 §3.6, Appendix C): refused. */
@@ -50,7 +52,8 @@ export class RecipientResolver {
       throw relayDenied(address);
     }
     if (ROUTING_CHARACTERS.test(localPartValue(local))) throw relayDenied(address);
-    if (hosted.type === 'relay') return { address, domain, route: 'relay' };
+    const dmarcEnforce = hosted.dmarcEnforce;
+    if (hosted.type === 'relay') return { address, domain, route: 'relay', dmarcEnforce };
 
     const mailbox = localPartValue(local).toLowerCase();
     if (
@@ -58,7 +61,7 @@ export class RecipientResolver {
       hosted.acceptAll ||
       (await this.directory.mailboxExists(`${mailbox}@${domain}`))
     ) {
-      return { address, domain, route: 'local' };
+      return { address, domain, route: 'local', dmarcEnforce };
     }
     throw new SmtpError(
       550,

@@ -13,7 +13,8 @@ import { FlowControl, type FlowControlOptions } from './flow-control';
 import type { IntakeDependencies } from './intake-handler';
 import { IntakeMetrics } from './intake-metrics';
 import { MessageWriter } from './message-writer';
-import { MxHandler } from './mx-handler';
+import { InboundChecks } from './inbound-checks';
+import { MxHandler, type PolicyRefusal } from './mx-handler';
 import { RecipientResolver } from './recipient-resolver';
 import { SubmissionHandler } from './submission-handler';
 import { loadTlsMaterial } from './tls-material';
@@ -145,10 +146,20 @@ async function listen(
 /** Port 25: the MX for our domains (MX_LISTEN). */
 export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
   const deps = dependencies('mx', ctx);
-  const handler = new MxHandler(deps, {
-    hostname: ctx.config.MTA_HOSTNAME,
-    maxReceived: ctx.config.MAX_RECEIVED_HEADERS,
+  const { config } = ctx;
+  const checks = new InboundChecks({
+    enabled: config.POLICY_INBOUND_CHECKS,
+    authservId: config.MTA_HOSTNAME,
+    trustedSealers: config.ARC_TRUSTED_SEALERS,
+    dnsServers: config.DNS_SERVERS,
+    dnsTimeoutMs: config.POLICY_DNS_TIMEOUT_MS,
   });
+  const handler = new MxHandler(
+    deps,
+    { hostname: config.MTA_HOSTNAME, maxReceived: config.MAX_RECEIVED_HEADERS },
+    checks,
+    (refusal) => recordRefusal(ctx.pool, refusal),
+  );
   const smtp = await server('mx', ctx, handler, false);
   return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config, deps.writer);
 }
@@ -177,4 +188,16 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
     ctx.config,
     deps.writer,
   );
+}
+
+/**
+ * A transaction refused by the inbound policy leaves an event: `refused`, with the queue id that
+ * was chosen for it and no message (none was stored), so the admin API's event log shows it.
+ */
+async function recordRefusal(pool: pg.Pool, refusal: PolicyRefusal): Promise<void> {
+  const { queueId, ...detail } = refusal;
+  await pool.query({
+    text: `INSERT INTO events (type, queue_id, detail) VALUES ('refused', $1, $2::jsonb)`,
+    values: [queueId, JSON.stringify(detail)],
+  });
 }

@@ -6,7 +6,10 @@ import { createRedisConnection, JobProducer, redisReady } from '@mta/queue';
 import {
   createTestDatabase,
   createTestRedis,
+  startFakeDnsServer,
   startTcpProxy,
+  type FakeDnsServer,
+  type FakeRecord,
   type TcpProxy,
   type TestDatabase,
 } from '@mta/testing';
@@ -20,6 +23,12 @@ export interface IntakeFixture {
   producer: JobProducer;
   metrics: Metrics;
   prefix: string;
+  /**
+   * The services' DNS (DNS_SERVERS): a loopback server answering from `dnsRecords`, which a test
+   * may add to; anything else is NXDOMAIN at once, so no test waits for a real resolver.
+   */
+  dns: FakeDnsServer;
+  dnsRecords: FakeRecord[];
   start(
     service: 'mx' | 'submission',
     env?: Record<string, string>,
@@ -39,6 +48,8 @@ export async function intakeFixture(): Promise<IntakeFixture> {
   const producer = new JobProducer(redisClient, redis.prefix);
   const metrics = new Metrics('test');
   const running: RunningSmtpService[] = [];
+  const dnsRecords: FakeRecord[] = [];
+  const dns = await startFakeDnsServer({ records: dnsRecords });
 
   await db.domain.createMany({
     data: [
@@ -63,6 +74,8 @@ export async function intakeFixture(): Promise<IntakeFixture> {
     producer,
     metrics,
     prefix: redis.prefix,
+    dns,
+    dnsRecords,
     async start(service, env = {}, overrides = {}) {
       const config = loadConfig({
         MTA_HOSTNAME: 'mx.test.example',
@@ -70,6 +83,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
         SUBMISSION_LISTEN: '127.0.0.1:0',
         SUBMISSIONS_LISTEN: '127.0.0.1:0',
         REDIS_PREFIX: redis.prefix,
+        DNS_SERVERS: `${dns.host}:${dns.port}`,
         ...env,
       });
       const ctx = {
@@ -96,6 +110,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
       await postgres.close();
       await database.drop();
       await redis.cleanup();
+      await dns.close();
     },
   };
 }

@@ -123,7 +123,12 @@ describe('DKIM verification of independently signed mail (dkimpy)', () => {
   });
 
   it('every signature is checked: RSA and Ed25519 on one message', async () => {
-    const signed = dkimsign(dkimsign(message('ceo@reject.test'), 'reject.test', 'rsa', rsa), 'reject.test', 'ed', ed);
+    const signed = dkimsign(
+      dkimsign(message('ceo@reject.test'), 'reject.test', 'rsa', rsa),
+      'reject.test',
+      'ed',
+      ed,
+    );
     const verdict = await authenticate(signed, facts('', BAD_IP, null));
     expect(verdict.dkim.map((d) => [d.algorithm, d.result]).sort()).toEqual([
       ['ed25519-sha256', 'pass'],
@@ -162,7 +167,10 @@ describe('DMARC policy (RFC 7489)', () => {
   });
 
   it('sp= applies to a subdomain without its own record', async () => {
-    const verdict = await authenticate(message('a@news.reject.test'), facts('a@news.reject.test', BAD_IP, null));
+    const verdict = await authenticate(
+      message('a@news.reject.test'),
+      facts('a@news.reject.test', BAD_IP, null),
+    );
     expect(verdict.dmarc).toMatchObject({ result: 'fail', policy: 'quarantine' });
     expect(decide(verdict, enforce).action).toBe('quarantine');
   });
@@ -182,7 +190,9 @@ describe('DMARC policy (RFC 7489)', () => {
     const verdict = await authenticate(message('ceo@reject.test'), facts('ceo@reject.test', BAD_IP, null));
     const decision = decide(verdict, { ...enforce, enforce: false });
     expect(decision).toMatchObject({ action: 'accept', appliedPolicy: 'reject' });
-    expect(formatAuthenticationResults('mx.ours.test', verdict, decision)).toMatch(/dmarc=fail .*enforcement off/);
+    expect(formatAuthenticationResults('mx.ours.test', verdict, decision)).toMatch(
+      /dmarc=fail .*enforcement off/,
+    );
   });
 
   it('a DNS timeout on the SPF record defers a would-be reject with 451 4.7.0, never a 5xx', async () => {
@@ -190,7 +200,10 @@ describe('DMARC policy (RFC 7489)', () => {
       mailfrom: { domain: 'reject.test', result: 'temperror', comment: 'DNS timeout', info: 'spf=temperror' },
       helo: null,
     });
-    expect(decide(verdict, enforce)).toMatchObject({ action: 'defer', reply: { code: 451, enhanced: '4.7.0' } });
+    expect(decide(verdict, enforce)).toMatchObject({
+      action: 'defer',
+      reply: { code: 451, enhanced: '4.7.0' },
+    });
   });
 
   it('a DNS timeout on the DMARC record is temperror: 451 4.7.0', async () => {
@@ -200,7 +213,10 @@ describe('DMARC policy (RFC 7489)', () => {
   });
 
   it('no From domain with a record: DMARC none, accepted', async () => {
-    const verdict = await authenticate(message('someone@nothing.test'), facts('x@nothing.test', BAD_IP, null));
+    const verdict = await authenticate(
+      message('someone@nothing.test'),
+      facts('x@nothing.test', BAD_IP, null),
+    );
     expect(verdict.dmarc?.result).toBe('none');
     expect(decide(verdict, enforce)).toMatchObject({ action: 'accept', reply: null });
   });
@@ -211,7 +227,9 @@ describe('ARC (RFC 8617): a trusted sealer overrides a DMARC failure', () => {
   function viaList(): Buffer {
     const original = message('ceo@reject.test', 'Hello list,\r\n\r\n[list footer]\r\n');
     const withAr = Buffer.concat([
-      Buffer.from('Authentication-Results: lists.test; spf=pass smtp.mailfrom=reject.test; dmarc=pass header.from=reject.test\r\n'),
+      Buffer.from(
+        'Authentication-Results: lists.test; spf=pass smtp.mailfrom=reject.test; dmarc=pass header.from=reject.test\r\n',
+      ),
       original,
     ]);
     return arcsign(withAr, 'lists.test', 'arc', list, 'lists.test');
@@ -221,7 +239,10 @@ describe('ARC (RFC 8617): a trusted sealer overrides a DMARC failure', () => {
     const verdict = await authenticate(viaList(), facts('list-bounces@lists.test', BAD_IP, null));
     expect(verdict.arc).toMatchObject({ result: 'pass', instance: 1, sealer: 'lists.test' });
     expect(verdict.dmarc?.result).toBe('fail');
-    expect(decide(verdict, enforce)).toMatchObject({ action: 'accept', reason: expect.stringContaining('ARC') });
+    expect(decide(verdict, enforce)).toMatchObject({
+      action: 'accept',
+      reason: expect.stringContaining('ARC'),
+    });
     expect(decide(verdict, { ...enforce, trustedSealers: ['other.test'] }).action).toBe('reject');
   });
 });

@@ -64,14 +64,31 @@ export function dkimsign(message: Buffer, domain: string, selector: string, key:
   return withKeyFile(key, (file) =>
     execFileSync(
       '/usr/bin/python3',
-      ['/usr/bin/dkimsign', '--hcanon', 'relaxed', '--bcanon', 'relaxed', '--signalg', signalg, selector, domain, file],
+      [
+        '/usr/bin/dkimsign',
+        '--hcanon',
+        'relaxed',
+        '--bcanon',
+        'relaxed',
+        '--signalg',
+        signalg,
+        selector,
+        domain,
+        file,
+      ],
       { input: message },
     ),
   );
 }
 
 /** `message` ARC-sealed by dkimpy's `arcsign` as `srvId` (its Authentication-Results must be on top). */
-export function arcsign(message: Buffer, domain: string, selector: string, key: TestKey, srvId: string): Buffer {
+export function arcsign(
+  message: Buffer,
+  domain: string,
+  selector: string,
+  key: TestKey,
+  srvId: string,
+): Buffer {
   return withKeyFile(key, (file) =>
     execFileSync('/usr/bin/python3', ['/usr/bin/arcsign', selector, domain, file, srvId], { input: message }),
   );

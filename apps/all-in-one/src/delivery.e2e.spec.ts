@@ -691,12 +691,15 @@ describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end
   let dovecot: Dovecot;
   let app: App;
   let mxPort: number;
+  // mx asks DNS for SPF, DKIM and DMARC: a loopback server with no records answers at once.
+  let dns: Awaited<ReturnType<typeof startFakeDns>>;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createPrismaClient(database.url);
     testRedis = await createTestRedis();
     dovecot = await startDovecot([{ address: 'bob@lmtp.test' }]);
+    dns = await startFakeDns([]);
     await db.domain.create({
       data: {
         name: 'lmtp.test',
@@ -717,7 +720,7 @@ describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end
         MX_LISTEN: `127.0.0.1:${(mxPort = await freePort())}`,
         SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
         SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
-        DNS_SERVERS: '127.0.0.1:1',
+        DNS_SERVERS: `127.0.0.1:${dns.port}`,
         LOCAL_DELIVERY: `lmtp://127.0.0.1:${dovecot.port}`,
         LOG_LEVEL: 'info',
       },
@@ -728,6 +731,7 @@ describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end
   afterAll(async () => {
     await app?.stop();
     await dovecot?.stop();
+    await dns?.close();
     await db?.$disconnect();
     await database?.drop();
     await testRedis?.cleanup();

@@ -48,6 +48,12 @@ export interface DeliveryRequest {
   readonly body: BodySource;
   /** Size in octets (`messages.size`), used for SIZE (RFC 1870). */
   readonly size?: number;
+  /**
+   * The inbound policy quarantined the message (DMARC p=quarantine, `messages.quarantine`):
+   * Maildir delivery files it in the mailbox's Junk folder; over LMTP its `X-Spam: Yes` field
+   * is what the server's filters (Sieve) see.
+   */
+  readonly quarantine?: boolean;
   /** Stops the delivery early (worker shutdown); unsettled recipients are deferred. */
   readonly signal?: AbortSignal;
 }

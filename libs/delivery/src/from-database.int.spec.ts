@@ -14,7 +14,12 @@ import { MxResolver } from '@mta/dns';
 import { aRecord, createTestDatabase, mxRecord, startFakeDns, type TestDatabase } from '@mta/testing';
 import { MaildirDeliveryAgent } from './local/maildir-agent';
 import { RemoteDeliveryAgent } from './remote/remote-agent';
-import { INLINE_BODY_BYTES, RequestLoader, loadDeliveryRequest, loadDeliveryRequests } from './request-loader';
+import {
+  INLINE_BODY_BYTES,
+  RequestLoader,
+  loadDeliveryRequest,
+  loadDeliveryRequests,
+} from './request-loader';
 import { asLf, message, sha256 } from './test/fixtures';
 import { haveSmtpSink, portFreeOn, startSink } from './test/peers';
 
@@ -84,9 +89,42 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
       for await (const c of request.body()) chunks.push(c as Buffer);
       expect(Buffer.concat(chunks).equals(body)).toBe(true);
     }
+    expect(request.quarantine).toBeUndefined();
     expect(
       await loadDeliveryRequest(pool, { messageId: '00000000-0000-4000-8000-000000000000', recipientIds }),
     ).toMatchObject({ ok: false });
+  });
+
+  it('loads the quarantine mark of the inbound policy, and the Maildir agent files that message in Junk', async () => {
+    const quarantined = await db.message.create({
+      data: {
+        queueId: newQueueId(),
+        sender: 'news@shop.test',
+        source: 'mx',
+        size: body.length,
+        quarantine: true,
+        chunks: { create: [{ seq: 0, data: Uint8Array.from(body) }] },
+        recipients: { create: [{ address: 'c@stored.test', domain: 'stored.test', route: 'local' }] },
+      },
+      include: { recipients: true },
+    });
+    const load = await loadDeliveryRequest(pool, {
+      messageId: quarantined.id,
+      recipientIds: quarantined.recipients.map((r) => r.id),
+    });
+    if (!load.ok) throw new Error(load.reason);
+    expect(load.request.quarantine).toBe(true);
+    const root = mkdtempSync(path.join(tmpdir(), 'junk-'));
+    try {
+      await new MaildirDeliveryAgent({ root }).deliver(load.request);
+      const junk = path.join(root, 'stored.test', 'c', 'Maildir', '.Junk', 'new');
+      const [file] = readdirSync(junk);
+      expect(sha256(readFileSync(path.join(junk, file), 'latin1'))).toBe(
+        sha256('Return-Path: <news@shop.test>\nDelivered-To: c@stored.test\n' + asLf(body)),
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('loads a batch of jobs in one query, each with its own recipients, in the order given', async () => {

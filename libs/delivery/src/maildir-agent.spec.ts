@@ -54,6 +54,24 @@ describe('MaildirDeliveryAgent', () => {
     expect(report.results[0].text).toContain(box('local.test', 'alice', 'new')[0]);
   });
 
+  it('files a quarantined message (DMARC p=quarantine) in the Maildir++ Junk folder, not the inbox', async () => {
+    const agent = new MaildirDeliveryAgent({ root });
+    const body = message('quarantined');
+    const report = await agent.deliver(request(['alice@local.test'], body, { quarantine: true }));
+    expect(report.results[0]).toMatchObject({ kind: 'delivered', code: 250 });
+    expect(report.results[0].text).toContain('Junk');
+    expect(box('local.test', 'alice', 'new')).toEqual([]);
+    const junk = path.join(root, 'local.test', 'alice', 'Maildir', '.Junk');
+    expect(readdirSync(junk).sort()).toEqual(['cur', 'maildirfolder', 'new', 'tmp']);
+    const [file] = readdirSync(path.join(junk, 'new'));
+    expect(readFileSync(path.join(junk, 'new', file), 'latin1')).toBe(
+      `Return-Path: <sender@example.org>\nDelivered-To: alice@local.test\n` + asLf(body),
+    );
+    // a second one reuses the folder
+    await agent.deliver(request(['alice@local.test'], message('again'), { quarantine: true }));
+    expect(readdirSync(path.join(junk, 'new'))).toHaveLength(2);
+  });
+
   it('writes Return-Path: <> for the null sender (a bounce)', async () => {
     const agent = new MaildirDeliveryAgent({ root });
     const req = request(['alice@local.test'], message('bounce'), { envelope: { sender: '' } });

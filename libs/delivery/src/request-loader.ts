@@ -52,6 +52,7 @@ interface Row {
   eight_bit_mime: boolean;
   dsn_ret: DsnRet | null;
   dsn_envid: string | null;
+  quarantine: boolean;
   recipients: {
     id: string;
     address: string;
@@ -77,7 +78,7 @@ export async function loadDeliveryRequests(
 ): Promise<RequestLoad[]> {
   const { rows } = await pool.query<Row & { ord: number }>({
     text: `SELECT j.ord::int AS ord, m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime,
-            m.dsn_ret, m.dsn_envid,
+            m.dsn_ret, m.dsn_envid, m.quarantine,
             COALESCE((
               SELECT json_agg(json_build_object(
                 'id', r.id, 'address', r.address, 'domain', r.domain, 'status', r.status,
@@ -193,6 +194,7 @@ function requestFrom(
       recipients,
       body: message.body ? bodyFromBuffer(message.body) : bodyFromDatabase(pool, job.messageId),
       size: message.size,
+      ...(message.quarantine ? { quarantine: true } : {}),
     },
   };
 }

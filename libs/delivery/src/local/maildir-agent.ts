@@ -7,6 +7,10 @@
  * On top of the message go `Return-Path: <sender>` (RFC 5321 §4.4: added at final delivery)
  * and `Delivered-To: <recipient>` (Postfix, qmail: names the mailbox, for loop detection).
  * Lines are stored with LF, as Maildir readers expect (qmail, Dovecot's default).
+ *
+ * A message the inbound policy quarantined (DMARC p=quarantine) goes to the Maildir++ folder
+ * `Junk` instead: `Maildir/.Junk/`, marked as a folder by an empty `maildirfolder` file
+ * (Courier's maildir++ convention, which Dovecot follows), where IMAP clients show "Junk".
  */
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -56,11 +60,24 @@ export class MaildirDeliveryAgent implements DeliveryAgent {
       'utf8',
     );
     try {
-      const name = await this.write(target.dir, header, request);
-      return verdict(r, 'delivered', 250, '2.0.0', `delivered to maildir as ${name}`);
+      const dir = request.quarantine ? await this.junkFolder(target.dir) : target.dir;
+      const name = await this.write(dir, header, request);
+      const where = request.quarantine ? 'the Junk folder of the maildir' : 'maildir';
+      return verdict(r, 'delivered', 250, '2.0.0', `delivered to ${where} as ${name}`);
     } catch (e) {
       return failureOf(r, e);
     }
+  }
+
+  /** `Maildir/.Junk`, made a Maildir++ folder on first use (in a complete Maildir). */
+  private async junkFolder(maildir: string): Promise<string> {
+    const dir = path.join(maildir, '.Junk');
+    const mode = this.options.dirMode ?? 0o700;
+    for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(maildir, sub), { recursive: true, mode });
+    await mkdir(dir, { recursive: true, mode });
+    const marker = await open(path.join(dir, 'maildirfolder'), 'a', this.options.fileMode ?? 0o600);
+    await marker.close();
+    return dir;
   }
 
   private async write(dir: string, header: Buffer, request: DeliveryRequest): Promise<string> {

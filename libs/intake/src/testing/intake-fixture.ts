@@ -10,6 +10,7 @@ import {
   startTcpProxy,
   type FakeDnsServer,
   type FakeRecord,
+  type Fault,
   type TcpProxy,
   type TestDatabase,
 } from '@mta/testing';
@@ -29,6 +30,8 @@ export interface IntakeFixture {
    */
   dns: FakeDnsServer;
   dnsRecords: FakeRecord[];
+  /** misbehaviour by owner name (`drop`: a timeout), read at each question */
+  dnsFaults: Record<string, Fault>;
   start(
     service: 'mx' | 'submission',
     env?: Record<string, string>,
@@ -49,7 +52,8 @@ export async function intakeFixture(): Promise<IntakeFixture> {
   const metrics = new Metrics('test');
   const running: RunningSmtpService[] = [];
   const dnsRecords: FakeRecord[] = [];
-  const dns = await startFakeDnsServer({ records: dnsRecords });
+  const dnsFaults: Record<string, Fault> = {};
+  const dns = await startFakeDnsServer({ records: dnsRecords, faults: dnsFaults });
 
   await db.domain.createMany({
     data: [
@@ -76,6 +80,7 @@ export async function intakeFixture(): Promise<IntakeFixture> {
     prefix: redis.prefix,
     dns,
     dnsRecords,
+    dnsFaults,
     async start(service, env = {}, overrides = {}) {
       const config = loadConfig({
         MTA_HOSTNAME: 'mx.test.example',

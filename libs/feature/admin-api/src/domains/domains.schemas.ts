@@ -5,11 +5,18 @@ export const DomainType = z
   .enum(['local', 'relay'])
   .describe('`local`: we host its mailboxes; `relay`: we pass its mail on to its own MX.');
 
+const DmarcEnforce = z
+  .boolean()
+  .describe(
+    'Apply the DMARC policy of the sender (p=reject: 550 5.7.1, p=quarantine: Junk folder) to mail for this domain on port 25. `false`: such mail is accepted and only tagged in Authentication-Results. A message to several domains is enforced unless all of them turned it off.',
+  );
+
 export const CreateDomain = z
   .strictObject({
     name: DomainName,
     type: DomainType.default('local'),
     acceptAll: z.boolean().default(false).describe('Catch-all: accept any local part (local domains only).'),
+    dmarcEnforce: DmarcEnforce.default(true),
   })
   .refine((d) => !(d.acceptAll && d.type === 'relay'), {
     path: ['acceptAll'],
@@ -20,6 +27,7 @@ export type CreateDomain = z.output<typeof CreateDomain>;
 export const UpdateDomain = z.strictObject({
   type: DomainType.optional(),
   acceptAll: z.boolean().optional(),
+  dmarcEnforce: DmarcEnforce.optional(),
 });
 export type UpdateDomain = z.output<typeof UpdateDomain>;
 
@@ -30,6 +38,7 @@ export const DomainView = z.object({
   name: z.string(),
   type: DomainType,
   acceptAll: z.boolean(),
+  dmarcEnforce: DmarcEnforce,
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -23,6 +23,7 @@ function view(row: Domain) {
     name: row.name,
     type: row.type,
     acceptAll: row.acceptAll,
+    dmarcEnforce: row.dmarcEnforce,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -111,7 +112,13 @@ export class DomainsService {
       ]);
       if (accounts + aliases > 0) throw conflict(`domain ${name} has accounts or aliases: delete them first`);
     }
-    return view(await this.db.client.domain.update({ where: { id: current.id }, data: { type, acceptAll } }));
+    const dmarcEnforce = input.dmarcEnforce ?? current.dmarcEnforce;
+    return view(
+      await this.db.client.domain.update({
+        where: { id: current.id },
+        data: { type, acceptAll, dmarcEnforce },
+      }),
+    );
   }
 
   /** Deletes a domain and its DKIM keys; refused (409) while it has accounts or aliases. */

@@ -14,6 +14,7 @@ export const EventType = z.enum([
   'held',
   'released',
   'deleted',
+  'refused',
 ]);
 
 export const ListEventsQuery = PageQuery.extend({

@@ -65,6 +65,65 @@ export const MessageSummary = z.object({
   recipients: z.array(z.object({ address: z.string(), status: RecipientStatus })).describe('The first 100.'),
 });
 
+const SpfCheckView = z.object({
+  domain: z.string(),
+  result: z.string().describe('pass, fail, softfail, neutral, none, temperror, permerror (RFC 7208 §2.6).'),
+  comment: z.string().nullable(),
+  info: z.string().describe('The Authentication-Results entry.'),
+});
+
+/** What mx found and decided (libs/policy StoredAuthResults), stored in `messages.auth_results`. */
+export const AuthResultsView = z
+  .object({
+    spf: z.object({
+      mailfrom: SpfCheckView.nullable().describe('The MAIL FROM identity; null for the null sender.'),
+      helo: SpfCheckView.nullable().describe('The HELO identity; null without a HELO name.'),
+    }),
+    dkim: z
+      .array(
+        z.object({
+          domain: z.string().nullable(),
+          selector: z.string().nullable(),
+          algorithm: z.string().nullable(),
+          result: z.string(),
+          aligned: z.string().nullable().describe('The d= that aligns with the header From, if it does.'),
+          comment: z.string().nullable(),
+          info: z.string(),
+        }),
+      )
+      .describe('Every DKIM-Signature (RFC 6376, RFC 8463).'),
+    arc: z.object({
+      result: z.string().describe('none, pass or fail (RFC 8617).'),
+      instance: z.number().int().nullable(),
+      sealer: z.string().nullable().describe('d= of the latest ARC-Message-Signature.'),
+      comment: z.string().nullable(),
+      info: z.string().nullable(),
+    }),
+    dmarc: z
+      .object({
+        result: z.string().describe('pass, fail, none, temperror, permerror.'),
+        fromDomain: z.string().nullable(),
+        policy: z.string().nullable().describe('The policy for this message: p, or sp/np for a subdomain.'),
+        published: z
+          .object({ p: z.string(), sp: z.string(), np: z.string().nullable(), testing: z.boolean() })
+          .nullable(),
+        pct: z.number().int().nullable(),
+        record: z.string().nullable(),
+        alignment: z.object({ spf: z.string().nullable(), dkim: z.string().nullable() }).nullable(),
+        comment: z.string().nullable(),
+        info: z.string().nullable(),
+      })
+      .nullable(),
+    error: z.string().nullable(),
+    decision: z.object({
+      action: z.enum(['accept', 'quarantine', 'reject', 'defer']),
+      reply: z.object({ code: z.number().int(), enhanced: z.string(), text: z.string() }).nullable(),
+      reason: z.string(),
+      appliedPolicy: z.string().nullable().describe('The DMARC policy applied after pct sampling.'),
+    }),
+  })
+  .describe('SPF, DKIM, ARC and DMARC results of mail received on port 25, and what was done with it.');
+
 export const MessageDetail = MessageSummary.omit({ recipients: true }).extend({
   client: z.object({
     address: z.string().nullable(),
@@ -75,6 +134,8 @@ export const MessageDetail = MessageSummary.omit({ recipients: true }).extend({
   dsn: z.object({ ret: z.enum(['FULL', 'HDRS']).nullable(), envid: z.string().nullable() }),
   smtpUtf8: z.boolean(),
   eightBitMime: z.boolean(),
+  authentication: AuthResultsView.nullable().describe('null: not checked (submission, bounces, checks off).'),
+  quarantine: z.boolean().describe('DMARC p=quarantine: delivered to the Junk folder.'),
   headers: z
     .array(z.object({ name: z.string(), value: z.string() }))
     .describe('The header fields, unfolded.'),

@@ -5,7 +5,7 @@ import { PrismaService, type Prisma } from '@mta/db';
 import { notFound } from '../common/errors';
 import { paginate } from '../common/pagination';
 import { MAX_HEADER_BYTES, parseHeaders } from './message-headers';
-import type { ListMessagesQuery } from './messages.schemas';
+import { AuthResultsView, type ListMessagesQuery } from './messages.schemas';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -105,6 +105,8 @@ export class MessagesService {
         dsnEnvid: true,
         smtpUtf8: true,
         eightBitMime: true,
+        authResults: true,
+        quarantine: true,
         recipients: { orderBy: { address: 'asc' } },
         deliveryAttempts: {
           orderBy: { startedAt: 'asc' },
@@ -143,6 +145,8 @@ export class MessagesService {
       dsn: { ret: row.dsnRet, envid: row.dsnEnvid },
       smtpUtf8: row.smtpUtf8,
       eightBitMime: row.eightBitMime,
+      authentication: row.authResults === null ? null : AuthResultsView.parse(row.authResults),
+      quarantine: row.quarantine,
       headers: parseHeaders(await this.head(row.id)),
       attempts: row.deliveryAttempts.map((a) => ({
         id: a.id,

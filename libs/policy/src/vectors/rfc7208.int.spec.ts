@@ -1,12 +1,14 @@
 /**
  * The OpenSPF RFC 7208 test suite (fixtures/spf/rfc7208-tests.yml), each scenario's zone served
- * by the loopback DNS server and every case run through the SPF check, which asks that server
- * through the resolver function. Known differences are listed in EXPECTED_FAILURES with the
- * result we get instead, so that a change either way shows up.
+ * by the loopback DNS server and every case run through mx's SPF check (`checkSpf`: the MAIL FROM
+ * identity, or the HELO identity for the null sender), which asks that server through the
+ * product's resolver. Known differences are listed in EXPECTED_FAILURES with the result we get
+ * instead, so that a change either way shows up.
  */
 import { spf } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDnsServer, type FakeDnsServer } from '@mta/testing';
+import { checkSpf } from '../inbound';
 import { loadSpfSuite, type SpfCase } from '../testing/spf-suite';
 import { loopbackResolver, type ResolveFn } from '../testing/loopback-resolver';
 
@@ -40,8 +42,13 @@ const EXPECTED_FAILURES: Record<string, [string, string]> = {
 
 const suite = loadSpfSuite();
 
-const product = async (resolver: ResolveFn, c: SpfCase) =>
-  (await spf({ ip: c.host, helo: c.helo, sender: c.mailfrom, resolver })).status.result;
+/** What mx records for the case: the MAIL FROM identity, or HELO for `<>` (RFC 7208 §2.4). */
+async function product(resolver: ResolveFn, c: SpfCase): Promise<string> {
+  const facts = { clientIp: c.host, helo: c.helo || null, sender: c.mailfrom };
+  const verdict = await checkSpf(facts, { resolver, hostname: 'mx.vectors.test' });
+  return (c.mailfrom ? verdict.mailfrom : verdict.helo)?.result ?? 'none';
+}
+/** mailauth's strict mode, which mx does not use: for comparison. */
 const strict = async (resolver: ResolveFn, c: SpfCase) =>
   (await spf({ ip: c.host, helo: c.helo, sender: c.mailfrom, resolver, strict: true })).status.result;
 

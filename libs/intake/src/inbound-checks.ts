@@ -14,12 +14,14 @@
  */
 import type { HeaderField } from '@mta/mail';
 import {
+  authenticationResultsValue,
   checkSpf,
   claimsAuthservId,
   createInboundResolver,
   decide,
   formatAuthenticationResults,
   MessageAuthenticator,
+  type SealingKey,
   type SpfVerdict,
   type StoredAuthResults,
 } from '@mta/policy';
@@ -36,6 +38,13 @@ export interface InboundChecksOptions {
   dnsServers: readonly { host: string; port: number }[];
   /** `POLICY_DNS_TIMEOUT_MS` */
   dnsTimeoutMs: number;
+  /**
+   * Our ARC key (RFC 8617 §5.1) for mail we pass on (relay domains): the RSA DKIM key of
+   * `MTA_HOSTNAME`'s domain; null: not sealed.
+   */
+  sealingKey?: () => Promise<SealingKey | null>;
+  /** A seal could not be made (the message goes on unsealed). */
+  onSealError?: (error: string) => void;
 }
 
 /** What the end of data adds to a message that is accepted. */
@@ -77,12 +86,20 @@ export class InboundChecks {
     this.spf.set(sessionId, { sender: facts.sender, verdict });
   }
 
-  /** DATA: the message's checks; null when they are off or MAIL FROM was not seen. */
-  message(sessionId: string): InboundMessage | null {
+  /**
+   * DATA: the message's checks; null when they are off or MAIL FROM was not seen. `relayed`:
+   * the message goes on to another server (a relay domain), so it is ARC-sealed too.
+   */
+  async message(sessionId: string, relayed: boolean): Promise<InboundMessage | null> {
     const spf = this.spf.get(sessionId);
     this.spf.delete(sessionId);
     if (!this.resolver || !spf) return null;
-    const auth = new MessageAuthenticator({ resolver: this.resolver, sender: spf.sender });
+    const seal = relayed && this.options.sealingKey ? await this.options.sealingKey() : null;
+    const auth = new MessageAuthenticator({
+      resolver: this.resolver,
+      sender: spf.sender,
+      seal: seal ?? undefined,
+    });
     return {
       write: (chunk) => auth.write(chunk),
       abort: () => auth.abort(),
@@ -92,7 +109,15 @@ export class InboundChecks {
         if (decision.reply)
           throw new SmtpError(decision.reply.code, decision.reply.enhanced, decision.reply.text);
         const quarantine = decision.action === 'quarantine';
-        const fields = [formatAuthenticationResults(this.options.authservId, verdict, decision)];
+        const sealed = await auth.seal(
+          authenticationResultsValue(this.options.authservId, verdict, decision),
+        );
+        if (sealed.error) this.options.onSealError?.(sealed.error);
+        // The ARC set goes on top (RFC 8617 §5.1), then our Authentication-Results.
+        const fields = [
+          ...sealed.fields,
+          formatAuthenticationResults(this.options.authservId, verdict, decision),
+        ];
         // `X-Spam: Yes` is what rspamd and SpamAssassin-style filters write and what Sieve
         // rules on the LMTP side (Dovecot: `if header :is "X-Spam" "Yes" { fileinto "Junk"; }`)
         // commonly test, so quarantined mail lands in Junk there too; Maildir delivery uses the

@@ -85,8 +85,9 @@ export abstract class IntakeHandler implements SmtpHandler {
     // The queue id is chosen now, so that our Received header can name it (RFC 5321 §4.4 `id`).
     const queueId = newQueueId();
     let dataEnded: bigint | null = null;
-    const inbound = this.inbound(session, queueId, envelope);
+    let inbound: InboundMessage | null = null;
     try {
+      inbound = await this.inbound(session, queueId, envelope, [...resolved.values()]);
       const collector = new BodyCollector();
       // Our Received is kept apart: a signer's fields go below it (`signerFor`).
       const top: { received: Buffer[]; signer: MessageSigner | null } = { received: [], signer: null };
@@ -180,7 +181,12 @@ export abstract class IntakeHandler implements SmtpHandler {
   }
 
   /** The inbound authentication of this message (mx); null: none (submission). */
-  protected inbound(_session: SessionInfo, _queueId: string, _envelope: Envelope): InboundMessage | null {
+  protected async inbound(
+    _session: SessionInfo,
+    _queueId: string,
+    _envelope: Envelope,
+    _recipients: readonly ResolvedRecipient[],
+  ): Promise<InboundMessage | null> {
     return null;
   }
 

@@ -3,6 +3,7 @@ import { SmtpError, type MailCommand } from '@mta/smtp-protocol';
 import type { Envelope, SessionInfo } from '@mta/smtp-server';
 import type { InboundChecks, InboundMessage } from './inbound-checks';
 import { IntakeHandler, type IntakeDependencies, type IntakeOptions } from './intake-handler';
+import type { ResolvedRecipient } from './recipient-resolver';
 
 /** A transaction the inbound policy refused, for the event log (no message row exists). */
 export interface PolicyRefusal {
@@ -42,12 +43,15 @@ export class MxHandler extends IntakeHandler {
     });
   }
 
-  protected override inbound(
+  protected override async inbound(
     session: SessionInfo,
     queueId: string,
     envelope: Envelope,
-  ): InboundMessage | null {
-    const message = this.checks.message(session.id);
+    recipients: readonly ResolvedRecipient[],
+  ): Promise<InboundMessage | null> {
+    // Mail for a relay domain goes on to its own MX: we seal it (RFC 8617 §5.1).
+    const relayed = recipients.some((r) => r.route === 'relay');
+    const message = await this.checks.message(session.id, relayed);
     if (!message) return null;
     return {
       ...message,

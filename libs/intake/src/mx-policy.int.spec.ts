@@ -3,11 +3,37 @@
  * DNS server (the fixture's) serving SPF, DKIM and DMARC records, messages signed by python3-dkim,
  * PostgreSQL for what is (or is not) stored.
  */
+import { execFile } from 'node:child_process';
 import { readMessageBuffer } from '@mta/db';
 import { pythonDkimSign, testDkimKey, txtRecord, type TestDkimKey } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
 import { lastReply, swaks } from './testing/peers';
+
+/** dkimpy (python3-dkim) validates the ARC chain of `message` as the next hop would (RFC 8617 §5.2). */
+function pythonArcVerify(
+  message: Buffer,
+  records: Record<string, string>,
+): Promise<{ cv: string; instances: number }> {
+  const script = [
+    'import json, sys, dkim',
+    'records = json.loads(sys.argv[1])',
+    'def dnsfunc(name, timeout=5):',
+    '    value = records.get((name.decode() if isinstance(name, bytes) else name).rstrip(".").lower())',
+    '    return value.encode() if value is not None else None',
+    'cv, results, comment = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=dnsfunc)',
+    'print(json.dumps({"cv": cv.decode(), "instances": len(results)}))',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      '/usr/bin/python3',
+      ['-c', script, JSON.stringify(records)],
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(JSON.parse(stdout)),
+    );
+    child.stdin?.end(message);
+  });
+}
 
 /** swaks connects from 127.0.0.1: the "good" domains allow it, the others do not. */
 const allows = 'v=spf1 ip4:127.0.0.1 -all';
@@ -134,6 +160,42 @@ describe('mx inbound authentication (SPF, DKIM, DMARC, Authentication-Results)',
       decision: { action: 'accept', appliedPolicy: 'reject' },
     });
     expect(text).toMatch(/dmarc=fail [^\r]*\(accept: [^\r]*enforcement off/);
+  });
+
+  it("ARC-seals mail for a relay domain with the RSA key of MTA_HOSTNAME's domain; dkimpy validates the chain", async () => {
+    const arcKey = testDkimKey('rsa', 'test.example', 'arc1');
+    await fx.db.domain.create({
+      data: {
+        name: 'test.example',
+        dkimKeys: {
+          create: [
+            {
+              selector: 'arc1',
+              algorithm: 'rsa',
+              privateKey: arcKey.privateKey,
+              publicKey: arcKey.publicKey,
+            },
+          ],
+        },
+      },
+    });
+    const signed = await pythonDkimSign(Buffer.from(message('billing@signed.test')), key);
+    const relayed = await stored(queued(await send('billing@signed.test', signed, 'someone@relay.example')));
+    expect(relayed.text).toMatch(
+      /^ARC-Seal: i=1;[^]*\r\nARC-Message-Signature: i=1;[^]*\r\nARC-Authentication-Results: i=1; mx\.test\.example;[^]*\r\nAuthentication-Results: mx\.test\.example;/,
+    );
+    expect(relayed.text).toMatch(/^ARC-Seal: [^]*d=test\.example;[^]*s=arc1;/);
+    const records = {
+      'arc1._domainkey.test.example': arcKey.record,
+      'ed._domainkey.signed.test': key.record,
+    };
+    expect(await pythonArcVerify(Buffer.from(relayed.text, 'latin1'), records)).toEqual({
+      cv: 'pass',
+      instances: 1,
+    });
+    // Mail that stays here is not sealed.
+    const local = await stored(queued(await send('billing@signed.test', signed)));
+    expect(local.text).not.toMatch(/^ARC-/m);
   });
 
   it('enforcement off for one recipient domain does not open the door for the others', async () => {

@@ -4,11 +4,12 @@ import type pg from 'pg';
 import type { Logger, Metrics } from '@mta/observability';
 import type { JobProducer } from '@mta/queue';
 import { SmtpServer, type SmtpHandler } from '@mta/smtp-server';
+import type { SealingKey } from '@mta/policy';
 import type { Redis } from 'ioredis';
 import { PrismaAccountDirectory } from './accounts';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 import { PrismaDirectory } from './directory';
-import { PrismaDkimKeyStore } from './dkim-keys';
+import { PrismaDkimKeyStore, type DkimKeyStore } from './dkim-keys';
 import { FlowControl, type FlowControlOptions } from './flow-control';
 import type { IntakeDependencies } from './intake-handler';
 import { IntakeMetrics } from './intake-metrics';
@@ -153,6 +154,8 @@ export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpServi
     trustedSealers: config.ARC_TRUSTED_SEALERS,
     dnsServers: config.DNS_SERVERS,
     dnsTimeoutMs: config.POLICY_DNS_TIMEOUT_MS,
+    sealingKey: arcSealingKey(new PrismaDkimKeyStore(ctx.db), config.MTA_HOSTNAME),
+    onSealError: (error) => deps.logger.warn({ error }, 'message relayed without an ARC seal'),
   });
   const handler = new MxHandler(
     deps,
@@ -200,4 +203,21 @@ async function recordRefusal(pool: pg.Pool, refusal: PolicyRefusal): Promise<voi
     text: `INSERT INTO events (type, queue_id, detail) VALUES ('refused', $1, $2::jsonb)`,
     values: [queueId, JSON.stringify(detail)],
   });
+}
+
+/**
+ * Our ARC key: the active RSA DKIM key of `MTA_HOSTNAME` or of its nearest parent we host with
+ * one (`mx.example.org`, then `example.org`). RSA because RFC 8617 §4.1.3 specifies rsa-sha256
+ * for ARC. The key store caches each domain for 5 s.
+ */
+function arcSealingKey(keys: DkimKeyStore, hostname: string): () => Promise<SealingKey | null> {
+  const labels = hostname.toLowerCase().replace(/\.$/, '').split('.');
+  const names = labels.slice(0, -1).map((_, i) => labels.slice(i).join('.'));
+  return async () => {
+    for (const name of names) {
+      const rsa = (await keys.signingKeys(name)).find((k) => k.algorithm === 'rsa');
+      if (rsa) return { domain: rsa.domain, selector: rsa.selector, privateKey: rsa.privateKey };
+    }
+    return null;
+  };
 }

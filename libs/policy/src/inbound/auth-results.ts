@@ -11,6 +11,15 @@ export function formatAuthenticationResults(
   verdict: AuthVerdict,
   decision: PolicyDecision,
 ): string {
+  return `Authentication-Results: ${authenticationResultsValue(authservId, verdict, decision)}\r\n`;
+}
+
+/** The field's value (from the authserv-id on), also the payload of ARC-Authentication-Results. */
+export function authenticationResultsValue(
+  authservId: string,
+  verdict: AuthVerdict,
+  decision: PolicyDecision,
+): string {
   const spf = reportedSpf(verdict.spf);
   const rows = [
     ...(spf ? [spf.info] : []),
@@ -19,7 +28,7 @@ export function formatAuthenticationResults(
     ...(verdict.arc.info ? [verdict.arc.info] : ['arc=none']),
     ...(verdict.dmarc?.info ? [withDecision(verdict.dmarc.info, decision)] : []),
   ];
-  return `Authentication-Results: ${authservId};\r\n\t${rows.map(oneLine).join(';\r\n\t')}\r\n`;
+  return `${authservId};\r\n\t${rows.map(oneLine).join(';\r\n\t')}`;
 }
 
 /** A header field line carries no bare line ends; mailauth's rows have none, this makes sure. */

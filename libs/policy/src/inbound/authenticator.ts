@@ -7,6 +7,7 @@
 import { PassThrough } from 'node:stream';
 import {
   arc,
+  createSeal,
   dkimVerify,
   type ARCResult,
   type DKIMResult,
@@ -23,18 +24,45 @@ export interface AuthenticatorOptions {
   sender: string;
   /** RSA keys shorter than this fail (RFC 8301 §3.2: at least 1024) */
   minBitLength?: number;
+  /**
+   * Seal the message with this key (RFC 8617 §5.1) because we pass it on (relay domains):
+   * the body hash of the ARC-Message-Signature is computed as the message streams.
+   */
+  seal?: SealingKey;
+}
+
+/** An RSA key of ours for ARC (RFC 8617 §4.1.3 specifies rsa-sha256 for the ARC-Seal). */
+export interface SealingKey {
+  domain: string;
+  selector: string;
+  /** PKCS#8 PEM */
+  privateKey: string | Buffer;
+}
+
+export interface SealResult {
+  /** ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results, CRLF-terminated, in that order */
+  fields: string[];
+  /** why no seal was made (a failed chain, an unusable key); null when sealed or not asked */
+  error: string | null;
 }
 
 export class MessageAuthenticator {
   private readonly input = new PassThrough();
   private readonly verifying: Promise<DKIMVerifyResult | Error>;
   private settled = false;
+  private verified: { dkim: DKIMVerifyResult; arc: ARCResult | null } | null = null;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.verifying = dkimVerify(this.input, {
       resolver: options.resolver,
       sender: options.sender || undefined,
       minBitLength: options.minBitLength,
+      seal: options.seal && {
+        signingDomain: options.seal.domain,
+        selector: options.seal.selector,
+        privateKey: options.seal.privateKey,
+        algorithm: 'rsa-sha256',
+      },
     }).then(
       (result) => result,
       (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
@@ -64,8 +92,34 @@ export class MessageAuthenticator {
       };
     }
     const arcResult = await this.arc(dkim);
+    this.verified = { dkim, arc: arcResult };
     const dmarc = await this.dmarc(dkim, spf, arcResult);
     return { spf, dkim: dkim.results.map(dkimVerdict), arc: arcVerdict(arcResult), dmarc, error: null };
+  }
+
+  /**
+   * After `finish`: the ARC set to put on top of the message we pass on (RFC 8617 §5.1), with
+   * `authResults` (our Authentication-Results value, from the authserv-id on) as its
+   * ARC-Authentication-Results. A chain that already failed is not sealed (§5.1.2, as mailauth's
+   * `authenticate` does).
+   */
+  async seal(authResults: string): Promise<SealResult> {
+    const dkim = this.verified?.dkim;
+    if (!this.options.seal || !dkim?.seal) return { fields: [], error: null };
+    const status = this.verified?.arc?.status;
+    const cv = status?.result ?? 'none';
+    if (!['none', 'pass'].includes(cv) && !status?.shouldSeal) {
+      return { fields: [], error: `ARC chain ${cv}: not sealed` };
+    }
+    const sealed = await createSeal(false, {
+      headers: dkim.headers,
+      arc: dkim.arc,
+      seal: { ...dkim.seal, cv, authResults, signTime: new Date() },
+    });
+    if (sealed.errors.length || sealed.headers.length === 0) {
+      return { fields: [], error: sealed.errors.map((e) => e.err.message).join('; ') || 'not sealed' };
+    }
+    return { fields: sealed.headers.map((h) => `${h.replace(/\r?\n$/, '')}\r\n`), error: null };
   }
 
   /** The transaction ended without a message (client gone, size limit): stop. */

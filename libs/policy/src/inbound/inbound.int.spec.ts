@@ -8,6 +8,7 @@ import { startFakeDnsServer, txtRecord, type FakeDnsServer, type FakeRecord } fr
 import { DnsCache } from '@mta/dns';
 import type { DNSResolver } from 'mailauth';
 import {
+  authenticationResultsValue,
   checkSpf,
   claimsAuthservId,
   createInboundResolver,
@@ -18,7 +19,15 @@ import {
   type SmtpFacts,
   type SpfVerdict,
 } from './index';
-import { arcsign, dkimsign, ed25519Key, rsaKey, txtStrings, type TestKey } from './testing/signers';
+import {
+  arcsign,
+  arcverify,
+  dkimsign,
+  ed25519Key,
+  rsaKey,
+  txtStrings,
+  type TestKey,
+} from './testing/signers';
 
 const GOOD_IP = '192.0.2.10';
 const BAD_IP = '198.51.100.7';
@@ -244,6 +253,71 @@ describe('ARC (RFC 8617): a trusted sealer overrides a DMARC failure', () => {
       reason: expect.stringContaining('ARC'),
     });
     expect(decide(verdict, { ...enforce, trustedSealers: ['other.test'] }).action).toBe('reject');
+  });
+});
+
+describe('ARC sealing when we pass a message on (RFC 8617 §5.1)', () => {
+  const ours = () => ({ domain: 'ours.test', selector: 'arc', privateKey: sealKey.privatePem });
+  let sealKey: TestKey;
+  const records = () => ({
+    'arc._domainkey.ours.test': sealKey.record,
+    'arc._domainkey.lists.test': list.record,
+    'rsa._domainkey.reject.test': rsa.record,
+  });
+  beforeAll(() => {
+    sealKey = rsaKey();
+  });
+
+  async function sealed(raw: Buffer, f: SmtpFacts) {
+    const auth = new MessageAuthenticator({ resolver, sender: f.sender, seal: ours() });
+    for (let i = 0; i < raw.length; i += 1000) await auth.write(raw.subarray(i, i + 1000));
+    const verdict = await auth.finish(await spf(f));
+    const seal = await auth.seal(
+      authenticationResultsValue('mx.ours.test', verdict, decide(verdict, enforce)),
+    );
+    return { seal, out: Buffer.concat([...seal.fields.map((h) => Buffer.from(h)), raw]) };
+  }
+
+  it('seals a message without a chain (i=1, cv=none), and dkimpy validates the chain', async () => {
+    const signed = dkimsign(message('ceo@reject.test'), 'reject.test', 'rsa', rsa);
+    const { seal, out } = await sealed(signed, facts('ceo@reject.test'));
+    expect(seal.error).toBeNull();
+    expect(seal.fields.map((f) => f.split(':')[0])).toEqual([
+      'ARC-Seal',
+      'ARC-Message-Signature',
+      'ARC-Authentication-Results',
+    ]);
+    expect(seal.fields[0]).toMatch(/i=1;[^]*cv=none;[^]*d=ours\.test;[^]*s=arc;/);
+    expect(seal.fields[2]).toMatch(/^ARC-Authentication-Results: i=1; mx\.ours\.test;[^]*dkim=pass/);
+    expect(arcverify(out, records())).toMatchObject({ cv: 'pass', instances: 1 });
+  });
+
+  it("adds instance 2 to a list's valid chain (cv=pass), which dkimpy validates", async () => {
+    const viaList = arcsign(
+      Buffer.concat([
+        Buffer.from('Authentication-Results: lists.test; spf=pass smtp.mailfrom=reject.test\r\n'),
+        message('ceo@reject.test'),
+      ]),
+      'lists.test',
+      'arc',
+      list,
+      'lists.test',
+    );
+    const { seal, out } = await sealed(viaList, facts('bounces@lists.test', BAD_IP, null));
+    expect(seal.fields[0]).toMatch(/i=2;[^]*cv=pass;/);
+    expect(arcverify(out, records())).toMatchObject({ cv: 'pass', instances: 2 });
+  });
+
+  it('does not seal when not asked to (no key)', async () => {
+    const auth = new MessageAuthenticator({ resolver, sender: '' });
+    await auth.write(message('a@reject.test'));
+    const verdict = await auth.finish({ mailfrom: null, helo: null });
+    expect(
+      await auth.seal(authenticationResultsValue('mx.ours.test', verdict, decide(verdict, enforce))),
+    ).toEqual({
+      fields: [],
+      error: null,
+    });
   });
 });
 

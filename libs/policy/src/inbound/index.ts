@@ -7,9 +7,14 @@ export {
   type SpfOptions,
   type SpfVerdict,
 } from './spf';
-export { MessageAuthenticator, type AuthenticatorOptions } from './authenticator';
+export {
+  MessageAuthenticator,
+  type AuthenticatorOptions,
+  type SealingKey,
+  type SealResult,
+} from './authenticator';
 export { decide, type DecisionOptions } from './decision';
-export { claimsAuthservId, formatAuthenticationResults } from './auth-results';
+export { authenticationResultsValue, claimsAuthservId, formatAuthenticationResults } from './auth-results';
 export type {
   ArcVerdict,
   AuthVerdict,

@@ -93,3 +93,25 @@ export function arcsign(
     execFileSync('/usr/bin/python3', ['/usr/bin/arcsign', selector, domain, file, srvId], { input: message }),
   );
 }
+
+const ARC_VERIFY_PY = `
+import json, sys, dkim
+records = json.loads(sys.argv[1])
+def dnsfunc(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    value = records.get(name.rstrip('.').lower())
+    return value.encode() if value is not None else None
+cv, results, comment = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=dnsfunc)
+print(json.dumps({'cv': cv.decode(), 'instances': len(results), 'comment': comment}))
+`;
+
+/** dkimpy's ARC chain validation (RFC 8617 §5.2) with `records` (name -> TXT) as its DNS. */
+export function arcverify(
+  message: Buffer,
+  records: Record<string, string>,
+): { cv: string; instances: number; comment: string } {
+  const out = execFileSync('/usr/bin/python3', ['-c', ARC_VERIFY_PY, JSON.stringify(records)], {
+    input: message,
+  });
+  return JSON.parse(out.toString());
+}

@@ -698,13 +698,19 @@ describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end
     database = await createTestDatabase();
     db = createPrismaClient(database.url);
     testRedis = await createTestRedis();
-    dovecot = await startDovecot([{ address: 'bob@lmtp.test' }]);
+    dovecot = await startDovecot([{ address: 'bob@lmtp.test' }, { address: 'carol@lmtp.test' }]);
     dns = await startFakeDns([]);
+    const passwordHash = await hashPassword(PASSWORD);
     await db.domain.create({
       data: {
         name: 'lmtp.test',
         type: 'local',
-        accounts: { create: [{ address: 'bob@lmtp.test', passwordHash: await hashPassword(PASSWORD) }] },
+        accounts: {
+          create: [
+            { address: 'bob@lmtp.test', passwordHash },
+            { address: 'carol@lmtp.test', passwordHash },
+          ],
+        },
       },
     });
     const httpPort = await freePort();
@@ -769,4 +775,114 @@ describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end
     const message = await db.message.findUniqueOrThrow({ where: { queueId } });
     expect(files[0].replace(/\r\n/g, '\n')).toContain(bodyOf(asLf(await readMessageBuffer(db, message.id))));
   });
+
+  it('2c. an ASCII message sent with SMTPUTF8 reaches Dovecot 2.3, whose LMTP has no SMTPUTF8 (RFC 6531 §3.4)', async () => {
+    const queueId = queueIdOf(
+      await pythonSend(mxPort, {
+        from: 'dave@remote.test',
+        to: ['bob@lmtp.test'],
+        subject: 'case 2c',
+        mailOptions: ['SMTPUTF8', 'BODY=8BITMIME'],
+        body: 'Grüße: UTF-8 in the body only needs 8BITMIME.',
+      }),
+    );
+    const row = await db.message.findUniqueOrThrow({ where: { queueId }, include: { recipients: true } });
+    expect(row.smtpUtf8).toBe(true);
+    await until('delivered', async () => {
+      const r = await db.recipient.findFirst({ where: { message: { queueId }, address: 'bob@lmtp.test' } });
+      return r?.status === 'delivered' ? r : undefined;
+    });
+    const files = maildirFiles(dovecot.maildir('bob@lmtp.test')).filter((f) =>
+      f.includes('Subject: case 2c'),
+    );
+    expect(files).toHaveLength(1);
+  });
+
+  it('2d. NOTIFY=SUCCESS: one "delivered" DSN in the sender\'s mailbox, a multipart/report to Python; NEVER and none: no DSN', async () => {
+    const send = (subject: string, rcptOptions: string[]) =>
+      pythonSend(mxPort, { from: 'carol@lmtp.test', to: ['bob@lmtp.test'], subject, rcptOptions }).then(
+        queueIdOf,
+      );
+    const never = await send('case 2d never', ['NOTIFY=NEVER']);
+    const plain = await send('case 2d plain', []);
+    const success = await send('case 2d success', ['NOTIFY=SUCCESS', 'ORCPT=rfc822;Bob@lmtp.test']);
+    for (const queueId of [never, plain, success])
+      await until(
+        `${queueId} done`,
+        async () => (await db.message.findUnique({ where: { queueId } }))?.state === 'done',
+      );
+    const dsns = await until("the success DSN in carol's mailbox", () => {
+      const files = maildirFiles(dovecot.maildir('carol@lmtp.test'));
+      return files.length > 0 ? files : undefined;
+    });
+    // The DSN is written before the message is done: a second one would be there by now.
+    expect(dsns).toHaveLength(1);
+    const report = pythonParseReport(dsns[0]);
+    expect(report).toMatchObject({
+      type: 'multipart/report',
+      reportType: 'delivery-status',
+      parts: ['text/plain', 'message/delivery-status', 'text/rfc822-headers'],
+    });
+    expect(report.recipients).toEqual([
+      expect.objectContaining({
+        'Final-Recipient': 'rfc822; bob@lmtp.test',
+        'Original-Recipient': 'rfc822; Bob@lmtp.test',
+        Action: 'delivered',
+        Status: '2.0.0',
+      }),
+    ]);
+    expect(dsns[0]).toContain(success); // the original's queue id (Final-Log-ID, Received)
+    expect(dsns[0]).toMatch(/^Return-Path: <>/m);
+  });
 });
+
+/** Sends one message with Python's smtplib, with ESMTP MAIL and RCPT options; the transcript. */
+async function pythonSend(
+  port: number,
+  m: {
+    from: string;
+    to: string[];
+    subject: string;
+    mailOptions?: string[];
+    rcptOptions?: string[];
+    body?: string;
+  },
+): Promise<string> {
+  const script = `
+import json, smtplib, sys
+m = json.loads(sys.argv[1])
+s = smtplib.SMTP('127.0.0.1', ${port})
+s.set_debuglevel(1)
+data = ('From: <%s>\\r\\nTo: <%s>\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' % (m['from'], m['to'][0], m['subject'], m.get('body', 'Hello.'))).encode('utf-8')
+s.ehlo('client.e2e.test')
+s.sendmail(m['from'], m['to'], data, mail_options=m.get('mailOptions', []), rcpt_options=m.get('rcptOptions', []))
+s.quit()
+`;
+  return new Promise((resolve, reject) =>
+    execFile('python3', ['-c', script, JSON.stringify(m)], { encoding: 'utf8' }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`),
+    ),
+  );
+}
+
+/** A DSN as Python's `email` package reads it: its types and each recipient block's fields. */
+function pythonParseReport(raw: string): {
+  type: string;
+  reportType: string;
+  parts: string[];
+  recipients: Record<string, string>[];
+} {
+  const script = `
+import email, email.policy, json, sys
+msg = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)
+parts = list(msg.iter_parts())
+status = [p for p in parts if p.get_content_type() == 'message/delivery-status']
+blocks = status[0].get_payload() if status else []
+print(json.dumps({'type': msg.get_content_type(), 'reportType': msg.get_param('report-type'),
+  'parts': [p.get_content_type() for p in parts],
+  'recipients': [{k: str(v) for k, v in b.items()} for b in blocks[1:]]}))
+`;
+  const out = spawnSync('python3', ['-c', script], { input: Buffer.from(raw, 'latin1') });
+  if (out.status !== 0) throw new Error(`python failed: ${out.stderr.toString()}`);
+  return JSON.parse(out.stdout.toString()) as ReturnType<typeof pythonParseReport>;
+}

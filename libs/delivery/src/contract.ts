@@ -77,6 +77,11 @@ export interface RecipientDelivery {
   readonly remote?: { readonly host: string; readonly address?: string; readonly port?: number };
   /** TLS facts of the session that gave the answer; null or absent: no TLS. */
   readonly tls?: TlsFacts | null;
+  /**
+   * Remote delivery: the next hop offered DSN (RFC 3461), so NOTIFY/ORCPT went on with the
+   * recipient. Absent for local delivery (Maildir, LMTP): that is final delivery.
+   */
+  readonly nextHopDsn?: boolean;
 }
 
 /**

@@ -21,6 +21,7 @@ const report: DeliveryReport = {
       source: 'remote',
       remote: { host: 'mx.example.net', address: '192.0.2.1', port: 25 },
       tls: null,
+      nextHopDsn: false,
     },
     {
       recipientId: '3f1e9c1a-0000-4000-8000-000000000002',
@@ -68,8 +69,10 @@ describe('toOutcomeResults', () => {
       text: 'Ok: queued as 4Xy',
       remote: { host: 'mx.example.net', address: '192.0.2.1', port: 25 },
       tls: null,
+      nextHopDsn: false, // RFC 3461 §5.2.2: the queue manager owes a `relayed` notice
     });
     expect(results[1]).not.toHaveProperty('enhanced');
+    expect(results[1]).not.toHaveProperty('nextHopDsn');
     expect(results[1]).not.toHaveProperty('remote');
     expect(results[1]).not.toHaveProperty('tls');
     expect(results[1].text.length).toBe(2000);

@@ -39,5 +39,6 @@ export function toOutcomeResults(report: DeliveryReport): OutcomeResult[] {
                   verified: r.tls.authorized,
                 },
         }),
+    ...(r.nextHopDsn === undefined ? {} : { nextHopDsn: r.nextHopDsn }),
   }));
 }

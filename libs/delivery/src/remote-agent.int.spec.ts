@@ -122,6 +122,23 @@ describe.skipIf(!haveSmtpSink())('RemoteDeliveryAgent against smtp-sink', () => 
     await done();
   });
 
+  it('reports whether the MX offered DSN, so the queue knows who answers NOTIFY=SUCCESS (RFC 3461 §5.2.2)', async () => {
+    const notify = { recipients: [{ id: 'r1', address: 'a@one.test', notify: ['SUCCESS' as const] }] };
+    for (const [faults, offered] of [
+      [[], true],
+      [['-N'], false],
+    ] as const) {
+      const { agent, sinks, done } = await setup([{ host: MX1, faults: [...faults] }]);
+      const report = await agent.deliver(request(['a@one.test'], message(`dsn-${offered}`), notify));
+      expect(report.results[0]).toMatchObject({ kind: 'delivered', nextHopDsn: offered });
+      // Offered: NOTIFY went on with the recipient; not offered: it could not.
+      expect(sinks[0].dumps()[0].meta['X-Rcpt-Args']).toEqual([
+        offered ? '<a@one.test> NOTIFY=SUCCESS' : '<a@one.test>',
+      ]);
+      await done();
+    }
+  });
+
   it('defers a recipient refused with 450 at RCPT, with the remote reply', async () => {
     const { agent, sinks, done } = await setup([{ host: MX1, faults: ['-r', 'RCPT'] }]);
     const report = await agent.deliver(request(['a@one.test'], message('rcpt-450')));

@@ -1,6 +1,8 @@
 /**
  * Delivery status notifications (RFC 3464) written by the queue: one failure DSN per message per
- * batch of failed recipients, and one delay notice per recipient at most.
+ * batch of failed recipients, one delay notice per recipient at most, and one success notice
+ * per message per outcome batch for recipients that asked for NOTIFY=SUCCESS (`delivered` for
+ * our own mailboxes, `relayed` where the next hop took the mail without offering DSN).
  *
  * - Never to the null sender `<>` (RFC 5321 §4.5.5, RFC 3461 §6.1; `canSendDsn`), which is what
  *   stops bounce loops: a DSN has sender `<>` itself.
@@ -30,7 +32,10 @@ import { expiresAt } from './schedule';
 /** Stored DSNs are cut into chunks of this size (`message_chunks`). */
 const CHUNK_SIZE = 256 * 1024;
 
-type DsnKind = 'failed' | 'delayed';
+type DsnKind = 'failed' | 'delayed' | 'success';
+
+/** RFC 3464 §2.3.3: the actions that answer NOTIFY=SUCCESS (we do not expand). */
+export type SuccessAction = 'delivered' | 'relayed';
 
 class LostRace extends Error {}
 
@@ -38,7 +43,7 @@ export class DsnWriter {
   constructor(private readonly ctx: Context) {}
 
   /** Recipient ids that should be told about `action` (notify rules; the sender is checked by the caller). */
-  wants(recipient: Pick<Recipient, 'dsnNotify'>, action: DsnKind): boolean {
+  wants(recipient: Pick<Recipient, 'dsnNotify'>, action: 'failed' | 'delayed' | SuccessAction): boolean {
     const notify = recipient.dsnNotify.length ? (recipient.dsnNotify as NotifyCondition[]) : undefined;
     return shouldNotify(notify, action, { delayWhenAbsent: this.ctx.delayWhenNotifyAbsent });
   }
@@ -59,6 +64,26 @@ export class DsnWriter {
     return this.write(msg, due, 'failed');
   }
 
+  /**
+   * The success notice (RFC 3461 §4.1 NOTIFY=SUCCESS) for recipients just delivered, one DSN
+   * for all of them, each with its action: `delivered` after final delivery (Maildir, LMTP),
+   * `relayed` when the next hop took the message without offering DSN, so the request could not
+   * go on (RFC 3461 §5.2.2). Called by whoever applied the deliveries (the outcome applier), so
+   * a replayed outcome writes nothing. Returns the DSN's message id, or null when none was due.
+   */
+  async writeSuccess(messageId: string, actions: ReadonlyMap<string, SuccessAction>): Promise<string | null> {
+    if (actions.size === 0) return null;
+    const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
+    if (!msg || !canSendDsn(msg.sender)) return null;
+    const rows = await this.ctx.db.recipient.findMany({
+      where: { id: { in: [...actions.keys()] }, messageId, status: 'delivered' },
+      orderBy: { address: 'asc' },
+    });
+    const due = rows.filter((r) => this.wants(r, 'delivered'));
+    if (due.length === 0) return null;
+    return this.write(msg, due, 'success', actions);
+  }
+
   /** One delay notice for these deferred recipients (those not yet warned who asked for it). */
   async writeDelayNotice(messageId: string, recipientIds: readonly string[]): Promise<string | null> {
     const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
@@ -72,7 +97,12 @@ export class DsnWriter {
     return this.write(msg, due, 'delayed');
   }
 
-  private async write(msg: Message, recipients: Recipient[], kind: DsnKind): Promise<string | null> {
+  private async write(
+    msg: Message,
+    recipients: Recipient[],
+    kind: DsnKind,
+    actions?: ReadonlyMap<string, SuccessAction>,
+  ): Promise<string | null> {
     const { ctx } = this;
     const now = ctx.now();
     const log = ctx.logger.child({ queueId: msg.queueId });
@@ -86,7 +116,14 @@ export class DsnWriter {
       arrivalDate: msg.receivedAt,
       date: now,
       maxReturnSize: ctx.maxReturnSize,
-      recipients: recipients.map((r) => this.dsnRecipient(msg, r, kind, remoteHosts.get(r.id))),
+      recipients: recipients.map((r) =>
+        this.dsnRecipient(
+          msg,
+          r,
+          kind === 'success' ? (actions?.get(r.id) ?? 'delivered') : kind,
+          remoteHosts.get(r.id),
+        ),
+      ),
       original: {
         content: readMessageBody(ctx.db, msg.id),
         size: msg.size,
@@ -107,16 +144,20 @@ export class DsnWriter {
     let bounceId: string;
     try {
       bounceId = await ctx.db.$transaction(async (tx) => {
+        // A success notice needs no guard: only the applier that moved the recipients to
+        // `delivered` writes it (a replayed outcome applies nothing).
         const { count } =
           kind === 'failed'
             ? await tx.recipient.updateMany({
                 where: { id: { in: ids }, status: 'failed' },
                 data: { status: 'bounced' },
               })
-            : await tx.recipient.updateMany({
-                where: { id: { in: ids }, delayNotifiedAt: null },
-                data: { delayNotifiedAt: now },
-              });
+            : kind === 'delayed'
+              ? await tx.recipient.updateMany({
+                  where: { id: { in: ids }, delayNotifiedAt: null },
+                  data: { delayNotifiedAt: now },
+                })
+              : { count: ids.length };
         if (count !== ids.length) throw new LostRace();
         const bounce = await tx.message.create({
           select: { id: true },
@@ -149,15 +190,18 @@ export class DsnWriter {
             },
           },
         });
-        await tx.event.createMany({
-          data: recipients.map((r) => ({
-            type: kind === 'failed' ? ('bounced' as const) : ('delayed' as const),
-            messageId: msg.id,
-            queueId: msg.queueId,
-            recipientId: r.id,
-            detail: { dsnQueueId: queueId, to, returned: dsn.returned },
-          })),
-        });
+        // The recipients' `delivered` events are written with the outcome; the notice itself is
+        // the DSN message's `accepted` event (detail.kind `success`, detail.of the original).
+        if (kind !== 'success')
+          await tx.event.createMany({
+            data: recipients.map((r) => ({
+              type: kind === 'failed' ? ('bounced' as const) : ('delayed' as const),
+              messageId: msg.id,
+              queueId: msg.queueId,
+              recipientId: r.id,
+              detail: { dsnQueueId: queueId, to, returned: dsn.returned },
+            })),
+          });
         return bounce.id;
       }, TX);
     } catch (error) {
@@ -165,13 +209,14 @@ export class DsnWriter {
       throw error;
     }
     ctx.metrics.dsns.inc({ kind });
-    ctx.metrics.count(kind === 'failed' ? 'bounced' : 'delayed', ids.length);
-    for (const r of recipients) {
-      log.info(
-        { recipient: r.address, status: kind === 'failed' ? 'bounced' : 'deferred', dsnQueueId: queueId, to },
-        kind === 'failed' ? 'bounce written' : 'delay notice written',
-      );
-    }
+    if (kind !== 'success') ctx.metrics.count(kind === 'failed' ? 'bounced' : 'delayed', ids.length);
+    const status = { failed: 'bounced', delayed: 'deferred', success: 'delivered' }[kind];
+    const what = {
+      failed: 'bounce written',
+      delayed: 'delay notice written',
+      success: 'success notice written',
+    }[kind];
+    for (const r of recipients) log.info({ recipient: r.address, status, dsnQueueId: queueId, to }, what);
     try {
       await ctx.producer.enqueue(QueueName.Accepted, { messageIds: [bounceId] });
     } catch (error) {
@@ -183,16 +228,30 @@ export class DsnWriter {
     return bounceId;
   }
 
-  private dsnRecipient(msg: Message, r: Recipient, kind: DsnKind, remoteMta?: string): DsnRecipient {
+  private dsnRecipient(
+    msg: Message,
+    r: Recipient,
+    kind: 'failed' | 'delayed' | SuccessAction,
+    remoteMta?: string,
+  ): DsnRecipient {
     const expired = kind === 'failed' && isExpired(r);
-    const status = expired ? EXPIRED_STATUS : (r.lastEnhancedCode ?? (kind === 'failed' ? '5.0.0' : '4.0.0'));
+    const last = r.lastEnhancedCode;
+    // RFC 3464 §2.3.4: a success notice says 2.x.x (the next hop's, when it gave one).
+    const code =
+      kind === 'failed' || kind === 'delayed'
+        ? (last ?? (kind === 'failed' ? '5.0.0' : '4.0.0'))
+        : last?.startsWith('2.')
+          ? last
+          : '2.0.0';
+    const status = expired ? EXPIRED_STATUS : code;
     const reply = lastReplyOf(r);
     return {
       finalRecipient: r.address,
       originalRecipient: parseOrcpt(r.dsnOrcpt),
       action: kind,
       status,
-      remoteMta,
+      // Final delivery (Maildir, our LMTP server) has no remote MTA to name (RFC 3464 §2.3.5).
+      remoteMta: kind === 'delivered' ? undefined : remoteMta,
       diagnosticCode: reply ?? (expired ? `${EXPIRED_STATUS} message expired` : undefined),
       diagnosticType: reply ? 'smtp' : 'x-mta',
       lastAttemptDate: r.lastAttemptAt ?? undefined,

@@ -42,7 +42,7 @@ export class QueueManagerMetrics {
       () =>
         new Counter({
           name: 'mta_queue_dsn_total',
-          help: 'Delivery status notifications written, by kind (failed, delayed).',
+          help: 'Delivery status notifications written, by kind (failed, delayed, success).',
           labelNames: ['kind'],
           registers: [registry],
         }),

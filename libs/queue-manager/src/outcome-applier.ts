@@ -10,14 +10,16 @@
  * or late outcome changes nothing.
  *
  * Then: the deferred recipients get ONE delayed `delivery` job for their destination (attempt + 1),
- * a delay notice if they have waited long enough, and the failed ones their DSN (settle.ts).
+ * a delay notice if they have waited long enough, the delivered ones that asked for NOTIFY=SUCCESS
+ * one success notice per message (successNotices), and the failed ones their DSN (settle.ts).
  *
  * Outcomes that arrive while a batch is being applied are applied together in the next one
  * (batches.ts): the statements above run once per batch, not once per outcome.
  */
 import { GroupCommit, type Recipient, type RecipientStatus } from '@mta/db';
 import type { JobData, QueueName } from '@mta/queue';
-import type { DsnWriter } from './bounces';
+import { canSendDsn } from '@mta/mail';
+import type { DsnWriter, SuccessAction } from './bounces';
 import type { Context } from './context';
 import type { Dispatcher } from './dispatcher';
 import { EXPIRED_REASON } from './fail';
@@ -129,8 +131,35 @@ export class OutcomeApplier {
         nextAttemptAt: deferred.length ? next : null,
       });
     }
+    await this.successNotices(plans, updated);
     await this.settler.settleMany([...toSettle.values()]);
     return results;
+  }
+
+  /**
+   * RFC 3461 §4.1 NOTIFY=SUCCESS: ONE DSN per message for the recipients this batch delivered
+   * that asked for it. `delivered` for local (final) delivery; for a remote route `relayed` when
+   * the next hop did not offer DSN (RFC 3461 §5.2.2), and nothing when it did: NOTIFY went on
+   * with the recipient and the next hop answers it. A result that does not say (an older
+   * worker) counts as not offered. At most once: a crash between the outcome and this write
+   * loses the notice (the delivery itself is recorded).
+   */
+  private async successNotices(
+    plans: readonly ({ outcome: OutcomeJobData; msg: MessageRef; planned: Planned[] } | null)[],
+    updated: ReadonlySet<string>,
+  ): Promise<void> {
+    const byMessage = new Map<string, Map<string, SuccessAction>>();
+    for (const p of plans) {
+      if (!p || !canSendDsn(p.msg.sender)) continue;
+      for (const x of p.planned) {
+        if (x.status !== 'delivered' || !updated.has(x.r.id) || !x.r.dsnNotify.includes('SUCCESS')) continue;
+        const action = p.outcome.route === 'local' ? 'delivered' : x.result.nextHopDsn ? null : 'relayed';
+        if (!action) continue;
+        const actions = byMessage.get(p.msg.id) ?? new Map<string, SuccessAction>();
+        byMessage.set(p.msg.id, actions.set(x.r.id, action));
+      }
+    }
+    for (const [messageId, actions] of byMessage) await this.dsn.writeSuccess(messageId, actions);
   }
 
   /** The results of one outcome that still apply (the recipient waits for this attempt). */

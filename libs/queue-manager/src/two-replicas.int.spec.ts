@@ -89,11 +89,15 @@ describe('two queue managers on one database and one Redis', () => {
     expect(new Set(routed.map((e) => e.messageId)).size).toBe(ids.length + dsns.length);
     // One delivery job per (message, destination, attempt), run once; each recipient handed to
     // delivery once, the deferred ones twice (attempts 1 and 2); one per DSN to the sender.
-    const handed = a.fake.deliveries.flatMap((d) => d.addresses.map((address) => ({ address, job: d.jobId })));
+    const handed = a.fake.deliveries.flatMap((d) =>
+      d.addresses.map((address) => ({ address, job: d.jobId })),
+    );
     expect(notExactly(handed, (d) => `${d.job} ${d.address}`)).toEqual({});
     const original = handed.filter((d) => d.address !== 'alice@example.net');
     expect(notExactly(original, (d) => d.address, 1)).toEqual(
-      Object.fromEntries(messages.flatMap((_, i) => (i % 3 === 0 ? [[`later${i}@d${i % 7}.example`, 2]] : []))),
+      Object.fromEntries(
+        messages.flatMap((_, i) => (i % 3 === 0 ? [[`later${i}@d${i % 7}.example`, 2]] : [])),
+      ),
     );
     expect(handed.filter((d) => d.address === 'alice@example.net')).toHaveLength(dsns.length);
     // One attempt row per delivery: no outcome applied twice.
@@ -118,7 +122,9 @@ describe('two queue managers on one database and one Redis', () => {
       route: 'remote' as const,
       destination: 'race.example',
       attempt: 1,
-      results: [{ recipientId: m.rcpt['race@race.example'], kind: 'delivered' as const, code: 250, text: 'Ok' }],
+      results: [
+        { recipientId: m.rcpt['race@race.example'], kind: 'delivered' as const, code: 250, text: 'Ok' },
+      ],
     };
     await Promise.all([a.qm.applier.apply(outcome), b.qm.applier.apply(outcome)]);
     expect(await a.db.deliveryAttempt.count({ where: { messageId: m.id } })).toBe(1);
@@ -132,7 +138,8 @@ describe('two queue managers on one database and one Redis', () => {
     const routeA = await batchJobs(a, 'route');
     const routeB = await batchJobs(b, 'route');
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await a.store({ recipients: [{ address: `after${i}@d${i % 3}.example` }] })).id);
+    for (let i = 0; i < 20; i++)
+      ids.push((await a.store({ recipients: [{ address: `after${i}@d${i % 3}.example` }] })).id);
     await waitFor(() => allDone(ids), 30_000, 'every message done by B');
     expect(await batchJobs(a, 'route')).toBe(routeA);
     expect((await batchJobs(b, 'route')) - routeB).toBe(20);

@@ -63,6 +63,13 @@ export const RecipientOutcome = z
       .strict()
       .nullable()
       .optional(),
+    /**
+     * Optional, for a remote delivery: whether the next hop offered DSN (RFC 3461), so NOTIFY
+     * and ORCPT went on with the recipient and the next hop answers NOTIFY=SUCCESS. False: it did
+     * not, and a recipient that asked for SUCCESS gets a `relayed` DSN from us (RFC 3461 §5.2.2).
+     * Absent: final (local) delivery, or not known.
+     */
+    nextHopDsn: z.boolean().optional(),
   })
   .strict();
 

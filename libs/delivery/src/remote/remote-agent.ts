@@ -141,6 +141,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
             source: r.source,
             remote,
             tls: client.tls,
+            // RFC 3461 §5.2.2: whether NOTIFY went on, or we owe a `relayed` notice.
+            nextHopDsn: client.capabilities.dsn,
           };
           if (r.kind !== 'deferred') settled.set(verdict.recipientId, verdict);
           else deferred.set(verdict.recipientId, preferRemote(deferred.get(verdict.recipientId), verdict));

@@ -34,6 +34,8 @@ export type Reply = {
   code: number;
   enhanced?: string;
   text: string;
+  /** What a remote delivery reports: the next hop offered DSN (RFC 3461 §5.2.2). */
+  nextHopDsn?: boolean;
 };
 export const OK: Reply = { kind: 'delivered', code: 250, enhanced: '2.0.0', text: 'Ok: queued' };
 export const LATER: Reply = {

@@ -54,7 +54,13 @@ export const MessageSummary = z.object({
   id: z.uuid(),
   queueId: z.string(),
   sender: z.string(),
-  source: z.enum(['mx', 'submission', 'bounce']),
+  source: z
+    .enum(['mx', 'submission', 'bounce'])
+    .describe(
+      '`bounce`: a delivery status notification we wrote (RFC 3464): a failure, a delay notice, or a success ' +
+        'notice for recipients that asked for NOTIFY=SUCCESS (`delivered` for our mailboxes, `relayed` when ' +
+        'the next hop did not offer DSN; none when it did, as it answers the request itself).',
+    ),
   state: z.enum(['received', 'queued', 'held', 'done']),
   size: z.number().int(),
   receivedAt: Timestamp,
@@ -131,8 +137,16 @@ export const MessageDetail = MessageSummary.omit({ recipients: true }).extend({
     helo: z.string().nullable(),
     authUser: z.string().nullable(),
   }),
-  dsn: z.object({ ret: z.enum(['FULL', 'HDRS']).nullable(), envid: z.string().nullable() }),
-  smtpUtf8: z.boolean(),
+  dsn: z
+    .object({ ret: z.enum(['FULL', 'HDRS']).nullable(), envid: z.string().nullable() })
+    .describe('RET and ENVID of MAIL FROM (RFC 3461), passed on to a next hop that offers DSN.'),
+  smtpUtf8: z
+    .boolean()
+    .describe(
+      'The client said SMTPUTF8 (RFC 6531). Passed on to a next hop that offers it; to one that does not ' +
+        '(e.g. Dovecot 2.3 LMTP) the message goes without it when its addresses and header are ASCII, and ' +
+        'fails with 554 5.6.7 only when it needs UTF-8.',
+    ),
   eightBitMime: z.boolean(),
   authentication: AuthResultsView.nullable().describe('null: not checked (submission, bounces, checks off).'),
   quarantine: z.boolean().describe('DMARC p=quarantine: delivered to the Junk folder.'),

@@ -43,3 +43,4 @@ export {
   type PeerVerdict,
   type TestDkimKey,
 } from './dkim-peers';
+export { pythonArcSign, pythonArcVerify } from './arc-peers';

@@ -125,6 +125,37 @@ describe('loadConfig', () => {
     expect(loadConfig({ TLS_CERT_FILE: '/c', TLS_KEY_FILE: '/k' }).TLS_KEY_FILE).toBe('/k');
   });
 
+  it('smart host credentials: a user name with the host and one password source; the password never echoed', () => {
+    const relay = { RELAY_HOST: '[smtp.example]:587', RELAY_HOST_USERNAME: 'mta' };
+    expect(loadConfig({ ...relay, RELAY_HOST_PASSWORD: 'hunter2' })).toMatchObject({
+      RELAY_HOST_USERNAME: 'mta',
+      RELAY_HOST_PASSWORD: 'hunter2',
+    });
+    expect(
+      loadConfig({ ...relay, RELAY_HOST_PASSWORD_FILE: '/run/secrets/relay' }).RELAY_HOST_PASSWORD_FILE,
+    ).toBe('/run/secrets/relay');
+    expect(problemsOf(relay)).toEqual([
+      'RELAY_HOST_USERNAME: needs RELAY_HOST_PASSWORD or RELAY_HOST_PASSWORD_FILE',
+    ]);
+    expect(problemsOf({ RELAY_HOST_USERNAME: 'mta', RELAY_HOST_PASSWORD: 'hunter2' })).toEqual([
+      'RELAY_HOST_USERNAME: needs RELAY_HOST (credentials are only for the smart host)',
+    ]);
+    expect(problemsOf({ ...relay, RELAY_HOST_PASSWORD: 'hunter2', RELAY_HOST_PASSWORD_FILE: '/f' })).toEqual([
+      'RELAY_HOST_PASSWORD: set it or RELAY_HOST_PASSWORD_FILE, not both',
+    ]);
+    expect(problemsOf({ RELAY_HOST: 'smtp.example', RELAY_HOST_PASSWORD: 'hunter2' })).toEqual([
+      'RELAY_HOST_PASSWORD: needs RELAY_HOST_USERNAME',
+    ]);
+    // At the limit and one past it: the password's own error does not repeat it.
+    expect(loadConfig({ ...relay, RELAY_HOST_PASSWORD: 'p'.repeat(1024) }).RELAY_HOST_PASSWORD).toHaveLength(
+      1024,
+    );
+    const tooLong = problemsOf({ ...relay, RELAY_HOST_PASSWORD: 'p'.repeat(1025) });
+    expect(tooLong).toHaveLength(1);
+    expect(tooLong[0]).toMatch(/^RELAY_HOST_PASSWORD: /);
+    expect(tooLong[0]).not.toContain('ppp');
+  });
+
   it('reports every bad variable at once', () => {
     expect(problemsOf({ MX_LISTEN: 'x', DELIVERY_PORT: 'y' }).map((p) => p.split(':')[0])).toEqual([
       'MX_LISTEN',

@@ -25,6 +25,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const profile = env['NODE_ENV'] === 'development' ? 'development' : 'production';
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
+  /** Given but invalid: reported once, by name, and still counted as given below. */
+  const invalid = new Set<string>();
 
   for (const [name, def] of Object.entries(variables) as [VariableName, (typeof variables)[VariableName]][]) {
     const raw = env[name] === '' ? undefined : env[name];
@@ -35,6 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (result.success) {
       config[name] = result.data;
     } else {
+      invalid.add(name);
       const why = result.error.issues.map((issue) => issue.message).join(', ');
       problems.push(
         def.secret ? `${name}: ${why}` : `${name}: ${why}${why.includes(value) ? '' : ` (got "${value}")`}`,
@@ -51,6 +54,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
   }
 
+  problems.push(...relayCredentialProblems((name) => config[name] !== undefined || invalid.has(name)));
+
   if (problems.length > 0) throw new ConfigError(problems);
   return config as AppConfig;
+}
+
+/** Smart host credentials: a user name needs the host and exactly one source of password. */
+function relayCredentialProblems(given: (name: VariableName) => boolean): string[] {
+  const user = given('RELAY_HOST_USERNAME');
+  const password = given('RELAY_HOST_PASSWORD');
+  const file = given('RELAY_HOST_PASSWORD_FILE');
+  const problems: string[] = [];
+  if (user && !given('RELAY_HOST'))
+    problems.push('RELAY_HOST_USERNAME: needs RELAY_HOST (credentials are only for the smart host)');
+  if (user && !password && !file)
+    problems.push('RELAY_HOST_USERNAME: needs RELAY_HOST_PASSWORD or RELAY_HOST_PASSWORD_FILE');
+  if (password && file) problems.push('RELAY_HOST_PASSWORD: set it or RELAY_HOST_PASSWORD_FILE, not both');
+  if (!user && (password || file))
+    problems.push(
+      `${password ? 'RELAY_HOST_PASSWORD' : 'RELAY_HOST_PASSWORD_FILE'}: needs RELAY_HOST_USERNAME`,
+    );
+  return problems;
 }

@@ -196,6 +196,22 @@ export const variables = {
       .regex(/^(?:\[[^\]\s]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/, 'expected host, host:port or [host]:port'),
     {},
   ),
+  RELAY_HOST_USERNAME: variable(
+    'User name for SMTP AUTH (RFC 4954, PLAIN or LOGIN) at `RELAY_HOST`. Needs a password (`RELAY_HOST_PASSWORD` or `RELAY_HOST_PASSWORD_FILE`). With credentials, delivery to the smart host requires STARTTLS (RFC 4954 §4): no TLS, no AUTH, the mail waits (4.7.4).',
+    z.string().min(1).max(255),
+    {},
+  ),
+  RELAY_HOST_PASSWORD: variable(
+    'Password for `RELAY_HOST_USERNAME`. Secret: never logged nor repeated in errors. Or use `RELAY_HOST_PASSWORD_FILE`.',
+    z.string().min(1).max(1024),
+    {},
+    true,
+  ),
+  RELAY_HOST_PASSWORD_FILE: variable(
+    'File holding the password for `RELAY_HOST_USERNAME` (e.g. a mounted Kubernetes Secret), read at start; one trailing newline is ignored. Instead of `RELAY_HOST_PASSWORD`.',
+    z.string().min(1),
+    {},
+  ),
   DELIVERY_CONCURRENCY: variable(
     'Delivery jobs one `delivery` process works on at once (per-destination limits apply across processes).',
     integer(1, 1000),

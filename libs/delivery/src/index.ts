@@ -44,4 +44,10 @@ export {
   type DeliveryWorkerOptions,
   type JobResult,
 } from './worker/delivery-worker';
-export { createDeliveryAgents, type AgentSettings, type ClosableAgents } from './worker/agents';
+export {
+  createDeliveryAgents,
+  relayCredentials,
+  type AgentSettings,
+  type ClosableAgents,
+  type RelayAuthSettings,
+} from './worker/agents';

@@ -3,7 +3,9 @@
  * behind the Redis per-destination limit, the smart host (`RELAY_HOST`) behind the same limit,
  * and the local agent (`LOCAL_DELIVERY`). `close()` drains every pooled session.
  */
+import { readFileSync } from 'node:fs';
 import type { LocalDeliveryTarget } from '@mta/config';
+import type { AuthCredentials } from '@mta/smtp-client';
 import { MxResolver, type DnsServer } from '@mta/dns';
 import type { Redis } from 'ioredis';
 import type { DeliveryAgent } from '../contract';
@@ -25,11 +27,22 @@ export interface AgentSettings {
   readonly local: LocalDeliveryTarget;
   /** `RELAY_HOST`, e.g. `[smtp.provider.example]:587`. */
   readonly relayHost?: string;
+  /**
+   * `RELAY_HOST_USERNAME` with `RELAY_HOST_PASSWORD` or `RELAY_HOST_PASSWORD_FILE` (read here,
+   * once). With them, the smart host must offer STARTTLS (RFC 4954 §4).
+   */
+  readonly relayAuth?: RelayAuthSettings;
   /** Fail-fast Redis client for the per-destination limit, and its key prefix. */
   readonly redis: Redis;
   readonly prefix: string;
   /** Concurrent deliveries per destination across all workers (default 20). */
   readonly destinationLimit?: number;
+}
+
+export interface RelayAuthSettings {
+  readonly username: string;
+  readonly password?: string;
+  readonly passwordFile?: string;
 }
 
 export interface ClosableAgents extends DeliveryAgents {
@@ -53,9 +66,13 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
   if (settings.relayHost) {
     const relay = parseRelayHost(settings.relayHost);
     if (typeof relay === 'string') throw new Error(`RELAY_HOST: ${relay}`);
+    const auth = settings.relayAuth ? relayCredentials(settings.relayAuth) : undefined;
     const agent = new RemoteDeliveryAgent({
       heloName: settings.hostname,
-      relay,
+      // RFC 4954 §4: credentials only inside TLS. `required`: no STARTTLS, or a failed
+      // handshake, defers the mail (4.7.4 / 4.7.5) instead of sending them in clear text.
+      // The certificate is not verified (Postfix's `encrypt` level).
+      relay: auth ? { ...relay, auth, tls: 'required' } : relay,
       pool: { maxIdlePerKey: limit },
     });
     smartHost = new ConcurrencyLimitedAgent(agent, {
@@ -72,4 +89,21 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
       await Promise.all([remote.close(), local.close(), smartHost?.close()]);
     },
   };
+}
+
+/** The smart host credentials; a password file is read now (one trailing newline dropped). */
+export function relayCredentials(s: RelayAuthSettings): AuthCredentials {
+  if (s.password !== undefined) return { username: s.username, password: s.password };
+  if (s.passwordFile === undefined) throw new Error('RELAY_HOST_USERNAME: needs a password');
+  let text: string;
+  try {
+    text = readFileSync(s.passwordFile, 'utf8');
+  } catch (e) {
+    // The path and the reason, never any content.
+    const code = e instanceof Error && 'code' in e ? String(e.code) : 'error';
+    throw new Error(`RELAY_HOST_PASSWORD_FILE: cannot read ${s.passwordFile} (${code})`);
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new Error(`RELAY_HOST_PASSWORD_FILE: ${s.passwordFile} is empty`);
+  return { username: s.username, password };
 }

@@ -44,6 +44,13 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
       port: config.DELIVERY_PORT,
       local: config.LOCAL_DELIVERY,
       relayHost: config.RELAY_HOST,
+      relayAuth: config.RELAY_HOST_USERNAME
+        ? {
+            username: config.RELAY_HOST_USERNAME,
+            password: config.RELAY_HOST_PASSWORD,
+            passwordFile: config.RELAY_HOST_PASSWORD_FILE,
+          }
+        : undefined,
       redis: this.redis,
       prefix: config.REDIS_PREFIX,
     });

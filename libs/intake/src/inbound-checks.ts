@@ -45,6 +45,8 @@ export interface InboundChecksOptions {
   sealingKey?: () => Promise<SealingKey | null>;
   /** A seal could not be made (the message goes on unsealed). */
   onSealError?: (error: string) => void;
+  /** Every decision, for the metrics: the DMARC result (`none` without one) and the action. */
+  onDecision?: (dmarc: string, action: string) => void;
 }
 
 /** What the end of data adds to a message that is accepted. */
@@ -106,6 +108,7 @@ export class InboundChecks {
       finish: async (enforce) => {
         const verdict = await auth.finish(await spf.verdict);
         const decision = decide(verdict, { enforce, trustedSealers: this.options.trustedSealers });
+        this.options.onDecision?.(verdict.dmarc?.result ?? 'none', decision.action);
         if (decision.reply)
           throw new SmtpError(decision.reply.code, decision.reply.enhanced, decision.reply.text);
         const quarantine = decision.action === 'quarantine';

@@ -26,6 +26,8 @@ export class IntakeMetrics {
   readonly flowLimit: Gauge<'service'>;
   /** Flow control: MAIL commands that waited, by how the wait ended, and how long they waited. */
   readonly flowDelaySeconds: Histogram<'service' | 'outcome'>;
+  /** mx: messages by DMARC result and what the inbound policy did with them. */
+  readonly inboundDecisions: Counter<'dmarc' | 'action'>;
 
   private constructor(registry: Registry) {
     this.transactions = new Counter({
@@ -66,6 +68,12 @@ export class IntakeMetrics {
       name: 'mta_intake_flow_limit',
       help: 'Flow control: mail transactions that may be open at once (+Inf while commits keep up).',
       labelNames: ['service'],
+      registers: [registry],
+    });
+    this.inboundDecisions = new Counter({
+      name: 'mta_intake_inbound_decisions_total',
+      help: 'mx: messages by DMARC result (pass, fail, none, temperror, ...) and action (accept, quarantine, reject, defer).',
+      labelNames: ['dmarc', 'action'],
       registers: [registry],
     });
     this.flowDelaySeconds = new Histogram({

@@ -67,6 +67,10 @@ describe('mx inbound authentication (SPF, DKIM, DMARC, Authentication-Results)',
       detail: { sender: 'ceo@bank.test', recipients: ['alice@local.example'] },
     });
     expect(event?.queueId).toMatch(/^[0-9A-Z]{16}$/);
+    const counted = await fx.metrics.registry.getSingleMetric('mta_intake_inbound_decisions_total')?.get();
+    expect(counted?.values).toContainEqual(
+      expect.objectContaining({ labels: { dmarc: 'fail', action: 'reject' }, value: 1 }),
+    );
   });
 
   it('p=quarantine: stored, flagged for the Junk folder, X-Spam: Yes', async () => {

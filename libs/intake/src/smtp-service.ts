@@ -156,6 +156,8 @@ export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpServi
     dnsTimeoutMs: config.POLICY_DNS_TIMEOUT_MS,
     sealingKey: arcSealingKey(new PrismaDkimKeyStore(ctx.db), config.MTA_HOSTNAME),
     onSealError: (error) => deps.logger.warn({ error }, 'message relayed without an ARC seal'),
+    onDecision: (dmarc, action) =>
+      IntakeMetrics.for(ctx.metrics.registry).inboundDecisions.inc({ dmarc, action }),
   });
   const handler = new MxHandler(
     deps,

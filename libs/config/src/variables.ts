@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseListenAddress } from './listen-address';
 import { parseLocalDelivery } from './local-delivery';
+import { parseDirMode, parseFileMode, parseOwner } from './maildir-settings';
 
 /**
  * Every environment variable the MTA reads, with its documentation and its defaults.
@@ -188,6 +189,21 @@ export const variables = {
     'Mailbox delivery for local domains: `maildir:/path` or `lmtp://host:port`.',
     parsed(parseLocalDelivery),
     { production: 'maildir:/var/spool/mta/maildir', development: 'maildir:./tmp/maildir' },
+  ),
+  MAILDIR_FILE_MODE: variable(
+    'Mode (octal) of the message files Maildir delivery writes. The default lets a mail server of the same group (Dovecot as another user) read them.',
+    parsed(parseFileMode),
+    both('0660'),
+  ),
+  MAILDIR_DIR_MODE: variable(
+    'Mode (octal) of the directories Maildir delivery creates (domain, user, Maildir, tmp/new/cur). The default gives the group what Dovecot needs (move new/ to cur/, its index files), and setgid (2000) keeps the group on everything created inside.',
+    parsed(parseDirMode),
+    both('2770'),
+  ),
+  MAILDIR_OWNER: variable(
+    'Numeric `uid:gid` (or `uid`, or `:gid`) given to what Maildir delivery creates. Another uid needs the process to run as root; a gid, root or membership of that group. Unset: the process user and the group setgid passes down.',
+    parsed(parseOwner),
+    {},
   ),
   RELAY_HOST: variable(
     'Smart host for mail to remote domains, `host`, `host:port` or `[host]:port` (port 25 by default): no MX lookup. Unset: direct delivery to each MX. Relay domains always go to their own MX.',

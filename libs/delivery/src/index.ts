@@ -34,7 +34,7 @@ export {
 } from './limits/limited-agent';
 export { MaildirDeliveryAgent, CrlfToLf, type MaildirAgentOptions } from './local/maildir-agent';
 export { LmtpDeliveryAgent, type LmtpAgentOptions } from './local/lmtp-agent';
-export { createLocalDeliveryAgent } from './local/local-agent';
+export { createLocalDeliveryAgent, type MaildirSettings } from './local/local-agent';
 export { loadDeliveryRequest, type DeliveryJobRef, type RequestLoad } from './request-loader';
 export {
   DeliveryWorker,

@@ -2,7 +2,7 @@
  * Maildir delivery on a temp directory: the tmp → new protocol, the added trace headers,
  * LF line endings, unsafe names, and failures that must leave nothing behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -52,6 +52,58 @@ describe('MaildirDeliveryAgent', () => {
       expect(stored).toBe(`Return-Path: <sender@example.org>\nDelivered-To: ${rcpt}\n` + asLf(body));
     }
     expect(report.results[0].text).toContain(box('local.test', 'alice', 'new')[0]);
+  });
+
+  describe('permissions (MAILDIR_FILE_MODE, MAILDIR_DIR_MODE, MAILDIR_OWNER)', () => {
+    const mode = (p: string): number => statSync(p).mode & 0o7777;
+    let umask: number;
+    beforeEach(() => {
+      umask = process.umask(0o077); // a strict umask must not narrow what was asked for
+    });
+    afterEach(() => {
+      process.umask(umask);
+    });
+
+    it('by default: files 0660, every directory it creates 2770 (group rw for Dovecot, setgid)', async () => {
+      const agent = new MaildirDeliveryAgent({ root });
+      await agent.deliver(request(['alice@local.test'], message('modes')));
+      await agent.deliver(request(['alice@local.test'], message('quarantined'), { quarantine: true }));
+      const maildir = path.join(root, 'local.test', 'alice', 'Maildir');
+      for (const dir of [
+        path.join(root, 'local.test'),
+        path.join(root, 'local.test', 'alice'),
+        maildir,
+        ...['tmp', 'new', 'cur', '.Junk', '.Junk/new'].map((d) => path.join(maildir, d)),
+      ])
+        expect([dir, mode(dir).toString(8)]).toEqual([dir, '2770']);
+      const file = path.join(maildir, 'new', box('local.test', 'alice', 'new')[0]);
+      expect(mode(file).toString(8)).toBe('660');
+      expect(mode(path.join(maildir, '.Junk', 'maildirfolder')).toString(8)).toBe('660');
+      expect(mode(root).toString(8)).toBe('700'); // the root is the operator's: left alone
+    });
+
+    it('as configured, and existing directories keep theirs', async () => {
+      const agent = new MaildirDeliveryAgent({ root, fileMode: 0o640, dirMode: 0o750 });
+      await agent.deliver(request(['bob@local.test'], message('configured')));
+      const maildir = path.join(root, 'local.test', 'bob', 'Maildir');
+      expect(mode(maildir).toString(8)).toBe('750');
+      expect(mode(path.join(maildir, 'new', box('local.test', 'bob', 'new')[0])).toString(8)).toBe('640');
+      chmodSync(maildir, 0o700); // an operator's choice for one mailbox
+      await agent.deliver(request(['bob@local.test'], message('again')));
+      expect(mode(maildir).toString(8)).toBe('700');
+      expect(box('local.test', 'bob', 'new')).toHaveLength(2);
+    });
+
+    it.skipIf(process.getuid?.() !== 0)('as root: gives files and directories to MAILDIR_OWNER', async () => {
+      const agent = new MaildirDeliveryAgent({ root, owner: { uid: 65534, gid: 65534 } });
+      await agent.deliver(request(['carol@local.test'], message('owned')));
+      const maildir = path.join(root, 'local.test', 'carol', 'Maildir');
+      const file = path.join(maildir, 'new', box('local.test', 'carol', 'new')[0]);
+      for (const p of [path.join(root, 'local.test'), maildir, path.join(maildir, 'new'), file])
+        expect([p, statSync(p).uid, statSync(p).gid]).toEqual([p, 65534, 65534]);
+      expect(mode(maildir).toString(8)).toBe('2770'); // chown did not drop setgid
+      expect(mode(file).toString(8)).toBe('660');
+    });
   });
 
   it('files a quarantined message (DMARC p=quarantine) in the Maildir++ Junk folder, not the inbox', async () => {

@@ -11,8 +11,14 @@
  * A message the inbound policy quarantined (DMARC p=quarantine) goes to the Maildir++ folder
  * `Junk` instead: `Maildir/.Junk/`, marked as a folder by an empty `maildirfolder` file
  * (Courier's maildir++ convention, which Dovecot follows), where IMAP clients show "Junk".
+ *
+ * Permissions (MAILDIR_FILE_MODE, MAILDIR_DIR_MODE, MAILDIR_OWNER): files 0660 and directories
+ * 2770 by default, set with chmod so that the umask does not narrow them. The IMAP server can
+ * then run as another user in the same group: it reads the files, moves them from new/ to cur/
+ * and writes its index files beside them, and setgid directories give everything created inside
+ * (by us or by it) the tree's group. Nothing for others: mail is private.
  */
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { openBody } from '../body';
 import type {
@@ -27,13 +33,25 @@ import { maildirOf, uniqueName } from './maildir-name';
 export interface MaildirAgentOptions {
   /** The tree's root (`LOCAL_DELIVERY=maildir:<root>`). */
   readonly root: string;
-  /** Mode of created directories (default 0700) and files (default 0600). */
+  /** Mode of created directories (default 02770) and files (default 0660), umask or not. */
   readonly dirMode?: number;
   readonly fileMode?: number;
+  /** Owner and/or group of what is created (chown); absent: the process's, and setgid's group. */
+  readonly owner?: { readonly uid?: number; readonly gid?: number };
 }
 
+export const DEFAULT_FILE_MODE = 0o660;
+export const DEFAULT_DIR_MODE = 0o2770;
+
 export class MaildirDeliveryAgent implements DeliveryAgent {
-  constructor(private readonly options: MaildirAgentOptions) {}
+  private readonly dirMode: number;
+  private readonly fileMode: number;
+
+  constructor(private readonly options: MaildirAgentOptions) {
+    this.dirMode = options.dirMode ?? DEFAULT_DIR_MODE;
+    this.fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
+    checkOwner(options.owner);
+  }
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
     const results: RecipientDelivery[] = [];
@@ -72,23 +90,47 @@ export class MaildirDeliveryAgent implements DeliveryAgent {
   /** `Maildir/.Junk`, made a Maildir++ folder on first use (in a complete Maildir). */
   private async junkFolder(maildir: string): Promise<string> {
     const dir = path.join(maildir, '.Junk');
-    const mode = this.options.dirMode ?? 0o700;
-    for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(maildir, sub), { recursive: true, mode });
-    await mkdir(dir, { recursive: true, mode });
-    const marker = await open(path.join(dir, 'maildirfolder'), 'a', this.options.fileMode ?? 0o600);
-    await marker.close();
+    for (const sub of ['tmp', 'new', 'cur']) await this.makeDir(path.join(maildir, sub));
+    await this.makeDir(dir);
+    const marker = await open(path.join(dir, 'maildirfolder'), 'a', this.fileMode);
+    try {
+      await this.own(marker);
+    } finally {
+      await marker.close();
+    }
     return dir;
   }
 
+  /**
+   * mkdir -p, then owner and mode on each level it created: mkdir's mode is narrowed by the
+   * umask and Linux ignores setgid in it. Existing directories are left as they are.
+   */
+  private async makeDir(dir: string): Promise<void> {
+    const first = await mkdir(dir, { recursive: true, mode: this.dirMode });
+    if (first === undefined) return;
+    const { uid = -1, gid = -1 } = this.options.owner ?? {};
+    for (let d = dir; ; d = path.dirname(d)) {
+      if (this.options.owner) await chown(d, uid, gid); // before chmod: chown may clear setgid
+      await chmod(d, this.dirMode);
+      if (d === first || d === path.dirname(d)) break;
+    }
+  }
+
+  /** The file's owner and mode, whatever the umask (fchown, fchmod). */
+  private async own(file: FileHandle): Promise<void> {
+    const owner = this.options.owner;
+    if (owner) await file.chown(owner.uid ?? -1, owner.gid ?? -1);
+    await file.chmod(this.fileMode);
+  }
+
   private async write(dir: string, header: Buffer, request: DeliveryRequest): Promise<string> {
-    const dirMode = this.options.dirMode ?? 0o700;
-    for (const sub of ['tmp', 'new', 'cur'])
-      await mkdir(path.join(dir, sub), { recursive: true, mode: dirMode });
+    for (const sub of ['tmp', 'new', 'cur']) await this.makeDir(path.join(dir, sub));
     const name = uniqueName();
     const tmp = path.join(dir, 'tmp', name);
-    const file = await open(tmp, 'wx', this.options.fileMode ?? 0o600); // never overwrite
+    const file = await open(tmp, 'wx', this.fileMode); // never overwrite
     let written = false;
     try {
+      await this.own(file);
       await file.write(header);
       const lf = new CrlfToLf();
       const body = openBody(request.body);
@@ -179,4 +221,19 @@ function failureOf(r: DeliveryRecipient, e: unknown): RecipientDelivery {
   if (code === 'EDQUOT') return verdict(r, 'deferred', 452, '4.2.2', `mailbox over quota: ${detail}`);
   if (code === 'ENOSPC') return verdict(r, 'deferred', 452, '4.3.1', `mail system full: ${detail}`);
   return verdict(r, 'deferred', 451, '4.3.0', `cannot write to the maildir: ${detail}`);
+}
+
+/**
+ * Fails at start, not at every delivery: another uid needs root, a gid root or membership
+ * (chown(2): EPERM otherwise).
+ */
+function checkOwner(owner: MaildirAgentOptions['owner']): void {
+  if (!owner || process.getuid === undefined || process.getuid() === 0) return;
+  if (owner.uid !== undefined && owner.uid !== process.getuid())
+    throw new Error(
+      `MAILDIR_OWNER: uid ${owner.uid} needs the process to run as root (it runs as ${process.getuid()})`,
+    );
+  const groups = process.getgroups?.() ?? [];
+  if (owner.gid !== undefined && !groups.includes(owner.gid))
+    throw new Error(`MAILDIR_OWNER: gid ${owner.gid} needs root or membership of that group`);
 }

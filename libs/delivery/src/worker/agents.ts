@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { DeliveryAgent } from '../contract';
 import { RedisDestinationLimiter } from '../limits/destination-limiter';
 import { ConcurrencyLimitedAgent } from '../limits/limited-agent';
-import { createLocalDeliveryAgent } from '../local/local-agent';
+import { createLocalDeliveryAgent, type MaildirSettings } from '../local/local-agent';
 import { RemoteDeliveryAgent } from '../remote/remote-agent';
 import { parseRelayHost } from '../remote/route';
 import type { DeliveryAgents } from './delivery-worker';
@@ -25,6 +25,8 @@ export interface AgentSettings {
   readonly port: number;
   /** `LOCAL_DELIVERY`. */
   readonly local: LocalDeliveryTarget;
+  /** `MAILDIR_FILE_MODE`, `MAILDIR_DIR_MODE`, `MAILDIR_OWNER`, for a `maildir:` target. */
+  readonly maildir?: MaildirSettings;
   /** `RELAY_HOST`, e.g. `[smtp.provider.example]:587`. */
   readonly relayHost?: string;
   /**
@@ -80,7 +82,7 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
       destinationOf: () => `relay:${settings.relayHost}`,
     });
   }
-  const local = createLocalDeliveryAgent(settings.local, { heloName: settings.hostname });
+  const local = createLocalDeliveryAgent(settings.local, { heloName: settings.hostname }, settings.maildir);
   return {
     remote,
     local,

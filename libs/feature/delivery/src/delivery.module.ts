@@ -43,6 +43,11 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
       dnsServers: config.DNS_SERVERS,
       port: config.DELIVERY_PORT,
       local: config.LOCAL_DELIVERY,
+      maildir: {
+        fileMode: config.MAILDIR_FILE_MODE,
+        dirMode: config.MAILDIR_DIR_MODE,
+        owner: config.MAILDIR_OWNER,
+      },
       relayHost: config.RELAY_HOST,
       relayAuth: config.RELAY_HOST_USERNAME
         ? {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Address, DomainName } from '../common/names';
+import { DomainName, MailboxAddress } from '../common/names';
 
 const Password = z
   .string()
@@ -14,17 +14,19 @@ const WholeDomain = z
   .transform((value) => value.slice(1))
   .pipe(DomainName)
   .transform((domain) => `@${domain}`);
-const SendAs = z.union([WholeDomain, Address]);
+const SendAs = z.union([WholeDomain, MailboxAddress]);
 
 export const SendAsList = z
   .array(z.string().max(320))
   .max(100)
   .pipe(z.array(SendAs))
   .transform((list) => [...new Set(list)])
-  .describe('Further envelope senders, as addresses or `@domain` for a whole domain.');
+  .describe(
+    'Further addresses the account may use as envelope sender (MAIL FROM) and header From at submission, besides its own: an address, or `@domain` for every address of that domain. Stored and compared in lower case. Any other sender gets 553 5.7.1.',
+  );
 
 export const CreateAccount = z.strictObject({
-  address: Address,
+  address: MailboxAddress,
   password: Password,
   sendAs: SendAsList.default([]),
   disabled: z.boolean().default(false),
@@ -38,7 +40,7 @@ export const UpdateAccount = z.strictObject({
 });
 export type UpdateAccount = z.output<typeof UpdateAccount>;
 
-export const AccountParam = z.object({ address: Address });
+export const AccountParam = z.object({ address: MailboxAddress });
 
 export const AccountView = z.object({
   id: z.uuid(),

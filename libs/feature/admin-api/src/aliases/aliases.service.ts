@@ -65,7 +65,8 @@ export class AliasesService {
     if (alias) throw conflict(`alias ${input.address} already exists`);
     if (account) throw conflict(`${input.address} is already an account`);
     const accounts = await this.db.client.account.findMany({
-      where: { address: { in: input.targets } },
+      // Our mailboxes are stored in lower case (MailboxAddress): a target names one whatever its case.
+      where: { address: { in: input.targets.map((t) => t.toLowerCase()) } },
       select: { id: true, address: true },
     });
     const accountIds = new Map(accounts.map((a) => [a.address, a.id]));
@@ -75,7 +76,9 @@ export class AliasesService {
         domainId: domain.id,
         targets: {
           create: input.targets.map((target) =>
-            accountIds.has(target) ? { accountId: accountIds.get(target) } : { address: target },
+            accountIds.has(target.toLowerCase())
+              ? { accountId: accountIds.get(target.toLowerCase()) }
+              : { address: target },
           ),
         },
       },

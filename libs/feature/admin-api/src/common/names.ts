@@ -4,7 +4,8 @@ import { z } from 'zod';
 /**
  * Domain names and addresses as the API stores them: domains in lower case, IDNs as A-labels
  * (`bücher.example` → `xn--bcher-kva.example`), no trailing dot; the local part of an address
- * as given (it is case-sensitive in principle, RFC 5321 §2.4).
+ * as given (it is case-sensitive in principle, RFC 5321 §2.4), except for the addresses of our
+ * own mailboxes (`MailboxAddress`).
  */
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -61,3 +62,15 @@ export const Address = z
     return address;
   })
   .describe('A mail address, e.g. `alice@example.com`.');
+
+/**
+ * The address of one of OUR mailboxes (account, alias, send-as entry): stored in lower case.
+ * RFC 5321 §2.4 leaves the case of a local part to the host that owns it, and we (like every
+ * mainstream MTA) treat `Alice@` and `alice@` as one mailbox: intake, login and send-as look
+ * addresses up lower-cased, so they must be stored that way. Lower-casing on write keeps every
+ * lookup an exact match on the unique index (the RCPT hot path), and makes two accounts that
+ * differ only in case impossible.
+ */
+export const MailboxAddress = Address.transform((address) => address.toLowerCase()).describe(
+  'A mail address of one of our mailboxes, e.g. `alice@example.com`. Matched case-insensitively and stored in lower case (`Alice@Example.com` is `alice@example.com`).',
+);

@@ -70,6 +70,35 @@ describe('accounts', () => {
     ).toEqual(['password']);
   });
 
+  it('stores our mailboxes in lower case: a mixed-case address is one account, found whatever its case', async () => {
+    const created = await api.request('POST', '/api/v1/accounts', {
+      body: { address: 'Mixed.Case@example.com', password: 'long enough', sendAs: ['Sales.Team@Example.com'] },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ address: 'mixed.case@example.com', sendAs: ['sales.team@example.com'] });
+    expect((await api.request('GET', '/api/v1/accounts/MIXED.case@example.com')).body).toMatchObject({
+      address: 'mixed.case@example.com',
+    });
+    const again = await api.request('POST', '/api/v1/accounts', {
+      body: { address: 'mixed.CASE@example.com', password: 'long enough' },
+    });
+    expect(again.status).toBe(409);
+    const alias = await api.request('POST', '/api/v1/aliases', {
+      body: { address: 'Team@Example.com', targets: ['MIXED.CASE@example.com', 'Someone@Outside.example'] },
+    });
+    expect(alias.status).toBe(201);
+    expect(alias.body).toMatchObject({
+      address: 'team@example.com',
+      targets: [
+        { address: 'mixed.case@example.com', kind: 'account' },
+        // Not ours: an outside local part keeps its case (RFC 5321 §2.4).
+        { address: 'Someone@outside.example', kind: 'address' },
+      ],
+    });
+    expect((await api.request('DELETE', '/api/v1/aliases/TEAM@example.com')).status).toBe(204);
+    expect((await api.request('DELETE', '/api/v1/accounts/Mixed.Case@example.com')).status).toBe(204);
+  });
+
   it('answers 409 for a duplicate and 404 for an unknown account', async () => {
     const dup = await api.request('POST', '/api/v1/accounts', {
       body: { address: 'alice@example.com', password: 'long enough' },

@@ -25,11 +25,18 @@ export class PrismaAccountDirectory implements AccountDirectory {
     return account !== null && ok;
   }
 
+  /**
+   * The login's own address, an address granted in its send-as list, or any address of a domain
+   * granted whole (`@example.org`). Our mailboxes are stored in lower case and matched so (RFC
+   * 5321 §2.4: the case of a local part is ours to decide); domains are case-insensitive always.
+   */
   async maySendAs(login: string, address: string): Promise<boolean> {
     const wanted = address.toLowerCase();
     if (wanted === login.toLowerCase()) return true;
+    const at = wanted.lastIndexOf('@');
+    const grants = at > 0 ? [wanted, wanted.slice(at)] : [wanted];
     const count = await this.db.accountSendAs.count({
-      where: { address: wanted, account: { address: login.toLowerCase(), disabled: false } },
+      where: { address: { in: grants }, account: { address: login.toLowerCase(), disabled: false } },
     });
     return count > 0;
   }

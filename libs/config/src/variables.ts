@@ -259,6 +259,25 @@ export const variables = {
     integer(1, 1000),
     both('50'),
   ),
+  ALIAS_MAX_DEPTH: variable(
+    'Aliases followed at most when an alias targets another alias (the alias given is the first); deeper, like a loop, gets 550 5.4.6 at RCPT.',
+    integer(1, 100),
+    both('10'),
+  ),
+  SRS_SECRET: variable(
+    'Key of the Sender Rewriting Scheme: mail forwarded by an alias to an outside address leaves with an SRS0 envelope sender signed with it, and bounces to SRS addresses are checked with it (at least 16 characters; the same on every replica). Unset: forwarded mail keeps its sender and SRS addresses are unknown users.',
+    z.string().min(16, 'must be at least 16 characters'),
+    {},
+    true,
+  ),
+  SRS_DOMAIN: variable(
+    'Domain of the SRS addresses; its MX must reach our mx. Unset: the domain of MTA_HOSTNAME (`example.org` for `mx.example.org`; MTA_HOSTNAME itself when it has two labels).',
+    z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/, 'expected a domain name such as example.org')
+      .transform((value) => value.toLowerCase()),
+    {},
+  ),
   INTAKE_FLOW_TARGET_MS: variable(
     'Flow control of mx and submission: while the process is busy and the 90th percentile of the wait for the 250 after data exceeds its usual minimum by more than this (ms), new transactions wait at MAIL FROM. 0 turns it off.',
     integer(0, 10_000),

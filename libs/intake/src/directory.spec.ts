@@ -8,7 +8,7 @@ function fakePool(existing: Set<string>) {
     queries: 0,
     async query(config: { values: unknown[] }) {
       pool.queries += 1;
-      return { rows: [{ found: existing.has(String(config.values[0])) }] };
+      return { rows: existing.has(String(config.values[0])) ? [{ kind: 'account', targets: null }] : [] };
     },
   };
   return pool;
@@ -25,28 +25,28 @@ describe('PrismaDirectory mailbox cache', () => {
 
   it('asks the database once per existing mailbox within the TTL, and again after it', async () => {
     const { directory, pool, advance } = setup();
-    expect(await directory.mailboxExists('bob@local.example')).toBe(true);
+    expect(await directory.mailbox('bob@local.example')).toEqual({ kind: 'account' });
     advance(4_999);
-    expect(await directory.mailboxExists('bob@local.example')).toBe(true);
+    expect(await directory.mailbox('bob@local.example')).toEqual({ kind: 'account' });
     expect(pool.queries).toBe(1);
     advance(1);
-    expect(await directory.mailboxExists('bob@local.example')).toBe(true);
+    expect(await directory.mailbox('bob@local.example')).toEqual({ kind: 'account' });
     expect(pool.queries).toBe(2);
   });
 
   it('never caches an unknown mailbox: one created a moment later is found at once', async () => {
     const { directory, pool, existing } = setup();
-    expect(await directory.mailboxExists('new@local.example')).toBe(false);
+    expect(await directory.mailbox('new@local.example')).toBeNull();
     existing.add('new@local.example');
-    expect(await directory.mailboxExists('new@local.example')).toBe(true);
+    expect(await directory.mailbox('new@local.example')).toEqual({ kind: 'account' });
     expect(pool.queries).toBe(2);
   });
 
   it('forgets a removed mailbox once the TTL has passed', async () => {
     const { directory, existing, advance } = setup();
-    expect(await directory.mailboxExists('bob@local.example')).toBe(true);
+    expect(await directory.mailbox('bob@local.example')).toEqual({ kind: 'account' });
     existing.delete('bob@local.example');
     advance(5_000);
-    expect(await directory.mailboxExists('bob@local.example')).toBe(false);
+    expect(await directory.mailbox('bob@local.example')).toBeNull();
   });
 });

@@ -5,6 +5,9 @@ import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protoco
 import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
 import { newQueueId } from '@mta/db';
 import { BodyCollector } from './body-collector';
+import { TransactionRecipients, type ExpandedMessage } from './envelope-recipients';
+import type { Forwarding } from './forwarding';
+import type { StoredMessage } from './incoming-message';
 import type { FlowControl } from './flow-control';
 import type { InboundMessage } from './inbound-checks';
 import type { MessageWriter } from './message-writer';
@@ -18,6 +21,8 @@ export interface IntakeOptions {
   maxReceived?: number;
   /** Leave the client's name and address out of our Received header (privacy). Default false. */
   hideClient?: boolean;
+  /** Recipients per message after alias expansion (MAX_RECIPIENTS). Default 1000. */
+  maxRecipients?: number;
 }
 
 /**
@@ -32,6 +37,8 @@ export interface MessageSigner {
 
 export interface IntakeDependencies {
   resolver: RecipientResolver;
+  /** Splits off the forwarded recipients with an SRS sender (forwarding.ts). */
+  forwarding: Forwarding;
   writer: MessageWriter;
   /** Holds MAIL FROM while commits fall behind (flow-control.ts). */
   flow: FlowControl;
@@ -45,8 +52,8 @@ export interface IntakeDependencies {
  * decide who may send and what is added to the header.
  */
 export abstract class IntakeHandler implements SmtpHandler {
-  /** Recipients accepted in the current transaction of each session, by address as written. */
-  private readonly accepted = new Map<string, Map<string, ResolvedRecipient>>();
+  /** Recipients accepted in the current transaction of each session (an alias: its expansion). */
+  private readonly accepted = new Map<string, TransactionRecipients>();
   protected abstract readonly service: 'mx' | 'submission';
 
   constructor(
@@ -64,15 +71,15 @@ export abstract class IntakeHandler implements SmtpHandler {
     }
     // The connection closed while this MAIL waited: onClose has run, so record nothing more.
     if (!(await this.deps.flow.admit(session.id))) return;
-    this.accepted.set(session.id, new Map());
+    this.accepted.set(session.id, new TransactionRecipients(this.options.maxRecipients ?? 1000));
     this.deps.log.mail(session, sender);
   }
 
   async onRcptTo(session: SessionInfo, rcpt: RcptCommand): Promise<void> {
     try {
       const resolved = await this.deps.resolver.resolve(rcpt.to, { authenticated: session.user !== null });
-      this.accepted.get(session.id)?.set(rcpt.to.raw, resolved);
-      this.deps.log.recipient(session, resolved.address);
+      this.accepted.get(session.id)?.add(rcpt.to.raw, resolved);
+      this.deps.log.recipient(session, resolved[0].via ?? resolved[0].address);
     } catch (error) {
       if (error instanceof SmtpError) this.deps.log.recipientRefused(session, rcpt.to.raw, error);
       throw error;
@@ -80,7 +87,7 @@ export abstract class IntakeHandler implements SmtpHandler {
   }
 
   async onData(session: SessionInfo, envelope: Envelope, body: Readable): Promise<string> {
-    const resolved = this.accepted.get(session.id) ?? new Map<string, ResolvedRecipient>();
+    const resolved = this.accepted.get(session.id) ?? new TransactionRecipients(0);
     this.accepted.delete(session.id);
     // The queue id is chosen now, so that our Received header can name it (RFC 5321 §4.4 `id`).
     const queueId = newQueueId();
@@ -116,22 +123,14 @@ export abstract class IntakeHandler implements SmtpHandler {
         ...(top.signer ? await top.signer.finish() : []).map((f) => Buffer.from(f)),
       ];
       const size = collector.size + head.reduce((n, b) => n + b.length, 0);
-      const stored = await this.deps.writer.store({
+      const stored = await this.store({
         queueId,
         source: this.service,
         sender: envelope.mailFrom?.raw ?? '',
         clientAddress: session.remoteAddress,
         clientHelo: session.helo?.domain ?? null,
         authUser: session.user,
-        recipients: envelope.recipients.map((r) => {
-          const route = resolved.get(r.address.raw);
-          if (!route) throw new Error(`recipient ${r.address.raw} was not resolved at RCPT`);
-          return {
-            ...route,
-            notify: [...(r.params.notify ?? [])],
-            orcpt: r.params.orcpt ? `${r.params.orcpt.type};${r.params.orcpt.address}` : null,
-          };
-        }),
+        recipients: resolved.forStore(envelope.recipients),
         dsnRet: envelope.mailParams.ret ?? null,
         dsnEnvid: envelope.mailParams.envid ?? null,
         smtpUtf8: envelope.mailParams.smtpUtf8,
@@ -170,6 +169,16 @@ export abstract class IntakeHandler implements SmtpHandler {
     this.accepted.delete(session.id);
     this.deps.flow.release(session.id);
     this.deps.log.closed(session);
+  }
+
+  /** The message made durable; forwarded recipients in a copy with an SRS sender, in the same commit. */
+  private async store(message: ExpandedMessage): Promise<StoredMessage> {
+    const messages = this.deps.forwarding.split(message);
+    if (!messages) throw new SmtpError(550, '5.7.1', 'Message not forwarded: it failed the DMARC check');
+    const [stored, ...copies] = await this.deps.writer.storeAll(messages);
+    for (const copy of copies)
+      this.deps.logger.info({ queueId: stored.queueId, copy: copy.queueId }, 'forwarded recipients stored apart');
+    return stored;
   }
 
   /** Who may use this reverse-path: the subclass refuses with an SmtpError. */
@@ -242,7 +251,7 @@ async function* feeding(body: Readable, inbound: InboundMessage): AsyncGenerator
  * covers all recipients, and adding a recipient of a lenient domain must not open the door for
  * the others.
  */
-function enforcesDmarc(recipients: Map<string, ResolvedRecipient>): boolean {
+function enforcesDmarc(recipients: Pick<TransactionRecipients, 'values'>): boolean {
   const all = [...recipients.values()];
   return all.length === 0 || all.some((r) => r.dmarcEnforce !== false);
 }

@@ -49,9 +49,11 @@ export interface MessageWriterOptions {
 }
 
 export class MessageWriter {
-  private readonly group: GroupCommit<IncomingMessage, StoredMessage>;
+  /** Items are the messages of one DATA (more than one when forwarding splits it): one commit holds them all. */
+  private readonly group: GroupCommit<readonly IncomingMessage[], StoredMessage[]>;
   /** Messages for the `accepted` job: one job in flight; those that come meanwhile share the next. */
   private readonly jobs: GroupCommit<StoredMessage, void>;
+  private readonly onBatch?: (messages: number) => void;
   /** `accepted` jobs on their way to Redis. */
   private readonly enqueuing = new Set<Promise<void>>();
 
@@ -65,9 +67,9 @@ export class MessageWriter {
       maxInFlight: options.maxInFlight ?? 1,
       maxItems: options.maxBatch ?? 64,
       maxWeight: options.maxBatchBytes ?? 4 * 1024 * 1024,
-      weight: (m) => m.size,
-      onBatch: options.onBatch,
+      weight: (messages) => messages.reduce((n, m) => n + m.size, 0),
     });
+    this.onBatch = options.onBatch;
     this.jobs = new GroupCommit((stored) => this.sendJob(stored), {
       maxInFlight: 1,
       maxItems: ACCEPTED_MAX_MESSAGES,
@@ -75,11 +77,20 @@ export class MessageWriter {
   }
 
   async store(message: IncomingMessage): Promise<StoredMessage> {
+    const [stored] = await this.storeAll([message]);
+    return stored;
+  }
+
+  /** Several messages in one commit: all of them durable, or none (then 451 4.3.0). */
+  async storeAll(messages: readonly IncomingMessage[]): Promise<StoredMessage[]> {
     try {
-      return await this.group.submit(message);
+      return await this.group.submit(messages);
     } catch (error) {
       this.logger.error(
-        { queueId: message.queueId, err: error instanceof Error ? error.message : String(error) },
+        {
+          queueId: messages.map((m) => m.queueId).join(','),
+          err: error instanceof Error ? error.message : String(error),
+        },
         'storing a message failed',
       );
       throw new SmtpError(451, '4.3.0', 'Temporary failure storing the message, please try again later', {
@@ -97,15 +108,19 @@ export class MessageWriter {
   }
 
   /** One statement for the batch; its ids then go in the next `accepted` job (enqueue). */
-  private async write(batch: readonly IncomingMessage[]): Promise<StoredMessage[]> {
+  private async write(groups: readonly (readonly IncomingMessage[])[]): Promise<StoredMessage[][]> {
+    const batch = groups.flat();
+    this.onBatch?.(batch.length);
     const result = await this.pool.query<{ id: string; queue_id: string }>(insertMessages(batch));
     const ids = new Map(result.rows.map((row) => [row.queue_id, row.id]));
-    const stored = batch.map((m) => {
-      const id = ids.get(m.queueId);
-      if (!id) throw new Error(`the insert returned no id for ${m.queueId}`);
-      return { id, queueId: m.queueId };
-    });
-    this.enqueue(stored);
+    const stored = groups.map((group) =>
+      group.map((m) => {
+        const id = ids.get(m.queueId);
+        if (!id) throw new Error(`the insert returned no id for ${m.queueId}`);
+        return { id, queueId: m.queueId };
+      }),
+    );
+    this.enqueue(stored.flat());
     return stored;
   }
 

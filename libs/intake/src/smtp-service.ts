@@ -1,5 +1,6 @@
 import type { AppConfig } from '@mta/config';
-import type { PrismaClient } from '@mta/db';
+import { newQueueId, type PrismaClient } from '@mta/db';
+import { srsFromConfig } from '@mta/mail';
 import type pg from 'pg';
 import type { Logger, Metrics } from '@mta/observability';
 import type { JobProducer } from '@mta/queue';
@@ -11,6 +12,7 @@ import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 import { PrismaDirectory } from './directory';
 import { PrismaDkimKeyStore, type DkimKeyStore } from './dkim-keys';
 import { FlowControl, type FlowControlOptions } from './flow-control';
+import { Forwarding, passedDmarc } from './forwarding';
 import type { IntakeDependencies } from './intake-handler';
 import { IntakeMetrics } from './intake-metrics';
 import { MessageWriter } from './message-writer';
@@ -55,12 +57,17 @@ function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): In
   const batches = metrics.batchMessages.labels(service);
   const limit = metrics.flowLimit.labels(service);
   limit.set(Infinity);
-  // A bare <postmaster> means the postmaster of our own host name (RFC 5321 §4.1.1.3).
+  const srs = srsFromConfig(ctx.config);
   return {
-    resolver: new RecipientResolver(
-      new PrismaDirectory(ctx.db, ctx.pool),
-      ctx.config.MTA_HOSTNAME.toLowerCase(),
-    ),
+    resolver: new RecipientResolver(new PrismaDirectory(ctx.db, ctx.pool), {
+      // A bare <postmaster> means the postmaster of our own host name (RFC 5321 §4.1.1.3).
+      postmasterDomain: ctx.config.MTA_HOSTNAME.toLowerCase(),
+      maxAliasDepth: ctx.config.ALIAS_MAX_DEPTH,
+      maxRecipients: ctx.config.MAX_RECIPIENTS,
+      srs,
+    }),
+    // Mail that failed our own DMARC check is never forwarded (forwarding.ts).
+    forwarding: new Forwarding(srs, newQueueId, logger, passedDmarc),
     writer: new MessageWriter(ctx.pool, ctx.producer, logger, { onBatch: (n) => batches.observe(n) }),
     flow: new FlowControl({
       targetMs: ctx.config.INTAKE_FLOW_TARGET_MS,
@@ -161,7 +168,11 @@ export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpServi
   });
   const handler = new MxHandler(
     deps,
-    { hostname: config.MTA_HOSTNAME, maxReceived: config.MAX_RECEIVED_HEADERS },
+    {
+      hostname: config.MTA_HOSTNAME,
+      maxReceived: config.MAX_RECEIVED_HEADERS,
+      maxRecipients: config.MAX_RECIPIENTS,
+    },
     checks,
     (refusal) => recordRefusal(ctx.pool, refusal),
   );
@@ -181,6 +192,7 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
       hostname: ctx.config.MTA_HOSTNAME,
       maxReceived: ctx.config.MAX_RECEIVED_HEADERS,
       hideClient: ctx.config.SUBMISSION_HIDE_CLIENT,
+      maxRecipients: ctx.config.MAX_RECIPIENTS,
     },
   );
   const smtp = await server('submission', ctx, handler, true);

@@ -56,3 +56,4 @@ export {
   type DsnOptions,
   type OriginalMessage,
 } from './dsn/compose';
+export { defaultSrsDomain, Srs, srsFromConfig, type SrsError, type SrsOptions, type SrsReverse } from './srs';

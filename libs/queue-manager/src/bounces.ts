@@ -108,7 +108,7 @@ export class DsnWriter {
     const log = ctx.logger.child({ queueId: msg.queueId });
     const remoteHosts = await this.lastRemoteHosts(recipients.map((r) => r.id));
     const dsn = await composeDsn({
-      sender: msg.sender,
+      sender: this.returnPath(msg.sender),
       envid: msg.dsnEnvid ?? undefined,
       ret: msg.dsnRet ?? undefined,
       reportingMta: ctx.hostname,
@@ -268,6 +268,16 @@ export class DsnWriter {
       select: { recipientId: true, mxHost: true },
     });
     return new Map(rows.map((a) => [a.recipientId, a.mxHost as string]));
+  }
+
+  /**
+   * Where the DSN goes: the sender, or, for a copy we forwarded with an SRS sender (intake's
+   * forwarding.ts), the original sender it stands for; a bounce sent to our own SRS address
+   * would only come back to us (and a local-domain SRS address is no mailbox).
+   */
+  private returnPath(sender: string): string {
+    const reversed = this.ctx.srs?.reverse(sender);
+    return reversed?.ok ? reversed.address : sender;
   }
 
   private async routeOf(domain: string): Promise<RecipientRoute> {

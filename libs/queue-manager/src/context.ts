@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@mta/db';
+import type { Srs } from '@mta/mail';
 import type pg from 'pg';
 import type { Logger } from '@mta/observability';
 import type { JobProducer } from '@mta/queue';
@@ -48,6 +49,11 @@ export interface QueueManagerOptions {
   readonly delayWhenNotifyAbsent?: boolean;
   /** Originals up to this size come back whole in a failure DSN (RFC 3461 §4.3). Default 1 MiB. */
   readonly maxReturnSize?: number;
+  /**
+   * SRS (SRS_SECRET): a DSN about a forwarded copy, whose sender is one of our SRS addresses,
+   * goes straight to the original sender that address stands for. Default none.
+   */
+  readonly srs?: Srs | null;
   /** Jobs of the `accepted` and of the `outcome` worker running at once: the most a batch can hold (batches.ts). Default 32 each. */
   readonly concurrency?: number;
 }
@@ -64,6 +70,7 @@ export interface Context extends QueueManagerDeps {
   readonly delayWhenNotifyAbsent: boolean;
   readonly maxReturnSize?: number;
   readonly concurrency: number;
+  readonly srs: Srs | null;
   readonly metrics: QueueManagerMetrics;
 }
 
@@ -80,6 +87,7 @@ export function createContext(deps: QueueManagerDeps, options: QueueManagerOptio
     delayWhenNotifyAbsent: options.delayWhenNotifyAbsent ?? true,
     maxReturnSize: options.maxReturnSize,
     concurrency: options.concurrency ?? 32,
+    srs: options.srs ?? null,
     metrics: new QueueManagerMetrics(deps.registry),
   };
 }

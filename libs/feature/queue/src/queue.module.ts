@@ -3,6 +3,7 @@ import type { AppConfig } from '@mta/config';
 import { PrismaService } from '@mta/db';
 import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, REDIS_CLIENT, createRedisConnection, registerQueueMetrics } from '@mta/queue';
+import { srsFromConfig } from '@mta/mail';
 import { QueueManager } from '@mta/queue-manager';
 import { APP_CONFIG } from '@mta/runtime';
 import type { Redis } from 'ioredis';
@@ -47,7 +48,8 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
         registry: this.metrics.registry,
         hostname: config.MTA_HOSTNAME,
       },
-      { relayHost: config.RELAY_HOST || undefined },
+      // SRS_SECRET: DSNs about forwarded copies go to the original sender.
+      { relayHost: config.RELAY_HOST || undefined, srs: srsFromConfig(config) },
     );
     await this.manager.start();
     // SIGTERM: its workers stop in the drain, at the same time as the other modules'.

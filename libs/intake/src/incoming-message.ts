@@ -10,6 +10,8 @@ export interface IncomingMessage {
   /** Envelope sender; `''` for the null sender `<>`. */
   sender: string;
   clientAddress: string;
+  /** The client's forward-confirmed name (FCrDNS, client-name.ts); null: none. */
+  clientHostname?: string | null;
   clientHelo: string | null;
   authUser: string | null;
   recipients: {

@@ -24,7 +24,7 @@ export interface InsertStatement {
  */
 const NAMED_UP_TO_CHUNKS = 64;
 
-const FIXED_PARAMETERS = 25;
+const FIXED_PARAMETERS = 26;
 
 export function insertMessages(batch: readonly IncomingMessage[]): InsertStatement {
   const m = {
@@ -45,6 +45,7 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
     detail: [] as string[],
     authResults: [] as (string | null)[],
     quarantine: [] as boolean[],
+    clientHostname: [] as (string | null)[],
   };
   const r = {
     queueId: [] as string[],
@@ -75,6 +76,7 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
       message.authResults ? JSON.stringify(message.authResults).replaceAll('\\u0000', '') : null,
     );
     m.quarantine.push(message.quarantine ?? false);
+    m.clientHostname.push(truncate(message.clientHostname ?? null, 255));
     m.detail.push(
       JSON.stringify({ source: message.source, size: message.size, recipients: message.recipients.length }),
     );
@@ -99,10 +101,11 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
 WITH m AS (
   INSERT INTO messages (queue_id, source, sender, client_address, client_helo, auth_user, size,
                         dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject,
-                        auth_results, quarantine)
+                        auth_results, quarantine, client_hostname)
   SELECT * FROM unnest($1::text[], $2::message_source[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::int[], $8::dsn_ret[], $9::text[], $10::bool[], $11::bool[], $12::text[],
-                       $13::text[], $14::text[], $24::jsonb[], $25::bool[])
+                       $13::text[], $14::text[], $24::jsonb[], $25::bool[],
+                       $26::text[])
   RETURNING id, queue_id
 ), r AS (
   INSERT INTO recipients (message_id, address, domain, route, dsn_notify, dsn_orcpt, next_attempt_at)
@@ -149,6 +152,7 @@ SELECT id, queue_id FROM m`;
     c.seq,
     m.authResults,
     m.quarantine,
+    m.clientHostname,
     ...c.data,
   ];
   const name = c.data.length <= NAMED_UP_TO_CHUNKS ? `intake-insert-${c.data.length}` : undefined;

@@ -8,6 +8,7 @@ import { BodyCollector } from './body-collector';
 import { TransactionRecipients, type ExpandedMessage } from './envelope-recipients';
 import type { Forwarding } from './forwarding';
 import type { StoredMessage } from './incoming-message';
+import type { ClientNames } from './client-name';
 import type { FlowControl } from './flow-control';
 import type { InboundMessage } from './inbound-checks';
 import type { MessageWriter } from './message-writer';
@@ -44,6 +45,8 @@ export interface IntakeDependencies {
   flow: FlowControl;
   log: TransactionLog;
   logger: Logger;
+  /** The client's forward-confirmed name (client-name.ts); absent: none is looked up. */
+  clientNames?: ClientNames;
 }
 
 /**
@@ -60,6 +63,11 @@ export abstract class IntakeHandler implements SmtpHandler {
     protected readonly deps: IntakeDependencies,
     protected readonly options: IntakeOptions,
   ) {}
+
+  /** Starts the FCrDNS lookup of the client: it runs while the session goes on. */
+  onConnect(session: SessionInfo): void {
+    this.deps.clientNames?.start(session);
+  }
 
   async onMailFrom(session: SessionInfo, mail: MailCommand): Promise<void> {
     const sender = mail.from?.raw ?? '';
@@ -94,6 +102,8 @@ export abstract class IntakeHandler implements SmtpHandler {
     let dataEnded: bigint | null = null;
     let inbound: InboundMessage | null = null;
     try {
+      // Bounded by its deadline (client-name.ts); `received()` names the client with it.
+      const clientHostname = (await this.deps.clientNames?.name(session)) ?? null;
       inbound = await this.inbound(session, queueId, envelope, [...resolved.values()]);
       const collector = new BodyCollector();
       // Our Received is kept apart: a signer's fields go below it (`signerFor`).
@@ -128,6 +138,7 @@ export abstract class IntakeHandler implements SmtpHandler {
         source: this.service,
         sender: envelope.mailFrom?.raw ?? '',
         clientAddress: session.remoteAddress,
+        clientHostname,
         clientHelo: session.helo?.domain ?? null,
         authUser: session.user,
         recipients: resolved.forStore(envelope.recipients),
@@ -167,6 +178,7 @@ export abstract class IntakeHandler implements SmtpHandler {
 
   onClose(session: SessionInfo): void {
     this.accepted.delete(session.id);
+    this.deps.clientNames?.forget(session.id);
     this.deps.flow.release(session.id);
     this.deps.log.closed(session);
   }
@@ -220,6 +232,7 @@ export abstract class IntakeHandler implements SmtpHandler {
     return buildReceived({
       helo: session.helo?.domain,
       clientIp: session.remoteAddress,
+      clientHostname: this.deps.clientNames?.known(session.id) ?? undefined,
       hideClient: this.options.hideClient ?? false,
       by: this.options.hostname,
       product: 'mta',

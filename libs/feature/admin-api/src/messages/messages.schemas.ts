@@ -133,7 +133,13 @@ export const AuthResultsView = z
 export const MessageDetail = MessageSummary.omit({ recipients: true }).extend({
   client: z.object({
     address: z.string().nullable(),
-    hostname: z.string().nullable(),
+    hostname: z
+      .string()
+      .nullable()
+      .describe(
+        "The client's forward-confirmed reverse DNS name (a PTR name whose A/AAAA records contain the " +
+          'address), as in our Received field; null when none confirms or DNS did not answer within 2 s.',
+      ),
     helo: z.string().nullable(),
     authUser: z.string().nullable(),
   }),

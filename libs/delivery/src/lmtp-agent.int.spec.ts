@@ -178,7 +178,7 @@ describe.skipIf(!haveDovecotLmtp())('LmtpDeliveryAgent against Dovecot LMTP', ()
       });
       expect(dsn.smtpUtf8).toBe(true); // a global DSN (RFC 6533), flagged like its original
       const content = Buffer.concat(await dsn.stream.toArray());
-      const before = newFiles(dovecot.maildir('bob@lmtp.test')).length;
+      const before = new Set(newFiles(dovecot.maildir('bob@lmtp.test')));
       const agent = lmtp();
       const report = await agent.deliver(
         request(['bob@lmtp.test'], content, {
@@ -186,9 +186,10 @@ describe.skipIf(!haveDovecotLmtp())('LmtpDeliveryAgent against Dovecot LMTP', ()
         }),
       );
       expect(report.results[0]).toMatchObject({ kind: 'delivered', code: 250 });
-      const files = newFiles(dovecot.maildir('bob@lmtp.test'));
-      expect(files).toHaveLength(before + 1);
-      expect(readFileSync(files[files.length - 1], 'utf8')).toMatch(/report-type=global-delivery-status/);
+      // readdir's order is not the delivery order: the new file is the one that was not there.
+      const added = newFiles(dovecot.maildir('bob@lmtp.test')).filter((f) => !before.has(f));
+      expect(added).toHaveLength(1);
+      expect(readFileSync(added[0] ?? '', 'utf8')).toMatch(/report-type=global-delivery-status/);
       await agent.close();
     });
   });

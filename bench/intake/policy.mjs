@@ -67,6 +67,7 @@ function txtRecord(name, text) {
  * dnsmasq on loopback answering for `*.example` only (anything else: NXDOMAIN, never forwarded):
  * SPF of the MAIL FROM and HELO domains (pass for 127.0.0.1), the DKIM key, DMARC p=reject;
  * the DNSBL and DNSWL zones hold nothing, so 127.0.0.1 is listed in neither and every check runs.
+ * 127.0.0.1's PTR and the A record back (mx's forward-confirmed client name, at connect).
  */
 export function startPolicyDns(dkimRecord) {
   return startDnsmasq(
@@ -75,6 +76,7 @@ export function startPolicyDns(dkimRecord) {
       txtRecord(HELO, 'v=spf1 ip4:127.0.0.1 -all'),
       txtRecord(`${SELECTOR}._domainkey.${SENDER_DOMAIN}`, dkimRecord),
       txtRecord(`_dmarc.${SENDER_DOMAIN}`, 'v=DMARC1; p=reject'),
+      `--host-record=${HELO},127.0.0.1`,
     ],
     { localDomain: 'example' },
   );
@@ -96,8 +98,12 @@ export function policyEnv(dns) {
   };
 }
 
-/** The same mx with every check off, for the CPU the checks add. */
-export const plainEnv = () => ({ POLICY_INBOUND_CHECKS: 'false', MTA_HOSTNAME: 'plain.bench.example' });
+/** The same mx with every check off (same DNS, for its client name lookup), for the CPU the checks add. */
+export const plainEnv = (dns) => ({
+  DNS_SERVERS: `${dns.host}:${dns.port}`,
+  POLICY_INBOUND_CHECKS: 'false',
+  MTA_HOSTNAME: 'plain.bench.example',
+});
 
 /**
  * Greylisting answers the first try of a (client /24, sender, recipient) triplet with 451; the
@@ -146,7 +152,8 @@ export function primeGreylist(port, sender, rcpt) {
 export async function storedAuthenticationResults(withDatabase, dbName) {
   return withDatabase(dbName, async (client) => {
     const { rows } = await client.query(
-      `select c.data from messages m join message_chunks c on c.message_id = m.id and c.seq = 0
+      `select m.client_hostname, c.data from messages m
+         join message_chunks c on c.message_id = m.id and c.seq = 0
         where m.auth_results is not null order by m.received_at desc limit 1`,
     );
     if (rows.length === 0) return null;
@@ -154,6 +161,7 @@ export async function storedAuthenticationResults(withDatabase, dbName) {
       .toString('latin1')
       .split('\r\n\r\n')[0]
       .replace(/\r\n[ \t]+/g, ' ');
-    return head.split('\r\n').find((line) => /^Authentication-Results:/i.test(line)) ?? null;
+    const field = head.split('\r\n').find((line) => /^Authentication-Results:/i.test(line)) ?? '(none)';
+    return `${field} [client name ${rows[0].client_hostname ?? 'none'}]`;
   });
 }

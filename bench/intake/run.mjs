@@ -383,7 +383,7 @@ async function main() {
     dns = await startPolicyDns(template.dkimRecord);
     policyService = await startPolicyService(policyEnv(dns));
     ours = await startMx('ours', policyEnv(dns));
-    plain = await startMx('plain', plainEnv());
+    plain = await startMx('plain', plainEnv(dns));
     greylistReplies = await primeGreylist(ours.port, SENDER, RCPT);
     process.stderr.write(
       `policy: dnsmasq on ${dns.host}:${dns.port}, greylisting primed (${greylistReplies.join(' → ')})\n`,

@@ -37,9 +37,11 @@ describe('mailbox addresses in lower case (migration)', () => {
 
   it('lower-cases accounts, aliases and send-as entries, keeping one of send-as entries that differ only in case', async () => {
     const alice = await account('Alice@example.org');
-    await sql(url, `INSERT INTO aliases (address, domain_id, updated_at) VALUES ('Sales@example.org', $1, now())`, [
-      domainId,
-    ]);
+    await sql(
+      url,
+      `INSERT INTO aliases (address, domain_id, updated_at) VALUES ('Sales@example.org', $1, now())`,
+      [domainId],
+    );
     await sql(
       url,
       `INSERT INTO account_send_as (account_id, address) VALUES ($1, 'Info@example.org'), ($1, 'info@example.org'),
@@ -61,9 +63,8 @@ describe('mailbox addresses in lower case (migration)', () => {
     await expect(sql(url, script)).rejects.toThrow(
       'mailboxes that differ only in case: bob@example.org. Rename or remove one of each',
     );
-    expect(await sql(url, `SELECT address FROM accounts WHERE lower(address) = 'bob@example.org' ORDER BY 1`)).toEqual([
-      { address: 'Bob@example.org' },
-      { address: 'bob@example.org' },
-    ]);
+    expect(
+      await sql(url, `SELECT address FROM accounts WHERE lower(address) = 'bob@example.org' ORDER BY 1`),
+    ).toEqual([{ address: 'Bob@example.org' }, { address: 'bob@example.org' }]);
   });
 });

@@ -34,7 +34,10 @@ const message = (sender: string, recipients: EnvelopeRecipient[], dmarc?: string
   authResults: dmarc ? ({ dmarc: { result: dmarc } } as unknown as StoredAuthResults) : null,
 });
 const summary = (messages: ReturnType<Forwarding['split']>) =>
-  messages?.map((m) => `${m.queueId} <${m.sender.replace(/^SRS0=.*@/, 'SRS0@')}> ${m.recipients.map((r) => r.address).join(',')}`);
+  messages?.map(
+    (m) =>
+      `${m.queueId} <${m.sender.replace(/^SRS0=.*@/, 'SRS0@')}> ${m.recipients.map((r) => r.address).join(',')}`,
+  );
 
 describe('Forwarding.split', () => {
   const alice = rcpt('alice@local.example', false);

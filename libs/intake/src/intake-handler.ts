@@ -189,7 +189,10 @@ export abstract class IntakeHandler implements SmtpHandler {
     if (!messages) throw new SmtpError(550, '5.7.1', 'Message not forwarded: it failed the DMARC check');
     const [stored, ...copies] = await this.deps.writer.storeAll(messages);
     for (const copy of copies)
-      this.deps.logger.info({ queueId: stored.queueId, copy: copy.queueId }, 'forwarded recipients stored apart');
+      this.deps.logger.info(
+        { queueId: stored.queueId, copy: copy.queueId },
+        'forwarded recipients stored apart',
+      );
     return stored;
   }
 

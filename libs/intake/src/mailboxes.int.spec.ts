@@ -60,13 +60,22 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
     await alias('level2@local.example', ['level1@local.example']);
     await alias('level3@local.example', ['level2@local.example']);
     await alias('level4@local.example', ['level3@local.example']);
-    await alias('hundred@local.example', Array.from({ length: 100 }, (_, i) => `r${i}@remote.example`));
-    await alias('hundred1@local.example', Array.from({ length: 101 }, (_, i) => `r${i}@remote.example`));
+    await alias(
+      'hundred@local.example',
+      Array.from({ length: 100 }, (_, i) => `r${i}@remote.example`),
+    );
+    await alias(
+      'hundred1@local.example',
+      Array.from({ length: 101 }, (_, i) => `r${i}@remote.example`),
+    );
   });
   afterAll(() => fx?.close());
 
   const message = (queueId: string) =>
-    fx.db.message.findUniqueOrThrow({ where: { queueId }, include: { recipients: { orderBy: { address: 'asc' } } } });
+    fx.db.message.findUniqueOrThrow({
+      where: { queueId },
+      include: { recipients: { orderBy: { address: 'asc' } } },
+    });
 
   it('logs in and takes mail for a mixed-case account whatever case the client uses', async () => {
     const login = await swaks(submission, [...auth('Mixed.CASE@Local.Example'), '--quit-after', 'AUTH']);
@@ -74,7 +83,9 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
     const t = await swaks(mx, ['--from', 'someone@remote.example', '--to', 'Mixed.Case@LOCAL.example']);
     const stored = await message(queued(t) ?? '');
     // The envelope keeps the case the sender used; delivery finds the mailbox without regard to it.
-    expect(stored.recipients.map((r) => [r.address, r.route])).toEqual([['Mixed.Case@local.example', 'local']]);
+    expect(stored.recipients.map((r) => [r.address, r.route])).toEqual([
+      ['Mixed.Case@local.example', 'local'],
+    ]);
   });
 
   it('honours a whole-domain send-as (envelope and header From) and refuses another domain with 553', async () => {
@@ -114,7 +125,7 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
       ['bob@local.example', 'local', 'rfc822;Sales@local.example'],
     ]);
     const copies = await fx.db.message.findMany({
-      where: { sender: { startsWith: 'SRS0=' } , receivedAt: { gte: main.receivedAt } },
+      where: { sender: { startsWith: 'SRS0=' }, receivedAt: { gte: main.receivedAt } },
       include: { recipients: true },
     });
     expect(copies).toHaveLength(1);
@@ -125,7 +136,9 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
       ['friend@remote.example', 'remote', 'rfc822;Sales@local.example'],
     ]);
     // The same bytes, our Received naming the first message's id.
-    expect((await readMessageBuffer(fx.db, copy.id)).equals(await readMessageBuffer(fx.db, main.id))).toBe(true);
+    expect((await readMessageBuffer(fx.db, copy.id)).equals(await readMessageBuffer(fx.db, main.id))).toBe(
+      true,
+    );
     expect((await readMessageBuffer(fx.db, copy.id)).toString()).toContain(`id ${main.queueId}`);
   });
 
@@ -141,12 +154,28 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
   });
 
   it('refuses an alias loop and nesting past ALIAS_MAX_DEPTH with 550 5.4.6 at RCPT, and takes the deepest allowed', async () => {
-    const loop = await swaks(mx, ['--from', 'a@remote.example', '--to', 'ping@local.example', '--quit-after', 'RCPT']);
+    const loop = await swaks(mx, [
+      '--from',
+      'a@remote.example',
+      '--to',
+      'ping@local.example',
+      '--quit-after',
+      'RCPT',
+    ]);
     expect(lastReply(loop, '550'), loop.output).toMatch(/^550 5\.4\.6 .*alias loop/);
-    const deep = await swaks(mx, ['--from', 'a@remote.example', '--to', 'level4@local.example', '--quit-after', 'RCPT']);
+    const deep = await swaks(mx, [
+      '--from',
+      'a@remote.example',
+      '--to',
+      'level4@local.example',
+      '--quit-after',
+      'RCPT',
+    ]);
     expect(lastReply(deep, '550'), deep.output).toMatch(/^550 5\.4\.6 .*nested deeper than 3 aliases/);
     const ok = await swaks(mx, ['--from', 'a@remote.example', '--to', 'level3@local.example']);
-    expect((await message(queued(ok) ?? '')).recipients.map((r) => r.address)).toEqual(['alice@local.example']);
+    expect((await message(queued(ok) ?? '')).recipients.map((r) => r.address)).toEqual([
+      'alice@local.example',
+    ]);
   });
 
   it('counts expanded recipients against MAX_RECIPIENTS: 100 pass, 101 in one alias 550 5.5.3, one more RCPT 452 4.5.3', async () => {
@@ -174,7 +203,11 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
       'RCPT',
     ]);
     expect(lastReply(forged, '550'), forged.output).toMatch(/^550 5\.1\.1 .*invalid SRS signature/);
-    const old = new Srs({ secret: SRS_SECRET, domain: 'srs.test.example', now: () => Date.now() - 30 * 86_400_000 });
+    const old = new Srs({
+      secret: SRS_SECRET,
+      domain: 'srs.test.example',
+      now: () => Date.now() - 30 * 86_400_000,
+    });
     const expired = await swaks(mx, [
       '--from',
       '<>',

@@ -35,7 +35,8 @@ const directory: Directory = {
   },
 };
 const DAY = 86_400_000;
-const srs = (days = 20_000) => new Srs({ secret: 'sixteen+ chars!!', domain: 'srs.example', now: () => days * DAY });
+const srs = (days = 20_000) =>
+  new Srs({ secret: 'sixteen+ chars!!', domain: 'srs.example', now: () => days * DAY });
 const resolver = new RecipientResolver(directory, {
   postmasterDomain: 'local.example',
   maxAliasDepth: 10,
@@ -105,7 +106,11 @@ describe('RecipientResolver', () => {
 });
 
 describe('RecipientResolver: aliases', () => {
-  const big = new RecipientResolver(directory, { postmasterDomain: 'local.example', maxAliasDepth: 10, maxRecipients: 100 });
+  const big = new RecipientResolver(directory, {
+    postmasterDomain: 'local.example',
+    maxAliasDepth: 10,
+    maxRecipients: 100,
+  });
   const expand = async (address: string, r = big) => {
     try {
       const resolved = await r.resolve(rcpt(`RCPT TO:<${address}>`).to, { authenticated: false });
@@ -141,7 +146,9 @@ describe('RecipientResolver: aliases', () => {
   });
 
   it('follows ALIAS_MAX_DEPTH aliases and refuses one more with 550 5.4.6', async () => {
-    expect(await expand('chain10@local.example')).toEqual(['local alice@local.example via chain10@local.example']);
+    expect(await expand('chain10@local.example')).toEqual([
+      'local alice@local.example via chain10@local.example',
+    ]);
     expect(await expand('chain11@local.example')).toMatch(/^550 5\.4\.6 .*nested deeper than 10 aliases/);
   });
 

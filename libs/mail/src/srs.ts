@@ -60,9 +60,7 @@ export class Srs {
   /** Whether `address` is in our SRS domain with an SRS0/SRS1 local part (valid or not). */
   isSrsAddress(address: string): boolean {
     const at = address.lastIndexOf('@');
-    return (
-      at > 0 && address.slice(at + 1).toLowerCase() === this.domain && /^srs[01][=+-]/i.test(address)
-    );
+    return at > 0 && address.slice(at + 1).toLowerCase() === this.domain && /^srs[01][=+-]/i.test(address);
   }
 
   /**

@@ -72,10 +72,17 @@ describe('accounts', () => {
 
   it('stores our mailboxes in lower case: a mixed-case address is one account, found whatever its case', async () => {
     const created = await api.request('POST', '/api/v1/accounts', {
-      body: { address: 'Mixed.Case@example.com', password: 'long enough', sendAs: ['Sales.Team@Example.com'] },
+      body: {
+        address: 'Mixed.Case@example.com',
+        password: 'long enough',
+        sendAs: ['Sales.Team@Example.com'],
+      },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ address: 'mixed.case@example.com', sendAs: ['sales.team@example.com'] });
+    expect(created.body).toMatchObject({
+      address: 'mixed.case@example.com',
+      sendAs: ['sales.team@example.com'],
+    });
     expect((await api.request('GET', '/api/v1/accounts/MIXED.case@example.com')).body).toMatchObject({
       address: 'mixed.case@example.com',
     });

@@ -13,8 +13,10 @@
  *   because some MTAs lower-case local parts on the way back (libsrs2 does the same).
  * - The separator after SRS0/SRS1 may be `=`, `+` or `-` on the way in; we write `=`.
  *
- * Hand-written (the only npm package, srs.js, is one untyped 0.1.0 release without SRS1 or
- * timestamp checks we could rely on); it is small and fully specified by the formats above.
+ * Hand-written: the only npm package, srs.js, is a single 0.1.0 release without types whose hash
+ * is 4 hex digits (not libsrs2's base64, so other forwarders' tools would not agree with it),
+ * compared case-sensitively and not in constant time, and whose day is rounded rather than
+ * truncated. The scheme is small and fully specified by the formats above.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

@@ -161,6 +161,8 @@ async function listen(
 export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
   const deps = dependencies('mx', ctx);
   const { config } = ctx;
+  if (!config.SRS_SECRET)
+    deps.logger.warn('SRS_SECRET unset: mail forwarded by aliases to outside addresses keeps its sender');
   const checks = new InboundChecks({
     enabled: config.POLICY_INBOUND_CHECKS,
     authservId: config.MTA_HOSTNAME,

@@ -17,9 +17,12 @@ import { ApiDoc, ApiTag } from '../openapi/api-doc';
 import { AccountParam, AccountView, CreateAccount, UpdateAccount } from './accounts.schemas';
 import { AccountsService } from './accounts.service';
 
-const ADDRESS = { address: 'The account address, e.g. `alice@example.com`' };
+const ADDRESS = { address: 'The account address, e.g. `alice@example.com`, in any case' };
 
-@ApiTag('accounts', 'Logins for submission and local mailboxes. Passwords are write-only.')
+@ApiTag(
+  'accounts',
+  'Logins for submission and local mailboxes. Passwords are write-only. Addresses are stored in lower case and matched without regard to case, at login, at RCPT and for send-as. An account sends (envelope and header From) as its own address and its `sendAs` entries; `@domain` grants every address of that domain; anything else gets 553 5.7.1.',
+)
 @UseGuards(BearerAuthGuard)
 @Controller('api/v1/accounts')
 export class AccountsController {

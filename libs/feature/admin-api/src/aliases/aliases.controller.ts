@@ -6,9 +6,12 @@ import { ApiDoc, ApiTag } from '../openapi/api-doc';
 import { AliasParam, AliasView, CreateAlias } from './aliases.schemas';
 import { AliasesService } from './aliases.service';
 
-const ADDRESS = { address: 'The alias address, e.g. `sales@example.com`' };
+const ADDRESS = { address: 'The alias address, e.g. `sales@example.com`, in any case' };
 
-@ApiTag('aliases', 'Addresses in local domains that forward to accounts or outside addresses.')
+@ApiTag(
+  'aliases',
+  'Addresses in local domains that deliver to each of their targets: accounts, other aliases (recursively; a loop or more than ALIAS_MAX_DEPTH levels is refused 550 5.4.6 at RCPT) and outside addresses (forwarded with an SRS envelope sender when SRS_SECRET is set; never when the message failed our DMARC check). Expanded at RCPT: an alias none of whose targets exists gets 550 5.1.1. Stored in lower case.',
+)
 @UseGuards(BearerAuthGuard)
 @Controller('api/v1/aliases')
 export class AliasesController {

@@ -6,6 +6,7 @@
 import { hashPassword } from '@mta/auth';
 import { readMessageBuffer } from '@mta/db';
 import { Srs } from '@mta/mail';
+import { txtRecord } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
 import { lastReply, swaks } from './testing/peers';
@@ -30,6 +31,11 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
 
   beforeAll(async () => {
     fx = await intakeFixture();
+    // swaks connects from 127.0.0.1, which forged.test's SPF does not allow: DMARC fails (p=none lets it in).
+    fx.dnsRecords.push(
+      txtRecord('forged.test', 'v=spf1 ip4:192.0.2.1 -all'),
+      txtRecord('_dmarc.forged.test', 'v=DMARC1; p=none'),
+    );
     const env = { SRS_SECRET, SRS_DOMAIN: 'srs.test.example', ALIAS_MAX_DEPTH: '3', MAX_RECIPIENTS: '100' };
     [mx] = (await fx.start('mx', env)).ports as [number];
     [submission] = (await fx.start('submission', env)).ports as [number];
@@ -54,6 +60,7 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
         { aliasId: sales.id, accountId: bob.id },
       ],
     });
+    await alias('outside@local.example', ['someone@remote.example']);
     await alias('ping@local.example', ['pong@local.example']);
     await alias('pong@local.example', ['Ping@local.example']);
     await alias('level1@local.example', ['alice@local.example']);
@@ -140,6 +147,30 @@ describe('mailboxes: case, send-as, aliases and SRS forwarding (swaks, mx and su
       true,
     );
     expect((await readMessageBuffer(fx.db, copy.id)).toString()).toContain(`id ${main.queueId}`);
+  });
+
+  it('never forwards mail that failed our DMARC check: the local targets get it; forwarding only is 550 5.7.1', async () => {
+    const body = (subject: string) => `From: <ceo@forged.test>\r\nSubject: ${subject}\r\n\r\nPay now.`;
+    const t = await swaks(
+      mx,
+      ['--from', 'ceo@forged.test', '--to', 'sales@local.example'],
+      body('dmarc mixed'),
+    );
+    const stored = await message(queued(t) ?? '');
+    expect(stored.authResults).toMatchObject({ dmarc: { result: 'fail' }, decision: { action: 'accept' } });
+    expect(stored.recipients.map((r) => r.address)).toEqual(['alice@local.example', 'bob@local.example']);
+    expect(await fx.db.message.count({ where: { sender: { contains: 'forged.test=ceo@' } } })).toBe(0);
+    const only = await swaks(
+      mx,
+      ['--from', 'ceo@forged.test', '--to', 'outside@local.example'],
+      body('dmarc only'),
+    );
+    expect(lastReply(only, '550'), only.output).toMatch(
+      /^550 5\.7\.1 Message not forwarded: it failed the DMARC check/,
+    );
+    // The same alias forwards mail that passes (or has no DMARC record).
+    const fine = await swaks(mx, ['--from', 'carol@origin.example', '--to', 'outside@local.example']);
+    expect((await message(queued(fine) ?? '')).sender).toMatch(/^SRS0=/);
   });
 
   it('keeps the null sender of a bounce sent to an alias: one message, nothing to rewrite', async () => {

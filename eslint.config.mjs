@@ -23,7 +23,8 @@ const constraints = [
   { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: ['none'] },
-  { sourceTag: 'scope:policy', onlyDependOnLibsWithTags: ['scope:dns', 'scope:queue'] },
+  // policy reads each account's own rate limits (accounts.rate_limits) from the database.
+  { sourceTag: 'scope:policy', onlyDependOnLibsWithTags: ['scope:dns', 'scope:queue', 'scope:db'] },
   { sourceTag: 'scope:delivery', onlyDependOnLibsWithTags: ['scope:smtp-protocol', 'scope:smtp-client', 'scope:dns', 'scope:db', 'scope:queue', 'scope:mail', 'scope:config', 'scope:observability'] },
   {
     sourceTag: 'scope:intake',

@@ -318,6 +318,71 @@ export const variables = {
     integer(100, 60_000),
     both('5000'),
   ),
+  POLICY_TIMEOUT_MS: variable(
+    'How long mx and submission wait for the policy service to answer a question (ms); no answer in time is 451 4.7.0 on that command.',
+    integer(100, 60_000),
+    both('2000'),
+  ),
+  DNSBL_ZONES: variable(
+    "Comma-separated DNS block lists (RFC 5782) asked at connect on mx; a listed client gets 554 5.7.1 with the list's TXT reason. Empty: none.",
+    parsed(domainList),
+    both(''),
+  ),
+  DNSWL_ZONES: variable(
+    'Comma-separated DNS allow lists (RFC 5782) asked at connect on mx; a listed client skips the block lists and greylisting. Empty: none.',
+    parsed(domainList),
+    both(''),
+  ),
+  GREYLISTING: variable(
+    'Greylist on mx: an unknown (client /24 or /64, sender, recipient) triplet gets 451 4.7.1 at RCPT until it retries after GREYLIST_DELAY_S.',
+    flag,
+    both('false'),
+  ),
+  GREYLIST_DELAY_S: variable(
+    'Greylisting: seconds before a retry of a new triplet passes.',
+    integer(0, 86_400),
+    both('300'),
+  ),
+  GREYLIST_TTL_DAYS: variable(
+    'Greylisting: days a triplet that passed is remembered (from its last pass).',
+    integer(1, 3650),
+    both('36'),
+  ),
+  MX_RATE_CONNECTIONS_PER_MIN: variable(
+    'Connections per client IP (IPv6: /64) and minute on mx, across replicas; one more gets 421 4.7.0. 0: no limit.',
+    integer(0, 1_000_000),
+    both('0'),
+  ),
+  MX_RATE_MESSAGES_PER_MIN: variable(
+    'MAIL FROM commands per client IP (IPv6: /64) and minute on mx; one more gets 450 4.7.1. 0: no limit.',
+    integer(0, 1_000_000),
+    both('0'),
+  ),
+  MX_RATE_RECIPIENTS_PER_MIN: variable(
+    'Accepted-looking RCPT TO commands per client IP (IPv6: /64) and minute on mx; one more gets 450 4.7.1. 0: no limit.',
+    integer(0, 1_000_000),
+    both('0'),
+  ),
+  SUBMISSION_MESSAGES_PER_HOUR: variable(
+    'Messages per account and hour on submission (default for accounts without their own limit); one more gets 450 4.7.1 at MAIL. 0: no limit.',
+    integer(0, 10_000_000),
+    both('0'),
+  ),
+  SUBMISSION_MESSAGES_PER_DAY: variable(
+    'Messages per account and day on submission (default); one more gets 450 4.7.1 at MAIL. 0: no limit.',
+    integer(0, 10_000_000),
+    both('0'),
+  ),
+  SUBMISSION_RECIPIENTS_PER_HOUR: variable(
+    'Recipients per account and hour on submission (default); one more gets 450 4.7.1 at RCPT. 0: no limit.',
+    integer(0, 10_000_000),
+    both('0'),
+  ),
+  SUBMISSION_RECIPIENTS_PER_DAY: variable(
+    'Recipients per account and day on submission (default); one more gets 450 4.7.1 at RCPT. 0: no limit.',
+    integer(0, 10_000_000),
+    both('0'),
+  ),
   LOG_LEVEL: variable(
     'pino log level.',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -4,6 +4,7 @@ import type { Logger } from '@mta/observability';
 import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protocol';
 import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
 import { newQueueId } from '@mta/db';
+import type { PolicyGate, PolicyRefusal } from '@mta/policy';
 import { BodyCollector } from './body-collector';
 import { TransactionRecipients, type ExpandedMessage } from './envelope-recipients';
 import type { Forwarding } from './forwarding';
@@ -47,7 +48,12 @@ export interface IntakeDependencies {
   logger: Logger;
   /** The client's forward-confirmed name (client-name.ts); absent: none is looked up. */
   clientNames?: ClientNames;
+  /** Questions to the policy service at connect, MAIL and RCPT (DNS lists, greylisting, rates). */
+  policy?: PolicyGate;
 }
+
+const refusal = (r: PolicyRefusal | null | undefined) =>
+  r ? new SmtpError(r.code, r.enhanced, r.text) : null;
 
 /**
  * What `mx` and `submission` share: recipient checks at RCPT, and at the end of data the
@@ -57,6 +63,8 @@ export interface IntakeDependencies {
 export abstract class IntakeHandler implements SmtpHandler {
   /** Recipients accepted in the current transaction of each session (an alias: its expansion). */
   private readonly accepted = new Map<string, TransactionRecipients>();
+  /** The reverse-path of the current transaction of each session, for the policy questions at RCPT. */
+  private readonly senders = new Map<string, string>();
   protected abstract readonly service: 'mx' | 'submission';
 
   constructor(
@@ -64,15 +72,27 @@ export abstract class IntakeHandler implements SmtpHandler {
     protected readonly options: IntakeOptions,
   ) {}
 
-  /** Starts the FCrDNS lookup of the client: it runs while the session goes on. */
-  onConnect(session: SessionInfo): void {
+  /**
+   * A client connected: the FCrDNS lookup of its name starts (it runs while the session goes
+   * on), and a listed or too frequent client is refused here (554, 421).
+   */
+  async onConnect(session: SessionInfo): Promise<SmtpError | undefined> {
     this.deps.clientNames?.start(session);
+    const refused = refusal(await this.deps.policy?.connect(session));
+    if (!refused) return undefined;
+    this.deps.logger.info(
+      { session: session.id, client: session.remoteAddress, reply: refused.message },
+      'connection refused by policy',
+    );
+    return refused;
   }
 
   async onMailFrom(session: SessionInfo, mail: MailCommand): Promise<void> {
     const sender = mail.from?.raw ?? '';
     try {
       await this.checkSender(session, mail);
+      const refused = refusal(await this.deps.policy?.mail(session, sender));
+      if (refused) throw refused;
     } catch (error) {
       if (error instanceof SmtpError) this.deps.log.mailRefused(session, sender, error);
       throw error;
@@ -80,14 +100,19 @@ export abstract class IntakeHandler implements SmtpHandler {
     // The connection closed while this MAIL waited: onClose has run, so record nothing more.
     if (!(await this.deps.flow.admit(session.id))) return;
     this.accepted.set(session.id, new TransactionRecipients(this.options.maxRecipients ?? 1000));
+    this.senders.set(session.id, sender);
     this.deps.log.mail(session, sender);
   }
 
   async onRcptTo(session: SessionInfo, rcpt: RcptCommand): Promise<void> {
     try {
       const resolved = await this.deps.resolver.resolve(rcpt.to, { authenticated: session.user !== null });
+      const recipient = resolved[0].via ?? resolved[0].address;
+      const sender = this.senders.get(session.id) ?? '';
+      const refused = refusal(await this.deps.policy?.rcpt(session, sender, recipient));
+      if (refused) throw refused;
       this.accepted.get(session.id)?.add(rcpt.to.raw, resolved);
-      this.deps.log.recipient(session, resolved[0].via ?? resolved[0].address);
+      this.deps.log.recipient(session, recipient);
     } catch (error) {
       if (error instanceof SmtpError) this.deps.log.recipientRefused(session, rcpt.to.raw, error);
       throw error;
@@ -179,6 +204,8 @@ export abstract class IntakeHandler implements SmtpHandler {
   onClose(session: SessionInfo): void {
     this.accepted.delete(session.id);
     this.deps.clientNames?.forget(session.id);
+    this.senders.delete(session.id);
+    this.deps.policy?.forget(session);
     this.deps.flow.release(session.id);
     this.deps.log.closed(session);
   }

@@ -5,7 +5,15 @@ import type pg from 'pg';
 import type { Logger, Metrics } from '@mta/observability';
 import type { JobProducer } from '@mta/queue';
 import { SmtpServer, type SmtpHandler } from '@mta/smtp-server';
-import { createInboundResolver, type SealingKey } from '@mta/policy';
+import {
+  createInboundResolver,
+  PolicyClient,
+  PolicyGate,
+  PrismaAccountLimits,
+  policySettings,
+  stageNeeded,
+  type SealingKey,
+} from '@mta/policy';
 import type { Redis } from 'ioredis';
 import { PrismaAccountDirectory } from './accounts';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
@@ -50,6 +58,35 @@ export interface RunningSmtpService {
    */
   drain(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The policy client of a service, or none when no stage can need the policy service (mx
+ * without DNS lists, greylisting or rate limits): then no question costs a round trip.
+ * Submission always has one: an account may get limits of its own through the API.
+ */
+async function policyGate(service: 'mx' | 'submission', ctx: SmtpServiceContext) {
+  const settings = policySettings(ctx.config);
+  const stages = ['connect', 'mail', 'rcpt'] as const;
+  const possible =
+    service === 'submission' ||
+    stages.some((stage) => stageNeeded(settings, service, stage, { allowListed: false }));
+  if (!possible) return null;
+  const subscriber = ctx.redis.duplicate({
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    connectionName: 'mta-policy-answers',
+  });
+  subscriber.on('error', () => undefined); // reconnects on its own; readiness reports Redis
+  const client = new PolicyClient(
+    ctx.producer,
+    subscriber,
+    ctx.config.REDIS_PREFIX,
+    ctx.config.POLICY_TIMEOUT_MS,
+  );
+  await client.start();
+  const accounts = new PrismaAccountLimits(ctx.db);
+  return { client, gate: new PolicyGate(client, settings, service, (login) => accounts.hasOwn(login)) };
 }
 
 function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): IntakeDependencies {
@@ -131,6 +168,7 @@ async function listen(
   listeners: { name: string; host: string; port: number; implicitTls?: boolean }[],
   config: AppConfig,
   writer: MessageWriter,
+  policy: PolicyClient | undefined,
 ): Promise<RunningSmtpService> {
   const addresses: string[] = [];
   for (const l of listeners) {
@@ -149,17 +187,20 @@ async function listen(
   const close = async () => {
     await smtp.close();
     await writer.drain();
+    policy?.close();
   };
   const drain = async () => {
     await smtp.drain(config.SMTP_DRAIN_MS);
     await writer.drain();
+    policy?.close();
   };
   return { server: smtp, addresses, drain, close };
 }
 
 /** Port 25: the MX for our domains (MX_LISTEN). */
 export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
-  const deps = dependencies('mx', ctx);
+  const policy = await policyGate('mx', ctx);
+  const deps = { ...dependencies('mx', ctx), policy: policy?.gate };
   const { config } = ctx;
   if (!config.SRS_SECRET)
     deps.logger.warn('SRS_SECRET unset: mail forwarded by aliases to outside addresses keeps its sender');
@@ -185,12 +226,14 @@ export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpServi
     (refusal) => recordRefusal(ctx.pool, refusal),
   );
   const smtp = await server('mx', ctx, handler, false);
-  return listen(smtp, [{ name: 'mx', ...ctx.config.MX_LISTEN }], ctx.config, deps.writer);
+  const listeners = [{ name: 'mx', ...ctx.config.MX_LISTEN }];
+  return listen(smtp, listeners, ctx.config, deps.writer, policy?.client);
 }
 
 /** Ports 587 (STARTTLS, SUBMISSION_LISTEN) and 465 (implicit TLS, SUBMISSIONS_LISTEN). */
 export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
-  const deps = dependencies('submission', ctx);
+  const policy = await policyGate('submission', ctx);
+  const deps = { ...dependencies('submission', ctx), policy: policy?.gate };
   const handler = new SubmissionHandler(
     deps,
     new PrismaAccountDirectory(ctx.db),
@@ -212,6 +255,7 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
     ],
     ctx.config,
     deps.writer,
+    policy?.client,
   );
 }
 

@@ -93,6 +93,10 @@ export const PolicyJob = z
     recipient: z.string().max(512).optional(),
     authUser: z.string().max(512).optional(),
     messageId: id.optional(),
+    /** The connect stage found the client on a DNS allow list: no greylisting at RCPT. */
+    allowListed: z.boolean().optional(),
+    /** The asking process: the answer is published on its channel (libs/policy, client.ts). */
+    replyTo: id.optional(),
   })
   .strict();
 

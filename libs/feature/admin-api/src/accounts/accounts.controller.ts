@@ -59,7 +59,7 @@ export class AccountsController {
 
   @Patch(':address')
   @ApiDoc({
-    summary: 'Change password, send-as list or disabled',
+    summary: 'Change password, send-as list, disabled or rate limits',
     params: ADDRESS,
     body: UpdateAccount,
     response: AccountView,

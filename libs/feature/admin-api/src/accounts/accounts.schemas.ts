@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AccountRateLimits } from '@mta/policy';
 import { DomainName, MailboxAddress } from '../common/names';
 
 const Password = z
@@ -25,11 +26,16 @@ export const SendAsList = z
     'Further addresses the account may use as envelope sender (MAIL FROM) and header From at submission, besides its own: an address, or `@domain` for every address of that domain. Stored and compared in lower case. Any other sender gets 553 5.7.1.',
   );
 
+const RateLimits = AccountRateLimits.describe(
+  'Submission rate limits of this account: messages and recipients per hour and per day, each a whole number (0: no limit) or null for the default of the configuration (SUBMISSION_*). One more message gets 450 4.7.1 at MAIL, one more recipient at RCPT. Takes effect within 5 s.',
+);
+
 export const CreateAccount = z.strictObject({
   address: MailboxAddress,
   password: Password,
   sendAs: SendAsList.default([]),
   disabled: z.boolean().default(false),
+  rateLimits: RateLimits.optional(),
 });
 export type CreateAccount = z.output<typeof CreateAccount>;
 
@@ -37,6 +43,7 @@ export const UpdateAccount = z.strictObject({
   password: Password.optional(),
   sendAs: SendAsList.optional().describe('Replaces the list.'),
   disabled: z.boolean().optional(),
+  rateLimits: RateLimits.nullable().optional().describe('Replaces the limits; null: all defaults.'),
 });
 export type UpdateAccount = z.output<typeof UpdateAccount>;
 
@@ -48,6 +55,12 @@ export const AccountView = z.object({
   domain: z.string(),
   sendAs: z.array(z.string()),
   disabled: z.boolean(),
+  rateLimits: z.object({
+    messagesPerHour: z.number().int().nullable(),
+    messagesPerDay: z.number().int().nullable(),
+    recipientsPerHour: z.number().int().nullable(),
+    recipientsPerDay: z.number().int().nullable(),
+  }),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { hashPassword } from '@mta/auth';
-import { PrismaService } from '@mta/db';
+import { Prisma, PrismaService } from '@mta/db';
+import { AccountRateLimits } from '@mta/policy';
+import type { z } from 'zod';
 import { conflict, invalidField, notFound } from '../common/errors';
 import { domainOf } from '../common/names';
 import { paginate, type PageQuery } from '../common/pagination';
@@ -11,6 +13,7 @@ const SELECT = {
   id: true,
   address: true,
   disabled: true,
+  rateLimits: true,
   createdAt: true,
   updatedAt: true,
   domain: { select: { name: true } },
@@ -28,6 +31,29 @@ interface Row {
   [key: string]: unknown;
 }
 
+const LIMIT_NAMES = ['messagesPerHour', 'messagesPerDay', 'recipientsPerHour', 'recipientsPerDay'] as const;
+
+/** The stored limits with every key, null where the account uses the default. */
+function limitsView(stored: unknown) {
+  const parsed = AccountRateLimits.safeParse(stored ?? {});
+  const own = parsed.success ? parsed.data : {};
+  return {
+    messagesPerHour: own.messagesPerHour ?? null,
+    messagesPerDay: own.messagesPerDay ?? null,
+    recipientsPerHour: own.recipientsPerHour ?? null,
+    recipientsPerDay: own.recipientsPerDay ?? null,
+  };
+}
+
+/** What is stored: only the limits that are set; none at all is SQL NULL. */
+function limitsData(input: z.output<typeof AccountRateLimits> | null | undefined) {
+  if (input === undefined) return undefined;
+  const set = Object.fromEntries(
+    LIMIT_NAMES.flatMap((name) => (typeof input?.[name] === 'number' ? [[name, input[name]]] : [])),
+  );
+  return Object.keys(set).length === 0 ? Prisma.DbNull : set;
+}
+
 function view(row: Row) {
   return {
     id: row.id,
@@ -35,6 +61,7 @@ function view(row: Row) {
     domain: row.domain.name,
     sendAs: row.sendAs.map((s) => s.address),
     disabled: row.disabled,
+    rateLimits: limitsView(row['rateLimits']),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -59,6 +86,7 @@ export class AccountsService {
         address: input.address,
         passwordHash,
         disabled: input.disabled,
+        rateLimits: limitsData(input.rateLimits),
         domainId: domain.id,
         sendAs: { create: input.sendAs.map((address) => ({ address })) },
       },
@@ -95,7 +123,12 @@ export class AccountsService {
       }
       return tx.account.update({
         where: { id: current.id },
-        data: { passwordHash, disabled: input.disabled, updatedAt: new Date() },
+        data: {
+          passwordHash,
+          disabled: input.disabled,
+          rateLimits: limitsData(input.rateLimits),
+          updatedAt: new Date(),
+        },
         select: SELECT,
       });
     });

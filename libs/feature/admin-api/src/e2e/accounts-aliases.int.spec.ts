@@ -106,6 +106,62 @@ describe('accounts', () => {
     expect((await api.request('DELETE', '/api/v1/accounts/Mixed.Case@example.com')).status).toBe(204);
   });
 
+  it('sets, shows, replaces and clears an account rate limits, stored as the policy service reads them', async () => {
+    const created = await api.request('POST', '/api/v1/accounts', {
+      body: { address: 'limited@example.com', password: 'long enough', rateLimits: { messagesPerHour: 10 } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.rateLimits).toEqual({
+      messagesPerHour: 10,
+      messagesPerDay: null,
+      recipientsPerHour: null,
+      recipientsPerDay: null,
+    });
+    const row = () => api.db.account.findUniqueOrThrow({ where: { address: 'limited@example.com' } });
+    expect((await row()).rateLimits).toEqual({ messagesPerHour: 10 });
+    const patched = await api.request('PATCH', '/api/v1/accounts/limited@example.com', {
+      body: { rateLimits: { recipientsPerDay: 0, messagesPerHour: null } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.rateLimits).toMatchObject({ messagesPerHour: null, recipientsPerDay: 0 });
+    expect((await row()).rateLimits).toEqual({ recipientsPerDay: 0 });
+    // Other changes keep the limits; null clears them all.
+    await api.request('PATCH', '/api/v1/accounts/limited@example.com', { body: { disabled: false } });
+    expect((await row()).rateLimits).toEqual({ recipientsPerDay: 0 });
+    await api.request('PATCH', '/api/v1/accounts/limited@example.com', { body: { rateLimits: null } });
+    expect((await row()).rateLimits).toBeNull();
+    expect((await api.request('GET', '/api/v1/accounts/limited@example.com')).body.rateLimits).toEqual({
+      messagesPerHour: null,
+      messagesPerDay: null,
+      recipientsPerHour: null,
+      recipientsPerDay: null,
+    });
+  });
+
+  it('answers 400 for rate limits that are not whole numbers from 0 to 10000000, or unknown', async () => {
+    for (const [rateLimits, field] of [
+      [{ messagesPerHour: -1 }, 'rateLimits.messagesPerHour'],
+      [{ messagesPerDay: 1.5 }, 'rateLimits.messagesPerDay'],
+      [{ recipientsPerHour: '5' }, 'rateLimits.recipientsPerHour'],
+      [{ recipientsPerDay: 10_000_001 }, 'rateLimits.recipientsPerDay'],
+    ] as const) {
+      const response = await api.request('PATCH', '/api/v1/accounts/limited@example.com', {
+        body: { rateLimits },
+      });
+      expect(response.status).toBe(400);
+      expect(badFields(response)).toEqual([field]);
+    }
+    const unknown = await api.request('PATCH', '/api/v1/accounts/limited@example.com', {
+      body: { rateLimits: { bytesPerHour: 1 } },
+    });
+    expect(unknown.status).toBe(400);
+    const atMax = await api.request('PATCH', '/api/v1/accounts/limited@example.com', {
+      body: { rateLimits: { recipientsPerDay: 10_000_000 } },
+    });
+    expect(atMax.status).toBe(200);
+    expect((await api.request('DELETE', '/api/v1/accounts/limited@example.com')).status).toBe(204);
+  });
+
   it('answers 409 for a duplicate and 404 for an unknown account', async () => {
     const dup = await api.request('POST', '/api/v1/accounts', {
       body: { address: 'alice@example.com', password: 'long enough' },

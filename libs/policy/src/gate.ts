@@ -1,0 +1,94 @@
+/**
+ * The policy side of one SMTP service (mx or submission): which question to ask at connect,
+ * MAIL and RCPT, what the session remembers between them, and what a missing answer means.
+ */
+import { POLICY_UNAVAILABLE, type PolicyRefusal } from './answers';
+import type { PolicyQuestion } from './checks';
+import type { PolicyAsker } from './client';
+import { stageNeeded, type PolicySettings, type Stage } from './settings';
+
+/** What the gate needs to know of a session (a slice of the SMTP server's SessionInfo). */
+export interface PolicySession {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly helo: { readonly domain: string } | null;
+  readonly user: string | null;
+}
+
+interface SessionFacts {
+  allowListed: boolean;
+  /** False when the connect question got no answer in time: it is asked again at MAIL. */
+  connectAnswered: boolean;
+}
+
+export class PolicyGate {
+  private readonly sessions = new Map<string, SessionFacts>();
+
+  constructor(
+    private readonly asker: PolicyAsker,
+    private readonly settings: PolicySettings,
+    private readonly service: 'mx' | 'submission',
+    /** Submission: whether an account has limits of its own (then MAIL and RCPT always ask). */
+    private readonly ownLimits: (login: string) => Promise<boolean> = () => Promise.resolve(false),
+  ) {}
+
+  /**
+   * At connect. No answer in time does not refuse the greeting: the session goes on and the
+   * question is asked again at MAIL, where a second silence is 451 4.7.0.
+   */
+  async connect(session: PolicySession): Promise<PolicyRefusal | null> {
+    const facts: SessionFacts = { allowListed: false, connectAnswered: true };
+    this.sessions.set(session.id, facts);
+    if (!(await this.needed(session, 'connect'))) return null;
+    const answer = await this.asker.ask(this.question(session, 'connect'));
+    if (answer === null) {
+      facts.connectAnswered = false;
+      return null;
+    }
+    facts.allowListed = answer.allowListed ?? false;
+    return answer.refusal;
+  }
+
+  async mail(session: PolicySession, sender: string): Promise<PolicyRefusal | null> {
+    if (this.sessions.get(session.id)?.connectAnswered === false) {
+      const late = await this.connect(session);
+      if (this.sessions.get(session.id)?.connectAnswered === false) return POLICY_UNAVAILABLE;
+      // A 421 closes a connection at the greeting; at MAIL it is the 450 of the other rates.
+      if (late) return late.code === 421 ? { ...late, code: 450, enhanced: '4.7.1' } : late;
+    }
+    return this.stage(session, 'mail', { sender });
+  }
+
+  rcpt(session: PolicySession, sender: string, recipient: string): Promise<PolicyRefusal | null> {
+    return this.stage(session, 'rcpt', { sender, recipient });
+  }
+
+  forget(session: PolicySession): void {
+    this.sessions.delete(session.id);
+  }
+
+  private async stage(
+    session: PolicySession,
+    stage: 'mail' | 'rcpt',
+    envelope: Pick<PolicyQuestion, 'sender' | 'recipient'>,
+  ): Promise<PolicyRefusal | null> {
+    if (!(await this.needed(session, stage))) return null;
+    const answer = await this.asker.ask({ ...this.question(session, stage), ...envelope });
+    return answer === null ? POLICY_UNAVAILABLE : answer.refusal;
+  }
+
+  private async needed(session: PolicySession, stage: Stage): Promise<boolean> {
+    const allowListed = this.sessions.get(session.id)?.allowListed ?? false;
+    if (stageNeeded(this.settings, this.service, stage, { allowListed })) return true;
+    if (this.service !== 'submission' || stage === 'connect' || session.user === null) return false;
+    return this.ownLimits(session.user.toLowerCase());
+  }
+
+  private question(session: PolicySession, stage: Stage): PolicyQuestion {
+    const q: PolicyQuestion = { stage, service: this.service, clientAddress: session.remoteAddress };
+    if (session.helo) q.helo = session.helo.domain.slice(0, 255);
+    if (session.user !== null) q.authUser = session.user;
+    if (this.sessions.get(session.id)?.allowListed) q.allowListed = true;
+    return q;
+  }
+}

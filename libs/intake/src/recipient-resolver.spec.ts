@@ -66,6 +66,11 @@ describe('RecipientResolver', () => {
     ['RCPT TO:<alice@local.example>', 'local alice@local.example'],
     ['RCPT TO:<Alice@LOCAL.Example>', 'local Alice@local.example'],
     ['RCPT TO:<nobody@local.example>', '550 5.1.1'],
+    // The least quoting (RFC 5321 §4.1.2): one mailbox, one stored form.
+    ['RCPT TO:<"alice"@local.example>', 'local alice@local.example'],
+    ['RCPT TO:<"al\\ice"@local.example>', 'local alice@local.example'],
+    ['RCPT TO:<"any one"@catchall.example>', 'local "any one"@catchall.example'],
+    ['RCPT TO:<"any..one"@catchall.example>', 'local "any..one"@catchall.example'],
     ['RCPT TO:<anyone@catchall.example>', 'local anyone@catchall.example'],
     // postmaster always exists (RFC 5321 §4.5.1), bare or qualified, any case.
     ['RCPT TO:<postmaster@local.example>', 'local postmaster@local.example'],

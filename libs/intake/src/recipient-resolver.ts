@@ -69,7 +69,7 @@ export class RecipientResolver {
       return [{ address: `postmaster@${domain}`, domain, route: 'local' }];
     }
     const domain = domainLower(to);
-    const address = `${to.local}@${domain}`;
+    const address = `${minimalLocalPart(to.local)}@${domain}`;
     const srs = this.options.srs;
     if (srs?.isSrsAddress(address)) return this.reverseSrs(srs, address);
 
@@ -123,4 +123,18 @@ export function userUnknown(address: string): SmtpError {
 
 function relayDenied(address: string): SmtpError {
   return new SmtpError(554, '5.7.1', `<${address}>: Relay access denied`);
+}
+
+/** A dot-string (RFC 5321 §4.1.2): atoms of atext (RFC 5322 §3.2.3; UTF-8 too, RFC 6531 §3.3). */
+const ATOM = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~\\u0080-\\u{10FFFF}]+";
+const DOT_STRING = new RegExp(`^${ATOM}(?:\\.${ATOM})*$`, 'u');
+
+/**
+ * The local part with the least quoting (RFC 5321 §4.1.2: a quoted string that is also a
+ * dot-string names the same mailbox, and the unquoted form SHOULD be used): `"alice"` → `alice`,
+ * so that one mailbox written both ways is one recipient (§3.3), stored once.
+ */
+function minimalLocalPart(local: string): string {
+  const value = localPartValue(local);
+  return local.startsWith('"') && DOT_STRING.test(value) ? value : local;
 }

@@ -54,6 +54,14 @@ describe('buildReceived (RFC 5321 §4.4)', () => {
     for (const l of lines(field)) expect(l.length).toBeLessThanOrEqual(78);
   });
 
+  it('cuts a client name longer than a domain can be (255) so that no line passes 998 (RFC 5322 §2.1.1)', () => {
+    const at = `${'a'.repeat(255)}`;
+    expect(oneLine(buildReceived({ ...mx, helo: at }))).toContain(`from ${at} (`);
+    const field = buildReceived({ ...mx, helo: 'h'.repeat(1500), clientHostname: 'r'.repeat(1500) });
+    for (const l of lines(field)) expect(l.length).toBeLessThanOrEqual(998);
+    expect(oneLine(field)).toContain(`from ${'h'.repeat(252)}... (${'r'.repeat(252)}... [192.0.2.1])`);
+  });
+
   it('writes unknown for a client without verified reverse DNS, and TLS bits when given', () => {
     const field = buildReceived({
       ...mx,

@@ -84,6 +84,17 @@ export function traceSafe(text: string): string {
   return text.replace(/[\p{Cc} ()\\;"<>]/gu, '?');
 }
 
+/**
+ * A name from the client (HELO, reverse DNS) as written in the field: trace-safe and no longer than
+ * a domain can be (RFC 1035 §2.3.4), so that one word never makes a line pass 998 characters
+ * (RFC 5322 §2.1.1). The SMTP server refuses longer HELO names; this holds for any caller.
+ */
+function clientName(text: string): string {
+  const safe = traceSafe(text);
+  return safe.length > MAX_NAME ? `${safe.slice(0, MAX_NAME - 3)}...` : safe;
+}
+const MAX_NAME = 255;
+
 /** The address literal of RFC 5321 §4.1.3: `[192.0.2.1]`, `[IPv6:2001:db8::1]`. */
 export function addressLiteral(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
@@ -101,7 +112,7 @@ export function buildReceived(o: ReceivedOptions): string {
     : undefined;
   const authComment =
     o.authenticatedUser !== undefined
-      ? `(Authenticated sender: ${traceSafe(o.authenticatedUser)})`
+      ? `(Authenticated sender: ${clientName(o.authenticatedUser)})`
       : undefined;
   const by = `by ${traceSafe(o.by)}${o.product ? ` (${traceSafe(o.product)})` : ''}`;
   let opt = `with ${receivedProtocol(o.protocol)} id ${traceSafe(o.id)}`;
@@ -111,8 +122,8 @@ export function buildReceived(o: ReceivedOptions): string {
   if (showClient) {
     const literal = o.clientIp !== undefined ? addressLiteral(o.clientIp) : undefined;
     const helo =
-      o.helo !== undefined && o.helo.trim() !== '' ? traceSafe(o.helo.trim()) : (literal ?? 'unknown');
-    const rdns = o.clientHostname ? traceSafe(o.clientHostname) : 'unknown';
+      o.helo !== undefined && o.helo.trim() !== '' ? clientName(o.helo.trim()) : (literal ?? 'unknown');
+    const rdns = o.clientHostname ? clientName(o.clientHostname) : 'unknown';
     segments.push(literal ? `from ${helo} (${rdns} ${literal})` : `from ${helo}`, ...comments);
     // "by ... with ... id ... for ...;" is one segment: it stays on one line when it fits.
     segments.push(`${by} ${opt}`);

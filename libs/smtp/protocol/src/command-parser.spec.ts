@@ -21,6 +21,11 @@ describe('parseCommand: valid commands', () => {
     ['EHLO my_host', { verb: 'EHLO', domain: 'my_host', domainValid: false }],
     ['EHLO 192.0.2.1', { verb: 'EHLO', domain: '192.0.2.1', domainValid: true }],
     ['EHLO client.example   ', { verb: 'EHLO', domain: 'client.example', domainValid: true }],
+    [`EHLO ${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`, {
+      verb: 'EHLO',
+      domain: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`,
+      domainValid: true,
+    }],
     ['MAIL FROM:<a@b.example>', { verb: 'MAIL', from: ab, params: { smtpUtf8: false, requireTls: false } }],
     ['mail from:<a@b.example>', { verb: 'MAIL', from: ab, params: { smtpUtf8: false, requireTls: false } }],
     ['MAIL FROM: <a@b.example>', { verb: 'MAIL', from: ab, params: { smtpUtf8: false, requireTls: false } }],
@@ -195,6 +200,9 @@ describe('parseCommand: failures carry their reply', () => {
     ['EHLO', 501, '5.5.4'],
     ['EHLO    ', 501, '5.5.4'],
     ['EHLO exämple.com', 501, '5.5.4'],
+    // longer than any domain (RFC 1035 §2.3.4: 255 octets)
+    [`EHLO ${'a'.repeat(256)}`, 501, '5.5.2'],
+    [`HELO ${'a.'.repeat(749)}example`, 501, '5.5.2'],
     // MAIL
     ['MAIL', 501, '5.5.4'],
     ['MAIL TO:<a@b.example>', 501, '5.5.4'],

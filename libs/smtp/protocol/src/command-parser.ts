@@ -30,6 +30,8 @@ export type ParseResult =
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const VERB = /^[A-Za-z]+$/;
+/** The longest domain name (RFC 1035 §2.3.4); address literals (RFC 5321 §4.1.3) are shorter. */
+const MAX_HELO_OCTETS = 255;
 /** RFC 4422 §3.1: sasl-mech = 1*20 of upper-case letters, digits, "-" and "_". */
 const SASL_MECH = /^[A-Za-z0-9_-]{1,20}$/;
 /** Known verbs we do not implement: answered 502 (RFC 5321 §4.2.4), not 500. */
@@ -176,6 +178,10 @@ export function parseCommand(line: string | Uint8Array, options: ParseOptions = 
       // RFC 5321 §4.1.1.1: ehlo = "EHLO" SP ( Domain / address-literal ); helo = "HELO" SP Domain
       const domain = args.trim();
       if (domain === '') return failure(verb, Replies.badArguments(`${verb} requires a domain name`));
+      // No domain is longer than 255 octets (RFC 1035 §2.3.4), nor any address literal (RFC 5321
+      // §4.1.3): a longer name is refused, not carried into our Received field.
+      if (Buffer.byteLength(domain, 'utf8') > MAX_HELO_OCTETS)
+        return failure(verb, new SmtpError(501, '5.5.2', `${verb} name longer than ${MAX_HELO_OCTETS} octets`));
       return ok({ verb, domain, domainValid: isDomainOrAddressLiteral(domain) });
     }
     case 'MAIL':

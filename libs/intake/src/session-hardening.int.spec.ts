@@ -1,0 +1,108 @@
+/**
+ * Issue 17 (session hardening): what an outside test found a client could do to a session of mx
+ * or submission, tried with real clients (smtplib, swaks) against the real services.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
+import { python } from './testing/peers';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('session hardening (mx and submission)', () => {
+  let fx: IntakeFixture;
+  let mx: number;
+  let submission: number;
+
+  beforeAll(async () => {
+    fx = await intakeFixture();
+    [mx] = (await fx.start('mx')).ports as [number];
+    [submission] = (await fx.start('submission')).ports as [number];
+  });
+  afterAll(() => fx?.close());
+
+  async function recipientsOf(queueId: string): Promise<string[]> {
+    const message = await fx.db.message.findUniqueOrThrow({
+      where: { queueId },
+      include: { recipients: true },
+    });
+    return message.recipients.map((r) => r.address).sort();
+  }
+
+  /** Sends one message with these RCPT TO addresses (smtplib); prints each reply and the queue id. */
+  async function send(
+    port: number,
+    to: string[],
+    login: boolean,
+  ): Promise<{ rcpt: number[]; queueId: string }> {
+    const out = await python(
+      port,
+      `s = smtplib.SMTP('127.0.0.1', port)
+s.ehlo('client.example')
+${login ? `s.starttls(context=ssl._create_unverified_context())\ns.ehlo('client.example')\ns.login('alice@local.example', '${PASSWORD}')` : ''}
+s.mail('${login ? 'alice@local.example' : 'bob@remote.example'}')
+for to in ${JSON.stringify(to)}:
+    print('rcpt', s.rcpt(to)[0])
+code, msg = s.data(b'From: <${login ? 'alice@local.example' : 'bob@remote.example'}>\\r\\nSubject: dup\\r\\n\\r\\nhi\\r\\n')
+print('data', code, msg.decode())
+s.quit()`,
+    );
+    const rcpt = [...out.matchAll(/^rcpt (\d+)$/gm)].map((m) => Number(m[1]));
+    const data = /^data (\d+) (.*)$/m.exec(out);
+    expect(data?.[1], out).toBe('250');
+    return { rcpt, queueId: /queued as ([0-9A-Z]{16})/.exec(data?.[2] ?? '')?.[1] ?? '' };
+  }
+
+  describe('HELO/EHLO names no longer than a domain can be (RFC 1035 §2.3.4)', () => {
+    it('mx: 1,500 characters get 501 5.5.2; 255 pass, and the message is stored', async () => {
+      const long = await python(
+        mx,
+        `s = smtplib.SMTP('127.0.0.1', port)
+print(s.ehlo('h' * 1500)[0], s.helo('h' * 256)[0])`,
+      );
+      expect(long.trim()).toBe('501 501');
+      const name = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`;
+      const out = await python(
+        mx,
+        `s = smtplib.SMTP('127.0.0.1', port)
+print(s.ehlo('${name}')[0])
+s.sendmail('bob@remote.example', ['alice@local.example'], b'Subject: long helo\\r\\n\\r\\nhi\\r\\n')
+print('ok')`,
+      );
+      expect(out).toBe('250\nok\n');
+      const stored = await fx.db.message.findFirstOrThrow({ where: { subject: 'long helo' } });
+      expect(stored.clientHelo).toBe(name);
+    });
+  });
+
+  describe('a repeated recipient is stored once (RFC 5321 §3.3)', () => {
+    it('mx: the same local mailbox twice, in another case, and quoted', async () => {
+      const t = await send(
+        mx,
+        ['alice@local.example', 'alice@local.example', 'ALICE@LOCAL.EXAMPLE', '<"alice"@local.example>'],
+        false,
+      );
+      expect(t.rcpt).toEqual([250, 250, 250, 250]);
+      expect(await recipientsOf(t.queueId)).toEqual(['alice@local.example']);
+    });
+
+    it('mx: a relayed address twice, the domain in another case, the local part quoted', async () => {
+      const t = await send(
+        mx,
+        ['carol@relay.example', 'carol@RELAY.EXAMPLE', '<"carol"@relay.example>'],
+        false,
+      );
+      expect(t.rcpt).toEqual([250, 250, 250]);
+      expect(await recipientsOf(t.queueId)).toEqual(['carol@relay.example']);
+    });
+
+    it('submission: a remote address twice, the domain in another case, the local part quoted', async () => {
+      const t = await send(
+        submission,
+        ['friend@remote.example', 'friend@REMOTE.example', '"friend"@remote.example'],
+        true,
+      );
+      expect(t.rcpt).toEqual([250, 250, 250]);
+      expect(await recipientsOf(t.queueId)).toEqual(['friend@remote.example']);
+    });
+  });
+});

@@ -90,7 +90,7 @@ export function policyEnv(dns) {
     DNSBL_ZONES: DNSBL_ZONE,
     DNSWL_ZONES: DNSWL_ZONE,
     GREYLISTING: 'true',
-    GREYLIST_DELAY_S: '0',
+    GREYLIST_DELAY_S: '1',
     // counted on every connection, MAIL and RCPT, never reached
     MX_RATE_CONNECTIONS_PER_MIN: '1000000',
     MX_RATE_MESSAGES_PER_MIN: '1000000',
@@ -107,8 +107,9 @@ export const plainEnv = (dns) => ({
 
 /**
  * Greylisting answers the first try of a (client /24, sender, recipient) triplet with 451; the
- * benchmark's one triplet is passed once before the warm-up (a retry after GREYLIST_DELAY_S=0).
- * Resolves with the two RCPT replies.
+ * benchmark's one triplet is passed once before the warm-up (a retry after GREYLIST_DELAY_S=1;
+ * with 0 the first try passes, so 1 shows that greylisting is on). Resolves with the two RCPT
+ * replies.
  */
 export function primeGreylist(port, sender, rcpt) {
   return new Promise((resolve, reject) => {
@@ -132,7 +133,9 @@ export function primeGreylist(port, sender, rcpt) {
         if (line[3] === '-') continue;
         replies.push(line);
         const next = script.shift();
-        if (next) socket.write(`${next}\r\n`);
+        // after the RSET: wait out GREYLIST_DELAY_S before the retry
+        const wait = next?.startsWith('MAIL') && replies.length > 3 ? 1100 : 0;
+        if (next) setTimeout(() => socket.write(`${next}\r\n`), wait);
       }
     });
     socket.on('error', reject);

@@ -570,7 +570,7 @@ async function main() {
 function printPolicy(rows, greylistReplies, authResults) {
   console.log(
     '\nWith --policy, "ours" above is mx with every inbound check on (POLICY_INBOUND_CHECKS, DNSBL_ZONES, DNSWL_ZONES, ' +
-      'GREYLISTING with the one triplet passed, MX_RATE_* counted but never reached; DKIM-signed RSA-2048 messages, ' +
+      'GREYLISTING (GREYLIST_DELAY_S=1) with the one triplet passed, MX_RATE_* counted but never reached; DKIM-signed RSA-2048 messages, ' +
       'SPF pass, DMARC p=reject pass, DNS from dnsmasq on loopback and cached by mx), and the policy service runs. ' +
       '"no checks" is the same mx with POLICY_INBOUND_CHECKS=false and no policy questions; Postfix has no checks.\n',
   );

@@ -138,10 +138,17 @@ async function main() {
   };
   const client = new policy.PolicyClient(producer, subscriber, prefix, TIMEOUT_MS);
   await client.start();
-  const events = new queue.QueueEvents('policy', { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+  const events = new queue.QueueEvents('policy', {
+    connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+    prefix,
+  });
   await events.waitUntilReady();
 
-  const question = (i) => ({ stage: 'mail', service: 'mx', clientAddress: `10.0.${(i >> 8) & 255}.${i & 255}` });
+  const question = (i) => ({
+    stage: 'mail',
+    service: 'mx',
+    clientAddress: `10.0.${(i >> 8) & 255}.${i & 255}`,
+  });
   const mechanisms = {
     'pub/sub answer (PolicyClient)': (i) => client.ask(question(i)),
     'QueueEvents waitUntilFinished': async (i) => {
@@ -177,13 +184,19 @@ async function main() {
           workerUs: ((w1 - w0) / n) * 1e6,
           failed: r.failed,
         });
-        console.error(`run ${run + 1} ${name} x${concurrency}: ${fmt(n / r.wall)} q/s, p50 ${fmt(percentile(r.latencies, 0.5), 2)} ms`);
+        console.error(
+          `run ${run + 1} ${name} x${concurrency}: ${fmt(n / r.wall)} q/s, p50 ${fmt(percentile(r.latencies, 0.5), 2)} ms`,
+        );
       }
     }
   }
 
-  console.log(`\npolicy round trip: ${QUESTIONS} questions per run (1000 one at a time), median of ${RUNS} interleaved runs\n`);
-  console.log('| mechanism | in flight | questions/s | p50 ms | p99 ms | client CPU µs/q | worker CPU µs/q | unanswered (all runs) |');
+  console.log(
+    `\npolicy round trip: ${QUESTIONS} questions per run (1000 one at a time), median of ${RUNS} interleaved runs\n`,
+  );
+  console.log(
+    '| mechanism | in flight | questions/s | p50 ms | p99 ms | client CPU µs/q | worker CPU µs/q | unanswered (all runs) |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const name of Object.keys(mechanisms))
     for (const concurrency of [1, CONCURRENCY]) {

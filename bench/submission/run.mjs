@@ -44,7 +44,10 @@ function scryptPhc(password) {
 }
 
 function dkimKey(algorithm) {
-  const pair = algorithm === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+  const pair =
+    algorithm === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ed25519');
   const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
   return {
     privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
@@ -56,7 +59,9 @@ async function setupDatabase() {
   onCleanup(() => dropDatabase(DB_NAME));
   await migrateDatabase(DB_NAME);
   await withDatabase(DB_NAME, async (client) => {
-    const { rows } = await client.query("insert into domains (name, type) values ('bench.example', 'local') returning id");
+    const { rows } = await client.query(
+      "insert into domains (name, type) values ('bench.example', 'local') returning id",
+    );
     const domainId = rows[0].id;
     await client.query('insert into accounts (address, password_hash, domain_id) values ($1, $2, $3)', [
       USER,
@@ -76,16 +81,35 @@ async function setupDatabase() {
 /** Makes exactly the keys of `variant` active (the service is started afterwards: no cache to wait for). */
 const activate = (variant) =>
   withDatabase(DB_NAME, (c) =>
-    c.query('update dkim_keys set active = (selector = any($1))', [variant === 'both' ? ['rsa', 'ed25519'] : [variant]]),
+    c.query('update dkim_keys set active = (selector = any($1))', [
+      variant === 'both' ? ['rsa', 'ed25519'] : [variant],
+    ]),
   );
 
 function certificate() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-submission-'));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=submission.bench.example', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=submission.bench.example',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
 }
 
@@ -118,7 +142,8 @@ function client(socket) {
       const reply = next();
       socket.write(line);
       const text = await reply;
-      if (!text.startsWith(expect) && !text.includes(`\r\n${expect}`)) throw new Error(`${line.trim()} -> ${text.trim()}`);
+      if (!text.startsWith(expect) && !text.includes(`\r\n${expect}`))
+        throw new Error(`${line.trim()} -> ${text.trim()}`);
       return text;
     },
     detach: () => socket.off('data', onData),
@@ -169,11 +194,15 @@ async function measure(variant, sessions, tlsFiles) {
   });
   try {
     // Warm up (JIT, key parsing, connection pools), then measure.
-    await Promise.all(Array.from({ length: sessions }, () => session(port, Date.now() + 1000, { messages: 0 })));
+    await Promise.all(
+      Array.from({ length: sessions }, () => session(port, Date.now() + 1000, { messages: 0 })),
+    );
     const counts = { messages: 0 };
     const cpu0 = cpuSeconds(svc.pid);
     const t0 = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: sessions }, () => session(port, Date.now() + SECONDS * 1000, counts)));
+    await Promise.all(
+      Array.from({ length: sessions }, () => session(port, Date.now() + SECONDS * 1000, counts)),
+    );
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuSeconds(svc.pid) - cpu0;
     return { rate: counts.messages / seconds, cpuMs: (cpu * 1000) / counts.messages };
@@ -194,12 +223,15 @@ async function main() {
   onCleanup(() => deleteRedisKeys(REDIS_PREFIX));
   await setupDatabase();
   const tlsFiles = certificate();
-  console.log(`submission accept rate, ${SIZE} B messages, STARTTLS + AUTH once per session; ${RUNS} run(s) of ${SECONDS} s, median`);
+  console.log(
+    `submission accept rate, ${SIZE} B messages, STARTTLS + AUTH once per session; ${RUNS} run(s) of ${SECONDS} s, median`,
+  );
   console.log('| sessions | signing | msg/s | vs none | CPU ms/msg (submission process) |');
   console.log('| ---: | --- | ---: | ---: | ---: |');
   for (const sessions of SESSIONS) {
     const results = Object.fromEntries(VARIANTS.map((v) => [v, []]));
-    for (let r = 0; r < RUNS; r++) for (const v of VARIANTS) results[v].push(await measure(v, sessions, tlsFiles));
+    for (let r = 0; r < RUNS; r++)
+      for (const v of VARIANTS) results[v].push(await measure(v, sessions, tlsFiles));
     const none = median(results.none.map((x) => x.rate));
     for (const v of VARIANTS) {
       const rate = median(results[v].map((x) => x.rate));

@@ -24,6 +24,8 @@ export class BodyTransfer {
   private finished = false;
   private abortedWith: Error | null = null;
   private chunkSize = 0;
+  /** Body octets read from the socket (DATA: before unstuffing; BDAT: chunk data). */
+  private octets = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -80,6 +82,7 @@ export class BodyTransfer {
 
   /** Bytes from the socket while the body is in progress. */
   feed(buf: Buffer): void {
+    this.octets += buf.length;
     if (this.data) {
       const { chunks, end } = this.data.feed(buf);
       this.deliver(chunks, this.data.error);
@@ -113,6 +116,7 @@ export class BodyTransfer {
         this.failed = error;
         this.abort(error);
       }
+      if (error.code === 552 && this.octets > this.conn.oversizeCutoff()) this.conn.cutOff(error);
       return;
     }
     if (chunks.length > 0 && !this.stream.write(chunks)) this.conn.bodyFull();

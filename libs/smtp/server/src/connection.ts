@@ -34,6 +34,8 @@ import { upgradeToTls } from './tls-upgrade';
 const PAUSE_BODY = 1;
 const PAUSE_WRITE = 2;
 const PAUSE_INPUT = 4;
+/** Cut off (`cutOff`): never read again. */
+const PAUSE_CUT = 8;
 /** Unanswered output or unprocessed input above this pauses reading. */
 const WRITE_HIGH_WATER = 256 * 1024;
 const INPUT_HIGH_WATER = 64 * 1024;
@@ -185,6 +187,22 @@ export class Connection {
     this.timer.set(LINGER_MS, () => this.socket.destroy());
   }
 
+  /** Octets of one message body past which an oversized one is cut off (`oversizeMargin`). */
+  oversizeCutoff(): number {
+    const max = this.options.maxMessageSize;
+    return max > 0 ? max + this.options.oversizeMargin : Infinity;
+  }
+
+  /**
+   * A client that goes on sending what we refused (an endless DATA, a huge BDAT chunk): `reply`
+   * and close, reading nothing more (RFC 5321 §4.5.3.1.10, RFC 1870 §6).
+   */
+  cutOff(reply: SmtpError): void {
+    this.pauseIf(PAUSE_CUT, true);
+    this.input.clear();
+    this.close(reply);
+  }
+
   /** Graceful shutdown: idle sessions go now, busy ones when their transaction is over. */
   shutdown(): void {
     this.draining = true;
@@ -280,6 +298,7 @@ export class Connection {
 
   /** RFC 3030 §2: read and drop a refused BDAT chunk, then answer `reply`. */
   skipChunk(size: number, reply: SmtpError): void {
+    if (size > this.oversizeCutoff()) return this.cutOff(reply);
     this.skip = { remaining: size, reply };
     this.setMode(Mode.Skip);
   }

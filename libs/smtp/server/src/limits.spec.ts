@@ -1,6 +1,7 @@
 /** Every limit at exactly its value and one past it, over a real socket. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.testutil';
+import { until } from '@mta/testing';
 import { RawClient, sleep } from './raw-client.testutil';
 
 let h: Harness | null = null;
@@ -86,6 +87,72 @@ describe('message size (RFC 1870)', () => {
     c.write(`BDAT 5 LAST\r\nNOOP\r`);
     expect((await c.reply()).code).toBe(503);
     expect((await c.cmd('NOOP')).code).toBe(250);
+  });
+});
+
+describe('a client that goes on sending past the size limit (RFC 5321 §4.5.3.1.10)', () => {
+  const limit = 64 * 1024;
+  const margin = 256 * 1024;
+  /** What the socket and our input buffer may hold beyond the cut-off (read, not yet counted). */
+  const slack = 512 * 1024;
+
+  /** Streams up to `total` octets as fast as the server reads them; stops when it closes. */
+  async function stream(c: RawClient, total: number): Promise<number> {
+    const block = Buffer.from(`${'x'.repeat(1022)}\r\n`.repeat(64));
+    let sent = 0;
+    while (sent < total && !c.isClosed) {
+      sent += block.length;
+      if (!c.socket.write(block))
+        await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed]);
+    }
+    return sent;
+  }
+
+  it('DATA: an endless body gets 552 5.3.4 and the close after at most limit + margin octets read', async () => {
+    h = await startHarness({ maxMessageSize: limit, oversizeMargin: margin });
+    const c = await inTransaction(h.port);
+    expect((await c.cmd('DATA')).code).toBe(354);
+    const sent = await stream(c, 64 * 1024 * 1024);
+    await until('the server closed the connection', () => c.isClosed);
+    expect(c.received).toMatch(/\r\n552 5\.3\.4 /);
+    await until('the session closed', () => h?.closed.length === 1);
+    const read = h.closed[0].bytesReceived;
+    expect(read).toBeGreaterThan(limit + margin);
+    expect(read).toBeLessThan(limit + margin + slack);
+    expect(sent).toBeGreaterThan(read);
+    expect(h.messages).toHaveLength(0);
+  });
+
+  it('DATA: a body that ends within the margin is read to its end: 552 5.3.4 and the session goes on', async () => {
+    h = await startHarness({ maxMessageSize: limit, oversizeMargin: margin });
+    const c = await inTransaction(h.port);
+    expect((await c.cmd('DATA')).code).toBe(354);
+    const line = `${'y'.repeat(1022)}\r\n`;
+    c.write(line.repeat(Math.floor((limit + margin) / line.length) - 1));
+    expect((await c.cmd('.')).text).toMatch(/^552 5\.3\.4 /);
+    expect((await c.cmd('NOOP')).code).toBe(250);
+  });
+
+  it('BDAT: a chunk that would pass the limit by more than the margin is cut off', async () => {
+    h = await startHarness({ maxMessageSize: limit, oversizeMargin: margin });
+    const c = await inTransaction(h.port);
+    c.write(`BDAT ${limit + margin + 1} LAST\r\n`);
+    await stream(c, 64 * 1024 * 1024);
+    await until('the server closed the connection', () => c.isClosed);
+    expect(c.received).toMatch(/\r\n552 5\.3\.4 /);
+    await until('the session closed', () => h?.closed.length === 1);
+    expect(h.closed[0].bytesReceived).toBeLessThan(limit + margin + slack);
+  });
+
+  it('BDAT outside a transaction: a huge chunk is not read at all', async () => {
+    h = await startHarness({ maxMessageSize: limit, oversizeMargin: margin });
+    const c = await greeted(h.port);
+    c.write(`BDAT ${limit + margin + 1} LAST\r\n`);
+    await stream(c, 64 * 1024 * 1024);
+    await until('the server closed the connection', () => c.isClosed);
+    expect(c.received).toMatch(/\r\n503 /);
+    await until('the session closed', () => h?.closed.length === 1);
+    expect(h.closed[0].bytesReceived).toBeLessThan(limit + margin + slack);
   });
 });
 

@@ -46,6 +46,13 @@ export interface SmtpServerOptions {
   readonly extensions?: ExtensionToggles;
   /** Message size limit in octets, advertised as SIZE (RFC 1870); 0: no limit. Default 25 MiB. */
   readonly maxMessageSize?: number;
+  /**
+   * Octets a client may send past `maxMessageSize` before it is cut off: the body is read on that
+   * far so that a client ignoring SIZE still reads our 552 5.3.4 at its end of data; past it the
+   * client gets the 552 at once and the connection is closed (RFC 5321 §4.5.3.1.10; RFC 1870 §6
+   * lets a server close a connection that goes on sending). Default 1 MiB.
+   */
+  readonly oversizeMargin?: number;
   /** Command line limit in octets including CRLF (RFC 5321 §4.5.3.1.4: at least 512). Default 2048. */
   readonly maxCommandLineLength?: number;
   /** Text line limit in DATA, octets including CRLF (RFC 5321 §4.5.3.1.6: 1000); 0: none. Default 1000. */
@@ -100,6 +107,7 @@ export interface ResolvedOptions {
   readonly secureContext: tls.SecureContext | null;
   readonly capabilities: ServerCapabilities;
   readonly maxMessageSize: number;
+  readonly oversizeMargin: number;
   readonly maxCommandLineLength: number;
   readonly maxDataLineLength: number;
   readonly maxRecipients: number;
@@ -161,6 +169,7 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     secureContext,
     capabilities,
     maxMessageSize,
+    oversizeMargin: nonNegative('oversizeMargin', o.oversizeMargin, 1024 * 1024),
     maxCommandLineLength,
     maxDataLineLength: nonNegative('maxDataLineLength', o.maxDataLineLength, 1000),
     maxRecipients: nonNegative('maxRecipients', o.maxRecipients, 1000),

@@ -21,11 +21,14 @@ describe('parseCommand: valid commands', () => {
     ['EHLO my_host', { verb: 'EHLO', domain: 'my_host', domainValid: false }],
     ['EHLO 192.0.2.1', { verb: 'EHLO', domain: '192.0.2.1', domainValid: true }],
     ['EHLO client.example   ', { verb: 'EHLO', domain: 'client.example', domainValid: true }],
-    [`EHLO ${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`, {
-      verb: 'EHLO',
-      domain: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`,
-      domainValid: true,
-    }],
+    [
+      `EHLO ${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`,
+      {
+        verb: 'EHLO',
+        domain: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`,
+        domainValid: true,
+      },
+    ],
     ['MAIL FROM:<a@b.example>', { verb: 'MAIL', from: ab, params: { smtpUtf8: false, requireTls: false } }],
     ['mail from:<a@b.example>', { verb: 'MAIL', from: ab, params: { smtpUtf8: false, requireTls: false } }],
     ['MAIL FROM: <a@b.example>', { verb: 'MAIL', from: ab, params: { smtpUtf8: false, requireTls: false } }],

@@ -181,7 +181,10 @@ export function parseCommand(line: string | Uint8Array, options: ParseOptions = 
       // No domain is longer than 255 octets (RFC 1035 §2.3.4), nor any address literal (RFC 5321
       // §4.1.3): a longer name is refused, not carried into our Received field.
       if (Buffer.byteLength(domain, 'utf8') > MAX_HELO_OCTETS)
-        return failure(verb, new SmtpError(501, '5.5.2', `${verb} name longer than ${MAX_HELO_OCTETS} octets`));
+        return failure(
+          verb,
+          new SmtpError(501, '5.5.2', `${verb} name longer than ${MAX_HELO_OCTETS} octets`),
+        );
       return ok({ verb, domain, domainValid: isDomainOrAddressLiteral(domain) });
     }
     case 'MAIL':

@@ -4,12 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createTestRedis } from '@mta/testing';
+import { fileURLToPath } from 'node:url';
+import { createTestRedis, spawnPeer, until as waitUntil } from '@mta/testing';
 import type { DeliveryAgent, DeliveryReport, DeliveryRequest } from './contract';
 import { RedisDestinationLimiter } from './limits/destination-limiter';
 import { ConcurrencyLimitedAgent } from './limits/limited-agent';
 import { message, request } from './test/fixtures';
 import { sleep } from './test/peers';
+
+const HOLD_SLOTS = fileURLToPath(new URL('./test/hold-slots.mjs', import.meta.url));
 
 /** An agent whose deliveries finish when the test says so. */
 class GatedAgent implements DeliveryAgent {
@@ -168,22 +171,61 @@ describe('per-destination concurrency limit (Redis)', () => {
     ]);
   });
 
-  it('gives a killed worker’s slot back when its lease expires', async () => {
+  it('gives a kill -9ed worker’s slots back within a few heartbeats, not a minute', async () => {
+    const prefix = `${test.prefix}:killed`;
+    const limiter = new RedisDestinationLimiter({ redis, prefix, limit: 2 }); // the production lease
+    const key = limiter.keyOf('crash.test');
+    const latestExpiry = async () => {
+      const scores = await Promise.all(
+        (await redis.zrange(key, '0', '-1')).map((id) => redis.zscore(key, id)),
+      );
+      return Math.max(0, ...scores.map(Number));
+    };
+    const worker = spawnPeer(process.execPath, [HOLD_SLOTS, test.url, prefix, 'crash.test', '2']);
+    try {
+      await waitUntil('the worker holds both slots', () => worker.output().includes('held'), 20_000, 20);
+      const firstExpiry = await latestExpiry();
+      // While it lives its heartbeat keeps the slots past their first lease time.
+      await waitUntil(
+        'a lease renewed a whole lease time later',
+        async () => (await latestExpiry()) >= firstExpiry + limiter.leaseMs,
+        20_000,
+      );
+      expect(await limiter.acquire('crash.test')).toBeNull();
+    } finally {
+      worker.child.kill('SIGKILL');
+      await worker.stop();
+    }
+    // Dead: its leases end with their last heartbeat; another worker gets a slot within one lease
+    // time (a 20 s bound, far under the former 60 s lease).
+    const next = await waitUntil(
+      'another worker gets a slot',
+      () => limiter.acquire('crash.test'),
+      20_000,
+      50,
+    );
+    expect(await limiter.inUse('crash.test')).toBe(1);
+    await next.release();
+    expect(await limiter.inUse('crash.test')).toBe(0);
+  });
+
+  it('lets an unrenewed lease expire (renew then reports it lost)', async () => {
     const limiter = new RedisDestinationLimiter({
       redis,
       prefix: `${test.prefix}:expiry`,
       limit: 1,
       leaseMs: 300,
     });
-    const lease = await limiter.acquire('crash.test'); // the worker dies holding it: never released
+    const lease = await limiter.acquire('stale.test');
     expect(lease).not.toBeNull();
-    expect(await limiter.acquire('crash.test')).toBeNull();
-    await sleep(400);
-    const next = await limiter.acquire('crash.test');
+    // Its holder stops beating without releasing (what a frozen process does): the server drops it.
+    await redis.zadd(limiter.keyOf('stale.test'), 'XX', 0, lease?.id ?? '');
+    const next = await limiter.acquire('stale.test');
     expect(next).not.toBeNull();
-    expect(await lease?.renew()).toBe(false); // the dead worker's lease is gone for good
+    expect(await lease?.renew()).toBe(false); // the stale lease is gone for good
+    await lease?.release();
     await next?.release();
-    expect(await limiter.inUse('crash.test')).toBe(0);
+    expect(await limiter.inUse('stale.test')).toBe(0);
   });
 
   it('keeps the slot of a long delivery by renewing its lease', async () => {

@@ -3,6 +3,11 @@
  * `default_destination_concurrency_limit`, but across pods): a counting semaphore in Redis
  * whose slots are leases that expire, so a killed worker's slot comes back by itself.
  *
+ * Leases are short (6 s) and kept alive by a heartbeat of their holder (every third of the
+ * lease) until released: a slot dies with its process within one lease time. With the former
+ * 60 s leases, two workers killed under load held every slot of a destination for most of a
+ * minute while the live workers waited.
+ *
  * One sorted set per destination: member = lease id, score = expiry (ms, Redis server clock,
  * so workers with skewed clocks agree). Acquire, renew and release are Lua scripts, atomic on
  * the server: acquire first drops the expired leases, then adds one if fewer than `limit`
@@ -15,6 +20,7 @@ import type { Redis } from 'ioredis';
 export interface Lease {
   readonly id: string;
   readonly destination: string;
+  /** Renews now (the lease also renews itself every `leaseMs / 3` until released). */
   renew(): Promise<boolean>;
   release(): Promise<void>;
 }
@@ -36,7 +42,11 @@ export interface RedisLimiterOptions {
   readonly limit?: number;
   /** Per-destination override (e.g. a big provider that allows more, a fragile one fewer). */
   readonly limitFor?: (destination: string) => number | undefined;
-  /** Lease lifetime without renewal (default 60 s). Hold it with `renew` every third of it. */
+  /**
+   * Lease lifetime without renewal (default 6 s): how long a killed holder's slot stays taken.
+   * A held lease renews itself every third of it (its heartbeat), so only an event loop stalled
+   * for two thirds of it loses a live lease (then one delivery too many may run, nothing worse).
+   */
   readonly leaseMs?: number;
 }
 
@@ -67,13 +77,17 @@ if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) en
 return 1
 `;
 
+export const DEFAULT_LEASE_MS = 6_000;
+
 export class RedisDestinationLimiter implements DestinationLimiter {
   private readonly limit: number;
+  private readonly options: RedisLimiterOptions;
   readonly leaseMs: number;
 
-  constructor(private readonly options: RedisLimiterOptions) {
+  constructor(options: RedisLimiterOptions) {
+    this.options = options;
     this.limit = options.limit ?? 20;
-    this.leaseMs = options.leaseMs ?? 60_000;
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     if (!(this.limit >= 1) || !(this.leaseMs >= 1))
       throw new RangeError('limit and leaseMs must be positive');
   }
@@ -94,13 +108,22 @@ export class RedisDestinationLimiter implements DestinationLimiter {
     const ok = await redis.eval(ACQUIRE, 1, key, id, this.leaseMs, limit);
     if (ok !== 1) return null;
     let released = false;
+    const renew = async (): Promise<boolean> =>
+      !released && (await redis.eval(RENEW, 1, key, id, this.leaseMs)) === 1;
+    // The heartbeat: a lost renewal only means one delivery too many, never an error.
+    const heartbeat = setInterval(
+      () => void renew().catch(() => false),
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
+    heartbeat.unref();
     return {
       id,
       destination,
-      renew: async () => !released && (await redis.eval(RENEW, 1, key, id, this.leaseMs)) === 1,
+      renew,
       release: async () => {
         if (released) return;
         released = true;
+        clearInterval(heartbeat);
         await redis.zrem(key, id);
       },
     };

@@ -1,6 +1,6 @@
 /**
  * Wraps any delivery agent with the per-destination concurrency limit: take a slot, deliver,
- * renew the lease while delivering, give the slot back. When no slot is free, it waits a
+ * give the slot back (the lease renews itself while held: destination-limiter.ts). When no slot is free, it waits a
  * little for one (`waitForSlotMs`, polling with a growing pause), because a slot is usually
  * freed within a delivery's time; if none comes, nothing is tried and the report says
  * `deferred-local` with a short `retryAfterMs`: the worker puts the job back, so a busy
@@ -21,8 +21,6 @@ export interface LimitedAgentOptions {
   readonly limiter: DestinationLimiter;
   /** The limit's key for a request (default: `destination`, else the first recipient's domain). */
   readonly destinationOf?: (request: DeliveryRequest) => string;
-  /** How long a lease lives between renewals (default: the limiter's `leaseMs`, else 60 s). */
-  readonly leaseMs?: number;
   /**
    * When a `deferred-local` job should run again: default 1 s, plus up to as much again of
    * jitter, so jobs that found the destination full spread out instead of returning together.
@@ -66,18 +64,9 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
       );
     }
     const held = lease;
-    const every = Math.max(
-      10,
-      Math.floor((this.options.leaseMs ?? this.options.limiter.leaseMs ?? 60_000) / 3),
-    );
-    const renewal = setInterval(() => {
-      held.renew().catch(() => undefined); // a lost lease only means one delivery too many
-    }, every);
-    renewal.unref();
     try {
       return await this.inner.deliver(request);
     } finally {
-      clearInterval(renewal);
       await held.release().catch(() => undefined); // it expires by itself otherwise
     }
   }

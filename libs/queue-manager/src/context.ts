@@ -41,6 +41,11 @@ export interface QueueManagerOptions {
   readonly random?: () => number;
   /** How often the reconciler runs (also once at start). Default 30 s; 0: never by itself. */
   readonly reconcileIntervalMs?: number;
+  /**
+   * How often Redis is checked for lost data (redis-loss.ts); on a loss the reconciler runs at
+   * once and again until it puts nothing back. Default 1 s; 0: never.
+   */
+  readonly redisWatchMs?: number;
   /** A `received` message younger than this is left to its own `accepted` job. Default 5 s. */
   readonly receivedGraceMs?: number;
   /** How long a recipient of a paused destination waits before it is looked at again. Default 60 s. */
@@ -65,6 +70,7 @@ export interface Context extends QueueManagerDeps {
   readonly now: () => Date;
   readonly random: () => number;
   readonly reconcileIntervalMs: number;
+  readonly redisWatchMs: number;
   readonly receivedGraceMs: number;
   readonly pauseRecheckMs: number;
   readonly delayWhenNotifyAbsent: boolean;
@@ -82,6 +88,7 @@ export function createContext(deps: QueueManagerDeps, options: QueueManagerOptio
     now: options.clock ?? (() => new Date()),
     random: options.random ?? Math.random,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
+    redisWatchMs: options.redisWatchMs ?? 1_000,
     receivedGraceMs: options.receivedGraceMs ?? 5_000,
     pauseRecheckMs: options.pauseRecheckMs ?? 60_000,
     delayWhenNotifyAbsent: options.delayWhenNotifyAbsent ?? true,

@@ -1,6 +1,7 @@
 /**
  * The queue manager of one process: the `accepted` worker (router), the `outcome` worker
- * (outcome applier, retries, DSNs) and the periodic reconciler. Plain class; the Nest module
+ * (outcome applier, retries, DSNs) and the reconciler: periodic, and at once when Redis lost
+ * its data (redis-loss.ts), then again until it puts nothing back. Plain class; the Nest module
  * `@mta/feature-queue` only starts and stops it. Any number of replicas may run.
  */
 import { QueueName, createJobWorker, redisReady, settlesWithin } from '@mta/queue';
@@ -9,7 +10,8 @@ import { DsnWriter } from './bounces';
 import { createContext, type Context, type QueueManagerDeps, type QueueManagerOptions } from './context';
 import { Dispatcher } from './dispatcher';
 import { OutcomeApplier } from './outcome-applier';
-import { Reconciler } from './reconciler';
+import { Reconciler, type ReconcileReport } from './reconciler';
+import { RedisLossDetector } from './redis-loss';
 import { Router } from './router';
 import { Settler } from './settle';
 
@@ -23,7 +25,11 @@ export class QueueManager {
   readonly reconciler: Reconciler;
   private workers: Worker[] = [];
   private timer?: NodeJS.Timeout;
-  private reconciling?: Promise<unknown>;
+  private watchTimer?: NodeJS.Timeout;
+  private watching = false;
+  private stopped = false;
+  private readonly loss: RedisLossDetector;
+  private reconciling?: Promise<ReconcileReport | null>;
 
   constructor(deps: QueueManagerDeps, options: QueueManagerOptions = {}) {
     this.ctx = createContext(deps, options);
@@ -33,6 +39,7 @@ export class QueueManager {
     this.router = new Router(this.ctx, this.dispatcher, this.settler);
     this.applier = new OutcomeApplier(this.ctx, this.dispatcher, this.dsn, this.settler);
     this.reconciler = new Reconciler(this.ctx, this.dispatcher, this.settler);
+    this.loss = new RedisLossDetector(this.ctx.redis, this.ctx.prefix);
   }
 
   /** Starts both workers, runs the reconciler once, then every `reconcileIntervalMs`. */
@@ -66,10 +73,15 @@ export class QueueManager {
     // The client connection fails fast while it is still connecting: give it a moment before
     // the first run (if Redis is down, the next run catches up).
     await redisReady(ctx.redis, 5_000).catch(() => undefined);
-    await this.reconcileNow();
+    await this.loss.mark();
+    await this.catchUp();
     if (ctx.reconcileIntervalMs > 0) {
-      this.timer = setInterval(() => void this.reconcileNow(), ctx.reconcileIntervalMs);
+      this.timer = setInterval(() => void this.catchUp(), ctx.reconcileIntervalMs);
       this.timer.unref();
+    }
+    if (ctx.redisWatchMs > 0) {
+      this.watchTimer = setInterval(() => void this.watchRedis(), ctx.redisWatchMs);
+      this.watchTimer.unref();
     }
     ctx.logger.info(
       { reconcileIntervalMs: ctx.reconcileIntervalMs, relayHost: ctx.relayHost ?? null },
@@ -98,17 +110,46 @@ export class QueueManager {
     }
   }
 
-  /** Runs the reconciler now (one run at a time in this process); errors are logged, not thrown. */
-  async reconcileNow(): Promise<void> {
-    if (this.reconciling) {
-      await this.reconciling;
-      return;
-    }
+  /**
+   * Runs the reconciler now (one run at a time in this process); errors are logged, not thrown.
+   * Its report, or null when the run failed or another replica held the lock.
+   */
+  async reconcileNow(): Promise<ReconcileReport | null> {
+    if (this.reconciling) return this.reconciling;
     this.reconciling = this.reconciler
       .run()
-      .catch((error: Error) => this.ctx.logger.error({ err: error.message }, 'reconciler run failed'))
+      .catch((error: Error) => {
+        this.ctx.logger.error({ err: error.message }, 'reconciler run failed');
+        return null;
+      })
       .finally(() => (this.reconciling = undefined));
-    await this.reconciling;
+    return this.reconciling;
+  }
+
+  /**
+   * Reconciles until a run puts nothing back: one run re-enqueues at most a batch (1,000
+   * messages, 5,000 recipients), and after a lost Redis the next batch must not wait for the
+   * timer. Stops at a failed run or when another replica holds the lock (it does the work).
+   */
+  async catchUp(): Promise<void> {
+    for (let run = 0; run < 10_000 && !this.stopped; run++) {
+      const report = await this.reconcileNow();
+      if (!report || report.accepted + report.deliveries === 0) return;
+    }
+  }
+
+  /** One look at Redis (redis-loss.ts): on a loss, catch up at once. Redis down: next tick. */
+  private async watchRedis(): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    try {
+      const reason = await this.loss.check().catch(() => null);
+      if (reason === null) return;
+      this.ctx.logger.warn({ reason }, 'Redis lost queued jobs: reconciling now until caught up');
+      await this.catchUp();
+    } finally {
+      this.watching = false;
+    }
   }
 
   /**
@@ -121,7 +162,9 @@ export class QueueManager {
    */
   async stop(graceMs = 5_000): Promise<void> {
     clearInterval(this.timer);
-    this.timer = undefined;
+    clearInterval(this.watchTimer);
+    this.timer = this.watchTimer = undefined;
+    this.stopped = true;
     const workers = this.workers;
     this.workers = [];
     const deadline = Date.now() + graceMs;

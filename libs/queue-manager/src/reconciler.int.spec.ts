@@ -18,7 +18,12 @@ let close: (() => Promise<void>) | undefined;
 let forgetRedis: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ h, close, forgetRedis } = await openHarness({ schedule, reconcileIntervalMs: 0, receivedGraceMs: 0 }));
+  ({ h, close, forgetRedis } = await openHarness({
+    schedule,
+    reconcileIntervalMs: 0,
+    redisWatchMs: 0, // these runs are the test's own (redis-loss.int.spec.ts covers the watch)
+    receivedGraceMs: 0,
+  }));
 });
 afterAll(() => close?.());
 

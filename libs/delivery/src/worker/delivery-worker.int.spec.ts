@@ -11,7 +11,7 @@ import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from 
 import type pg from 'pg';
 import { createLogger } from '@mta/observability';
 import { JobProducer, QueueName, createRedisConnection, jobIdOf, redisReady, type JobData } from '@mta/queue';
-import { createTestDatabase, createTestRedis, type TestDatabase } from '@mta/testing';
+import { createTestDatabase, createTestRedis, startTcpProxy, type TestDatabase } from '@mta/testing';
 import { Registry } from 'prom-client';
 import { allRecipients, type DeliveryAgent, type DeliveryReport, type DeliveryRequest } from '../contract';
 import { DeliveryWorker, type DeliveryJobData } from './delivery-worker';
@@ -305,6 +305,47 @@ describe('DeliveryWorker', () => {
     expect(outcome.results[0].kind).toBe('delivered');
     expect(calls).toBe(2);
     expect((await queue.getJob(id))?.id).toBe(id);
+  });
+
+  it('retries a job whose PostgreSQL is unreachable with a backoff, and delivers it once when it is back', async () => {
+    const m = await store([{ address: 'pg@down.test' }]);
+    const job: DeliveryJobData = {
+      messageId: m.messageId,
+      route: 'remote',
+      destination: 'down.test',
+      recipientIds: [m.id('pg@down.test')],
+      attempt: 1,
+    };
+    const proxy = await startTcpProxy(Number(new URL(database.url).port || 5432));
+    const cutPool = createPgPool(proxy.via(database.url));
+    cutPool.on('error', () => undefined);
+    try {
+      await proxy.stop(); // the worker's PostgreSQL is gone
+      worker = new DeliveryWorker(
+        { pool: cutPool, producer, connection, prefix: testRedis.prefix, agents: { remote, local }, logger },
+        { concurrency: 2, dbRetryFirstMs: 200, dbRetryMaxMs: 400 },
+      );
+      worker.start();
+      const id = await producer.enqueue(QueueName.Delivery, job);
+      const queue = producer.queue(QueueName.Delivery);
+      // Tried again and again (attemptsStarted grows), delayed in between, never failed.
+      await waitFor('the job tried three times', async () => {
+        const j = await queue.getJob(id);
+        expect(await j?.isFailed()).toBe(false);
+        return (j?.attemptsStarted ?? 0) >= 3 && (await j?.isDelayed());
+      });
+      expect(remote.requests).toHaveLength(0);
+      await proxy.start();
+      const outcome = await waitFor('the outcome', () => outcomeOf(job));
+      expect(outcome.results[0].kind).toBe('delivered');
+      expect(remote.requests).toHaveLength(1); // delivered once
+      await waitFor('the job completed', async () => (await queue.getJob(id))?.isCompleted());
+    } finally {
+      await worker?.close();
+      worker = undefined;
+      await cutPool.end();
+      await proxy.close();
+    }
   });
 
   it('does not deliver a replayed job whose outcome was already reported', async () => {

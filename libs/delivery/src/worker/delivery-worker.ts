@@ -17,6 +17,9 @@
  *    delayed (`moveToDelayed` + `DelayedError`), without an outcome and without an attempt.
  * 5. Otherwise `outcome` {messageId, route, destination, attempt, results} is enqueued (retried
  *    for a while if Redis is briefly away: the delivery already happened).
+ * 6. PostgreSQL unreachable while loading the job (step 1: before anything is delivered) → the
+ *    same job is put back as delayed with an exponential backoff (1 s, 2 s, 4 s ... 60 s at most,
+ *    counted by BullMQ's `attemptsStarted`), instead of failing and waiting for the reconciler.
  *
  * Delivery is at least once. The window: a worker that dies (SIGKILL, OOM, node lost) after the
  * remote end accepted the message and before the `outcome` job is in Redis leaves its job
@@ -84,6 +87,10 @@ export interface DeliveryWorkerOptions {
   readonly abortGraceMs?: number;
   /** Tries to enqueue the outcome (0.5 s, 1 s, 2 s ... apart). Default 6. */
   readonly outcomeTries?: number;
+  /** PostgreSQL unreachable: first delay before the job runs again, doubling. Default 1 s. */
+  readonly dbRetryFirstMs?: number;
+  /** ... up to this delay. Default 60 s. */
+  readonly dbRetryMaxMs?: number;
 }
 
 /** What a job came to (the BullMQ return value, for inspection and tests). */
@@ -124,6 +131,8 @@ export class DeliveryWorker {
       shutdownGraceMs: options.shutdownGraceMs ?? 12_000,
       abortGraceMs: options.abortGraceMs ?? 5_000,
       outcomeTries: options.outcomeTries ?? 6,
+      dbRetryFirstMs: options.dbRetryFirstMs ?? 1_000,
+      dbRetryMaxMs: options.dbRetryMaxMs ?? 60_000,
     };
     // Every running delivery listens to the one shutdown signal (a few listeners each, removed
     // when it ends): more than Node's default warning threshold of 10 is expected, not a leak.
@@ -131,7 +140,7 @@ export class DeliveryWorker {
     if (deps.registry) {
       this.jobs = new Counter({
         name: 'mta_delivery_jobs_total',
-        help: 'Delivery jobs by result: reported, skipped, deferred_local (no slot), error.',
+        help: 'Delivery jobs by result: reported, skipped, deferred_local (no slot), db_unavailable (PostgreSQL unreachable, retried after a backoff), error.',
         labelNames: ['result'],
         registers: [deps.registry],
       });
@@ -196,7 +205,7 @@ export class DeliveryWorker {
   async process(data: DeliveryJobData, job?: Job): Promise<JobResult> {
     const { deps } = this;
     // Only the recipients that still wait for this attempt, outside paused domains.
-    const load = await this.loader.load(data);
+    const load = await this.loader.load(data).catch((error: unknown) => this.retryLater(error, job));
     const log = deps.logger.child({ queueId: load.queueId ?? undefined, jobId: job?.id });
     if (!load.ok) return this.skip(log, data, load.reason);
 
@@ -295,6 +304,25 @@ export class DeliveryWorker {
     return agents.remote;
   }
 
+  /**
+   * The job's request could not be loaded because PostgreSQL does not answer: nothing was
+   * delivered, so the same job runs again after a backoff (DelayedError keeps it from failing).
+   * Any other error fails the job as before.
+   */
+  private async retryLater(error: unknown, job?: Job): Promise<never> {
+    if (!job || !databaseUnreachable(error)) throw error;
+    const { dbRetryFirstMs, dbRetryMaxMs } = this.opts;
+    const tries = Math.max(1, job.attemptsStarted);
+    const delayMs = Math.min(dbRetryMaxMs, dbRetryFirstMs * 2 ** Math.min(tries - 1, 30));
+    this.jobs?.inc({ result: 'db_unavailable' });
+    this.deps.logger.warn(
+      { jobId: job.id, err: errorMessage(error), delayMs, tries },
+      'PostgreSQL unreachable while loading a delivery job: it runs again after a backoff',
+    );
+    await job.moveToDelayed(Date.now() + delayMs, job.token);
+    throw new DelayedError();
+  }
+
   private skip(log: Logger, data: DeliveryJobData, reason: string): JobResult {
     this.jobs?.inc({ result: 'skipped' });
     log.info({ destination: data.destination, attempt: data.attempt, reason }, 'delivery job skipped');
@@ -323,4 +351,29 @@ export class DeliveryWorker {
       }
     }
   }
+}
+
+/** Node socket errors and PostgreSQL's connection classes (SQLSTATE 08xxx, 57P01-57P03). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+const UNREACHABLE_TEXT =
+  /connection terminated|timeout exceeded when trying to connect|connection error|terminating connection/i;
+
+/** The error says PostgreSQL could not be reached (not that a query was wrong). */
+export function databaseUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = 'code' in error ? error.code : undefined;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^(08|57P0[123])/.test(code))) return true;
+  if (error instanceof AggregateError && error.errors.some(databaseUnreachable)) return true;
+  return UNREACHABLE_TEXT.test(error.message);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BdatDecoder } from './bdat-decoder';
 import { parseCommand } from './command-parser';
+import type { BareNewlinePolicy } from './content-rules';
 
 interface Chunk {
   size: number;
@@ -20,8 +21,17 @@ interface Outcome {
  * Drive a decoder like a server would: the wire holds chunk data back to back (command lines
  * are handled outside), cut into pieces at `cuts`.
  */
-function drive(chunks: readonly Chunk[], wire: Buffer, cuts: readonly number[], maxSize?: number): Outcome {
-  const d = new BdatDecoder(maxSize === undefined ? {} : { maxSize });
+function drive(
+  chunks: readonly Chunk[],
+  wire: Buffer,
+  cuts: readonly number[],
+  maxSize?: number,
+  bareNewline?: BareNewlinePolicy,
+): Outcome {
+  const d = new BdatDecoder({
+    ...(maxSize !== undefined && { maxSize }),
+    ...(bareNewline && { bareNewline }),
+  });
   const points = [...new Set(cuts)].filter((c) => c > 0 && c < wire.length).sort((a, b) => a - b);
   const pieces: Buffer[] = [];
   let from = 0;
@@ -87,10 +97,45 @@ describe('BdatDecoder', () => {
     expect(d.done).toBe(false);
   });
 
-  it('is binary-safe: no dot-stuffing, CRLF . CRLF and bare LF are plain data', () => {
-    const data = '\r\n.\r\n\n.\n\x00\xff..';
+  it('does no dot-stuffing and has no terminator: CRLF . CRLF is plain data', () => {
+    const data = '\r\n.\r\n..\xff\r\n';
     const out = drive([{ size: data.length, last: true }], bytes(`${data}QUIT\r\n`), []);
     expect(out).toEqual({ body: data, replies: ['ok'], rest: 'QUIT\r\n', size: data.length });
+  });
+
+  // The same content rules as DATA (content-rules.ts), over both policies.
+  it.each([
+    // [chunk contents, policy, body or the reply of the LAST chunk]
+    [['a\nb\r\n'], 'reject', '550'],
+    [['a\nb\r\n'], 'normalize', 'a\r\nb\r\n'],
+    [['a\n', '\n.\n'], 'normalize', 'a\r\n\r\n.\r\n'],
+    [['a\r', '\nb'], 'reject', 'a\r\nb'],
+    [['a\r', 'b'], 'normalize', '550'],
+    [['a\r'], 'normalize', '550'],
+    [['Subject: hi\rFrom: ceo@victim.test\r\n\r\nx\r\n'], 'reject', '550'],
+    [['Subject: hi\rFrom: ceo@victim.test\r\n\r\nx\r\n'], 'normalize', '550'],
+    [['a\x00b\r\n'], 'normalize', '550'],
+    [['a\r\n', '\x00.\r\n'], 'reject', '550'],
+  ] as const)('%j under %s: %j', (contents, bareNewline, expected) => {
+    const chunks = contents.map((c, i) => ({ size: c.length, last: i === contents.length - 1 }));
+    const out = drive(chunks, bytes(`${contents.join('')}NOOP\r\n`), [], undefined, bareNewline);
+    expect(out.rest).toBe('NOOP\r\n'); // in sync whatever happened
+    if (expected === '550') {
+      expect(out.replies.at(-1)).toBe('550');
+    } else {
+      expect(out.replies.every((r) => r === 'ok')).toBe(true);
+      expect(out.body).toBe(expected);
+      expect(out.size).toBe(expected.length);
+    }
+  });
+
+  it('tells a NUL (550 5.6.0) from a bare line ending (550 5.5.2)', () => {
+    const nul = new BdatDecoder();
+    nul.begin(3, true);
+    expect(nul.feed(bytes('a\x00b')).end?.error?.toReplyString()).toMatch(/^550 5\.6\.0 /);
+    const bare = new BdatDecoder();
+    bare.begin(3, true);
+    expect(bare.feed(bytes('a\rb')).end?.error?.toReplyString()).toMatch(/^550 5\.5\.2 /);
   });
 
   it('completes BDAT 0 LAST at once', () => {
@@ -154,7 +199,8 @@ describe('BdatDecoder', () => {
         fc.uint8Array({ maxLength: 80 }),
         fc.array(fc.nat({ max: 100 }), { maxLength: 10 }),
         fc.option(fc.nat({ max: 40 }), { nil: undefined }),
-        (list, extra, cuts, maxSize) => {
+        fc.constantFrom<BareNewlinePolicy>('reject', 'normalize'),
+        (list, extra, cuts, maxSize, bareNewline) => {
           const chunks = list.map((c, i) => ({ ...c, last: i === list.length - 1 }));
           const total = chunks.reduce((n, c) => n + c.size, 0);
           const wire = Buffer.concat([
@@ -166,12 +212,14 @@ describe('BdatDecoder', () => {
           // the body is void after an error: only compare it when all chunks were accepted
           const voidBody = (o: Outcome): Outcome =>
             o.replies.every((r) => r === 'ok') ? o : { ...o, body: '' };
-          const whole = drive(chunks, input, [], maxSize);
-          expect(voidBody(drive(chunks, input, cuts, maxSize))).toEqual(voidBody(whole));
-          expect(voidBody(drive(chunks, input, [...Array(input.length).keys()], maxSize))).toEqual(
-            voidBody(whole),
-          );
+          const whole = drive(chunks, input, [], maxSize, bareNewline);
+          expect(voidBody(drive(chunks, input, cuts, maxSize, bareNewline))).toEqual(voidBody(whole));
+          expect(
+            voidBody(drive(chunks, input, [...Array(input.length).keys()], maxSize, bareNewline)),
+          ).toEqual(voidBody(whole));
           expect(whole.rest).toBe('QUIT\r\n');
+          // Content with CR, LF or NUL is checked by the table above; here: framing and size.
+          if (/[\r\n\x00]/.test(input.subarray(0, total).toString('latin1'))) return;
           expect(whole.size).toBe(total);
           if (maxSize === undefined || total <= maxSize) {
             expect(whole.body).toBe(input.subarray(0, total).toString('latin1'));

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DataDecoder, type DataDecoderOptions } from './data-decoder';
+import type { BareNewlinePolicy } from './content-rules';
 import { DotStuffer, dotStuff } from './dot-stuffer';
 
 interface Outcome {
@@ -40,29 +41,49 @@ function decode(
 }
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+const POLICIES: readonly BareNewlinePolicy[] = ['reject', 'normalize'];
 
 /**
- * An obviously-correct model over the whole input: line starts are offset 0 and every offset
- * after a CR LF pair; the end is the first line start followed by ".\r\n".
+ * An obviously-correct model over the whole input. Line starts are offset 0 and every offset after
+ * a CR LF pair (and, under `normalize`, after a bare LF); the end is the first line start that
+ * follows CRLF (or is offset 0) followed by ".\r\n". Content rules: bare CR always refused, bare
+ * LF refused under `reject`, a lone "." line touching a bare LF refused under `normalize`, NUL
+ * refused; ranks bare > NUL > size > line length.
  */
 function model(input: Buffer, options: DataDecoderOptions = {}): Outcome | null {
   const s = input.toString('latin1');
+  const normalize = options.bareNewline === 'normalize';
   const starts = [0];
-  for (let i = 0; i + 1 < s.length; i++) if (s[i] === '\r' && s[i + 1] === '\n') starts.push(i + 2);
-  const end = starts.find((k) => s.startsWith('.\r\n', k));
+  const afterBareLf = new Set<number>();
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\r' && s[i + 1] === '\n') starts.push(i + 2);
+    else if (normalize && s[i] === '\n' && s[i - 1] !== '\r') {
+      starts.push(i + 1);
+      afterBareLf.add(i + 1);
+    }
+  }
+  const end = starts.find((k) => !afterBareLf.has(k) && s.startsWith('.\r\n', k));
   if (end === undefined) return null;
   const data = s.slice(0, end);
   let bare = false;
   for (let i = 0; i < data.length; i++) {
-    if (data[i] === '\n' && data[i - 1] !== '\r') bare = true;
+    if (data[i] === '\n' && data[i - 1] !== '\r' && !normalize) bare = true;
     if (data[i] === '\r' && data[i + 1] !== '\n') bare = true;
   }
-  const lines = starts.filter((k) => k < end).map((k, idx, arr) => data.slice(k, arr[idx + 1] ?? end));
-  const body = lines.map((l) => (l.startsWith('.') ? l.slice(1) : l)).join('');
+  const within = starts.filter((k) => k < end);
+  for (const k of within) {
+    if (data.startsWith('.\n', k) || (afterBareLf.has(k) && data.startsWith('.\r\n', k))) bare = true;
+  }
+  const lines = within.map((k, idx, arr) => data.slice(k, arr[idx + 1] ?? end));
+  const body = lines
+    .map((l) => (l.startsWith('.') ? l.slice(1) : l))
+    .map((l) => (l.endsWith('\n') && !l.endsWith('\r\n') ? `${l.slice(0, -1)}\r\n` : l))
+    .join('');
   let error: string | null = null;
   if (options.maxLineLength !== undefined && lines.some((l) => l.length > (options.maxLineLength as number)))
     error = '500 5.5.2';
   if (options.maxSize !== undefined && body.length > options.maxSize) error = '552 5.3.4';
+  if (data.includes('\x00')) error = '550 5.6.0';
   if (bare) error = '550 5.5.2';
   return { body: error ? '' : body, rest: s.slice(end + 3), size: body.length, error };
 }
@@ -92,7 +113,7 @@ describe('DataDecoder: framing (RFC 5321 §4.1.1.4, §4.5.2)', () => {
     ['\r\n.\r\n', '\r\n', ''],
     ['\r\n\r\n.\r\n', '\r\n\r\n', ''],
     ['a\r\n. \r\n.\r\n', 'a\r\n \r\n', ''],
-    ['\x00\xff\x80binary-ish\r\n.\r\n', '\x00\xff\x80binary-ish\r\n', ''],
+    ['\xff\x80eight-bit\r\n.\r\n', '\xff\x80eight-bit\r\n', ''],
     ['.\r\n.\r\n', '', '.\r\n'],
   ])('%j', (wire, body, rest) => {
     const r = decode(bytes(wire));
@@ -144,34 +165,35 @@ describe('DataDecoder: SMTP smuggling battery (bare CR / bare LF, 2023)', () => 
     '\r\n\x00.\r\n',
   ];
 
-  it.each(vectors)('%j ends nothing and is refused with 550 5.5.2', (vector) => {
+  const cases = vectors.flatMap((v) => POLICIES.map((p) => [v, p] as const));
+  it.each(cases)('%j ends nothing and is refused (bareNewline %s)', (vector, bareNewline) => {
     // The smuggled command must stay message content; the data ends at the real terminator only.
     const smuggled = `Subject: x\r\n\r\nhello${vector}MAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n`;
     const input = bytes(`${smuggled}ok\r\n.\r\nQUIT\r\n`);
-    if (vector === '\r\n\x00.\r\n') {
-      // control case: NUL then a real CRLF "." CRLF later: not bare, so accepted as data
-      expect(decode(input)?.error).toBeNull();
-      return;
-    }
+    // A NUL is no line end, but a receiver that strips NULs would see CRLF.CRLF: refused too.
+    const expected = vector.includes('\x00') ? '550 5.6.0' : '550 5.5.2';
     for (const cuts of [
       [],
       [...Array(input.length).keys()],
       [smuggled.indexOf(vector) + 1],
       [smuggled.indexOf(vector) + 2],
     ]) {
-      const r = decode(input, cuts);
+      const r = decode(input, cuts, { bareNewline });
       expect(r?.rest, JSON.stringify(cuts)).toBe('QUIT\r\n');
-      expect(r?.error).toBe('550 5.5.2');
+      expect(r?.error).toBe(expected);
       // what came before the bare CR/LF may have been emitted (it is void now); nothing after it
       expect(r?.body).not.toContain('MAIL FROM');
     }
   });
 
-  it.each(vectors.filter((v) => v !== '\r\n\x00.\r\n'))('%j at the very start is refused too', (vector) => {
-    const r = decode(bytes(`${vector}x\r\n.\r\n`));
-    expect(r?.error).toBe('550 5.5.2');
-    expect(r?.rest).toBe('');
-  });
+  it.each(cases.filter(([v]) => !v.includes('\x00')))(
+    '%j at the very start is refused too (%s)',
+    (vector, bareNewline) => {
+      const r = decode(bytes(`${vector}x\r\n.\r\n`), [], { bareNewline });
+      expect(r?.error).toBe('550 5.5.2');
+      expect(r?.rest).toBe('');
+    },
+  );
 
   it('reports the error early, before the end', () => {
     const d = new DataDecoder();
@@ -187,6 +209,41 @@ describe('DataDecoder: SMTP smuggling battery (bare CR / bare LF, 2023)', () => 
       expect(decode(bytes(`x${bad}\r\n.\r\n`))?.error).toBe('550 5.5.2');
     },
   );
+});
+
+describe('DataDecoder: content rules (content-rules.ts), table over both bareNewline policies', () => {
+  it.each([
+    // [wire after DATA, policy, body or error]
+    ['a\nb\r\n.\r\n', 'reject', '550 5.5.2'],
+    ['a\nb\r\n.\r\n', 'normalize', 'a\r\nb\r\n'],
+    ['a\n\nb\r\n.\r\n', 'reject', '550 5.5.2'],
+    ['a\n..b\n\r\n.\r\n', 'normalize', 'a\r\n.b\r\n\r\n'],
+    ['a\rb\r\n.\r\n', 'reject', '550 5.5.2'],
+    ['a\rb\r\n.\r\n', 'normalize', '550 5.5.2'],
+    ['Subject: hi\rFrom: ceo@victim.test\r\n\r\nx\r\n.\r\n', 'normalize', '550 5.5.2'],
+    ['a\x00b\r\n.\r\n', 'reject', '550 5.6.0'],
+    ['a\x00b\r\n.\r\n', 'normalize', '550 5.6.0'],
+    ['\x00\r\n.\r\n', 'normalize', '550 5.6.0'],
+    ['a\n.\r\nb\r\n.\r\n', 'normalize', '550 5.5.2'],
+    ['a\r\n.\nb\r\n.\r\n', 'normalize', '550 5.5.2'],
+    ['a\n.\nb\r\n.\r\n', 'normalize', '550 5.5.2'],
+  ] as const)('%j under %s: %j', (wire, bareNewline, expected) => {
+    const r = decode(bytes(wire), [], { bareNewline });
+    if (expected.startsWith('550')) expect(r?.error).toBe(expected);
+    else expect(r).toEqual({ body: expected, rest: '', size: expected.length, error: null });
+    expect(r?.rest).toBe('');
+  });
+
+  it('normalize: the data still ends only at CRLF.CRLF, never at LF.CRLF', () => {
+    expect(decode(bytes('a\n.\r\n'), [], { bareNewline: 'normalize' })).toBeNull();
+    expect(decode(bytes('a\r\n.\n'), [], { bareNewline: 'normalize' })).toBeNull();
+  });
+
+  it('normalize: a bare LF line counts toward the line limit as on the wire', () => {
+    const opts = { bareNewline: 'normalize', maxLineLength: 1000 } as const;
+    expect(decode(bytes(`${'a'.repeat(999)}\n.\r\n`.replace('\n.', '\n\r\n.')), [], opts)?.error).toBeNull();
+    expect(decode(bytes(`${'a'.repeat(1000)}\n\r\n.\r\n`), [], opts)?.error).toBe('500 5.5.2');
+  });
 });
 
 describe('DataDecoder: limits', () => {
@@ -270,6 +327,7 @@ const withCuts = wireInput.chain((input) =>
 const limits = fc.record({
   maxSize: fc.option(fc.nat({ max: 40 }), { nil: undefined }),
   maxLineLength: fc.option(fc.integer({ min: 2, max: 20 }), { nil: undefined }),
+  bareNewline: fc.constantFrom(...POLICIES),
 });
 
 describe('DataDecoder: properties (fast-check)', () => {
@@ -297,7 +355,7 @@ describe('DataDecoder: properties (fast-check)', () => {
 
   // A body as a client would produce it: lines without CR/LF (possibly starting with dots).
   const line = fc
-    .array(fc.constantFrom('.', 'a', ' ', '\x00', '\xff', '-'), { maxLength: 8 })
+    .array(fc.constantFrom('.', 'a', ' ', '\x01', '\xff', '-'), { maxLength: 8 })
     .map((c) => c.join(''));
   const body = fc.array(line, { maxLength: 10 }).map((lines) => lines.map((l) => `${l}\r\n`).join(''));
 

@@ -93,3 +93,4 @@ export {
   type SaslMechanism,
   type SaslStep,
 } from './sasl';
+export { BARE_NEWLINE_POLICIES, type BareNewlinePolicy } from './content-rules';

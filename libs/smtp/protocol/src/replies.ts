@@ -67,7 +67,11 @@ export const Replies = {
   tlsRequired: (): SmtpError => new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first'),
   /** RFC 4954 §6: the mechanism may only be used over an encrypted connection. */
   encryptionRequiredForAuth: (): SmtpError =>
-    new SmtpError(538, '5.7.11', 'Encryption required for requested authentication mechanism: use STARTTLS first'),
+    new SmtpError(
+      538,
+      '5.7.11',
+      'Encryption required for requested authentication mechanism: use STARTTLS first',
+    ),
   /** 530 5.7.0 authentication required (RFC 4954 §6). */
   authRequired: (): SmtpError => new SmtpError(530, '5.7.0', 'Authentication required'),
   /** 535 5.7.8 bad credentials (RFC 4954 §6). Never include the credentials. */
@@ -97,6 +101,12 @@ export const Replies = {
   /** 550 5.5.2 bare CR or LF in message data (RFC 5321 §2.3.8; SMTP smuggling, 2023). */
   bareLineEnding: (): SmtpError =>
     new SmtpError(550, '5.5.2', 'Message contains bare CR or LF; lines must end with CRLF'),
+  /**
+   * 550 5.6.0 NUL in message content: RFC 5322 §2.1 / §3.5 (`text` is %d1-127, NUL is only in the
+   * obsolete syntax that must not be generated, §4), RFC 2045 §2.7-2.8 (no NUL in 7bit or 8bit data).
+   */
+  nulInContent: (): SmtpError =>
+    new SmtpError(550, '5.6.0', 'Message contains a NUL character, which is not allowed in mail'),
   /** 500 5.5.2 a text line of the message is longer than allowed (RFC 5321 §4.5.3.1.6). */
   dataLineTooLong: (limit: number): SmtpError =>
     new SmtpError(500, '5.5.2', `Line too long: message lines are limited to ${limit} octets including CRLF`),

@@ -3,7 +3,7 @@
  * by `DataDecoder`) or BDAT chunks (RFC 3030, framed by `BdatDecoder`).
  *
  * The handler is called when the body starts and reads it as a stream (with backpressure). If the
- * decoder finds the body invalid (too big, bare CR/LF, line too long) the stream is destroyed with
+ * decoder finds the body invalid (too big, bare CR/LF, NUL, line too long) the stream is destroyed with
  * that SmtpError at once; the rest of the body is still read so the session stays in sync, and
  * the client gets the decoder's reply at the end, whatever the handler answered.
  */
@@ -33,14 +33,18 @@ export class BodyTransfer {
   ) {
     const o = conn.options;
     const maxSize = o.maxMessageSize > 0 ? o.maxMessageSize : undefined;
+    // One content rule for DATA and BDAT (smtp-protocol content-rules.ts): bare CR and NUL
+    // refused, bare LF refused or stored as CRLF.
+    const bareNewline = o.bareNewline;
     this.data =
       kind === 'data'
         ? new DataDecoder({
             maxSize,
             maxLineLength: o.maxDataLineLength > 0 ? o.maxDataLineLength : undefined,
+            bareNewline,
           })
         : null;
-    this.bdat = kind === 'bdat' ? new BdatDecoder({ maxSize }) : null;
+    this.bdat = kind === 'bdat' ? new BdatDecoder({ maxSize, bareNewline }) : null;
     this.stream = new MessageStream(conn.bodyDrained);
     const tx = conn.session.transaction;
     if (tx === null) throw new Error('BodyTransfer without a transaction');

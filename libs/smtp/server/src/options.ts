@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import tls from 'node:tls';
-import type { ServerCapabilities } from '@mta/smtp-protocol';
+import { BARE_NEWLINE_POLICIES, type BareNewlinePolicy, type ServerCapabilities } from '@mta/smtp-protocol';
 import type { SessionInfo, SmtpHandler } from './handler';
 import { renderWire, type Wire } from './server-replies';
 
@@ -57,6 +57,12 @@ export interface SmtpServerOptions {
   readonly maxCommandLineLength?: number;
   /** Text line limit in DATA, octets including CRLF (RFC 5321 §4.5.3.1.6: 1000); 0: none. Default 1000. */
   readonly maxDataLineLength?: number;
+  /**
+   * A bare LF in message content, DATA and BDAT alike (RFC 5321 §2.3.8): `reject` answers 550 5.5.2,
+   * `normalize` (default, like Postfix 3.9's `smtpd_forbid_bare_newline = normalize`) stores it
+   * as CRLF. DATA ends only at CRLF.CRLF either way; bare CR and NUL are always refused.
+   */
+  readonly bareNewline?: BareNewlinePolicy;
   /** Recipients per message (RFC 5321 §4.5.3.1.8: at least 100); then 452 4.5.3. Default 1000. */
   readonly maxRecipients?: number;
   /** Bad commands (syntax, sequence, failed AUTH) tolerated per session; one more: 421 4.7.0. Default 20. */
@@ -110,6 +116,7 @@ export interface ResolvedOptions {
   readonly oversizeMargin: number;
   readonly maxCommandLineLength: number;
   readonly maxDataLineLength: number;
+  readonly bareNewline: BareNewlinePolicy;
   readonly maxRecipients: number;
   readonly maxBadCommands: number;
   readonly maxConnections: number;
@@ -133,6 +140,15 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v < 0)
     throw new RangeError(`SmtpServer: ${name} must be a number >= 0, got ${v}`);
+  return v;
+}
+
+function bareNewlinePolicy(value: BareNewlinePolicy | undefined): BareNewlinePolicy {
+  const v = value ?? 'normalize';
+  if (!BARE_NEWLINE_POLICIES.includes(v))
+    throw new RangeError(
+      `SmtpServer: bareNewline must be one of ${BARE_NEWLINE_POLICIES.join(', ')}, got ${v}`,
+    );
   return v;
 }
 
@@ -172,6 +188,7 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     oversizeMargin: nonNegative('oversizeMargin', o.oversizeMargin, 1024 * 1024),
     maxCommandLineLength,
     maxDataLineLength: nonNegative('maxDataLineLength', o.maxDataLineLength, 1000),
+    bareNewline: bareNewlinePolicy(o.bareNewline),
     maxRecipients: nonNegative('maxRecipients', o.maxRecipients, 1000),
     maxBadCommands: nonNegative('maxBadCommands', o.maxBadCommands, 20),
     maxConnections: nonNegative('maxConnections', o.maxConnections, 10_000),

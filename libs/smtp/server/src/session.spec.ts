@@ -101,11 +101,11 @@ describe('SMTP session over a socket', () => {
     h = await startHarness();
     const c = await greeted(h.port);
     await c.cmd('EHLO c');
-    c.write('MAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nBDAT 5\r\nhel\n.BDAT 3 LAST\r\nxyz');
+    c.write('MAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nBDAT 5\r\nhe\r\n.BDAT 3 LAST\r\nxyz');
     const replies = [await c.reply(), await c.reply(), await c.reply(), await c.reply()];
     expect(replies.map((r) => r.code)).toEqual([250, 250, 250, 250]);
     expect(replies[3].text).toBe('250 2.0.0 OK: queued as Q1');
-    expect(h.messages[0].body.toString('latin1')).toBe('hel\n.xyz');
+    expect(h.messages[0].body.toString('latin1')).toBe('he\r\n.xyz');
     expect(h.messages[0].envelope.transfer).toBe('bdat');
     c.destroy();
   });
@@ -142,7 +142,7 @@ describe('handler answers', () => {
   });
 
   it('an invalid body gets the decoder reply even if the handler says OK', async () => {
-    h = await startHarness({ maxMessageSize: 10 }, [{}], {
+    h = await startHarness({ maxMessageSize: 10, bareNewline: 'reject' }, [{}], {
       onData: async (_s, _e, body) => {
         body.on('error', () => undefined);
         body.resume();

@@ -254,6 +254,11 @@ export const variables = {
     integer(100, 100_000),
     both('1000'),
   ),
+  SMTP_BARE_NEWLINE: variable(
+    "What mx and submission do with a bare LF in message content, DATA and BDAT alike (like Postfix's smtpd_forbid_bare_newline): `normalize` takes it as a line end and stores CRLF, `reject` answers 550 5.5.2. Either way the data ends only at CRLF.CRLF, and a bare CR or a NUL is refused.",
+    z.enum(['reject', 'normalize']),
+    both('normalize'),
+  ),
   MAX_RECEIVED_HEADERS: variable(
     'More `Received:` header fields than this is taken as a mail loop: 554 5.4.6 (RFC 5321 §6.3).',
     integer(1, 1000),

@@ -151,6 +151,8 @@ async function server(
     // stricter receiver would refuse later. The header block stays bounded (1 MiB).
     maxDataLineLength: submission ? 1000 : 0,
     maxRecipients: config.MAX_RECIPIENTS,
+    // Bare LF: refused or stored as CRLF (smtp-protocol content-rules.ts); same for DATA and BDAT.
+    bareNewline: config.SMTP_BARE_NEWLINE,
     onError: (error, session) =>
       ctx.logger.warn(
         {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mailboxDomains, parseMailboxList, type Mailbox } from './address-list';
+import { mailboxDomains, parseMailboxList, parseMailboxListStrict, type Mailbox } from './address-list';
 
 type Row = [string, Partial<Mailbox>[]];
 
@@ -79,5 +79,44 @@ describe('parseMailboxList', () => {
 
   it('mailboxDomains gives the distinct lower-cased domains', () => {
     expect(mailboxDomains(parseMailboxList('a@X.test, b@x.TEST, c@y.test'))).toEqual(['x.test', 'y.test']);
+  });
+});
+
+describe('parseMailboxListStrict (RFC 5322 §3.4, §3.6.2): what submission vouches for', () => {
+  it.each([
+    ['alice@victim.test', ['alice@victim.test']],
+    ['Alice <alice@victim.test>', ['alice@victim.test']],
+    ['"Alice, A." <alice@victim.test> (work)', ['alice@victim.test']],
+    ['alice@victim.test (Alice)', ['alice@victim.test']],
+    ['a@x.test, B <b@y.test>', ['a@x.test', 'b@y.test']],
+    ['a@x.test, , b@y.test', ['a@x.test', 'b@y.test']],
+    ['<@relay.test:a@x.test>', ['a@x.test']],
+    ['=?utf-8?q?J=C3=B6rg?= <jorg@x.test>', ['jorg@x.test']],
+  ])('takes %j', (input, addresses) => {
+    const r = parseMailboxListStrict(input);
+    expect(r.ok && r.mailboxes.map((m) => m.address)).toEqual(addresses);
+  });
+
+  it.each([
+    ['<alice@victim.test> ceo@victim.test', 'text after the address'],
+    ['Alice <alice@victim.test> x', 'text after the address'],
+    ['alice@victim.test <ceo@victim.test>', 'a display name holds an address or a special character'],
+    ['alice@victim.test ceo@victim.test', 'not an address'],
+    ['alice@victim.test (c) ceo@victim.test', 'not an address'],
+    ['Alice <alice@victim.test', 'an unterminated "<"'],
+    ['"unterminated <a@b.test>', 'an unterminated quoted string'],
+    ['Team: a@x.test, b@x.test;', 'a group is not a mailbox'],
+    ['alice', 'not an address'],
+    ['', 'no mailbox'],
+    ['<a,b@x.test>', 'not an address'],
+  ])('refuses %j: %s', (input, reason) => {
+    expect(parseMailboxListStrict(input)).toEqual({ ok: false, reason });
+  });
+
+  it('the lenient parser still reads what mx receives, garbage and all', () => {
+    expect(parseMailboxList('<alice@victim.test> ceo@victim.test').map((m) => m.address)).toEqual([
+      'alice@victim.test',
+    ]);
+    expect(parseMailboxList('Team: a@x.test;').map((m) => m.address)).toEqual(['a@x.test']);
   });
 });

@@ -13,6 +13,10 @@
  * RFC 6532 §3.2: atext and qtext also admit UTF-8, so non-ASCII letters are atom characters here.
  * Comments are skipped (an old-style `addr (Full Name)` comment becomes the name when there is no
  * display name). Entries without a local part, an `@` and a domain are left out.
+ *
+ * `parseMailboxListStrict` is the other side, for what we vouch for (submission's From and
+ * Sender, RFC 5322 §3.6.2): a mailbox-list and nothing else, or the reason it is not one. mx
+ * keeps the lenient parser: what others send is read, not judged.
  */
 import { decodeEncodedWords } from './encoded-word';
 
@@ -32,7 +36,7 @@ export interface Mailbox {
 type Special = '<' | '>' | '@' | ',' | ':' | ';';
 type Token =
   | { readonly kind: 'atom'; readonly text: string }
-  | { readonly kind: 'quoted'; readonly text: string; readonly raw: string }
+  | { readonly kind: 'quoted'; readonly text: string; readonly raw: string; readonly closed: boolean }
   | { readonly kind: 'literal'; readonly text: string }
   | { readonly kind: 'comment'; readonly text: string }
   | { readonly kind: 'special'; readonly text: Special };
@@ -57,7 +61,7 @@ function tokenize(s: string): Token[] {
         if (s[j] === '\\' && j + 1 < s.length) j++; // quoted-pair (RFC 5322 §3.2.1)
         text += s[j];
       }
-      out.push({ kind: 'quoted', text, raw: s.slice(i, j + 1) });
+      out.push({ kind: 'quoted', text, raw: s.slice(i, j + 1), closed: j < s.length });
       i = j + 1;
     } else if (ch === '(') {
       let depth = 0;
@@ -183,4 +187,73 @@ export function parseMailboxList(value: string): Mailbox[] {
 /** The lower-cased domains of the mailboxes, without duplicates, in order. */
 export function mailboxDomains(mailboxes: readonly Mailbox[]): string[] {
   return [...new Set(mailboxes.map((m) => m.domain))];
+}
+
+/** A strict parse: exactly the mailboxes written, or why the value is not a mailbox-list. */
+export type StrictMailboxList =
+  { readonly ok: true; readonly mailboxes: Mailbox[] } | { readonly ok: false; readonly reason: string };
+
+const isSpecial = (t: Token | undefined, ch: Special): boolean => t?.kind === 'special' && t.text === ch;
+
+/**
+ * One mailbox of a mailbox-list (RFC 5322 §3.4): `addr-spec` or `[display-name] "<" addr-spec ">"`,
+ * comments already removed. Returns the mailbox or the reason it is not one.
+ */
+function strictMailbox(entry: readonly Token[]): Mailbox | string {
+  const lt = entry.findIndex((t) => isSpecial(t, '<'));
+  if (lt < 0) {
+    const spec = addrSpec(entry);
+    if (!spec) return 'not an address';
+    return { address: `${spec.local}@${spec.domain}`, local: spec.local, domain: spec.domain };
+  }
+  const phrase = entry.slice(0, lt);
+  // display-name = phrase = 1*word (RFC 5322 §3.2.5): atoms and quoted strings only.
+  if (phrase.some((t) => t.kind !== 'atom' && t.kind !== 'quoted'))
+    return 'a display name holds an address or a special character';
+  const gt = entry.findIndex((t, i) => i > lt && isSpecial(t, '>'));
+  if (gt < 0) return 'an unterminated "<"';
+  // RFC 5322 §3.4: angle-addr = [CFWS] "<" addr-spec ">" [CFWS]: nothing may follow it.
+  if (gt !== entry.length - 1) return 'text after the address';
+  const inner = entry.slice(lt + 1, gt);
+  const colon = inner.findIndex((x) => isSpecial(x, ':'));
+  const spec = addrSpec(colon >= 0 && isSpecial(inner[0], '@') ? inner.slice(colon + 1) : inner);
+  if (!spec) return 'not an address';
+  const name = phraseText(phrase);
+  return {
+    ...(name !== undefined && { name }),
+    address: `${spec.local}@${spec.domain}`,
+    local: spec.local,
+    domain: spec.domain,
+  };
+}
+
+/**
+ * Parse a mailbox-list (From, RFC 5322 §3.6.2; a Sender is a list of one) strictly: every entry a
+ * whole mailbox, no group (`:`/`;`), no text after an address, at least one mailbox. Empty
+ * entries (`a@x, , b@y`) are skipped as obs-mbox-list allows (RFC 5322 §4.4).
+ */
+export function parseMailboxListStrict(value: string): StrictMailboxList {
+  const tokens = tokenize(value).filter((t) => t.kind !== 'comment');
+  if (tokens.some((t) => t.kind === 'quoted' && !t.closed))
+    return { ok: false, reason: 'an unterminated quoted string' };
+  const entries: Token[][] = [[]];
+  let inAngle = false;
+  for (const t of tokens) {
+    if (isSpecial(t, '<')) inAngle = true;
+    if (isSpecial(t, '>')) inAngle = false;
+    // ":" and ";" outside "<...>" make a group (RFC 5322 §3.4), which From and Sender cannot hold.
+    if (!inAngle && (isSpecial(t, ':') || isSpecial(t, ';')))
+      return { ok: false, reason: 'a group is not a mailbox' };
+    if (isSpecial(t, ',') && !inAngle) entries.push([]);
+    else entries[entries.length - 1].push(t);
+  }
+  const mailboxes: Mailbox[] = [];
+  for (const entry of entries) {
+    if (entry.length === 0) continue;
+    const m = strictMailbox(entry);
+    if (typeof m === 'string') return { ok: false, reason: m };
+    mailboxes.push(m);
+  }
+  if (mailboxes.length === 0) return { ok: false, reason: 'no mailbox' };
+  return { ok: true, mailboxes };
 }

@@ -20,7 +20,13 @@ export {
 } from './header-stream';
 export { HeaderTooLargeError, TooManyHopsError } from './errors';
 export { checkHops, DEFAULT_MAX_HOPS } from './hops';
-export { mailboxDomains, parseMailboxList, type Mailbox } from './address-list';
+export {
+  mailboxDomains,
+  parseMailboxList,
+  parseMailboxListStrict,
+  type Mailbox,
+  type StrictMailboxList,
+} from './address-list';
 export { decodeEncodedWords } from './encoded-word';
 export { formatDate, parseDate } from './date';
 export {

@@ -1,4 +1,10 @@
-import { parseMailboxList, submissionHeaders, type HeaderBlock } from '@mta/mail';
+import {
+  parseMailboxList,
+  parseMailboxListStrict,
+  submissionHeaders,
+  type HeaderBlock,
+  type Mailbox,
+} from '@mta/mail';
 import { DkimStreamSigner } from '@mta/policy';
 import { SmtpError, type MailCommand, type SaslCredentials } from '@mta/smtp-protocol';
 import type { Envelope, SessionInfo } from '@mta/smtp-server';
@@ -111,15 +117,44 @@ export class SubmissionHandler extends IntakeHandler {
     };
   }
 
-  /** Every address in From must be one the user may send as (the envelope is not enough). */
+  /**
+   * The header From (and Sender) must name exactly mailboxes the user may send as (the envelope
+   * is not enough). Parsed strictly (RFC 5322 §3.6.2): text after an address, a group or a
+   * display name holding an address would let a reader see another author than we checked.
+   * The content rules of the SMTP layer already refused bare CR and NUL, so the header lines we
+   * read here are the lines every later parser reads.
+   */
   private async checkHeaderFrom(session: SessionInfo, header: HeaderBlock): Promise<void> {
-    if (session.user === null) return;
-    for (const field of header.getFields('from')) {
-      for (const mailbox of parseMailboxList(field.value)) {
-        if (!(await this.accounts.maySendAs(session.user, mailbox.address))) {
-          throw new SmtpError(553, '5.7.1', `From: <${mailbox.address}> not owned by user ${session.user}`);
-        }
+    const user = session.user;
+    if (user === null) return;
+    const froms = header.getFields('from');
+    const authors: Mailbox[] = [];
+    for (const field of froms) authors.push(...(await this.ownedMailboxes(user, 'From', field.value)));
+    // RFC 5322 §3.6: From occurs once (a missing one is left to the reader, as before).
+    if (froms.length > 1) throw new SmtpError(550, '5.6.0', 'Message has more than one From field');
+    const senders = header.getFields('sender');
+    if (senders.length > 1) throw new SmtpError(550, '5.6.0', 'Message has more than one Sender field');
+    const sender = senders[0];
+    // RFC 5322 §3.6.2: several authors need a Sender, which is one mailbox.
+    if (authors.length > 1 && sender === undefined)
+      throw new SmtpError(
+        550,
+        '5.6.0',
+        'From holds several mailboxes: a Sender field is required (RFC 5322 §3.6.2)',
+      );
+    if (sender !== undefined && (await this.ownedMailboxes(user, 'Sender', sender.value)).length !== 1)
+      throw new SmtpError(553, '5.1.7', 'Sender: must be exactly one mailbox (RFC 5322 §3.6.2)');
+  }
+
+  /** The mailboxes of a From or Sender value, each one the user may send as; else 553. */
+  private async ownedMailboxes(user: string, name: 'From' | 'Sender', value: string): Promise<Mailbox[]> {
+    const parsed = parseMailboxListStrict(value);
+    if (!parsed.ok) throw new SmtpError(553, '5.1.7', `${name}: not a valid mailbox list (${parsed.reason})`);
+    for (const mailbox of parsed.mailboxes) {
+      if (!(await this.accounts.maySendAs(user, mailbox.address))) {
+        throw new SmtpError(553, '5.7.1', `${name}: <${mailbox.address}> not owned by user ${user}`);
       }
     }
+    return parsed.mailboxes;
   }
 }

@@ -10,7 +10,14 @@
  * RFC 5321 §4.1.1.4 / RFC 3030 §3) and a content error is thrown.
  */
 import type { Readable } from 'node:stream';
-import { BareLineEndingError, DotStuffer, EightBitError, type SmtpReply } from '@mta/smtp-protocol';
+import {
+  assertNoNul,
+  BareLineEndingError,
+  DotStuffer,
+  EightBitError,
+  NulError,
+  type SmtpReply,
+} from '@mta/smtp-protocol';
 import type { Connection } from './connection';
 import { DeliveryError } from './errors';
 import type { Timeouts } from './timeouts';
@@ -53,7 +60,7 @@ async function* chunksOf(body: MessageBody): AsyncGenerator<Buffer> {
 function contentFailure(conn: Connection, e: unknown): DeliveryError {
   if (e instanceof DeliveryError) return e;
   let err: DeliveryError;
-  if (e instanceof BareLineEndingError) {
+  if (e instanceof BareLineEndingError || e instanceof NulError) {
     // RFC 3463 X.6.0 "Other or undefined media error"
     err = new ContentError({
       code: 554,
@@ -118,7 +125,8 @@ export async function afterDataReply(
   opts: BodyOptions,
 ): Promise<BodyReply> {
   if (start.code !== 354) return { reply: start, stage: 'data' };
-  const stuffer = new DotStuffer({ requireCrlf: true, reject8bit: opts.reject8bit });
+  // Never send a bare CR/LF or a NUL (RFC 5321 §2.3.8; RFC 5322 §2.1): the message fails instead.
+  const stuffer = new DotStuffer({ requireCrlf: true, rejectNul: true, reject8bit: opts.reject8bit });
   try {
     // Each chunk is written once the next one is known, so the last one goes out with the
     // end-of-data line in one segment (a small message: the whole body and `.` together).
@@ -181,6 +189,7 @@ export async function sendBdat(
   };
   try {
     for await (const chunk of chunksOf(body)) {
+      assertNoNul(chunk, offset); // RFC 5322 §2.1: never send a NUL, BDAT or not
       if (opts.reject8bit) assertSevenBit(chunk, offset);
       offset += chunk.length;
       for (let off = 0; off < chunk.length;) {

@@ -115,6 +115,32 @@ describe('failure handling', () => {
     await server.stop();
   });
 
+  it.each([
+    ['DATA', '250 8BITMIME'],
+    ['BDAT', '250 CHUNKING'],
+  ])('never sends a NUL by %s, not even from a stream (RFC 5322 §2.1)', async (_transfer, ext) => {
+    const server = await startScripted(dropsMidData(1_000_000, ext));
+    const baseline = resourceCounts();
+    const r = await connect(server.port);
+    if (!r.ok) throw r.error;
+    const res = await r.client.send({
+      from: 's@example.org',
+      recipients: ['a@mx.test'],
+      body: Readable.from([Buffer.from('Subject: x\r\n\r\nhello\r\n\x00.\r\nMAIL FROM:<evil@x>\r\n')]),
+    });
+    expect(res.recipients[0]).toMatchObject({
+      kind: 'failed',
+      code: 554,
+      enhanced: '5.6.0',
+      source: 'local',
+    });
+    expect(server.received[0]).not.toContain('\x00');
+    expect(server.received[0]).not.toContain('MAIL FROM:<evil');
+    await r.client.close();
+    await expectNoLeaks(baseline);
+    await server.stop();
+  });
+
   it('aborts STARTTLS when plaintext follows the 220 (STARTTLS injection, CVE-2011-0411 class)', async () => {
     const server = await startScripted(injectsAfterStartTls);
     const baseline = resourceCounts();

@@ -59,6 +59,8 @@ describe('prepare: local verdicts before sending', () => {
     ['8-bit Buffer without 8BITMIME (RFC 6152)', msg({ body: Buffer.from('é\r\n') }), [], 554, '5.6.3'],
     ['REQUIRETLS without TLS (RFC 8689)', msg({ requireTls: true }), ['REQUIRETLS'], 550, '5.7.30'],
     ['bare LF in a Buffer for DATA', msg({ body: Buffer.from('a\nb\r\n') }), [], 554, '5.6.0'],
+    ['a NUL in a Buffer for DATA', msg({ body: Buffer.from('a\r\n\x00.\r\n') }), [], 554, '5.6.0'],
+    ['a NUL in a Buffer for BDAT', msg({ body: Buffer.from('a\x00b\r\n') }), ['CHUNKING'], 554, '5.6.0'],
   ])('refuses %s', (_name, m, lines, code, enhanced) => {
     expect(verdict(m, lines)).toMatchObject({ code, enhanced, kind: 'failed', source: 'local' });
   });

@@ -10,6 +10,7 @@
 import {
   assertCrlf,
   BareLineEndingError,
+  NulError,
   hasEightBit,
   replyClass,
   replyText,
@@ -129,6 +130,10 @@ export function prepare(
       '5.7.30',
       'REQUIRETLS is required, but the session is not TLS or the server does not offer REQUIRETLS',
     );
+  }
+  if (Buffer.isBuffer(msg.body) && msg.body.includes(0)) {
+    // RFC 5322 §2.1, §3.5: no NUL in mail; refused before the first byte goes out, DATA or BDAT.
+    return { ...fail(554, '5.6.0', new NulError(msg.body.indexOf(0)).message), stage: 'data' };
   }
   if (Buffer.isBuffer(msg.body) && !caps.chunking) {
     // Check the framing of a Buffer before the first byte goes out; streams are checked as they flow.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DataDecoder, type DataDecoderOptions } from './data-decoder';
 import type { BareNewlinePolicy } from './content-rules';
-import { DotStuffer, dotStuff } from './dot-stuffer';
+import { assertNoNul, DotStuffer, dotStuff, NulError } from './dot-stuffer';
 
 interface Outcome {
   body: string;
@@ -417,6 +417,16 @@ describe('dotStuff', () => {
     ['a\r', 'a\r\r\n.\r\n'],
   ])('%j → %j', (input, wire) => {
     expect(dotStuff(bytes(input)).toString('latin1')).toBe(wire);
+  });
+
+  it('rejectNul throws NulError with the offset, across chunks; assertNoNul does the same', () => {
+    const s = new DotStuffer({ rejectNul: true });
+    expect(s.feed(bytes('ab\r\n')).toString()).toBe('ab\r\n');
+    expect(() => s.feed(bytes('c\x00'))).toThrow(NulError);
+    expect(() => new DotStuffer({ rejectNul: true }).feed(bytes('a\r\n\x00.\r\n'))).toThrow(/at byte 3/);
+    expect(new DotStuffer().feed(bytes('\x00')).toString('latin1')).toBe('\x00'); // off by default
+    expect(() => assertNoNul(bytes('x\x00'), 10)).toThrow(/at byte 11/);
+    expect(() => assertNoNul(bytes('x'))).not.toThrow();
   });
 
   it('returns the chunk itself when nothing needs doubling', () => {

@@ -30,6 +30,23 @@ export class BareLineEndingError extends Error {
   }
 }
 
+/**
+ * The body holds a NUL, which no mail may carry (RFC 5322 §2.1, §3.5; RFC 2045 §2.7-2.8): a
+ * receiver that strips NULs could read `\r\n\x00.\r\n` as the end of data.
+ */
+export class NulError extends Error {
+  constructor(readonly offset: number) {
+    super(`message contains a NUL character at byte ${offset}; mail must not carry NUL`);
+    this.name = 'NulError';
+  }
+}
+
+/** Throw `NulError` if `chunk` (starting `offset` octets into the body) holds a NUL. */
+export function assertNoNul(chunk: Buffer, offset = 0): void {
+  const at = chunk.indexOf(0);
+  if (at !== -1) throw new NulError(offset + at);
+}
+
 /** The body holds an octet ≥ 0x80 but the peer did not announce 8BITMIME (RFC 6152). */
 export class EightBitError extends Error {
   constructor(readonly offset: number) {
@@ -43,6 +60,8 @@ export interface DotStufferOptions {
   readonly requireCrlf?: boolean;
   /** Throw `EightBitError` on an octet ≥ 0x80 (default: pass it on). */
   readonly reject8bit?: boolean;
+  /** Throw `NulError` on a NUL (default: pass it on). */
+  readonly rejectNul?: boolean;
 }
 
 export class DotStuffer {
@@ -55,19 +74,22 @@ export class DotStuffer {
   private offset = 0;
   private readonly requireCrlf: boolean;
   private readonly reject8bit: boolean;
+  private readonly rejectNul: boolean;
 
   constructor(options: DotStufferOptions = {}) {
     this.requireCrlf = options.requireCrlf === true;
     this.reject8bit = options.reject8bit === true;
+    this.rejectNul = options.rejectNul === true;
   }
 
   /**
    * Stuff one chunk. Returns the input itself when no dot needs doubling. With the checks on,
-   * throws `BareLineEndingError` / `EightBitError` for the first offending octet, and returns
+   * throws `NulError` / `BareLineEndingError` / `EightBitError` for an offending octet, and returns
    * nothing of that chunk.
    */
   feed(chunk: Buffer): Buffer {
     if (chunk.length === 0) return chunk;
+    if (this.rejectNul) assertNoNul(chunk, this.offset);
     if (this.requireCrlf || this.reject8bit) this.check(chunk);
     this.offset += chunk.length;
     const parts: Buffer[] = [];

@@ -75,6 +75,8 @@ export {
 export { DataDecoder, type DataDecoderOptions, type DataEnd, type DataFeedResult } from './data-decoder';
 export {
   assertCrlf,
+  assertNoNul,
+  NulError,
   BareLineEndingError,
   DotStuffer,
   dotStuff,

@@ -84,7 +84,7 @@ export const silent: Script = () => undefined;
  * A plausible ESMTP server that answers the envelope and DATA, then drops the
  * connection once `dropAfter` bytes of message content have arrived.
  */
-export function dropsMidData(dropAfter: number): Script {
+export function dropsMidData(dropAfter: number, lastEhloLine = '250 8BITMIME'): Script {
   return (socket, rec) => {
     socket.write('220 scripted ESMTP\r\n');
     let inData = false;
@@ -100,7 +100,7 @@ export function dropsMidData(dropAfter: number): Script {
       for (const line of lines) {
         handled += line.length + 2;
         const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') socket.write('250-scripted\r\n250 8BITMIME\r\n');
+        if (verb === 'EHLO') socket.write(`250-scripted\r\n${lastEhloLine}\r\n`);
         else if (verb === 'DATA') {
           socket.write('354 go ahead\r\n');
           inData = true;

@@ -219,7 +219,8 @@ describe('BdatDecoder', () => {
           ).toEqual(voidBody(whole));
           expect(whole.rest).toBe('QUIT\r\n');
           // Content with CR, LF or NUL is checked by the table above; here: framing and size.
-          if (/[\r\n\x00]/.test(input.subarray(0, total).toString('latin1'))) return;
+          const content = input.subarray(0, total);
+          if ([0x0d, 0x0a, 0x00].some((b) => content.includes(b))) return;
           expect(whole.size).toBe(total);
           if (maxSize === undefined || total <= maxSize) {
             expect(whole.body).toBe(input.subarray(0, total).toString('latin1'));

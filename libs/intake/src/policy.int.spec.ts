@@ -245,3 +245,36 @@ s.quit()
     expect(await fx.db.message.count({ where: { authUser: 'alice@local.example' } })).toBe(2);
   });
 });
+
+describe('mx with greylisting switched on for one domain only (admin API, domains.greylisting)', () => {
+  let fx: IntakeFixture;
+  let redis: Redis;
+  let policy: RunningPolicyService;
+  let port: number;
+
+  beforeAll(async () => {
+    fx = await intakeFixture();
+    redis = createRedisConnection(TEST_REDIS_URL, 'client');
+    await redisReady(redis);
+    // As PATCH /api/v1/domains/local.example {greylisting: true} stores it; GREYLISTING stays off.
+    await fx.db.domain.update({ where: { name: 'local.example' }, data: { greylisting: true } });
+    const env = { GREYLIST_DELAY_S: '300' };
+    const config = loadConfig({ ...env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: fx.prefix });
+    policy = await startPolicyService({ config, db: fx.db, redis });
+    [port] = (await fx.start('mx', env)).ports as [number];
+  });
+  afterAll(async () => {
+    await policy?.close();
+    await fx?.close();
+    redis?.disconnect();
+  });
+
+  it('greylists mail for that domain and not for the others', async () => {
+    const send = (to: string) =>
+      swaks(port, ['--from', 'bob@remote.example', '--to', to], 'Subject: x\r\n\r\nhi');
+    const greylisted = await send('alice@local.example');
+    expect(lastReply(greylisted, '451'), greylisted.output).toMatch(/^451 4\.7\.1 Greylisted/);
+    const other = await send('anyone@catchall.example');
+    expect(lastReply(other, '250 2.0.0'), other.output).toMatch(/queued as/);
+  });
+});

@@ -10,8 +10,8 @@ import {
   PolicyClient,
   PolicyGate,
   PrismaAccountLimits,
+  PrismaDomainGreylisting,
   policySettings,
-  stageNeeded,
   type SealingKey,
 } from '@mta/policy';
 import type { Redis } from 'ioredis';
@@ -61,17 +61,12 @@ export interface RunningSmtpService {
 }
 
 /**
- * The policy client of a service, or none when no stage can need the policy service (mx
- * without DNS lists, greylisting or rate limits): then no question costs a round trip.
- * Submission always has one: an account may get limits of its own through the API.
+ * The policy client of a service. It asks only at the stages where a check is configured (mx
+ * without DNS lists, greylisting or rate limits asks nothing), but it is always there: a domain
+ * (greylisting) or an account (rate limits) may get settings of its own through the API.
  */
 async function policyGate(service: 'mx' | 'submission', ctx: SmtpServiceContext) {
   const settings = policySettings(ctx.config);
-  const stages = ['connect', 'mail', 'rcpt'] as const;
-  const possible =
-    service === 'submission' ||
-    stages.some((stage) => stageNeeded(settings, service, stage, { allowListed: false }));
-  if (!possible) return null;
   const subscriber = ctx.redis.duplicate({
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
@@ -86,7 +81,12 @@ async function policyGate(service: 'mx' | 'submission', ctx: SmtpServiceContext)
   );
   await client.start();
   const accounts = new PrismaAccountLimits(ctx.db);
-  return { client, gate: new PolicyGate(client, settings, service, (login) => accounts.hasOwn(login)) };
+  const domains = new PrismaDomainGreylisting(ctx.db);
+  const gate = new PolicyGate(client, settings, service, {
+    ownLimits: (login) => accounts.hasOwn(login),
+    domainGreylisting: (domain) => domains.get(domain),
+  });
+  return { client, gate };
 }
 
 function dependencies(service: 'mx' | 'submission', ctx: SmtpServiceContext): IntakeDependencies {
@@ -202,7 +202,7 @@ async function listen(
 /** Port 25: the MX for our domains (MX_LISTEN). */
 export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
   const policy = await policyGate('mx', ctx);
-  const deps = { ...dependencies('mx', ctx), policy: policy?.gate };
+  const deps = { ...dependencies('mx', ctx), policy: policy.gate };
   const { config } = ctx;
   if (!config.SRS_SECRET)
     deps.logger.warn('SRS_SECRET unset: mail forwarded by aliases to outside addresses keeps its sender');
@@ -229,13 +229,13 @@ export async function startMx(ctx: SmtpServiceContext): Promise<RunningSmtpServi
   );
   const smtp = await server('mx', ctx, handler, false);
   const listeners = [{ name: 'mx', ...ctx.config.MX_LISTEN }];
-  return listen(smtp, listeners, ctx.config, deps.writer, policy?.client);
+  return listen(smtp, listeners, ctx.config, deps.writer, policy.client);
 }
 
 /** Ports 587 (STARTTLS, SUBMISSION_LISTEN) and 465 (implicit TLS, SUBMISSIONS_LISTEN). */
 export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningSmtpService> {
   const policy = await policyGate('submission', ctx);
-  const deps = { ...dependencies('submission', ctx), policy: policy?.gate };
+  const deps = { ...dependencies('submission', ctx), policy: policy.gate };
   const handler = new SubmissionHandler(
     deps,
     new PrismaAccountDirectory(ctx.db),
@@ -257,7 +257,7 @@ export async function startSubmission(ctx: SmtpServiceContext): Promise<RunningS
     ],
     ctx.config,
     deps.writer,
-    policy?.client,
+    policy.client,
   );
 }
 

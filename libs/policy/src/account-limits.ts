@@ -1,4 +1,7 @@
-/** Each account's own submission limits, set through the admin API (accounts.rate_limits). */
+/**
+ * Policy settings of accounts and domains set through the admin API: an account's own submission
+ * limits (accounts.rate_limits), a domain's greylisting switch (domains.greylisting).
+ */
 import type { PrismaClient } from '@mta/db';
 import { z } from 'zod';
 import type { AccountLimitOverrides } from './checks';
@@ -45,5 +48,25 @@ export class PrismaAccountLimits {
   async hasOwn(login: string): Promise<boolean> {
     const own = await this.get(login);
     return own !== null && Object.values(own).some((v) => v !== null && v !== undefined);
+  }
+}
+
+/** A domain's own greylisting switch, or null (the GREYLISTING setting); cached for `ttlMs`. */
+export class PrismaDomainGreylisting {
+  private readonly cache = new Map<string, { at: number; value: boolean | null }>();
+
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly ttlMs = 5000,
+  ) {}
+
+  async get(domain: string): Promise<boolean | null> {
+    const cached = this.cache.get(domain);
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.value;
+    const row = await this.db.domain.findUnique({ where: { name: domain }, select: { greylisting: true } });
+    const value = row?.greylisting ?? null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(domain, { at: Date.now(), value });
+    return value;
   }
 }

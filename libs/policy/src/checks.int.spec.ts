@@ -136,6 +136,14 @@ describe('policy checks on a real Redis', () => {
     ).toEqual(['ok', 'ok']);
   });
 
+  it('greylisting follows the question (the recipient domain own switch) over the setting', async () => {
+    const q = mx('rcpt', '203.0.113.150', { sender: 'dom@remote.example', recipient: 'x@own.example' });
+    const off = replica(policySettings({ ...CONFIG, GREYLISTING: false }));
+    expect(codes([await off({ ...q, greylist: true })])).toEqual(['451 4.7.1']);
+    const on = replica(policySettings({ ...CONFIG, GREYLISTING: true }));
+    expect(codes([await on({ ...q, recipient: 'y@own.example', greylist: false })])).toEqual(['ok']);
+  });
+
   it('greylisting forgets a passed triplet after its time to live', async () => {
     const ask = replica(
       policySettings({ ...CONFIG, GREYLISTING: true, GREYLIST_DELAY_S: 0, GREYLIST_TTL_DAYS: 1 }),

@@ -87,7 +87,8 @@ async function mxRate(q: PolicyQuestion, deps: CheckDependencies, limit: number,
 }
 
 async function greylist(q: PolicyQuestion, settings: PolicySettings, deps: CheckDependencies) {
-  if (!settings.greylisting || q.allowListed || q.authUser !== undefined) return ACCEPT;
+  const on = q.greylist ?? settings.greylisting;
+  if (!on || q.allowListed || q.authUser !== undefined) return ACCEPT;
   const verdict = await deps.greylist.check(
     greylistTriplet(q.clientAddress, q.sender ?? '', q.recipient ?? ''),
     deps.now(),

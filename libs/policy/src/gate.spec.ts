@@ -67,6 +67,7 @@ describe('PolicyGate', () => {
         helo: 'h.example',
         sender: 'bob@x',
         recipient: 'alice@y',
+        greylist: true,
       },
     ]);
   });
@@ -118,11 +119,30 @@ describe('PolicyGate', () => {
     expect(await gate.rcpt(s('u@x'), 'u@x', 'v@y')).toEqual(POLICY_UNAVAILABLE);
   });
 
+  it('greylists by the recipient domain own switch, else by the setting', async () => {
+    const { asker, asked } = scripted();
+    const own = new Map([
+      ['on.example', true],
+      ['off.example', false],
+    ]);
+    const lookups = { domainGreylisting: (d: string) => Promise.resolve(own.get(d) ?? null) };
+    const off = new PolicyGate(asker, policySettings(OFF), 'mx', lookups);
+    await off.rcpt(s(), 'bob@x', 'a@other.example'); // setting off, no own switch: not asked
+    await off.rcpt(s(), 'bob@x', 'a@ON.example');
+    const on = new PolicyGate(asker, policySettings({ ...OFF, GREYLISTING: true }), 'mx', lookups);
+    await on.rcpt(s(), 'bob@x', 'a@off.example'); // setting on, domain off: not asked
+    await on.rcpt(s(), 'bob@x', 'a@other.example');
+    expect(asked.map((q) => [q.recipient, q.greylist])).toEqual([
+      ['a@ON.example', true],
+      ['a@other.example', true],
+    ]);
+  });
+
   it('asks on submission for an account with limits of its own even when the defaults are off', async () => {
     const { asker, asked } = scripted();
-    const gate = new PolicyGate(asker, policySettings(OFF), 'submission', (login) =>
-      Promise.resolve(login === 'own@x'),
-    );
+    const gate = new PolicyGate(asker, policySettings(OFF), 'submission', {
+      ownLimits: (login) => Promise.resolve(login === 'own@x'),
+    });
     await gate.mail(s('other@x'), 'other@x');
     await gate.mail(s('OWN@x'), 'own@x');
     expect(asked).toEqual([

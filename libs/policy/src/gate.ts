@@ -15,6 +15,14 @@ export interface PolicySession {
   readonly user: string | null;
 }
 
+/** What the gate reads besides the settings (from the database, cached by the caller). */
+export interface PolicyLookups {
+  /** Submission: whether an account has limits of its own (then MAIL and RCPT always ask). */
+  ownLimits?(login: string): Promise<boolean>;
+  /** mx: a domain's own greylisting switch (admin API), or null for the GREYLISTING setting. */
+  domainGreylisting?(domain: string): Promise<boolean | null>;
+}
+
 interface SessionFacts {
   allowListed: boolean;
   /** False when the connect question got no answer in time: it is asked again at MAIL. */
@@ -28,8 +36,7 @@ export class PolicyGate {
     private readonly asker: PolicyAsker,
     private readonly settings: PolicySettings,
     private readonly service: 'mx' | 'submission',
-    /** Submission: whether an account has limits of its own (then MAIL and RCPT always ask). */
-    private readonly ownLimits: (login: string) => Promise<boolean> = () => Promise.resolve(false),
+    private readonly lookups: PolicyLookups = {},
   ) {}
 
   /**
@@ -59,8 +66,12 @@ export class PolicyGate {
     return this.stage(session, 'mail', { sender });
   }
 
-  rcpt(session: PolicySession, sender: string, recipient: string): Promise<PolicyRefusal | null> {
-    return this.stage(session, 'rcpt', { sender, recipient });
+  async rcpt(session: PolicySession, sender: string, recipient: string): Promise<PolicyRefusal | null> {
+    if (this.service === 'submission') return this.stage(session, 'rcpt', { sender, recipient });
+    const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
+    // The database unreachable: the setting decides (the recipient check refuses anyway if needed).
+    const own = (await this.lookups.domainGreylisting?.(domain).catch(() => null)) ?? null;
+    return this.stage(session, 'rcpt', { sender, recipient, greylist: own ?? this.settings.greylisting });
   }
 
   forget(session: PolicySession): void {
@@ -70,18 +81,18 @@ export class PolicyGate {
   private async stage(
     session: PolicySession,
     stage: 'mail' | 'rcpt',
-    envelope: Pick<PolicyQuestion, 'sender' | 'recipient'>,
+    envelope: Pick<PolicyQuestion, 'sender' | 'recipient' | 'greylist'>,
   ): Promise<PolicyRefusal | null> {
-    if (!(await this.needed(session, stage))) return null;
+    if (!(await this.needed(session, stage, envelope.greylist))) return null;
     const answer = await this.asker.ask({ ...this.question(session, stage), ...envelope });
     return answer === null ? POLICY_UNAVAILABLE : answer.refusal;
   }
 
-  private async needed(session: PolicySession, stage: Stage): Promise<boolean> {
+  private async needed(session: PolicySession, stage: Stage, greylist?: boolean): Promise<boolean> {
     const allowListed = this.sessions.get(session.id)?.allowListed ?? false;
-    if (stageNeeded(this.settings, this.service, stage, { allowListed })) return true;
+    if (stageNeeded(this.settings, this.service, stage, { allowListed, greylist })) return true;
     if (this.service !== 'submission' || stage === 'connect' || session.user === null) return false;
-    return this.ownLimits(session.user.toLowerCase());
+    return (await this.lookups.ownLimits?.(session.user.toLowerCase())) ?? false;
   }
 
   private question(session: PolicySession, stage: Stage): PolicyQuestion {

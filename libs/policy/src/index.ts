@@ -24,7 +24,7 @@ export {
 } from './checks';
 export { PolicyClient, answerChannel, type PolicyAsker } from './client';
 export { dnsListResolver, findListing, listQueryName, type DnsListResolver, type Listing } from './dns-lists';
-export { PolicyGate, type PolicySession } from './gate';
+export { PolicyGate, type PolicyLookups, type PolicySession } from './gate';
 export { RedisPolicyStore } from './redis-stores';
 export {
   policySettings,
@@ -36,5 +36,5 @@ export {
 } from './settings';
 export type { GreylistStore, GreylistVerdict, RateCounter, RateLimit } from './stores';
 export { startPolicyWorker, type PolicyWorkerOptions } from './worker';
-export { AccountRateLimits, PrismaAccountLimits } from './account-limits';
+export { AccountRateLimits, PrismaAccountLimits, PrismaDomainGreylisting } from './account-limits';
 export { startPolicyService, type PolicyServiceOptions, type RunningPolicyService } from './service';

@@ -67,7 +67,7 @@ export function stageNeeded(
   settings: PolicySettings,
   service: 'mx' | 'submission',
   stage: Stage,
-  facts: { allowListed: boolean; ownLimits?: boolean },
+  facts: { allowListed: boolean; ownLimits?: boolean; greylist?: boolean },
 ): boolean {
   if (service === 'submission') {
     const s = settings.submission;
@@ -84,6 +84,6 @@ export function stageNeeded(
     case 'mail':
       return rates.messages > 0;
     case 'rcpt':
-      return (settings.greylisting && !facts.allowListed) || rates.recipients > 0;
+      return ((facts.greylist ?? settings.greylisting) && !facts.allowListed) || rates.recipients > 0;
   }
 }

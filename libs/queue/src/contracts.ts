@@ -95,6 +95,8 @@ export const PolicyJob = z
     messageId: id.optional(),
     /** The connect stage found the client on a DNS allow list: no greylisting at RCPT. */
     allowListed: z.boolean().optional(),
+    /** Whether greylisting applies to this recipient (its domain's setting, else GREYLISTING). */
+    greylist: z.boolean().optional(),
     /** The asking process: the answer is published on its channel (libs/policy, client.ts). */
     replyTo: id.optional(),
   })

@@ -11,12 +11,20 @@ const DmarcEnforce = z
     'Apply the DMARC policy of the sender (p=reject: 550 5.7.1, p=quarantine: Junk folder) to mail for this domain on port 25. `false`: such mail is accepted and only tagged in Authentication-Results. A message to several domains is enforced unless all of them turned it off.',
   );
 
+const Greylisting = z
+  .boolean()
+  .nullable()
+  .describe(
+    'Greylist mail for this domain on port 25: a new (client /24 or /64, sender, recipient) triplet gets 451 4.7.1 at RCPT until it retries after GREYLIST_DELAY_S. null: the GREYLISTING setting. Takes effect within 5 s.',
+  );
+
 export const CreateDomain = z
   .strictObject({
     name: DomainName,
     type: DomainType.default('local'),
     acceptAll: z.boolean().default(false).describe('Catch-all: accept any local part (local domains only).'),
     dmarcEnforce: DmarcEnforce.default(true),
+    greylisting: Greylisting.default(null),
   })
   .refine((d) => !(d.acceptAll && d.type === 'relay'), {
     path: ['acceptAll'],
@@ -28,6 +36,7 @@ export const UpdateDomain = z.strictObject({
   type: DomainType.optional(),
   acceptAll: z.boolean().optional(),
   dmarcEnforce: DmarcEnforce.optional(),
+  greylisting: Greylisting.optional(),
 });
 export type UpdateDomain = z.output<typeof UpdateDomain>;
 
@@ -39,6 +48,7 @@ export const DomainView = z.object({
   type: DomainType,
   acceptAll: z.boolean(),
   dmarcEnforce: DmarcEnforce,
+  greylisting: Greylisting,
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -24,6 +24,7 @@ function view(row: Domain) {
     type: row.type,
     acceptAll: row.acceptAll,
     dmarcEnforce: row.dmarcEnforce,
+    greylisting: row.greylisting,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -113,10 +114,11 @@ export class DomainsService {
       if (accounts + aliases > 0) throw conflict(`domain ${name} has accounts or aliases: delete them first`);
     }
     const dmarcEnforce = input.dmarcEnforce ?? current.dmarcEnforce;
+    const greylisting = input.greylisting === undefined ? current.greylisting : input.greylisting;
     return view(
       await this.db.client.domain.update({
         where: { id: current.id },
-        data: { type, acceptAll, dmarcEnforce },
+        data: { type, acceptAll, dmarcEnforce, greylisting },
       }),
     );
   }

@@ -24,6 +24,25 @@ describe('domains', () => {
     expect((await api.request('GET', '/api/v1/domains/example.com')).status).toBe(404);
   });
 
+  it('switches greylisting per domain: true, false, or null for the GREYLISTING setting', async () => {
+    const created = await api.request('POST', '/api/v1/domains', { body: { name: 'grey.example' } });
+    expect(created.body.greylisting).toBeNull();
+    const on = await api.request('PATCH', '/api/v1/domains/grey.example', { body: { greylisting: true } });
+    expect(on.status).toBe(200);
+    expect(on.body.greylisting).toBe(true);
+    // Stored as the mx side reads it (PrismaDomainGreylisting in @mta/policy).
+    const row = () => api.db.domain.findUniqueOrThrow({ where: { name: 'grey.example' } });
+    expect((await row()).greylisting).toBe(true);
+    await api.request('PATCH', '/api/v1/domains/grey.example', { body: { acceptAll: true } });
+    expect((await row()).greylisting).toBe(true);
+    await api.request('PATCH', '/api/v1/domains/grey.example', { body: { greylisting: null } });
+    expect((await row()).greylisting).toBeNull();
+    const bad = await api.request('PATCH', '/api/v1/domains/grey.example', { body: { greylisting: 'yes' } });
+    expect(bad.status).toBe(400);
+    expect(badFields(bad)).toEqual(['greylisting']);
+    expect((await api.request('DELETE', '/api/v1/domains/grey.example')).status).toBe(204);
+  });
+
   it('answers 400 naming each bad field', async () => {
     const response = await api.request('POST', '/api/v1/domains', {
       body: { name: 'not a domain', type: 'mailbox', extra: 1 },

@@ -4,13 +4,9 @@ import { requireRoot } from './paths.mjs';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Deletes every key matching `<prefix>:*` (SCAN + DEL); returns how many. */
-export async function deleteRedisKeys(prefix, url = REDIS_URL) {
-  const { default: Redis } = await import(requireRoot.resolve('ioredis'));
-  const RedisCtor = Redis.Redis ?? Redis;
-  const redis = new RedisCtor(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  let deleted = 0;
-  try {
+export function deleteRedisKeys(prefix, url = REDIS_URL) {
+  return withRedis(url, async (redis) => {
+    let deleted = 0;
     let cursor = '0';
     for (let i = 0; i < 100_000; i++) {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
@@ -18,8 +14,22 @@ export async function deleteRedisKeys(prefix, url = REDIS_URL) {
       cursor = next;
       if (cursor === '0') break;
     }
+    return deleted;
+  });
+}
+
+/** Sends one command (`[name, ...args]`) to the Redis at `url` and returns its reply. */
+export const redisCommand = (url, [name, ...args]) => withRedis(url, (redis) => redis.call(name, ...args));
+
+/** Runs `fn(redis)` with an ioredis client connected to `url`, then disconnects. */
+async function withRedis(url, fn) {
+  const { default: Redis } = await import(requireRoot.resolve('ioredis'));
+  const RedisCtor = Redis.Redis ?? Redis;
+  const redis = new RedisCtor(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    return await fn(redis);
   } finally {
     redis.disconnect();
   }
-  return deleted;
 }

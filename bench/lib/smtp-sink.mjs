@@ -10,18 +10,21 @@ import { deadline, freePort, portOpen, waitFor } from './processes.mjs';
 export const SMTP_SINK = '/usr/sbin/smtp-sink';
 
 /**
- * `smtp-sink -u nobody -c -d <tmp>/m. 127.0.0.1:<free port> <backlog>`. `count()` is the
+ * `smtp-sink -u nobody -c -d <dir>/m. [faults] 127.0.0.1:<port> <backlog>`. `count()` is the
  * number of messages received so far (from the -c counters on stdout, "mesg=N", updated at
  * each "."); `reached(n)` resolves with the process.hrtime.bigint() at which the count first
- * reached n.
+ * reached n. `port` (default a free one) and `dir` (default a fresh temporary directory, removed
+ * at stop; a given one is kept) let a sink be stopped and started again in another mode on the
+ * same address with the same dumps; `faults` are smtp-sink's fault flags (`-r DATA`: 4xx to
+ * DATA, `-w 2`: wait 2 s before answering DATA, ...).
  */
-export async function startSmtpSink({ backlog = 256 } = {}) {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sink-'));
+export async function startSmtpSink({ backlog = 256, port: givenPort, dir: givenDir, faults = [] } = {}) {
+  const port = givenPort ?? (await freePort());
+  const dir = givenDir ?? mkdtempSync(path.join(os.tmpdir(), 'bench-sink-'));
   chmodSync(dir, 0o777); // smtp-sink drops to `nobody` before it writes dumps
   const child = spawn(
     SMTP_SINK,
-    ['-u', 'nobody', '-c', '-d', path.join(dir, 'm.'), `127.0.0.1:${port}`, String(backlog)],
+    ['-u', 'nobody', '-c', '-d', path.join(dir, 'm.'), ...faults, `127.0.0.1:${port}`, String(backlog)],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -47,7 +50,7 @@ export async function startSmtpSink({ backlog = 256 } = {}) {
       await Promise.race([exit, deadline(5000)]);
       if (!exited) child.kill('SIGKILL');
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!givenDir) rmSync(dir, { recursive: true, force: true });
   });
   try {
     await waitFor('smtp-sink port', async () => !exited && (await portOpen(port)), 10_000);
@@ -63,13 +66,13 @@ export async function startSmtpSink({ backlog = 256 } = {}) {
       count >= n
         ? Promise.resolve(process.hrtime.bigint())
         : new Promise((resolve) => waiters.push({ n, resolve })),
+    dir,
     /** The dump files: how many, and the Message-Id of each (null where a file has none). */
-    dumps: () =>
-      readdirSync(dir).map((name) => {
-        const head = readFileSync(path.join(dir, name), 'latin1').slice(0, 4096);
-        return /^Message-Id:\s*(\S+)/im.exec(head)?.[1] ?? null;
-      }),
+    dumps: () => sinkDumps(dir).map((text) => /^Message-Id:\s*(\S+)/im.exec(text.slice(0, 4096))?.[1] ?? null),
     stderr: () => stderr,
     stop,
   };
 }
+
+/** The text of every dump file in `dir` (one per transaction, complete or not). */
+export const sinkDumps = (dir) => readdirSync(dir).map((name) => readFileSync(path.join(dir, name), 'latin1'));

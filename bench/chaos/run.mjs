@@ -8,9 +8,9 @@
 // See bench/README.md ("Chaos"). Not part of npm test or CI.
 import path from 'node:path';
 import { argValue, argWords, hasFlag } from '../lib/args.mjs';
-import { cleanup } from '../lib/cleanup.mjs';
-import { run, sleep } from '../lib/processes.mjs';
-import { loggedErrors } from '../lib/services.mjs';
+import { runMain } from '../lib/cleanup.mjs';
+import { sleep } from '../lib/processes.mjs';
+import { buildApps, loggedErrors } from '../lib/services.mjs';
 import { sinkDumps } from '../lib/smtp-sink.mjs';
 import { newLoadResult, sendLoad } from '../lib/smtp-load.mjs';
 import { SCENARIOS } from './scenarios.mjs';
@@ -79,13 +79,19 @@ async function runScenario(shared, scenario) {
   const started = Date.now();
   const { result, faultSeconds } = await loadWithFault(stack, scenario);
   const loadEnd = Date.now();
-  log(`   load done in ${((loadEnd - started) / 1000).toFixed(1)} s: ${result.accepted.size} accepted, ${result.refused.size} refused; fault took ${faultSeconds.toFixed(1)} s`);
-  if (result.errors.size) log(`   client errors: ${[...result.errors].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
+  log(
+    `   load done in ${((loadEnd - started) / 1000).toFixed(1)} s: ${result.accepted.size} accepted, ${result.refused.size} refused; fault took ${faultSeconds.toFixed(1)} s`,
+  );
+  if (result.errors.size)
+    log(`   client errors: ${[...result.errors].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
   const drained = await drain(stack, result.accepted, scenario.drainSeconds ?? DRAIN_SECONDS, loadEnd);
   const row = await count(stack, scenario, result, drained);
   row.crashed = stack.crashed().join(' ');
   const outputs = await stack.stop();
-  row.errors = Object.entries(outputs).filter(([, o]) => loggedErrors(o)).map(([k]) => k).join(' ');
+  row.errors = Object.entries(outputs)
+    .filter(([, o]) => loggedErrors(o))
+    .map(([k]) => k)
+    .join(' ');
   log(`   ${JSON.stringify(row)}`);
   return row;
 }
@@ -97,7 +103,13 @@ async function count(stack, scenario, result, drained) {
   const undelivered = [...result.accepted].filter((id) => !seen.has(id));
   const stuck = undelivered.filter((id) => ['queued', 'deferred'].includes(statuses.get(id)));
   const lost = undelivered.filter((id) => !stuck.includes(id));
-  if (lost.length) log(`   lost (database status): ${lost.slice(0, 10).map((id) => `${id} (${statuses.get(id) ?? 'absent'})`).join(', ')}`);
+  if (lost.length)
+    log(
+      `   lost (database status): ${lost
+        .slice(0, 10)
+        .map((id) => `${id} (${statuses.get(id) ?? 'absent'})`)
+        .join(', ')}`,
+    );
   return {
     scenario: scenario.name,
     accepted: result.accepted.size,
@@ -111,12 +123,25 @@ async function count(stack, scenario, result, drained) {
   };
 }
 
-const COLUMNS = ['scenario', 'accepted', 'refused', 'delivered', 'unacknowledged', 'lost', 'duplicates', 'stuck', 'drain', 'crashed', 'errors'];
+const COLUMNS = [
+  'scenario',
+  'accepted',
+  'refused',
+  'delivered',
+  'unacknowledged',
+  'lost',
+  'duplicates',
+  'stuck',
+  'drain',
+  'crashed',
+  'errors',
+];
 
 function printTable(rows) {
   const cells = rows.map((r) => COLUMNS.map((c) => String(r[c] ?? '')));
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values) => `| ${values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+  const line = (values) =>
+    `| ${values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
   console.log(line(COLUMNS));
   console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
   for (const row of cells) console.log(line(row));
@@ -124,12 +149,9 @@ function printTable(rows) {
 
 async function main() {
   const scenarios = SCENARIOS.filter((s) => !ONLY || ONLY.includes(s.name));
-  if (!scenarios.length) throw new Error(`no scenario among ${ONLY}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  if (!SKIP_BUILD) {
-    log('building mx, queue, delivery');
-    const built = await run('npx', ['nx', 'run-many', '-t', 'build', '-p', 'mx,queue,delivery'], { timeoutMs: 600_000 });
-    if (built.code !== 0) throw new Error(`build failed: ${built.stdout.slice(-3000)}${built.stderr.slice(-3000)}`);
-  }
+  if (!scenarios.length)
+    throw new Error(`no scenario among ${ONLY}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (!SKIP_BUILD) await buildApps(['mx', 'queue', 'delivery']);
   const shared = await startShared(stamp);
   const rows = [];
   for (const scenario of scenarios) rows.push(await runScenario(shared, scenario));
@@ -140,13 +162,4 @@ async function main() {
   return lost ? 1 : 0;
 }
 
-main()
-  .then(async (code) => {
-    await cleanup();
-    process.exit(code);
-  })
-  .catch(async (e) => {
-    console.error(e);
-    await cleanup();
-    process.exit(2);
-  });
+runMain(main);

@@ -16,7 +16,8 @@ import { startSmtpSink } from '../lib/smtp-sink.mjs';
 // @mta/testing's TCP proxy, loaded as TypeScript by Node's type stripping; without the warning
 // that the workspace's package.json names no module type.
 const quiet = process.emitWarning;
-process.emitWarning = (w, ...rest) => (String(w).includes('Module type') ? undefined : quiet.call(process, w, ...rest));
+process.emitWarning = (w, ...rest) =>
+  String(w).includes('Module type') ? undefined : quiet.call(process, w, ...rest);
 const { startTcpProxy } = await import('../../libs/testing/src/tcp-proxy.ts');
 process.emitWarning = quiet;
 
@@ -28,7 +29,9 @@ export async function startShared(stamp) {
   const template = `chaos_${stamp}_template`;
   onCleanup(() => dropDatabase(template));
   await migrateDatabase(template);
-  await withDatabase(template, (c) => c.query("insert into domains (name, type) values ($1, 'relay')", [DOMAIN]));
+  await withDatabase(template, (c) =>
+    c.query("insert into domains (name, type) values ($1, 'relay')", [DOMAIN]),
+  );
   const dns = await startDnsmasq(
     [
       `--mx-host=${DOMAIN},sink.${DOMAIN},10`,
@@ -45,8 +48,13 @@ export async function startShared(stamp) {
 /**
  * Starts one scenario's stack; `serviceEnv` is added to every service's environment, `sinkFaults`
  * are smtp-sink fault flags from the start; `logDir`: append each service's output to <logDir>/<app>.log.
+ * `apps`: which of mx, queue, delivery and submission to run.
  */
-export async function startStack(shared, name, { serviceEnv = {}, sinkFaults = [], logDir = null } = {}) {
+export async function startStack(
+  shared,
+  name,
+  { apps = ['mx', 'queue', 'delivery'], serviceEnv = {}, sinkFaults = [], logDir = null } = {},
+) {
   const db = `chaos_${name.replace(/\W/g, '_')}_${process.pid}`;
   const dropDb = onCleanup(() => dropDatabase(db));
   await copyDatabase(shared.template, db);
@@ -58,7 +66,7 @@ export async function startStack(shared, name, { serviceEnv = {}, sinkFaults = [
   const sinkPort = await freePort();
   const sinkDir = mkdtempSync(path.join(tmp, 'sink-'));
   const sink = { current: await startSmtpSink({ port: sinkPort, dir: sinkDir, faults: sinkFaults }) };
-  const mxPort = await freePort();
+  const [mxPort, submissionPort, submissionsPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
     DATABASE_URL: pgProxy.via(databaseUrl(db)),
     REDIS_URL: redis.url,
@@ -73,13 +81,23 @@ export async function startStack(shared, name, { serviceEnv = {}, sinkFaults = [
     mx: { smtpPort: mxPort, env: { ...env, MX_LISTEN: `127.0.0.1:${mxPort}` } },
     queue: { env },
     delivery: { env },
+    submission: {
+      smtpPort: submissionPort,
+      env: {
+        ...env,
+        SUBMISSION_LISTEN: `127.0.0.1:${submissionPort}`,
+        SUBMISSIONS_LISTEN: `127.0.0.1:${submissionsPort}`,
+      },
+    },
   };
   const services = {};
-  const start = async (app) => (services[app] = await startService(app, { ...specs[app], logDir, stopTimeoutMs: 20_000 }));
-  await Promise.all(Object.keys(specs).map(start));
+  const start = async (app) =>
+    (services[app] = await startService(app, { ...specs[app], logDir, stopTimeoutMs: 20_000 }));
+  await Promise.all(apps.map(start));
   const stack = {
     db,
     mxPort,
+    submissionPort,
     sinkDir,
     redis,
     pgProxy,
@@ -106,11 +124,20 @@ export async function startStack(shared, name, { serviceEnv = {}, sinkFaults = [
         return new Map(r.rows.map((row) => [row.id, row.status]));
       }),
     /** Whether a service exited without being killed by the scenario (a crash). */
-    crashed: () => Object.values(services).filter((s) => s.exited()).map((s) => s.name),
+    crashed: () =>
+      Object.values(services)
+        .filter((s) => s.exited())
+        .map((s) => s.name),
     async stop() {
       const outputs = Object.fromEntries(Object.entries(services).map(([k, s]) => [k, s.output()]));
-      await services.mx.stop();
-      await Promise.all([services.queue.stop(), services.delivery.stop()]);
+      // The listeners first (no new mail), then the rest together.
+      const listeners = ['mx', 'submission'];
+      await Promise.all(listeners.map((app) => services[app]?.stop()));
+      await Promise.all(
+        Object.keys(services)
+          .filter((app) => !listeners.includes(app))
+          .map((app) => services[app].stop()),
+      );
       await sink.current.stop();
       await redis.stop();
       await pgProxy.close();

@@ -40,3 +40,17 @@ for (const sig of ['SIGINT', 'SIGTERM'])
     console.error(`\n${sig}: cleaning up`);
     cleanup().finally(() => process.exit(130));
   });
+
+/** Runs `main` (resolving with an exit code), cleans up, exits: with 2 if `main` throws. */
+export function runMain(main) {
+  main()
+    .then(async (code) => {
+      await cleanup();
+      process.exit(code);
+    })
+    .catch(async (e) => {
+      console.error(e);
+      await cleanup();
+      process.exit(2);
+    });
+}

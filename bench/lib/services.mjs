@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { onCleanup } from './cleanup.mjs';
 import { root } from './paths.mjs';
-import { deadline, freePort, portOpen, waitFor } from './processes.mjs';
+import { deadline, freePort, portOpen, run, waitFor } from './processes.mjs';
 
 /** Node flags for one of our processes: a V8 CPU profile into `profileDir` (if given), then `extra`. */
 export function nodeFlags(profileDir, extra = []) {
@@ -87,3 +87,13 @@ export async function startService(
 
 /** Whether a service's output has error or fatal pino lines. */
 export const loggedErrors = (output) => /"level":"(error|fatal)"|"level":50|"level":60/.test(output);
+
+/** Builds `dist/apps/<app>/main.js` of each app (`nx run-many -t build`); throws with the output if it fails. */
+export async function buildApps(apps) {
+  process.stderr.write(`building ${apps.join(', ')}\n`);
+  const built = await run('npx', ['nx', 'run-many', '-t', 'build', '-p', apps.join(',')], {
+    timeoutMs: 600_000,
+  });
+  if (built.code !== 0)
+    throw new Error(`build failed: ${built.stdout.slice(-3000)}${built.stderr.slice(-3000)}`);
+}

@@ -68,11 +68,13 @@ export async function startSmtpSink({ backlog = 256, port: givenPort, dir: given
         : new Promise((resolve) => waiters.push({ n, resolve })),
     dir,
     /** The dump files: how many, and the Message-Id of each (null where a file has none). */
-    dumps: () => sinkDumps(dir).map((text) => /^Message-Id:\s*(\S+)/im.exec(text.slice(0, 4096))?.[1] ?? null),
+    dumps: () =>
+      sinkDumps(dir).map((text) => /^Message-Id:\s*(\S+)/im.exec(text.slice(0, 4096))?.[1] ?? null),
     stderr: () => stderr,
     stop,
   };
 }
 
 /** The text of every dump file in `dir` (one per transaction, complete or not). */
-export const sinkDumps = (dir) => readdirSync(dir).map((name) => readFileSync(path.join(dir, name), 'latin1'));
+export const sinkDumps = (dir) =>
+  readdirSync(dir).map((name) => readFileSync(path.join(dir, name), 'latin1'));

@@ -6,13 +6,13 @@
 // end their logs must hold no error, fatal or non-JSON line. Exits 1 on a crash, hang or error.
 // Run from the repository root, as root:  node bench/chaos/fuzz.mjs [--seed N] [--cases N]
 // See bench/README.md ("Chaos"). Not part of npm test or CI.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { argValue, hasFlag } from '../lib/args.mjs';
 import { runMain } from '../lib/cleanup.mjs';
-import { buildApps } from '../lib/services.mjs';
+import { buildApps, errorLogLines } from '../lib/services.mjs';
 import { sendLoad } from '../lib/smtp-load.mjs';
 import { makeCase } from './fuzz-cases.mjs';
 import { DOMAIN, startShared, startStack } from './stack.mjs';
@@ -89,29 +89,6 @@ async function healthy(stack, batch) {
   return sent.accepted.has(id) ? null : `clean message not accepted: ${[...sent.errors.keys()].join('; ')}`;
 }
 
-/**
- * Lines of the services' logs that are errors, fatal, or not JSON at all (a raw stack trace),
- * counted by file, level, message and the first line of `err`.
- */
-function badLogLines(logDir) {
-  const bad = new Map();
-  for (const name of readdirSync(logDir))
-    for (const line of readFileSync(path.join(logDir, name), 'utf8').split('\n').filter(Boolean)) {
-      let entry;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        entry = { level: 'not JSON', msg: line.slice(0, 120) };
-      }
-      if (!['error', 'fatal', 50, 60, 'not JSON'].includes(entry.level)) continue;
-      const key = `${name} ${entry.level}: ${entry.msg} ${String(entry.err ?? '')
-        .split('\n')[0]
-        .slice(0, 100)}`;
-      bad.set(key, (bad.get(key) ?? 0) + 1);
-    }
-  return bad;
-}
-
 async function fuzz(stack) {
   const targets = [stack.mxPort, stack.submissionPort];
   const outcomes = new Map();
@@ -147,7 +124,7 @@ async function main() {
   const t0 = Date.now();
   const result = await fuzz(stack);
   await stack.stop();
-  const bad = badLogLines(logDir);
+  const bad = errorLogLines(logDir);
   const badCount = [...bad.values()].reduce((a, n) => a + n, 0);
   console.log(
     `\nFuzz: seed ${SEED}, ${result.cases} cases in ${((Date.now() - t0) / 1000).toFixed(0)} s on mx and submission (${CONCURRENCY} at a time)`,

@@ -6,11 +6,13 @@
 // the time to drain per scenario; exits 1 if any accepted message was lost.
 // Run from the repository root, as root:  node bench/chaos/run.mjs [--scenario a,b] [--messages N]
 // See bench/README.md ("Chaos"). Not part of npm test or CI.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { argValue, argWords, hasFlag } from '../lib/args.mjs';
 import { runMain } from '../lib/cleanup.mjs';
 import { sleep } from '../lib/processes.mjs';
-import { buildApps, loggedErrors } from '../lib/services.mjs';
+import { buildApps, errorLogLines } from '../lib/services.mjs';
 import { sinkDumps } from '../lib/smtp-sink.mjs';
 import { newLoadResult, sendLoad } from '../lib/smtp-load.mjs';
 import { SCENARIOS } from './scenarios.mjs';
@@ -24,8 +26,8 @@ const DRAIN_SECONDS = Number(argValue('--drain-seconds', '180'));
 const SERVICE_ENV = Object.fromEntries(argWords('--service-env').map((w) => w.split(/=(.*)/s).slice(0, 2)));
 const ONLY = argValue('--scenario', null)?.split(',');
 const SKIP_BUILD = hasFlag('--no-build');
-/** Append each service's output to <dir>/<scenario>/<app>.log. */
-const LOG_DIR = argValue('--service-log-dir', null);
+/** Each service's output goes to <dir>/<scenario>/<app>.log (by default a temporary directory, kept). */
+const LOG_DIR = argValue('--service-log-dir', null) ?? mkdtempSync(path.join(os.tmpdir(), 'chaos-logs-'));
 const stamp = `${Date.now().toString(36)}_${process.pid}`;
 const log = (line) => process.stderr.write(`${line}\n`);
 
@@ -74,7 +76,7 @@ async function runScenario(shared, scenario) {
   const stack = await startStack(shared, scenario.name, {
     serviceEnv: SERVICE_ENV,
     sinkFaults: scenario.sinkFaults,
-    logDir: LOG_DIR && path.join(LOG_DIR, scenario.name),
+    logDir: path.join(LOG_DIR, scenario.name),
   });
   const started = Date.now();
   const { result, faultSeconds } = await loadWithFault(stack, scenario);
@@ -87,11 +89,9 @@ async function runScenario(shared, scenario) {
   const drained = await drain(stack, result.accepted, scenario.drainSeconds ?? DRAIN_SECONDS, loadEnd);
   const row = await count(stack, scenario, result, drained);
   row.crashed = stack.crashed().join(' ');
-  const outputs = await stack.stop();
-  row.errors = Object.entries(outputs)
-    .filter(([, o]) => loggedErrors(o))
-    .map(([k]) => k)
-    .join(' ');
+  await stack.stop();
+  row.logs = errorLogLines(path.join(LOG_DIR, scenario.name));
+  row['error log lines'] = [...row.logs.values()].reduce((a, n) => a + n, 0);
   log(`   ${JSON.stringify(row)}`);
   return row;
 }
@@ -134,7 +134,7 @@ const COLUMNS = [
   'stuck',
   'drain',
   'crashed',
-  'errors',
+  'error log lines',
 ];
 
 function printTable(rows) {
@@ -157,6 +157,9 @@ async function main() {
   for (const scenario of scenarios) rows.push(await runScenario(shared, scenario));
   console.log(`\nChaos: ${MESSAGES} messages per scenario, ${SESSIONS} sessions\n`);
   printTable(rows);
+  console.log(`\nError, fatal and non-JSON lines in the services' logs (${LOG_DIR}):`);
+  for (const row of rows)
+    for (const [key, n] of row.logs) console.log(`  ${row.scenario}: ${n}× ${key.slice(0, 200)}`);
   const lost = rows.reduce((a, r) => a + r.lost, 0);
   if (lost) console.log(`\n${lost} accepted message(s) lost`);
   return lost ? 1 : 0;

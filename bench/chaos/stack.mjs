@@ -129,7 +129,6 @@ export async function startStack(
         .filter((s) => s.exited())
         .map((s) => s.name),
     async stop() {
-      const outputs = Object.fromEntries(Object.entries(services).map(([k, s]) => [k, s.output()]));
       // The listeners first (no new mail), then the rest together.
       const listeners = ['mx', 'submission'];
       await Promise.all(listeners.map((app) => services[app]?.stop()));
@@ -143,7 +142,6 @@ export async function startStack(
       await pgProxy.close();
       await dropDb();
       await removeTmp();
-      return outputs;
     },
   };
   return stack;

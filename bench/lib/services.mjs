@@ -1,7 +1,7 @@
 // Our services as the bench runs them: a built bundle `dist/apps/<app>/main.js` in its own
 // process, production profile, stopped with SIGTERM (Nest shutdown hooks), killed if it hangs.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
+import fs, { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { onCleanup } from './cleanup.mjs';
 import { root } from './paths.mjs';
@@ -96,4 +96,28 @@ export async function buildApps(apps) {
   });
   if (built.code !== 0)
     throw new Error(`build failed: ${built.stdout.slice(-3000)}${built.stderr.slice(-3000)}`);
+}
+
+/**
+ * Lines of the services' logs that are errors, fatal, or not JSON at all (a raw stack trace),
+ * counted by file, level, message and the first line of `err`.
+ */
+export function errorLogLines(logDir) {
+  const bad = new Map();
+  for (const name of readdirSync(logDir))
+    for (const line of readFileSync(path.join(logDir, name), 'utf8').split('\n').filter(Boolean)) {
+      let entry;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        entry = { level: 'not JSON', msg: line.slice(0, 120) };
+      }
+      if (!['error', 'fatal', 50, 60, 'not JSON'].includes(entry.level)) continue;
+      const err = typeof entry.err === 'object' ? entry.err?.message : entry.err;
+      const key = `${name} ${entry.level}: ${entry.msg} ${String(err ?? '')
+        .split('\n')[0]
+        .slice(0, 100)}`;
+      bad.set(key, (bad.get(key) ?? 0) + 1);
+    }
+  return bad;
 }

@@ -100,7 +100,7 @@ async function sendOne(session, id, opts, onStarted) {
 /**
  * Sends the messages `ids` (each once) to 127.0.0.1:`port` over `sessions` sessions. A message
  * whose session breaks before its MAIL FROM was answered is tried again on a new session (it
- * was never offered); one that fails after that counts as refused. `stopAt` (epoch ms) ends
+ * was never offered); one that fails after that counts as refused (and its session pauses 0.5 s). `stopAt` (epoch ms) ends
  * the load early. Fills and resolves with `result` ({ accepted: Set, refused: Set, errors:
  * Map<first line of the error, count> }), which may be passed in to watch the progress.
  */
@@ -128,7 +128,9 @@ export async function sendLoad(
         session = null;
         if (started) result.refused.add(id);
         else queue.unshift(id);
-        await sleep(started ? 0 : 200);
+        // A sender waits before it tries again; the pause also keeps a refusing server from
+        // using up the whole load in a moment.
+        await sleep(started ? 500 : 200);
       }
     }
     session?.socket.end('QUIT\r\n');

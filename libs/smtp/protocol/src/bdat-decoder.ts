@@ -9,7 +9,7 @@
  * BINARYMIME (RFC 3030 §3), so a BDAT body is text like any other.
  */
 import type { SmtpError } from './reply';
-import { CR, CRLF, LF, NUL, Rank, rankError, type BareNewlinePolicy } from './content-rules';
+import { CR, CRLF, firstOf, LF, NUL, Rank, rankError, type BareNewlinePolicy } from './content-rules';
 
 export interface BdatDecoderOptions {
   /** Maximum message size (sum of all chunks) in octets: 552 5.3.4 when exceeded. */
@@ -97,22 +97,42 @@ export class BdatDecoder {
     return { chunks, end: this.complete(buf.subarray(take)) };
   }
 
-  /** Apply the content rules to chunk octets and emit them (normalized) while no error. */
+  /**
+   * Apply the content rules to chunk octets and emit them (normalized) while no error. Jumps
+   * from one CR, LF or NUL to the next with `indexOf`: no per-octet work in between.
+   */
   private scan(data: Buffer, chunks: Buffer[]): void {
+    const len = data.length;
     let from = 0;
-    for (let i = 0; i < data.length; i++) {
-      const c = data[i];
-      if (this.lastCr && c !== LF) this.fail(Rank.Bare); // CR not followed by LF
-      if (c === NUL) this.fail(Rank.Nul);
-      else if (c === LF && !this.lastCr) {
-        if (this.options.bareNewline !== 'normalize') this.fail(Rank.Bare);
-        else {
-          this.emit(data.subarray(from, i), chunks);
-          this.emit(CRLF, chunks);
-          from = i + 1;
-        }
+    let i = 0;
+    if (this.lastCr) {
+      // The CR that ended the previous chunk: its LF must come first here.
+      if (data[0] === LF) i = 1;
+      else this.fail(Rank.Bare);
+      this.lastCr = false;
+    }
+    let nextCr = -2; // cached indexOf results; -2: not computed yet
+    let nextLf = -2;
+    let nextNul = -2;
+    while (i < len) {
+      if (nextCr !== -1 && nextCr < i) nextCr = data.indexOf(CR, i);
+      if (nextLf !== -1 && nextLf < i) nextLf = data.indexOf(LF, i);
+      if (nextNul !== -1 && nextNul < i) nextNul = data.indexOf(NUL, i);
+      const p = firstOf(nextCr, nextLf, nextNul);
+      if (p === -1) break;
+      i = p + 1;
+      if (data[p] === NUL) this.fail(Rank.Nul);
+      else if (data[p] === CR) {
+        if (p + 1 === len) this.lastCr = true;
+        else if (data[p + 1] === LF) i = p + 2;
+        else this.fail(Rank.Bare); // CR not followed by LF
+      } else if (this.options.bareNewline === 'normalize') {
+        this.emit(data.subarray(from, p), chunks);
+        this.emit(CRLF, chunks);
+        from = p + 1;
+      } else {
+        this.fail(Rank.Bare); // LF without CR
       }
-      this.lastCr = c === CR;
     }
     this.emit(data.subarray(from), chunks);
   }

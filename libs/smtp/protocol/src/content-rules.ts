@@ -56,3 +56,11 @@ export function rankError(
       return null;
   }
 }
+
+/** The smallest of three `indexOf` results that is not -1, or -1 (no allocation: hot loops). */
+export function firstOf(a: number, b: number, c: number): number {
+  let p = a;
+  if (b !== -1 && (p === -1 || b < p)) p = b;
+  if (c !== -1 && (p === -1 || c < p)) p = c;
+  return p;
+}

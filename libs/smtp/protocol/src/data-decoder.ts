@@ -17,7 +17,7 @@
  * The CRLF ending the last line belongs to the message, the terminating `.\r\n` does not.
  */
 import type { SmtpError } from './reply';
-import { CR, CRLF, LF, NUL, Rank, rankError, type BareNewlinePolicy } from './content-rules';
+import { CR, CRLF, firstOf, LF, NUL, Rank, rankError, type BareNewlinePolicy } from './content-rules';
 
 const DOT = 0x2e;
 
@@ -229,11 +229,4 @@ export class DataDecoder {
       this._error = null; // built on demand: a flood of bare LFs must not allocate an error each
     }
   }
-}
-
-/** The smallest of three `indexOf` results that is not -1, or -1. */
-function firstOf(a: number, b: number, c: number): number {
-  let p = -1;
-  for (const x of [a, b, c]) if (x !== -1 && (p === -1 || x < p)) p = x;
-  return p;
 }

@@ -249,6 +249,26 @@ export const variables = {
     integer(1024, 2 ** 31 - 1),
     both(String(25 * 1024 * 1024)),
   ),
+  SMTP_COMMAND_TIMEOUT_MS: variable(
+    'mx and submission: a whole command line must arrive within this long of our last reply (ms; RFC 5321 §4.5.3.2.7), however slowly it trickles in; then 421 4.4.2.',
+    integer(100, 3_600_000),
+    both('300000'),
+  ),
+  SMTP_DATA_TIMEOUT_MS: variable(
+    'mx and submission: inside DATA/BDAT the client must send more within this long (ms; RFC 5321 §4.5.3.2.5), counted down while it sends slower than SMTP_MIN_DATA_RATE; then 421 4.4.2.',
+    integer(100, 3_600_000),
+    both('180000'),
+  ),
+  SMTP_MIN_DATA_RATE: variable(
+    "Octets per second of message data that keep SMTP_DATA_TIMEOUT_MS from running out (Postfix's smtpd_min_data_rate); 0: any data restarts it.",
+    integer(0, 1_000_000_000),
+    both('500'),
+  ),
+  SMTP_DATA_PHASE_TIMEOUT_MS: variable(
+    'mx and submission: a whole message body (from 354 or the first BDAT to its end) must arrive within this long (ms); then 421 4.4.2. 0: no limit.',
+    integer(0, 86_400_000),
+    both('1200000'),
+  ),
   MAX_RECIPIENTS: variable(
     'Recipients per message; one more gets 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks for at least 100).',
     integer(100, 100_000),

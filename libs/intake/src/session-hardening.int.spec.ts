@@ -2,6 +2,8 @@
  * Issue 17 (session hardening): what an outside test found a client could do to a session of mx
  * or submission, tried with real clients (smtplib, swaks) against the real services.
  */
+import net from 'node:net';
+import { until } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
 import { python } from './testing/peers';
@@ -71,6 +73,56 @@ print('ok')`,
       expect(out).toBe('250\nok\n');
       const stored = await fx.db.message.findFirstOrThrow({ where: { subject: 'long helo' } });
       expect(stored.clientHelo).toBe(name);
+    });
+  });
+
+  describe('slow clients: deadlines per command and for DATA (SMTP_*_TIMEOUT_MS)', () => {
+    let slow: number;
+    beforeAll(async () => {
+      [slow] = (
+        await fx.start('mx', {
+          SMTP_COMMAND_TIMEOUT_MS: '1000',
+          SMTP_DATA_TIMEOUT_MS: '1000',
+          SMTP_DATA_PHASE_TIMEOUT_MS: '3000',
+        })
+      ).ports as [number];
+    });
+
+    /** Sends `commands` at once, then `slowly` a byte every 100 ms; everything the server said. */
+    async function trickle(commands: string, slowly: string): Promise<{ said: string; unsent: number }> {
+      const socket = net.connect(slow, '127.0.0.1');
+      let said = '';
+      let closed = false;
+      socket.on('data', (d: Buffer) => (said += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed = true));
+      await until('the greeting', () => said.startsWith('220 '));
+      socket.write(commands);
+      let unsent = slowly;
+      while (unsent !== '' && !closed) {
+        socket.write(unsent.slice(0, 1));
+        unsent = unsent.slice(1);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await until('the server closed the connection', () => closed);
+      return { said, unsent: unsent.length };
+    }
+
+    it('before EHLO: a name sent a byte at a time gets 421 4.4.2 and the close', async () => {
+      const t = await trickle('', `EHLO ${'x'.repeat(60)}.example\r\n`);
+      expect(t.said).toMatch(/\r\n421 4\.4\.2 /);
+      expect(t.unsent).toBeGreaterThan(0);
+    });
+
+    it('inside DATA: a body sent a byte at a time gets 421 4.4.2 and nothing is stored', async () => {
+      const before = await fx.db.message.count();
+      const t = await trickle(
+        'EHLO client.example\r\nMAIL FROM:<bob@remote.example>\r\nRCPT TO:<alice@local.example>\r\nDATA\r\n',
+        `Subject: slow\r\n\r\n${'z'.repeat(100)}\r\n.\r\n`,
+      );
+      expect(t.said).toMatch(/\r\n354 [^]*\r\n421 4\.4\.2 /);
+      expect(t.unsent).toBeGreaterThan(0);
+      expect(await fx.db.message.count()).toBe(before);
     });
   });
 

@@ -153,6 +153,10 @@ async function server(
     maxRecipients: config.MAX_RECIPIENTS,
     // Bare LF: refused or stored as CRLF (smtp-protocol content-rules.ts); same for DATA and BDAT.
     bareNewline: config.SMTP_BARE_NEWLINE,
+    idleTimeout: config.SMTP_COMMAND_TIMEOUT_MS,
+    dataTimeout: config.SMTP_DATA_TIMEOUT_MS,
+    minDataRate: config.SMTP_MIN_DATA_RATE,
+    dataPhaseTimeout: config.SMTP_DATA_PHASE_TIMEOUT_MS,
     onError: (error, session) =>
       ctx.logger.warn(
         {

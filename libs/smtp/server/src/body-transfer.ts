@@ -46,6 +46,7 @@ export class BodyTransfer {
         : null;
     this.bdat = kind === 'bdat' ? new BdatDecoder({ maxSize, bareNewline }) : null;
     this.stream = new MessageStream(conn.bodyDrained);
+    conn.startBody();
     const tx = conn.session.transaction;
     if (tx === null) throw new Error('BodyTransfer without a transaction');
     const user = conn.session.user;

@@ -72,6 +72,10 @@ export class Connection {
   private hookStarted = 0;
   private hookExpired: (() => void) | null = null;
   private released = false;
+  /** In a body: when the client must have sent more (`dataTimeout`, extended by `minDataRate`). */
+  private dataDeadline = 0;
+  /** When the current body must be complete (`dataPhaseTimeout`); 0: none. */
+  private phaseEnd = 0;
 
   constructor(
     private socket: net.Socket,
@@ -89,7 +93,7 @@ export class Connection {
       maxRecipients: o.maxRecipients,
     });
     info.session = this.session;
-    const period = shortestTimeout(o.idleTimeout, o.dataTimeout, o.hookTimeout);
+    const period = shortestTimeout(o.idleTimeout, o.dataTimeout, o.dataPhaseTimeout, o.hookTimeout);
     this.timer = new SessionTimer(period, this.deadline, this.onTimeout);
   }
 
@@ -235,15 +239,45 @@ export class Connection {
 
   // ---- timers --------------------------------------------------------------------------------
 
-  /** The deadline that applies now (RFC 5321 §4.5.3.2, or the pending hook's), null for none. */
+  /**
+   * The deadline that applies now (RFC 5321 §4.5.3.2, or the pending hook's), null for none. Per
+   * record (Postfix's `smtpd_per_record_deadline`): a command line must be complete within
+   * `idleTimeout` of when we began to wait for it (`timer.lastInput` is set then, not per byte);
+   * a body must keep up with `minDataRate` and end within `dataPhaseTimeout`.
+   */
   private deadline = (): number | null => {
     const o = this.options;
     if (this.busy) return o.hookTimeout > 0 ? this.hookStarted + o.hookTimeout : null;
     // Not the client's fault: the handler is not reading the body yet.
     if ((this.paused & PAUSE_BODY) !== 0) return null;
-    const limit = this.mode === Mode.Body || this.mode === Mode.Skip ? o.dataTimeout : o.idleTimeout;
-    return limit > 0 ? this.timer.lastInput + limit : null;
+    const inBody = this.mode === Mode.Body || this.mode === Mode.Skip;
+    const record = inBody
+      ? o.dataTimeout > 0
+        ? this.dataDeadline
+        : Infinity
+      : o.idleTimeout > 0
+        ? this.timer.lastInput + o.idleTimeout
+        : Infinity;
+    // BDAT: the phase goes on between chunks, across their commands.
+    const deadline = Math.min(record, this.body !== null && this.phaseEnd > 0 ? this.phaseEnd : Infinity);
+    return deadline === Infinity ? null : deadline;
   };
+
+  /** A body starts (DATA, or the first BDAT chunk): the whole of it has `dataPhaseTimeout`. */
+  startBody(): void {
+    const limit = this.options.dataPhaseTimeout;
+    this.phaseEnd = limit > 0 ? Date.now() + limit : 0;
+  }
+
+  /** Body octets arrived: the data deadline moves on by what they are worth at `minDataRate`. */
+  private bodyProgress(octets: number): void {
+    const o = this.options;
+    const now = Date.now();
+    this.dataDeadline =
+      o.minDataRate > 0
+        ? Math.min(now + o.dataTimeout, this.dataDeadline + (octets * 1000) / o.minDataRate)
+        : now + o.dataTimeout;
+  }
 
   private onTimeout = (): void => {
     if (this.busy && this.hookExpired !== null) {
@@ -261,7 +295,7 @@ export class Connection {
     this.info.bytesReceived += chunk.length;
     if (this.mode === Mode.Closed || this.mode === Mode.Tls) return;
     if (this.mode === Mode.Greeting) return this.close(ServerReplies.earlyTalker());
-    this.timer.touch();
+    if (this.mode === Mode.Body || this.mode === Mode.Skip) this.bodyProgress(chunk.length);
     this.input.push(chunk);
     this.pump();
   };
@@ -274,6 +308,7 @@ export class Connection {
         const max = mode === Mode.Sasl ? MAX_AUTH_LINE_OCTETS + 2 : this.options.maxCommandLineLength;
         const line = this.input.takeLine(max);
         if (line === null) break;
+        this.timer.touch(); // the next command line's deadline counts from here
         if (mode === Mode.Sasl) saslLine(this, line);
         else if (line === TOO_LONG) this.refuse(Replies.lineTooLong());
         else dispatch(this, line);
@@ -303,8 +338,11 @@ export class Connection {
     this.setMode(Mode.Skip);
   }
 
-  /** Switch mode; the body modes use the data timeout (RFC 5321 §4.5.3.2.5), see `onTimeout`. */
+  /** Switch mode; the body modes use the data timeout (RFC 5321 §4.5.3.2.5), see `deadline`. */
   setMode(mode: Mode): void {
+    const inBody = (m: Mode) => m === Mode.Body || m === Mode.Skip;
+    if (inBody(mode) && !inBody(this.mode)) this.dataDeadline = Date.now() + this.options.dataTimeout;
+    if (!inBody(mode)) this.timer.touch();
     this.mode = mode;
   }
 
@@ -317,7 +355,11 @@ export class Connection {
   }
 
   /** The body stream wants more (or is gone). */
-  bodyDrained = (): void => this.pauseIf(PAUSE_BODY, false);
+  bodyDrained = (): void => {
+    // The wait was ours: the client's data deadline starts again.
+    if ((this.paused & PAUSE_BODY) !== 0) this.dataDeadline = Date.now() + this.options.dataTimeout;
+    this.pauseIf(PAUSE_BODY, false);
+  };
   bodyFull = (): void => this.pauseIf(PAUSE_BODY, true);
 
   // ---- hooks ---------------------------------------------------------------------------------
@@ -372,6 +414,7 @@ export class Connection {
   private settle(done: () => void, resume: boolean): void {
     this.busy = false;
     if (this.mode === Mode.Closed) return;
+    this.timer.touch(); // the client waited for us: its clock starts now
     done();
     if (resume && (this.mode as Mode) !== Mode.Closed) this.pump();
     if (this.closeWhenAnswered && !this.busy && (this.mode as Mode) !== Mode.Closed) this.forceClose();

@@ -74,10 +74,22 @@ export interface SmtpServerOptions {
    * at connect. 0: unlimited. Default 50.
    */
   readonly maxConnectionsPerIp?: number;
-  /** Waiting for a command, ms (RFC 5321 §4.5.3.2.7: 5 minutes). Then 421 4.4.2. */
+  /**
+   * A whole command line, ms (RFC 5321 §4.5.3.2.7: 5 minutes), counted from when we wait for it:
+   * a deadline per record, as Postfix's `smtpd_per_record_deadline`, so a client sending a byte
+   * now and then does not restart it. Then 421 4.4.2.
+   */
   readonly idleTimeout?: number;
-  /** Waiting for the next data block during DATA/BDAT, ms (RFC 5321 §4.5.3.2.5: 3 minutes). */
+  /**
+   * The data block timeout during DATA/BDAT, ms (RFC 5321 §4.5.3.2.5: 3 minutes), as a deadline
+   * that each block extends by its size / `minDataRate` up to this much from now (Postfix's
+   * `smtpd_min_data_rate`): a client slower than that rate runs out of time. Then 421 4.4.2.
+   */
   readonly dataTimeout?: number;
+  /** Octets per second that keep `dataTimeout` from running out; 0: any block restarts it. Default 500. */
+  readonly minDataRate?: number;
+  /** The whole body (from 354, or the first BDAT, to the end of data), ms; 0: none. Default 20 min. */
+  readonly dataPhaseTimeout?: number;
   /** TLS handshake and PROXY header, ms. Default 30 s. */
   readonly handshakeTimeout?: number;
   /** Wait this long before the greeting; a client that talks first gets 554 5.5.1. Default 0. */
@@ -123,6 +135,8 @@ export interface ResolvedOptions {
   readonly maxConnectionsPerIp: number;
   readonly idleTimeout: number;
   readonly dataTimeout: number;
+  readonly minDataRate: number;
+  readonly dataPhaseTimeout: number;
   readonly handshakeTimeout: number;
   readonly greetingDelay: number;
   readonly hookTimeout: number;
@@ -195,6 +209,8 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     maxConnectionsPerIp: nonNegative('maxConnectionsPerIp', o.maxConnectionsPerIp, 50),
     idleTimeout: nonNegative('idleTimeout', o.idleTimeout, 5 * 60_000),
     dataTimeout: nonNegative('dataTimeout', o.dataTimeout, 3 * 60_000),
+    minDataRate: nonNegative('minDataRate', o.minDataRate, 500),
+    dataPhaseTimeout: nonNegative('dataPhaseTimeout', o.dataPhaseTimeout, 20 * 60_000),
     handshakeTimeout: nonNegative('handshakeTimeout', o.handshakeTimeout, 30_000),
     greetingDelay: nonNegative('greetingDelay', o.greetingDelay, 0),
     hookTimeout: nonNegative('hookTimeout', o.hookTimeout, 60_000),

@@ -82,19 +82,29 @@ export function startPolicyDns(dkimRecord) {
   );
 }
 
-/** Every inbound check of mx on (the variables of libs/config), asking `dns`. */
-export function policyEnv(dns) {
+/**
+ * Every inbound check of mx on (the variables of libs/config), asking `dns`. `parts`: `all`;
+ * `inbound` for SPF/DKIM/ARC/DMARC only (no policy-service questions); `service` for the
+ * policy-service questions only (DNSBL/DNSWL, greylisting, rate limits): to split the cost.
+ */
+export function policyEnv(dns, parts = 'all') {
+  const inbound = parts !== 'service';
+  const service = parts !== 'inbound';
   return {
     DNS_SERVERS: `${dns.host}:${dns.port}`,
-    POLICY_INBOUND_CHECKS: 'true',
-    DNSBL_ZONES: DNSBL_ZONE,
-    DNSWL_ZONES: DNSWL_ZONE,
-    GREYLISTING: 'true',
-    GREYLIST_DELAY_S: '1',
-    // counted on every connection, MAIL and RCPT, never reached
-    MX_RATE_CONNECTIONS_PER_MIN: '1000000',
-    MX_RATE_MESSAGES_PER_MIN: '1000000',
-    MX_RATE_RECIPIENTS_PER_MIN: '1000000',
+    POLICY_INBOUND_CHECKS: String(inbound),
+    ...(service
+      ? {
+          DNSBL_ZONES: DNSBL_ZONE,
+          DNSWL_ZONES: DNSWL_ZONE,
+          GREYLISTING: 'true',
+          GREYLIST_DELAY_S: '1',
+          // counted on every connection, MAIL and RCPT, never reached
+          MX_RATE_CONNECTIONS_PER_MIN: '1000000',
+          MX_RATE_MESSAGES_PER_MIN: '1000000',
+          MX_RATE_RECIPIENTS_PER_MIN: '1000000',
+        }
+      : {}),
   };
 }
 

@@ -132,6 +132,12 @@ describe('message content and header From on submission and mx (DATA and BDAT al
       '553 5.7.1 From: <ceo@local.example> not owned',
     ],
     ['a second From field', `${FROM_ALICE}From: ceo@local.example\r\n\r\nHello\r\n`, '553 5.7.1 '],
+    // Python's email splits header lines at CR, LF and CRLF only (checked below on what is stored).
+    [
+      'a vertical tab or form feed is no line end',
+      `${FROM_ALICE}Subject: hi\x0bFrom: ceo@local.example\x0c\r\n\r\nHello\r\n`,
+      '250 ',
+    ],
     ['a NUL in the body', `${FROM_ALICE}\r\nHel\x00lo\r\n`, '550 5.6.0 '],
     ['a NUL before a dot line', `${FROM_ALICE}\r\nHello\r\n\x00.\r\nmore\r\n`, '550 5.6.0 '],
   ];

@@ -4,7 +4,7 @@
  * its data (redis-loss.ts), then again until it puts nothing back. Plain class; the Nest module
  * `@mta/feature-queue` only starts and stops it. Any number of replicas may run.
  */
-import { QueueName, createJobWorker, redisReady, settlesWithin } from '@mta/queue';
+import { QueueName, createJobWorker, redisErrorLog, redisReady, settlesWithin } from '@mta/queue';
 import type { Worker } from 'bullmq';
 import { DsnWriter } from './bounces';
 import { createContext, type Context, type QueueManagerDeps, type QueueManagerOptions } from './context';
@@ -46,15 +46,17 @@ export class QueueManager {
   async start(): Promise<void> {
     const { ctx } = this;
     const common = { connection: ctx.workerConnection, prefix: ctx.prefix, concurrency: ctx.concurrency };
+    const onError = (queue: QueueName) =>
+      redisErrorLog(ctx.logger, { source: `queue manager ${queue} worker` });
     const accepted = createJobWorker(
       QueueName.Accepted,
       (data) => this.retrying(() => this.router.routeAll(data.messageIds)),
-      common,
+      { ...common, onError: onError(QueueName.Accepted) },
     );
     const outcome = createJobWorker(
       QueueName.Outcome,
       (data) => this.retrying(() => this.applier.apply(data)),
-      common,
+      { ...common, onError: onError(QueueName.Outcome) },
     );
     for (const worker of [accepted, outcome]) {
       worker.on('failed', (job, error) =>
@@ -62,9 +64,6 @@ export class QueueManager {
           { queue: worker.name, jobId: job?.id, err: error.message },
           'queue manager job failed',
         ),
-      );
-      worker.on('error', (error) =>
-        ctx.logger.error({ queue: worker.name, err: error.message }, 'queue manager worker error'),
       );
     }
     // Not waiting for the workers' connection: with Redis down at boot they connect when it

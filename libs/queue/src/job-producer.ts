@@ -16,9 +16,14 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export class JobProducer {
   private readonly queues = new Map<QueueName, Queue>();
 
+  /**
+   * `onError` is told the errors of the BullMQ queue objects (they repeat while Redis is away);
+   * without a listener BullMQ would print each one raw to the console.
+   */
   constructor(
     private readonly connection: Redis,
     private readonly prefix: string,
+    private readonly onError: (error: Error) => void = () => undefined,
   ) {}
 
   async enqueue<N extends QueueName>(queue: N, data: JobData<N>, options: JobsOptions = {}): Promise<string> {
@@ -56,6 +61,7 @@ export class JobProducer {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      queue.on('error', this.onError);
       this.queues.set(name, queue);
     }
     return queue;

@@ -8,13 +8,19 @@ export type JobHandler<N extends QueueName, R> = (data: JobData<N>, job: Job) =>
 /**
  * A BullMQ worker whose handler only ever sees a validated payload. A payload that breaks
  * the contract fails the job at once (no retries): retrying cannot make it valid.
+ * `onError` is told the worker's errors (e.g. `redisErrorLog`); without a listener BullMQ
+ * prints them raw to the console.
  */
 export function createJobWorker<N extends QueueName, R>(
   queue: N,
   handler: JobHandler<N, R>,
-  options: { connection: Redis; prefix: string } & Omit<WorkerOptions, 'connection' | 'prefix'>,
+  options: { connection: Redis; prefix: string; onError?: (error: Error) => void } & Omit<
+    WorkerOptions,
+    'connection' | 'prefix'
+  >,
 ): Worker {
-  return new Worker(
+  const { onError = () => undefined, ...workerOptions } = options;
+  const worker = new Worker(
     queue,
     async (job: Job) => {
       let data: JobData<N>;
@@ -26,8 +32,10 @@ export function createJobWorker<N extends QueueName, R>(
       }
       return handler(data, job);
     },
-    options,
+    workerOptions,
   );
+  worker.on('error', onError);
+  return worker;
 }
 
 /**

@@ -39,7 +39,7 @@ export class QueueModule implements OnApplicationShutdown {
         {
           provide: JobProducer,
           inject: [REDIS_CLIENT],
-          useFactory: (redis: Redis) => new JobProducer(redis, options.prefix),
+          useFactory: (redis: Redis) => new JobProducer(redis, options.prefix, options.onError),
         },
       ],
       exports: [QUEUE_OPTIONS, REDIS_CLIENT, JobProducer],

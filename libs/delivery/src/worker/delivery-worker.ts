@@ -35,7 +35,15 @@ import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from '@mta/observability';
-import { JobProducer, QueueName, createJobWorker, jobIdOf, settlesWithin, type JobData } from '@mta/queue';
+import {
+  JobProducer,
+  QueueName,
+  createJobWorker,
+  jobIdOf,
+  redisErrorLog,
+  settlesWithin,
+  type JobData,
+} from '@mta/queue';
 import { Counter, type Registry } from 'prom-client';
 import type { DeliveryAgent, DeliveryReport } from '../contract';
 import { toOutcomeResults } from '../outcome';
@@ -176,12 +184,13 @@ export class DeliveryWorker {
       lockDuration: opts.lockMs,
       stalledInterval: opts.lockMs,
       maxStalledCount: opts.maxStalledCount,
+      // One JSON line per kind of error per 30 s; a job lost to a Redis flush at warn.
+      onError: redisErrorLog(deps.logger, { source: 'delivery worker' }),
     });
     worker.on('failed', (job, error) => {
       this.jobs?.inc({ result: 'error' });
       deps.logger.error({ jobId: job?.id, err: error.message }, 'delivery job failed');
     });
-    worker.on('error', (error) => deps.logger.error({ err: error.message }, 'delivery worker error'));
     worker.on('stalled', (jobId) =>
       deps.logger.warn({ jobId }, 'delivery job stalled (its worker died?): given to a worker again'),
     );

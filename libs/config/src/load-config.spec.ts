@@ -48,6 +48,32 @@ describe('loadConfig', () => {
     expect(loadConfig({}).MAX_RECEIVED_HEADERS).toBe(50);
   });
 
+  it('reads the connection limit per address and the retry schedule at their bounds, refuses past them', () => {
+    expect(loadConfig({}).SMTP_MAX_CONNECTIONS_PER_IP).toBe(50);
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS_PER_IP: '0' }).SMTP_MAX_CONNECTIONS_PER_IP).toBe(0);
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS_PER_IP: '100000' }).SMTP_MAX_CONNECTIONS_PER_IP).toBe(100_000);
+    expect(problemsOf({ SMTP_MAX_CONNECTIONS_PER_IP: '100001' })).toEqual([
+      'SMTP_MAX_CONNECTIONS_PER_IP: expected a whole number from 0 to 100000, got "100001"',
+    ]);
+    expect(problemsOf({ SMTP_MAX_CONNECTIONS_PER_IP: '-1' })).toHaveLength(1);
+
+    const defaults = loadConfig({});
+    expect([defaults.RETRY_FIRST_MS, defaults.RETRY_MAX_MS, defaults.RETRY_EXPIRE_MS]).toEqual([
+      300_000, 14_400_000, 432_000_000,
+    ]);
+    const least = loadConfig({ RETRY_FIRST_MS: '1000', RETRY_MAX_MS: '1000', RETRY_EXPIRE_MS: '60000' });
+    expect([least.RETRY_FIRST_MS, least.RETRY_MAX_MS, least.RETRY_EXPIRE_MS]).toEqual([1000, 1000, 60_000]);
+    expect(problemsOf({ RETRY_FIRST_MS: '999' })).toEqual([
+      'RETRY_FIRST_MS: expected a whole number from 1000 to 604800000, got "999"',
+    ]);
+    expect(problemsOf({ RETRY_EXPIRE_MS: '59999' })).toHaveLength(1);
+    expect(problemsOf({ RETRY_EXPIRE_MS: String(60 * 86_400_000 + 1) })).toHaveLength(1);
+    // The maximum delay may equal the first one, not be shorter.
+    expect(problemsOf({ RETRY_FIRST_MS: '60000', RETRY_MAX_MS: '59999' })).toEqual([
+      'RETRY_MAX_MS: must be at least RETRY_FIRST_MS (60000), got 59999',
+    ]);
+  });
+
   it('takes explicit values over defaults, and treats an empty value as unset', () => {
     const config = loadConfig({ MX_LISTEN: '[::1]:2525', SUBMISSION_LISTEN: ':2587', LOG_LEVEL: '' });
     expect(config.MX_LISTEN).toEqual({ host: '::1', port: 2525 });

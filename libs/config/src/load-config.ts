@@ -54,6 +54,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
   }
 
+  const [first, max] = [config['RETRY_FIRST_MS'], config['RETRY_MAX_MS']];
+  if (typeof first === 'number' && typeof max === 'number' && max < first)
+    problems.push(`RETRY_MAX_MS: must be at least RETRY_FIRST_MS (${first}), got ${max}`);
+
   problems.push(...relayCredentialProblems((name) => config[name] !== undefined || invalid.has(name)));
 
   if (problems.length > 0) throw new ConfigError(problems);

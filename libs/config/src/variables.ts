@@ -284,6 +284,26 @@ export const variables = {
     integer(1, 1000),
     both('50'),
   ),
+  SMTP_MAX_CONNECTIONS_PER_IP: variable(
+    'Open connections of one client address (an IPv6 client: its /64) to one mx or submission process; one more gets `421 4.7.0` at connect and is closed. 0: no limit.',
+    integer(0, 100_000),
+    both('50'),
+  ),
+  RETRY_FIRST_MS: variable(
+    'Delay before the second attempt at a recipient that got a temporary failure (ms); each later delay doubles (±10 % jitter) up to `RETRY_MAX_MS`.',
+    integer(1000, 7 * 86_400_000),
+    both(String(5 * 60_000)),
+  ),
+  RETRY_MAX_MS: variable(
+    'Longest delay between two attempts at a recipient (ms); at least `RETRY_FIRST_MS`.',
+    integer(1000, 7 * 86_400_000),
+    both(String(4 * 3_600_000)),
+  ),
+  RETRY_EXPIRE_MS: variable(
+    'How long after it was received a message is tried (ms); recipients still undelivered then fail with 4.4.7 and a DSN (RFC 3464). Default 5 days.',
+    integer(60_000, 60 * 86_400_000),
+    both(String(5 * 86_400_000)),
+  ),
   ALIAS_MAX_DEPTH: variable(
     'Aliases followed at most when an alias targets another alias (the alias given is the first); deeper, like a loop, gets 550 5.4.6 at RCPT.',
     integer(1, 100),

@@ -157,6 +157,7 @@ async function server(
     dataTimeout: config.SMTP_DATA_TIMEOUT_MS,
     minDataRate: config.SMTP_MIN_DATA_RATE,
     dataPhaseTimeout: config.SMTP_DATA_PHASE_TIMEOUT_MS,
+    maxConnectionsPerIp: config.SMTP_MAX_CONNECTIONS_PER_IP,
     onError: (error, session) =>
       ctx.logger.warn(
         {

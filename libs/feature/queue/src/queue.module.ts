@@ -4,6 +4,7 @@ import { PrismaService } from '@mta/db';
 import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, REDIS_CLIENT, createRedisConnection, registerQueueMetrics } from '@mta/queue';
 import { srsFromConfig } from '@mta/mail';
+import { scheduleFromConfig } from './schedule-from-config';
 import { QueueManager } from '@mta/queue-manager';
 import { APP_CONFIG } from '@mta/runtime';
 import type { Redis } from 'ioredis';
@@ -49,7 +50,12 @@ export class QueueManagerModule implements OnApplicationBootstrap, OnApplication
         hostname: config.MTA_HOSTNAME,
       },
       // SRS_SECRET: DSNs about forwarded copies go to the original sender.
-      { relayHost: config.RELAY_HOST || undefined, srs: srsFromConfig(config) },
+      {
+        relayHost: config.RELAY_HOST || undefined,
+        srs: srsFromConfig(config),
+        // RETRY_FIRST_MS, RETRY_MAX_MS, RETRY_EXPIRE_MS (libs/queue-manager/src/schedule.ts).
+        schedule: scheduleFromConfig(config),
+      },
     );
     await this.manager.start();
     // SIGTERM: its workers stop in the drain, at the same time as the other modules'.

@@ -1,0 +1,13 @@
+import type { AppConfig } from '@mta/config';
+import type { RetrySchedule } from '@mta/queue-manager';
+
+/** The retry schedule's settings (the multiplier, 2, and the jitter, 10 %, stay fixed). */
+export function scheduleFromConfig(
+  config: Pick<AppConfig, 'RETRY_FIRST_MS' | 'RETRY_MAX_MS' | 'RETRY_EXPIRE_MS'>,
+): Partial<RetrySchedule> {
+  return {
+    firstRetryMs: config.RETRY_FIRST_MS,
+    maxIntervalMs: config.RETRY_MAX_MS,
+    expireAfterMs: config.RETRY_EXPIRE_MS,
+  };
+}

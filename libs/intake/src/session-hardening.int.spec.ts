@@ -6,7 +6,7 @@ import net from 'node:net';
 import { until } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
-import { python } from './testing/peers';
+import { lastReply, python, swaks } from './testing/peers';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -123,6 +123,43 @@ print('ok')`,
       expect(t.said).toMatch(/\r\n354 [^]*\r\n421 4\.4\.2 /);
       expect(t.unsent).toBeGreaterThan(0);
       expect(await fx.db.message.count()).toBe(before);
+    });
+  });
+
+  describe('AUTH: guesses lock an account out for their network only (swaks from 127.0.0.x)', () => {
+    const login = (user: string, password: string, from: string) =>
+      swaks(submission, [
+        '--tls',
+        '--local-interface',
+        from,
+        '--auth',
+        'PLAIN',
+        '--auth-user',
+        user,
+        '--auth-password',
+        password,
+        '--quit-after',
+        'AUTH',
+      ]);
+
+    it('five wrong passwords from 127.0.0.1 lock 127.0.0.0/24 out; the owner from 127.0.1.1 gets in', async () => {
+      const victim = 'erin@local.example';
+      const domain = await fx.db.domain.findUniqueOrThrow({ where: { name: 'local.example' } });
+      const alice = await fx.db.account.findUniqueOrThrow({ where: { address: 'alice@local.example' } });
+      await fx.db.account.create({
+        data: { address: victim, passwordHash: alice.passwordHash, domainId: domain.id },
+      });
+      for (let i = 0; i < 5; i++) {
+        const t = await login(victim, `guess-${i}`, '127.0.0.1');
+        expect(lastReply(t, '535'), t.output).toMatch(/^535 5\.7\.8/);
+      }
+      const sameNetwork = await login(victim, PASSWORD, '127.0.0.2');
+      expect(lastReply(sameNetwork, '454'), sameNetwork.output).toMatch(/^454 4\.7\.0/);
+      const owner = await login(victim, PASSWORD, '127.0.1.1');
+      expect(lastReply(owner, '235'), owner.output).toMatch(/^235 2\.7\.0/);
+      // Her success elsewhere does not open the guessers' network again.
+      const again = await login(victim, PASSWORD, '127.0.0.3');
+      expect(lastReply(again, '454'), again.output).toMatch(/^454 4\.7\.0/);
     });
   });
 

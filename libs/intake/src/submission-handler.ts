@@ -52,7 +52,7 @@ export class SubmissionHandler extends IntakeHandler {
       return new SmtpError(454, '4.7.0', 'Too many failed authentications, try again later');
     }
     if (await this.accounts.verify(login, credentials.password)) {
-      await this.throttle.succeeded(login);
+      await this.throttle.succeeded(session.remoteAddress, login);
       return login;
     }
     const delay = await this.throttle.failed(session.remoteAddress, login);

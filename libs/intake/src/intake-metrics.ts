@@ -28,6 +28,9 @@ export class IntakeMetrics {
   readonly flowDelaySeconds: Histogram<'service' | 'outcome'>;
   /** mx: messages by DMARC result and what the inbound policy did with them. */
   readonly inboundDecisions: Counter<'dmarc' | 'action'>;
+  /** Questions to the policy service by stage and how they ended, and how long they took. */
+  readonly policyQuestions: Counter<'service' | 'stage' | 'result'>;
+  readonly policySeconds: Histogram<'service'>;
 
   private constructor(registry: Registry) {
     this.transactions = new Counter({
@@ -74,6 +77,19 @@ export class IntakeMetrics {
       name: 'mta_intake_inbound_decisions_total',
       help: 'mx: messages by DMARC result (pass, fail, none, temperror, ...) and action (accept, quarantine, reject, defer).',
       labelNames: ['dmarc', 'action'],
+      registers: [registry],
+    });
+    this.policyQuestions = new Counter({
+      name: 'mta_intake_policy_questions_total',
+      help: 'Questions to the policy service by stage (connect, mail, rcpt) and result (accepted, refused, unanswered: no answer within POLICY_TIMEOUT_MS).',
+      labelNames: ['service', 'stage', 'result'],
+      registers: [registry],
+    });
+    this.policySeconds = new Histogram({
+      name: 'mta_intake_policy_seconds',
+      help: 'How long a question to the policy service waited for its answer (or the deadline).',
+      labelNames: ['service'],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry],
     });
     this.flowDelaySeconds = new Histogram({

@@ -140,6 +140,10 @@ describe('mx with the policy service: DNS lists, greylisting, an absent or slow 
       expect(await session.say('MAIL FROM:<late@remote.example>')).toBe(
         '451 4.7.0 Policy service unavailable, try again later',
       );
+      // Operators see it: questions left unanswered, by stage.
+      const counted = await fx.metrics.registry.getSingleMetric('mta_intake_policy_questions_total')?.get();
+      const unanswered = counted?.values.filter((v) => v.labels['result'] === 'unanswered') ?? [];
+      expect(unanswered.map((v) => v.labels['stage'])).toContain('connect');
       await startPolicy();
       expect(await session.say('MAIL FROM:<late@remote.example>')).toMatch(/^250 /);
       // A new triplet: greylisted, then accepted in the same session once the delay is over.

@@ -82,10 +82,20 @@ async function policyGate(service: 'mx' | 'submission', ctx: SmtpServiceContext)
   await client.start();
   const accounts = new PrismaAccountLimits(ctx.db);
   const domains = new PrismaDomainGreylisting(ctx.db);
-  const gate = new PolicyGate(client, settings, service, {
-    ownLimits: (login) => accounts.hasOwn(login),
-    domainGreylisting: (domain) => domains.get(domain),
-  });
+  const metrics = IntakeMetrics.for(ctx.metrics.registry);
+  const gate = new PolicyGate(
+    client,
+    settings,
+    service,
+    {
+      ownLimits: (login) => accounts.hasOwn(login),
+      domainGreylisting: (domain) => domains.get(domain),
+    },
+    (stage, result, seconds) => {
+      metrics.policyQuestions.inc({ service, stage, result });
+      metrics.policySeconds.observe({ service }, seconds);
+    },
+  );
   return { client, gate };
 }
 

@@ -109,14 +109,20 @@ describe('PolicyGate', () => {
   });
 
   it('no answer at MAIL or RCPT is 451 4.7.0', async () => {
-    const { asker } = scripted(null, null);
+    const { asker } = scripted(null, null, refuse(450, '4.7.1', 'too many'));
+    const seen: string[] = [];
     const gate = new PolicyGate(
       asker,
       policySettings({ ...OFF, SUBMISSION_MESSAGES_PER_DAY: 1, SUBMISSION_RECIPIENTS_PER_DAY: 1 }),
       'submission',
+      {},
+      (stage, result) => seen.push(`${stage} ${result}`),
     );
     expect(await gate.mail(s('u@x'), 'u@x')).toEqual(POLICY_UNAVAILABLE);
     expect(await gate.rcpt(s('u@x'), 'u@x', 'v@y')).toEqual(POLICY_UNAVAILABLE);
+    expect(await gate.rcpt(s('u@x'), 'u@x', 'w@y')).toMatchObject({ code: 450 });
+    expect(await gate.rcpt(s('u@x'), 'u@x', 'z@y')).toBeNull();
+    expect(seen).toEqual(['mail unanswered', 'rcpt unanswered', 'rcpt refused', 'rcpt accepted']);
   });
 
   it('greylists by the recipient domain own switch, else by the setting', async () => {

@@ -2,7 +2,7 @@
  * The policy side of one SMTP service (mx or submission): which question to ask at connect,
  * MAIL and RCPT, what the session remembers between them, and what a missing answer means.
  */
-import { POLICY_UNAVAILABLE, type PolicyRefusal } from './answers';
+import { POLICY_UNAVAILABLE, type PolicyAnswer, type PolicyRefusal } from './answers';
 import type { PolicyQuestion } from './checks';
 import type { PolicyAsker } from './client';
 import { stageNeeded, type PolicySettings, type Stage } from './settings';
@@ -23,6 +23,13 @@ export interface PolicyLookups {
   domainGreylisting?(domain: string): Promise<boolean | null>;
 }
 
+/** Told of every question: its stage, how it ended, and how long the answer took (seconds). */
+export type PolicyObserver = (
+  stage: Stage,
+  result: 'accepted' | 'refused' | 'unanswered',
+  seconds: number,
+) => void;
+
 interface SessionFacts {
   allowListed: boolean;
   /** False when the connect question got no answer in time: it is asked again at MAIL. */
@@ -37,6 +44,7 @@ export class PolicyGate {
     private readonly settings: PolicySettings,
     private readonly service: 'mx' | 'submission',
     private readonly lookups: PolicyLookups = {},
+    private readonly observe: PolicyObserver = () => undefined,
   ) {}
 
   /**
@@ -47,7 +55,7 @@ export class PolicyGate {
     const facts: SessionFacts = { allowListed: false, connectAnswered: true };
     this.sessions.set(session.id, facts);
     if (!(await this.needed(session, 'connect'))) return null;
-    const answer = await this.asker.ask(this.question(session, 'connect'));
+    const answer = await this.ask(this.question(session, 'connect'));
     if (answer === null) {
       facts.connectAnswered = false;
       return null;
@@ -84,8 +92,20 @@ export class PolicyGate {
     envelope: Pick<PolicyQuestion, 'sender' | 'recipient' | 'greylist'>,
   ): Promise<PolicyRefusal | null> {
     if (!(await this.needed(session, stage, envelope.greylist))) return null;
-    const answer = await this.asker.ask({ ...this.question(session, stage), ...envelope });
+    const answer = await this.ask({ ...this.question(session, stage), ...envelope });
     return answer === null ? POLICY_UNAVAILABLE : answer.refusal;
+  }
+
+  private async ask(q: PolicyQuestion): Promise<PolicyAnswer | null> {
+    const started = process.hrtime.bigint();
+    const answer = await this.asker.ask(q);
+    const result = answer === null ? 'unanswered' : answer.refusal ? 'refused' : 'accepted';
+    this.observe(
+      q.stage === 'data' ? 'rcpt' : q.stage,
+      result,
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+    return answer;
   }
 
   private async needed(session: PolicySession, stage: Stage, greylist?: boolean): Promise<boolean> {

@@ -24,7 +24,7 @@ export {
 } from './checks';
 export { PolicyClient, answerChannel, type PolicyAsker } from './client';
 export { dnsListResolver, findListing, listQueryName, type DnsListResolver, type Listing } from './dns-lists';
-export { PolicyGate, type PolicyLookups, type PolicySession } from './gate';
+export { PolicyGate, type PolicyLookups, type PolicyObserver, type PolicySession } from './gate';
 export { RedisPolicyStore } from './redis-stores';
 export {
   policySettings,

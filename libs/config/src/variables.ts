@@ -244,6 +244,12 @@ export const variables = {
     {},
     true,
   ),
+  METRICS_TOKEN: variable(
+    'When set (at least 24 characters), `/metrics` answers only with `Authorization: Bearer <token>` (401 otherwise); `/healthz` and `/readyz` stay open for probes. Unset: `/metrics` is open.',
+    z.string().min(24, 'must be at least 24 characters'),
+    {},
+    true,
+  ),
   MESSAGE_SIZE_LIMIT: variable(
     'Largest message accepted, in bytes, advertised as SIZE (RFC 1870); larger ones get 552 5.3.4.',
     integer(1024, 2 ** 31 - 1),

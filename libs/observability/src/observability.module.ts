@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { HealthController } from './health.controller';
 import { Metrics } from './metrics';
 import { Drain } from './drain';
+import { METRICS_TOKEN } from './metrics-token';
 import { Readiness } from './readiness';
 
 /** Injection token of the process's pino logger. */
@@ -15,7 +16,13 @@ export const LOGGER = Symbol('LOGGER');
 @Global()
 @Module({})
 export class ObservabilityModule {
-  static forRoot(options: { logger: Logger; metrics: Metrics; readiness?: Readiness }): DynamicModule {
+  static forRoot(options: {
+    logger: Logger;
+    metrics: Metrics;
+    readiness?: Readiness;
+    /** `/metrics` answers only with `Authorization: Bearer <this>` (METRICS_TOKEN); unset: open. */
+    metricsToken?: string;
+  }): DynamicModule {
     const readiness = options.readiness ?? new Readiness();
     const drain = new Drain();
     drain.onStart(() => readiness.markDraining());
@@ -27,6 +34,7 @@ export class ObservabilityModule {
         { provide: Metrics, useValue: options.metrics },
         { provide: Readiness, useValue: readiness },
         { provide: Drain, useValue: drain },
+        { provide: METRICS_TOKEN, useValue: options.metricsToken ?? null },
       ],
       exports: [LOGGER, Metrics, Readiness, Drain],
     };

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, formatListenAddress, loadConfig } from '@mta/config';
 import { Drain, Metrics, NestPinoLogger, createLogger } from '@mta/observability';
 import { CoreModule } from './core.module';
+import { securityHeaders } from './http-headers';
 import { exitOnShutdownSignals } from './shutdown';
 import type { ServiceName } from './service-name';
 
@@ -31,10 +33,12 @@ export async function bootstrapService(options: ServiceOptions): Promise<INestAp
   @Module({ imports: [CoreModule.forRoot({ config, logger, metrics }), ...options.modules] })
   class ServiceModule {}
 
-  const app = await NestFactory.create(ServiceModule, {
+  const app = await NestFactory.create<NestExpressApplication>(ServiceModule, {
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
   // Our own signal handling (shutdown.ts): drain first (readiness 503, no new work, open work
   // finishes), then close; bounded, and the process exits 0 when it is clean.
   if (options.handleSignals ?? true) {

@@ -32,7 +32,7 @@ export class CoreModule implements OnModuleInit, BeforeApplicationShutdown {
       module: CoreModule,
       imports: [
         ConfigModule.forRoot(config),
-        ObservabilityModule.forRoot({ logger, metrics }),
+        ObservabilityModule.forRoot({ logger, metrics, metricsToken: config.METRICS_TOKEN }),
         DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
         QueueModule.forRoot({
           redisUrl: config.REDIS_URL,

@@ -99,7 +99,7 @@ export interface AdminApi extends Omit<ApiHarness, 'close'> {
  * admin API on a free port) and afterAll (the API closed, the database dropped, the Redis
  * keys deleted). Call it once at the top of a spec file, before the file's own hooks.
  */
-export function useAdminApi(): AdminApi {
+export function useAdminApi(env: Record<string, string> = {}): AdminApi {
   let db: TestDatabase | undefined;
   let redis: Awaited<ReturnType<typeof createTestRedis>> | undefined;
   let api: ApiHarness | undefined;
@@ -111,6 +111,7 @@ export function useAdminApi(): AdminApi {
       redisUrl: redis.url,
       redisPrefix: redis.prefix,
       port: await freePort(),
+      env,
     });
   });
 

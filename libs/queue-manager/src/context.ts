@@ -46,6 +46,8 @@ export interface QueueManagerOptions {
    * once and again until it puts nothing back. Default 1 s; 0: never.
    */
   readonly redisWatchMs?: number;
+  /** Messages one reconciler run looks at, at most (recipients: 5 times as many). Default 1,000. */
+  readonly reconcileBatch?: number;
   /** A `received` message younger than this is left to its own `accepted` job. Default 5 s. */
   readonly receivedGraceMs?: number;
   /** How long a recipient of a paused destination waits before it is looked at again. Default 60 s. */
@@ -71,6 +73,7 @@ export interface Context extends QueueManagerDeps {
   readonly random: () => number;
   readonly reconcileIntervalMs: number;
   readonly redisWatchMs: number;
+  readonly reconcileBatch: number;
   readonly receivedGraceMs: number;
   readonly pauseRecheckMs: number;
   readonly delayWhenNotifyAbsent: boolean;
@@ -89,6 +92,7 @@ export function createContext(deps: QueueManagerDeps, options: QueueManagerOptio
     random: options.random ?? Math.random,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
     redisWatchMs: options.redisWatchMs ?? 1_000,
+    reconcileBatch: options.reconcileBatch ?? 1_000,
     receivedGraceMs: options.receivedGraceMs ?? 5_000,
     pauseRecheckMs: options.pauseRecheckMs ?? 60_000,
     delayWhenNotifyAbsent: options.delayWhenNotifyAbsent ?? true,

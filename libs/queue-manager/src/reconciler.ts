@@ -20,6 +20,7 @@
  * lock expires after `2 × interval` (at least a minute).
  */
 import { randomBytes } from 'node:crypto';
+import type { Recipient as DueRecipient } from '@mta/db';
 import { QueueName, jobIdOf } from '@mta/queue';
 import type { Context } from './context';
 import type { Dispatcher } from './dispatcher';
@@ -27,7 +28,6 @@ import type { Settler } from './settle';
 import { MESSAGE_REF, WAITING_STATUSES } from './types';
 import { pendingSince } from './accepted-backlog';
 
-const BATCH = 1000;
 /** The job types (BullMQ's lists) of jobs that have not run to their end yet. */
 const PENDING_TYPES = ['wait', 'delayed', 'active', 'prioritized', 'waiting-children'] as const;
 /** The same as states (`Job.getState()`), which says `waiting`, and `paused` in older BullMQs. */
@@ -38,6 +38,9 @@ export interface ReconcileReport {
   readonly deliveries: number;
   readonly settled: number;
 }
+
+/** Pages of due recipients one run looks through for some no job names (see requeueDue). */
+const DUE_PAGES = 10;
 
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
@@ -79,27 +82,53 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Pages on past the messages a pending job holds (a previous run's replays, still waiting), so
+   * that a run puts back up to a batch of messages no job holds and back-to-back runs catch up.
+   * Ordered by reception: past `lostBefore` every message may still be in a pending job.
+   */
   private async requeueReceived(): Promise<number> {
     const { ctx } = this;
-    const unrouted = await ctx.db.message.findMany({
-      where: { state: 'received', receivedAt: { lte: new Date(ctx.now().getTime() - ctx.receivedGraceMs) } },
-      select: { id: true, queueId: true, receivedAt: true },
-      orderBy: { receivedAt: 'asc' },
-      take: BATCH,
-    });
-    if (unrouted.length === 0) return 0;
     const queue = ctx.producer.queue(QueueName.Accepted);
-    // A message received after this may still be in a pending job (several messages per job).
-    const lostBefore = (await pendingSince(queue)) - ctx.receivedGraceMs;
-    if (lostBefore === -Infinity) {
-      ctx.logger.warn(
-        { queue: QueueName.Accepted },
-        'reconciler: too many delayed or prioritized accepted jobs to tell which messages lost theirs; checked next run',
-      );
-      return 0;
-    }
+    const batch = ctx.reconcileBatch;
+    let lostBefore: number | undefined;
     let n = 0;
-    for (const m of unrouted.filter((u) => u.receivedAt.getTime() <= lostBefore)) {
+    for (let skip = 0; n < batch; skip += batch) {
+      const unrouted = await ctx.db.message.findMany({
+        where: {
+          state: 'received',
+          receivedAt: { lte: new Date(ctx.now().getTime() - ctx.receivedGraceMs) },
+        },
+        select: { id: true, queueId: true, receivedAt: true },
+        orderBy: [{ receivedAt: 'asc' }, { id: 'asc' }],
+        take: batch,
+        skip,
+      });
+      if (unrouted.length === 0) break;
+      // A message received after this may still be in a pending job (several messages per job).
+      lostBefore ??= (await pendingSince(queue)) - ctx.receivedGraceMs;
+      if (lostBefore === -Infinity) {
+        ctx.logger.warn(
+          { queue: QueueName.Accepted },
+          'reconciler: too many delayed or prioritized accepted jobs to tell which messages lost theirs; checked next run',
+        );
+        break;
+      }
+      const limit = lostBefore;
+      const lost = unrouted.filter((u) => u.receivedAt.getTime() <= limit);
+      n += await this.replayAccepted(lost.slice(0, batch - n));
+      if (lost.length < unrouted.length || unrouted.length < batch) break;
+    }
+    ctx.metrics.requeued.inc({ queue: QueueName.Accepted }, n);
+    return n;
+  }
+
+  /** `accepted/<id>` for each message whose own replay is not pending; how many were enqueued. */
+  private async replayAccepted(messages: readonly { id: string; queueId: string }[]): Promise<number> {
+    const { ctx } = this;
+    const queue = ctx.producer.queue(QueueName.Accepted);
+    let n = 0;
+    for (const m of messages) {
       const replay = { messageIds: [m.id] };
       const job = await queue.getJob(jobIdOf[QueueName.Accepted](replay) ?? '');
       if (job) {
@@ -112,28 +141,43 @@ export class Reconciler {
         .info({ queue: QueueName.Accepted }, 'reconciler: accepted job enqueued again');
       n++;
     }
-    ctx.metrics.requeued.inc({ queue: QueueName.Accepted }, n);
     return n;
   }
 
+  /**
+   * Due recipients no pending delivery job names, a page at a time (5 × the batch), past the
+   * pages whose recipients all have their job (a previous run's), at most `DUE_PAGES` pages.
+   */
   private async requeueDue(): Promise<number> {
     const { ctx } = this;
-    const due = await ctx.db.recipient.findMany({
-      where: {
-        status: { in: [...WAITING_STATUSES] },
-        nextAttemptAt: { lte: ctx.now() },
-        message: { state: 'queued' },
-      },
-      orderBy: { nextAttemptAt: 'asc' },
-      take: BATCH * 5,
-    });
-    if (due.length === 0) return 0;
-    const covered = await this.coveredRecipients();
-    const byMessage = new Map<string, typeof due>();
-    for (const r of due) {
-      if (covered.has(r.id)) continue;
-      byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
+    const size = ctx.reconcileBatch * 5;
+    let covered: Set<string> | undefined;
+    let n = 0;
+    for (let page = 0; page < DUE_PAGES && n === 0; page++) {
+      const due = await ctx.db.recipient.findMany({
+        where: {
+          status: { in: [...WAITING_STATUSES] },
+          nextAttemptAt: { lte: ctx.now() },
+          message: { state: 'queued' },
+        },
+        orderBy: [{ nextAttemptAt: 'asc' }, { id: 'asc' }],
+        take: size,
+        skip: page * size,
+      });
+      if (due.length === 0) break;
+      covered ??= await this.coveredRecipients();
+      const known = covered;
+      n += await this.dispatchDue(due.filter((r) => !known.has(r.id)));
+      if (due.length < size) break;
     }
+    ctx.metrics.requeued.inc({ queue: QueueName.Delivery }, n);
+    return n;
+  }
+
+  private async dispatchDue(due: readonly DueRecipient[]): Promise<number> {
+    const { ctx } = this;
+    const byMessage = new Map<string, DueRecipient[]>();
+    for (const r of due) byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
     let n = 0;
     for (const [messageId, recipients] of byMessage) {
       const msg = await ctx.db.message.findUnique({ where: { id: messageId }, select: MESSAGE_REF });
@@ -154,7 +198,6 @@ export class Reconciler {
       n += result.jobs.length;
       if (result.failed > 0) await this.settler.settle(msg);
     }
-    ctx.metrics.requeued.inc({ queue: QueueName.Delivery }, n);
     return n;
   }
 
@@ -183,7 +226,7 @@ export class Reconciler {
         ],
       },
       select: MESSAGE_REF,
-      take: BATCH,
+      take: ctx.reconcileBatch,
     });
     let n = 0;
     for (const msg of messages) if (await this.settler.settle(msg)) n++;

@@ -100,7 +100,7 @@ export async function buildApps(apps) {
 
 /**
  * Lines of the services' logs that are errors, fatal, or not JSON at all (a raw stack trace),
- * counted by file, level, message and the first line of `err`.
+ * counted by file, level, message and the first line of `err` (numbers and uuids masked).
  */
 export function errorLogLines(logDir) {
   const bad = new Map();
@@ -114,9 +114,14 @@ export function errorLogLines(logDir) {
       }
       if (!['error', 'fatal', 50, 60, 'not JSON'].includes(entry.level)) continue;
       const err = typeof entry.err === 'object' ? entry.err?.message : entry.err;
-      const key = `${name} ${entry.level}: ${entry.msg} ${String(err ?? '')
+      const text = `${entry.msg} ${String(err ?? '')
         .split('\n')[0]
         .slice(0, 100)}`;
+      // Ids, ports and counts differ from line to line: one key per kind of line.
+      const masked = text
+        .replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/g, '<uuid>')
+        .replace(/\d+/g, 'N');
+      const key = `${name} ${entry.level}: ${masked}`;
       bad.set(key, (bad.get(key) ?? 0) + 1);
     }
   return bad;

@@ -20,8 +20,9 @@ import { DOMAIN, startShared, startStack } from './stack.mjs';
 
 const MESSAGES = Number(argValue('--messages', '600'));
 const SESSIONS = Number(argValue('--sessions', '10'));
-/** Default wait after the load for the accepted messages to arrive (a scenario may ask for more). */
-const DRAIN_SECONDS = Number(argValue('--drain-seconds', '180'));
+/** Wait after the load for the accepted messages to arrive: 180 s, or what the scenario asks; the option wins. */
+const DRAIN_OPTION = argValue('--drain-seconds', null);
+const drainSeconds = (scenario) => Number(DRAIN_OPTION ?? scenario.drainSeconds ?? 180);
 /** Extra environment for every service, e.g. --service-env "LOG_LEVEL=info FOO=1". */
 const SERVICE_ENV = Object.fromEntries(argWords('--service-env').map((w) => w.split(/=(.*)/s).slice(0, 2)));
 const ONLY = argValue('--scenario', null)?.split(',');
@@ -86,13 +87,13 @@ async function runScenario(shared, scenario) {
   );
   if (result.errors.size)
     log(`   client errors: ${[...result.errors].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
-  const drained = await drain(stack, result.accepted, scenario.drainSeconds ?? DRAIN_SECONDS, loadEnd);
+  const drained = await drain(stack, result.accepted, drainSeconds(scenario), loadEnd);
   const row = await count(stack, scenario, result, drained);
   row.crashed = stack.crashed().join(' ');
   await stack.stop();
   row.logs = errorLogLines(path.join(LOG_DIR, scenario.name));
   row['error log lines'] = [...row.logs.values()].reduce((a, n) => a + n, 0);
-  log(`   ${JSON.stringify(row)}`);
+  log(`   ${JSON.stringify({ ...row, logs: undefined })}`);
   return row;
 }
 
@@ -119,7 +120,7 @@ async function count(stack, scenario, result, drained) {
     lost: lost.length,
     duplicates: [...seen.values()].filter((n) => n > 1).length,
     stuck: stuck.length,
-    drain: drained === null ? `> ${scenario.drainSeconds ?? DRAIN_SECONDS} s` : `${drained.toFixed(1)} s`,
+    drain: drained === null ? `> ${drainSeconds(scenario)} s` : `${drained.toFixed(1)} s`,
   };
 }
 

@@ -2,7 +2,6 @@
 // Run in reverse order of registration. A script calls `cleanup()` in its final `finally`.
 
 const cleanups = [];
-let cleaning = false;
 
 /**
  * Registers `fn` to run at cleanup. Returns `release`: runs `fn` now (once) and unregisters it,
@@ -23,16 +22,20 @@ export function onCleanup(fn) {
   };
 }
 
-export async function cleanup() {
-  if (cleaning) return;
-  cleaning = true;
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      console.error(`cleanup: ${e instanceof Error ? e.message : e}`);
+let cleaning = null;
+
+/** Runs every registered cleanup once; a second call (e.g. a signal during the first) waits for the same run. */
+export function cleanup() {
+  cleaning ??= (async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        console.error(`cleanup: ${e instanceof Error ? e.message : e}`);
+      }
     }
-  }
+  })();
+  return cleaning;
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'])

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { buildReceived, checkHops, prependHeaders, type HeaderBlock, type HeaderField } from '@mta/mail';
 import type { Logger } from '@mta/observability';
 import { SmtpError, type MailCommand, type RcptCommand } from '@mta/smtp-protocol';
-import type { Envelope, SessionInfo, SmtpHandler } from '@mta/smtp-server';
+import { TransferAbortedError, type Envelope, type SessionInfo, type SmtpHandler } from '@mta/smtp-server';
 import { newQueueId } from '@mta/db';
 import type { PolicyGate, PolicyRefusal } from '@mta/policy';
 import { BodyCollector } from './body-collector';
@@ -185,20 +185,33 @@ export abstract class IntakeHandler implements SmtpHandler {
       this.deps.log.accepted(session, stored.queueId, size);
       return stored.queueId;
     } catch (error) {
-      const refusal =
-        error instanceof SmtpError
-          ? error
-          : new SmtpError(451, '4.3.0', 'Local error in processing, please try again later');
-      if (!(error instanceof SmtpError))
-        this.deps.logger.error({ session: session.id, err: String(error) }, 'intake failed');
-      this.deps.log.refused(session, refusal);
-      throw refusal;
+      throw this.failed(session, error);
     } finally {
       inbound?.abort();
       // The client's wait for its reply, committed or not, is what flow control keeps short.
       if (dataEnded !== null) this.deps.flow.committed(Number(process.hrtime.bigint() - dataEnded) / 1e6);
       this.deps.flow.release(session.id);
     }
+  }
+
+  /**
+   * What a transaction that ended without a commit answers and logs: a refusal as it is, a client
+   * that closed or reset mid-body as an abandoned transaction (nobody waits for a reply, nothing
+   * failed here), anything else as our own failure, 451 4.3.0 and an error line.
+   */
+  private failed(session: SessionInfo, error: unknown): Error {
+    if (error instanceof TransferAbortedError) {
+      this.deps.log.abandoned(session);
+      return error;
+    }
+    if (!(error instanceof SmtpError))
+      this.deps.logger.error({ session: session.id, err: String(error) }, 'intake failed');
+    const refusal =
+      error instanceof SmtpError
+        ? error
+        : new SmtpError(451, '4.3.0', 'Local error in processing, please try again later');
+    this.deps.log.refused(session, refusal);
+    return refusal;
   }
 
   onClose(session: SessionInfo): void {

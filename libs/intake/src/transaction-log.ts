@@ -24,7 +24,7 @@ export class TransactionLog {
   ) {}
 
   mail(session: SessionInfo, sender: string): void {
-    this.abandon(session);
+    this.abandoned(session);
     this.open.set(session.id, { sender, recipients: [], refusedRecipients: [] });
   }
 
@@ -33,7 +33,7 @@ export class TransactionLog {
     sender: string,
     error: { code: number; enhanced?: string; text: string },
   ): void {
-    this.abandon(session);
+    this.abandoned(session);
     this.write(session, { sender, recipients: [], refusedRecipients: [] }, 'refused', {
       stage: 'mail',
       error,
@@ -69,10 +69,11 @@ export class TransactionLog {
 
   /** The connection closed; a transaction still open was abandoned. */
   closed(session: SessionInfo): void {
-    this.abandon(session);
+    this.abandoned(session);
   }
 
-  private abandon(session: SessionInfo): void {
+  /** The client gave up on the transaction (closed or reset mid-body). */
+  abandoned(session: SessionInfo): void {
     const transaction = this.take(session);
     if (transaction) this.write(session, transaction, 'abandoned', {});
   }

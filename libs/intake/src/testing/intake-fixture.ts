@@ -35,7 +35,7 @@ export interface IntakeFixture {
   start(
     service: 'mx' | 'submission',
     env?: Record<string, string>,
-    overrides?: Pick<SmtpServiceContext, 'flowControl'>,
+    overrides?: Partial<Pick<SmtpServiceContext, 'flowControl' | 'logger'>>,
   ): Promise<RunningSmtpService & { ports: number[] }>;
   close(): Promise<void>;
 }

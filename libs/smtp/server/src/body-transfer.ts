@@ -15,6 +15,15 @@ import { MessageStream } from './message-stream';
 
 type Outcome = string | void | undefined | SmtpReply | SmtpError;
 
+/**
+ * What the body stream is destroyed with when the client, not the message, ends the transfer:
+ * it closed the connection or reset the transaction mid-body. The handler has nothing to answer
+ * then, so it can tell this apart from a failure of its own (a log line at info, not error).
+ */
+export class TransferAbortedError extends Error {
+  override readonly name = 'TransferAbortedError';
+}
+
 export class BodyTransfer {
   readonly stream: MessageStream;
   private readonly result: Promise<Outcome>;

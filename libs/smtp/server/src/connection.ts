@@ -17,7 +17,7 @@ import {
   type SaslMechanism,
   type SmtpReply,
 } from '@mta/smtp-protocol';
-import type { BodyTransfer } from './body-transfer';
+import { TransferAbortedError, type BodyTransfer } from './body-transfer';
 import { skipChunk } from './commands/data';
 import { dispatch } from './commands/dispatch';
 import { isThenable, refusal } from './commands/refusal';
@@ -147,7 +147,7 @@ export class Connection {
     this.mode = Mode.Closed;
     this.timer.clear();
     this.input.clear();
-    this.body?.abort(new Error('Connection closed by the client'));
+    this.body?.abort(new TransferAbortedError('Connection closed by the client'));
     this.body = null;
     if (this.released) return;
     this.released = true;
@@ -176,7 +176,7 @@ export class Connection {
     this.flush();
     this.mode = Mode.Closed;
     this.input.clear();
-    this.body?.abort(new Error('Connection closed'));
+    this.body?.abort(new TransferAbortedError('Connection closed'));
     this.body = null;
     const socket = this.socket;
     if (!lingering && socket.writableLength === 0 && !socket.destroyed) {

@@ -108,7 +108,8 @@ export interface SmtpHandler {
    * The message body, dot-unstuffed (DATA) or reassembled (BDAT). `body` applies backpressure:
    * the server stops reading the socket while it is not being consumed. If the body turns out to
    * be invalid (too big, bare CR/LF, line too long) `body` is destroyed with that SmtpError and the
-   * client gets that reply whatever this resolves to. Resolve with a queue id (→ `250 2.0.0 OK:
+   * client gets that reply whatever this resolves to. If the client closes the connection or resets the
+   * transaction mid-body, `body` is destroyed with a `TransferAbortedError`. Resolve with a queue id (→ `250 2.0.0 OK:
    * queued as <id>`), a positive reply, or nothing (`250 2.0.0 OK`).
    */
   onData?(session: SessionInfo, envelope: Envelope, body: Readable): Promise<string | HookResult>;

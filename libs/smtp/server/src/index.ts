@@ -6,6 +6,7 @@ export { SmtpServer } from './server';
 export type { ExtensionToggles, ListenerOptions, SmtpServerOptions } from './options';
 export type { Awaitable, Envelope, HookResult, SessionInfo, SmtpHandler, TlsInfo } from './handler';
 export { ServerReplies } from './server-replies';
+export { TransferAbortedError } from './body-transfer';
 export { withProtocol } from './session-info';
 export { clientNetwork } from './client-network';
 export {

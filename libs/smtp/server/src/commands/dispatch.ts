@@ -8,6 +8,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { parseCommand, type SmtpCommand, type SmtpVerb } from '@mta/smtp-protocol';
+import { TransferAbortedError } from '../body-transfer';
 import type { Connection } from '../connection';
 import { ServerReplies } from '../server-replies';
 import { auth } from './auth';
@@ -59,7 +60,7 @@ export function dispatch(conn: Connection, line: Buffer): void {
   (VERBS[cmd.verb] as Handler<typeof cmd.verb>)(conn, cmd);
   // RSET, HELO/EHLO between BDAT chunks reset the transaction: the body in progress is void.
   if (conn.body !== null && session.transaction === null) {
-    conn.body.abort(new Error('Transaction reset by the client'));
+    conn.body.abort(new TransferAbortedError('Transaction reset by the client'));
     conn.body = null;
   }
 }

@@ -18,5 +18,3 @@ export {
   type DnsResolveOptions,
   type MxRecordAnswer,
 } from './resolve-function';
-/** The same function under the name of its main user: pass it as mailauth's `resolver`. */
-export { createDnsResolve as createMailauthResolver } from './resolve-function';

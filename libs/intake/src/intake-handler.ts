@@ -206,12 +206,12 @@ export abstract class IntakeHandler implements SmtpHandler {
     }
     if (!(error instanceof SmtpError))
       this.deps.logger.error({ session: session.id, err: String(error) }, 'intake failed');
-    const refusal =
+    const reply =
       error instanceof SmtpError
         ? error
         : new SmtpError(451, '4.3.0', 'Local error in processing, please try again later');
-    this.deps.log.refused(session, refusal);
-    return refusal;
+    this.deps.log.refused(session, reply);
+    return reply;
   }
 
   onClose(session: SessionInfo): void {

@@ -25,25 +25,68 @@ const constraints = [
   { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: ['none'] },
   // policy reads each account's own rate limits (accounts.rate_limits) from the database.
   { sourceTag: 'scope:policy', onlyDependOnLibsWithTags: ['scope:dns', 'scope:queue', 'scope:db'] },
-  { sourceTag: 'scope:delivery', onlyDependOnLibsWithTags: ['scope:smtp-protocol', 'scope:smtp-client', 'scope:dns', 'scope:db', 'scope:queue', 'scope:mail', 'scope:config', 'scope:observability'] },
+  // tls-policy: MTA-STS, DANE and TLS-RPT for outbound TLS (what a delivery may connect to, and how).
+  { sourceTag: 'scope:tls-policy', onlyDependOnLibsWithTags: ['scope:smtp-client', 'scope:dns'] },
+  {
+    sourceTag: 'scope:delivery',
+    onlyDependOnLibsWithTags: [
+      'scope:smtp-protocol',
+      'scope:smtp-client',
+      'scope:dns',
+      'scope:tls-policy',
+      'scope:db',
+      'scope:queue',
+      'scope:mail',
+      'scope:config',
+      'scope:observability',
+    ],
+  },
   {
     sourceTag: 'scope:intake',
-    onlyDependOnLibsWithTags: ['scope:smtp-protocol', 'scope:smtp-server', 'scope:mail', 'scope:db', 'scope:queue', 'scope:auth', 'scope:policy', 'scope:config', 'scope:observability'],
+    onlyDependOnLibsWithTags: [
+      'scope:smtp-protocol',
+      'scope:smtp-server',
+      'scope:mail',
+      'scope:db',
+      'scope:queue',
+      'scope:auth',
+      'scope:policy',
+      'scope:config',
+      'scope:observability',
+    ],
   },
   // scope:policy: the queue manager DKIM-signs the DSNs it writes (the signer lives in @mta/policy).
-  { sourceTag: 'scope:queue-manager', onlyDependOnLibsWithTags: ['scope:db', 'scope:queue', 'scope:mail', 'scope:smtp-protocol', 'scope:policy', 'scope:config', 'scope:observability'] },
+  {
+    sourceTag: 'scope:queue-manager',
+    onlyDependOnLibsWithTags: [
+      'scope:db',
+      'scope:queue',
+      'scope:mail',
+      'scope:smtp-protocol',
+      'scope:policy',
+      'scope:config',
+      'scope:observability',
+    ],
+  },
   { sourceTag: 'layer:pure', bannedExternalImports: PURE_BANNED },
 ];
 
 /** Tests may also use the test harness (and a pure lib's tests stay free of Nest etc.). */
 const testConstraints = constraints.map((c) =>
-  c.onlyDependOnLibsWithTags ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] } : c,
+  c.onlyDependOnLibsWithTags
+    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] }
+    : c,
 );
 
 const boundaries = (depConstraints) => ({
   '@nx/enforce-module-boundaries': [
     'error',
-    { enforceBuildableLibDependency: true, allow: [], depConstraints, checkDynamicDependenciesExceptions: [] },
+    {
+      enforceBuildableLibDependency: true,
+      allow: [],
+      depConstraints,
+      checkDynamicDependenciesExceptions: [],
+    },
   ],
 });
 

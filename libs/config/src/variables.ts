@@ -228,6 +228,16 @@ export const variables = {
     z.string().min(1),
     {},
   ),
+  MTA_STS: variable(
+    'Honour the MTA-STS policies (RFC 8461) of the domains we send to: an `enforce` policy lets mail go only to the MX hosts it names, over TLS with a certificate valid for that host; anything else defers the mail, never sends it in clear text. `false`: opportunistic STARTTLS only.',
+    flag,
+    both('true'),
+  ),
+  MTA_STS_FETCH_TIMEOUT_MS: variable(
+    'Longest wait for the HTTPS fetch of one MTA-STS policy (ms). A policy that cannot be fetched is treated as none (RFC 8461 §3.3) and not asked for again for an hour.',
+    integer(1000, 60_000),
+    both('10000'),
+  ),
   DELIVERY_CONCURRENCY: variable(
     'Delivery jobs one `delivery` process works on at once (per-destination limits apply across processes).',
     integer(1, 1000),

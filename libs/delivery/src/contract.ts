@@ -7,6 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { DsnNotify, TlsFacts } from '@mta/smtp-client';
+import type { TlsPolicyLabel } from '@mta/tls-policy';
 
 /**
  * The message content, headers and body, CRLF line endings, as stored (not dot-stuffed).
@@ -77,6 +78,11 @@ export interface RecipientDelivery {
   readonly remote?: { readonly host: string; readonly address?: string; readonly port?: number };
   /** TLS facts of the session that gave the answer; null or absent: no TLS. */
   readonly tls?: TlsFacts | null;
+  /**
+   * Remote delivery: the TLS policy the attempt was made under (`opportunistic`, `mta-sts`,
+   * `mta-sts-testing`, `dane`). Absent for local delivery.
+   */
+  readonly tlsPolicy?: TlsPolicyLabel;
   /**
    * Remote delivery: the next hop offered DSN (RFC 3461), so NOTIFY/ORCPT went on with the
    * recipient. Absent for local delivery (Maildir, LMTP): that is final delivery.

@@ -44,3 +44,13 @@ export {
   type TestDkimKey,
 } from './dkim-peers';
 export { pythonArcSign, pythonArcVerify } from './arc-peers';
+export { createTestCa, type IssuedCertificate, type TestCa } from './test-ca';
+export { startStarttlsStripper, type StarttlsStripper } from './starttls-stripper';
+export {
+  havePostfixMx,
+  startPostfixMx,
+  type HeldMessage,
+  type PostfixMx,
+  type PostfixMxOptions,
+} from './postfix-mx';
+export { mtaStsPolicy, startMtaStsServer, type MtaStsServer, type PolicyHost } from './mta-sts-server';

@@ -15,8 +15,8 @@
  *   (Postfix `smtp_mx_address_limit = 5`, `smtp_mx_session_limit = 2`).
  */
 import {
+  DeliveryError,
   SmtpClient,
-  type DeliveryError,
   type RecipientResult,
   type Timeouts,
   type TlsFacts,
@@ -25,6 +25,7 @@ import {
   type TraceFn,
 } from '@mta/smtp-client';
 import type { MxResolver } from '@mta/dns';
+import { noPolicy, type HostTls, type TlsPlan } from '@mta/tls-policy';
 import { headerNeedsUtf8, openBody } from '../body';
 import {
   allRecipients,
@@ -60,6 +61,11 @@ export interface RemoteAgentOptions {
   /** Outbound source address. */
   readonly localAddress?: string;
   readonly trace?: TraceFn;
+  /**
+   * MTA-STS (and later DANE) for MX deliveries: which MX hosts may be used and what TLS each
+   * needs. Absent: opportunistic STARTTLS everywhere. Not used for the smart host.
+   */
+  readonly tlsPolicy?: { plan(domain: string): Promise<TlsPlan> };
 }
 
 /** A failed connection attempt, kept to answer for recipients no session reached. */
@@ -68,6 +74,7 @@ interface HostFailure {
   readonly host: RouteHost;
   readonly address: string | undefined;
   readonly tls: TlsFacts | null;
+  readonly tlsPolicy?: HostTls['label'];
 }
 
 export class RemoteDeliveryAgent implements DeliveryAgent {
@@ -83,12 +90,11 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
     if (request.recipients.length === 0) throw new TypeError('a delivery needs at least one recipient');
-    const route = await routeFor(
-      defaultDestination(request),
-      this.options.port ?? 25,
-      this.options.resolver,
-      this.options.relay,
-    );
+    const destination = defaultDestination(request);
+    const [route, plan] = await Promise.all([
+      routeFor(destination, this.options.port ?? 25, this.options.resolver, this.options.relay),
+      this.planFor(destination),
+    ]);
     if (!route.ok) {
       // DNS said where (not) to go: 556 5.1.10 null MX, 550 5.1.2 NXDOMAIN... or 451 4.4.3.
       const { code, enhanced, text, permanent } = route;
@@ -98,7 +104,14 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         results: allRecipients(request, { kind, code, enhanced, text, source: 'local' }),
       };
     }
-    return { status: 'attempted', results: await this.tryHosts(request, route.hosts) };
+    return { status: 'attempted', results: await this.tryHosts(request, route.hosts, plan) };
+  }
+
+  /** The TLS plan of an MX delivery; the smart host and address literals get opportunistic TLS. */
+  private async planFor(destination: string): Promise<TlsPlan> {
+    const source = this.options.tlsPolicy;
+    if (this.options.relay || !source) return noPolicy(destination);
+    return source.plan(destination.toLowerCase());
   }
 
   async close(): Promise<void> {
@@ -108,6 +121,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
   private async tryHosts(
     request: DeliveryRequest,
     hosts: readonly RouteHost[],
+    plan: TlsPlan,
   ): Promise<RecipientDelivery[]> {
     const settled = new Map<string, RecipientDelivery>();
     const deferred = new Map<string, RecipientDelivery>();
@@ -118,14 +132,27 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     const maxSessions = this.options.maxSessions ?? 2;
 
     outer: for (const host of hosts) {
+      const hostTls = this.hostTls(plan, host.host);
+      if (!hostTls.allowed) {
+        // RFC 8461 §5: an MX the enforced policy does not name is never connected to.
+        failures.push({
+          error: DeliveryError.local('connect', '4.7.0', hostTls.reason ?? 'MX not allowed'),
+          host,
+          address: undefined,
+          tls: null,
+        });
+        continue;
+      }
       for (const address of host.addresses) {
         const open = request.recipients.filter((r) => !settled.has(r.id));
         if (open.length === 0 || addresses >= maxAddresses || sessions >= maxSessions) break outer;
         if (request.signal?.aborted) break outer;
         addresses++;
-        const key = SmtpConnectionPool.key(host.host, address, host.port);
+        // A session is reused only under the TLS requirement it was opened with.
+        const key = `${SmtpConnectionPool.key(host.host, address, host.port)}|${hostTls.tls}`;
         const client =
-          (await this.pool?.take(key)) ?? (await this.connect(host, address, failures, request.signal));
+          (await this.pool?.take(key)) ??
+          (await this.connect(host, address, hostTls, failures, request.signal));
         if (!client) continue;
         sessions++;
         const results = await this.send(client, request, open);
@@ -141,6 +168,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
             source: r.source,
             remote,
             tls: client.tls,
+            tlsPolicy: hostTls.label,
             // RFC 3461 §5.2.2: whether NOTIFY went on, or we owe a `relayed` notice.
             nextHopDsn: client.capabilities.dsn,
           };
@@ -156,9 +184,20 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     );
   }
 
+  private hostTls(plan: TlsPlan, mx: string): HostTls {
+    const { relay } = this.options;
+    if (relay)
+      return { allowed: true, tls: relay.tls ?? this.options.tls ?? 'opportunistic', label: 'opportunistic' };
+    const planned = plan.host(mx);
+    // A policy that authenticates the server wins; otherwise the agent's own setting applies.
+    if (planned.label !== 'opportunistic' || !this.options.tls) return planned;
+    return { ...planned, tls: this.options.tls, tlsSettings: this.options.tlsSettings };
+  }
+
   private async connect(
     host: RouteHost,
     address: string | undefined,
+    hostTls: HostTls,
     failures: HostFailure[],
     signal?: AbortSignal,
   ): Promise<SmtpClient | null> {
@@ -168,8 +207,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
       address,
       port: host.port,
       heloName: this.options.heloName,
-      tls: relay?.tls ?? this.options.tls ?? 'opportunistic',
-      tlsSettings: this.options.tlsSettings,
+      tls: hostTls.tls,
+      tlsSettings: hostTls.tlsSettings ?? this.options.tlsSettings,
       auth: relay?.auth,
       allowInsecureAuth: relay?.allowInsecureAuth,
       timeouts: this.options.timeouts,
@@ -185,7 +224,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
       return null;
     }
     if (r.ok) return r.client;
-    failures.push({ error: r.error, host, address, tls: r.tls });
+    failures.push({ error: r.error, host, address, tls: r.tls, tlsPolicy: hostTls.label });
     return null;
   }
 
@@ -270,5 +309,6 @@ function unreached(
     source: error.source,
     remote: { host: last.host.host, address: last.address, port: last.host.port },
     tls: last.tls,
+    ...(last.tlsPolicy ? { tlsPolicy: last.tlsPolicy } : {}),
   };
 }

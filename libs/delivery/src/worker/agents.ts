@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { LocalDeliveryTarget } from '@mta/config';
 import type { AuthCredentials } from '@mta/smtp-client';
-import { MxResolver, type DnsServer } from '@mta/dns';
+import { createDnsResolve, MxResolver, type DnsServer } from '@mta/dns';
+import { MtaStsPolicies, OutboundTlsPolicy, RedisPolicyStore } from '@mta/tls-policy';
 import type { Redis } from 'ioredis';
 import type { DeliveryAgent } from '../contract';
 import { RedisDestinationLimiter } from '../limits/destination-limiter';
@@ -39,6 +40,10 @@ export interface AgentSettings {
   readonly prefix: string;
   /** Concurrent deliveries per destination across all workers (default 20). */
   readonly destinationLimit?: number;
+  /** `MTA_STS`: honour the MTA-STS policies of recipient domains (default true). */
+  readonly mtaSts?: boolean;
+  /** `MTA_STS_FETCH_TIMEOUT_MS`: the whole HTTPS fetch of one policy. */
+  readonly mtaStsFetchTimeoutMs?: number;
 }
 
 export interface RelayAuthSettings {
@@ -61,6 +66,7 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
       resolver: new MxResolver({ servers: settings.dnsServers, localHostnames: [settings.hostname] }),
       port: settings.port,
       pool: { maxIdlePerKey: limit },
+      tlsPolicy: outboundTlsPolicy(settings),
     }),
     { limiter },
   );
@@ -91,6 +97,17 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
       await Promise.all([remote.close(), local.close(), smartHost?.close()]);
     },
   };
+}
+
+/** MTA-STS with its policies cached in Redis, shared by every delivery process. */
+function outboundTlsPolicy(settings: AgentSettings): OutboundTlsPolicy | undefined {
+  if (settings.mtaSts === false) return undefined;
+  const mtaSts = new MtaStsPolicies({
+    resolve: createDnsResolve({ servers: settings.dnsServers }),
+    store: new RedisPolicyStore(settings.redis, settings.prefix),
+    fetchTimeoutMs: settings.mtaStsFetchTimeoutMs,
+  });
+  return new OutboundTlsPolicy({ mtaSts });
 }
 
 /** The smart host credentials; a password file is read now (one trailing newline dropped). */

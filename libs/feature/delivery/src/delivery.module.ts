@@ -58,6 +58,8 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
         : undefined,
       redis: this.redis,
       prefix: config.REDIS_PREFIX,
+      mtaSts: config.MTA_STS,
+      mtaStsFetchTimeoutMs: config.MTA_STS_FETCH_TIMEOUT_MS,
     });
     this.worker = new DeliveryWorker(
       {

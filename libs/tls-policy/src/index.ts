@@ -1,0 +1,21 @@
+/**
+ * @mta/tls-policy — what outbound TLS a delivery needs: MTA-STS (RFC 8461) policies and
+ * their shared cache; the per-domain plan the remote delivery agent follows.
+ */
+export {
+  MtaStsPolicies,
+  classify as classifyMtaStsError,
+  type MtaStsLookup,
+  type MtaStsOptions,
+  type TlsRptFetchError,
+} from './mta-sts/mta-sts';
+export { RedisPolicyStore, type CachedPolicy, type PolicyStore } from './mta-sts/store';
+export { certificateMatchesHost, checkDnsIdentity } from './names';
+export {
+  OutboundTlsPolicy,
+  certificateFailure,
+  noPolicy,
+  type HostTls,
+  type TlsPlan,
+  type TlsPolicyLabel,
+} from './plan';

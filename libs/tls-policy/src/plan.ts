@@ -1,0 +1,111 @@
+/**
+ * What TLS a delivery to one domain needs, host by host (maddy's "security policy" idea: the
+ * policy decides which MX may be used and checks each connection).
+ *
+ * - No policy: opportunistic STARTTLS, certificate not verified (as before).
+ * - MTA-STS `enforce` (RFC 8461 §5): only an MX whose name matches the policy, only over TLS
+ *   with a certificate that chains to a trusted CA and names that MX (§4.1, §4.2). Anything
+ *   else is a temporary failure of that host; never clear text (§5: "treat as temporary").
+ * - MTA-STS `testing`: delivered as without a policy; what enforce would have refused is
+ *   counted for TLS-RPT (§5.2).
+ */
+import type { TlsFacts, TlsPolicy, TlsSettings } from '@mta/smtp-client';
+import { validateMx } from 'mailauth/lib/mta-sts';
+import type { MtaStsLookup, MtaStsPolicies } from './mta-sts/mta-sts';
+import type { CachedPolicy } from './mta-sts/store';
+import { checkDnsIdentity } from './names';
+
+/** The policy an attempt was made under: shown on the attempt and counted in metrics. */
+export type TlsPolicyLabel = 'opportunistic' | 'mta-sts' | 'mta-sts-testing' | 'dane';
+
+export interface HostTls {
+  /** False: this MX may not be used for the domain (`reason` says why). */
+  readonly allowed: boolean;
+  readonly reason?: string;
+  readonly tls: TlsPolicy;
+  readonly tlsSettings?: TlsSettings;
+  readonly label: TlsPolicyLabel;
+}
+
+export interface TlsPlan {
+  readonly domain: string;
+  readonly label: TlsPolicyLabel;
+  /** Whether the policy authenticates the receiving server (enforce MTA-STS, DANE). */
+  readonly authenticated: boolean;
+  /** The policy's MTA-STS lookup, when one was made. */
+  readonly mtaSts?: MtaStsLookup;
+  host(mx: string): HostTls;
+  /**
+   * The policy's verdict on a session that was opened: under `testing`, whether enforce would
+   * have accepted it (for TLS-RPT). Null when nothing is to be checked.
+   */
+  judge(mx: string, tls: TlsFacts | null): { ok: boolean; failure?: string } | null;
+}
+
+const OPPORTUNISTIC: HostTls = { allowed: true, tls: 'opportunistic', label: 'opportunistic' };
+
+export class OutboundTlsPolicy {
+  constructor(private readonly options: { readonly mtaSts?: Pick<MtaStsPolicies, 'lookup'> }) {}
+
+  /** The plan for mail to `domain` (the recipient domain, lower-case A-label). */
+  async plan(domain: string): Promise<TlsPlan> {
+    if (domain.startsWith('[') || !this.options.mtaSts) return noPolicy(domain);
+    const lookup = await this.options.mtaSts.lookup(domain);
+    const policy = lookup.policy;
+    if (!policy || policy.mode === 'none') return { ...noPolicy(domain), mtaSts: lookup };
+    return mtaStsPlan(domain, policy, lookup);
+  }
+}
+
+export function noPolicy(domain: string): TlsPlan {
+  return {
+    domain,
+    label: 'opportunistic',
+    authenticated: false,
+    host: () => OPPORTUNISTIC,
+    judge: () => null,
+  };
+}
+
+function mtaStsPlan(domain: string, policy: CachedPolicy, lookup: MtaStsLookup): TlsPlan {
+  const enforce = policy.mode === 'enforce';
+  const label: TlsPolicyLabel = enforce ? 'mta-sts' : 'mta-sts-testing';
+  const matches = (mx: string): boolean => validateMx(mx, { mode: policy.mode, mx: [...policy.mx] }).valid;
+  const tlsSettings = (mx: string): TlsSettings => ({
+    checkServerIdentity: (_h, cert) => checkDnsIdentity(mx, cert),
+  });
+  return {
+    domain,
+    label,
+    authenticated: enforce,
+    mtaSts: lookup,
+    host(mx) {
+      if (!enforce) return { allowed: true, tls: 'opportunistic', tlsSettings: tlsSettings(mx), label };
+      if (!matches(mx)) {
+        return {
+          allowed: false,
+          reason: `MX ${mx} is not in the MTA-STS policy of ${domain} (enforce)`,
+          tls: 'required-verify',
+          label,
+        };
+      }
+      return { allowed: true, tls: 'required-verify', tlsSettings: tlsSettings(mx), label };
+    },
+    judge(mx, tls) {
+      if (!matches(mx)) return { ok: false, failure: 'validation-failure' };
+      if (!tls) return { ok: false, failure: 'starttls-not-supported' };
+      if (!tls.authorized) return { ok: false, failure: certificateFailure(tls.authorizationError) };
+      return { ok: true };
+    },
+  };
+}
+
+/** RFC 8460 §4.3.2.2 result type of a certificate that did not verify (OpenSSL/Node code). */
+export function certificateFailure(code: string | null | undefined): string {
+  const c = code ?? '';
+  if (/ALTNAME|HOSTNAME|not valid for/i.test(c)) return 'certificate-host-mismatch';
+  if (/EXPIRED|NOT_YET_VALID/.test(c)) return 'certificate-expired';
+  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY|UNTRUSTED|CERT_CHAIN/.test(c))
+    return 'certificate-not-trusted';
+  return 'validation-failure';
+}

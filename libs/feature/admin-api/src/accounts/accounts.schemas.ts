@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountRateLimits } from '@mta/policy';
+import { AccountRateLimits } from '@mta/policy/schemas';
 import { DomainName, MailboxAddress } from '../common/names';
 
 const Password = z

@@ -1,10 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { z } from 'zod';
 import { BearerAuthGuard } from '../common/auth.guard';
 import { PageQuery, pageOf } from '../common/pagination';
 import { ZodPipe } from '../common/zod.pipe';
 import { ApiDoc, ApiTag } from '../openapi/api-doc';
-import { DestinationView, DomainParam, PauseDomain, PauseView, QueueSummary } from './queue.schemas';
+import {
+  DestinationView,
+  DomainParam,
+  PauseDomain,
+  PauseView,
+  QueueResumeView,
+  QueueSummary,
+} from './queue.schemas';
 import { QueueService } from './queue.service';
 
 const DOMAIN = { domain: 'Destination domain, e.g. `gmail.com`' };
@@ -56,12 +62,7 @@ export class QueueController {
   @ApiDoc({
     summary: 'Resume delivery to a paused destination',
     params: DOMAIN,
-    response: z.object({
-      domain: z.string(),
-      resumed: z.boolean(),
-      enqueued: z.array(z.string()),
-      enqueueError: z.string().optional(),
-    }),
+    response: QueueResumeView,
     errors: [400, 404],
   })
   resume(@Param(new ZodPipe(DomainParam)) params: { domain: string }) {

@@ -57,4 +57,11 @@ export const QueueSummary = z.object({
   paused: z.array(PauseView),
 });
 
+export const QueueResumeView = z.object({
+  domain: z.string(),
+  resumed: z.boolean(),
+  enqueued: z.array(z.string()),
+  enqueueError: z.string().optional(),
+});
+
 export const DestinationsQuery = PageQuery;

@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '@mta/config';
 import { PrismaService } from '@mta/db';
 import { LOGGER, type Logger } from '@mta/observability';
 import { JobProducer, QueueName, jobIdOf, type JobData } from '@mta/queue';
+import { destinationOf } from '@mta/queue-manager';
+import { APP_CONFIG } from '@mta/runtime';
 
 type Route = 'local' | 'remote' | 'relay';
 
@@ -15,11 +18,6 @@ export interface DueRecipient {
 export interface EnqueueResult {
   enqueued: string[];
   enqueueError?: string;
-}
-
-/** `local` for mailbox delivery, otherwise the recipient's domain (DeliveryJob.destination). */
-function destinationOf(r: DueRecipient & { route: Route }): string {
-  return r.route === 'local' ? 'local' : r.domain;
 }
 
 /**
@@ -43,6 +41,7 @@ export class DeliveryScheduler {
     private readonly db: PrismaService,
     private readonly producer: JobProducer,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async enqueue(messageId: string, recipients: DueRecipient[]): Promise<EnqueueResult> {
@@ -99,7 +98,9 @@ export class DeliveryScheduler {
     const groups = new Map<string, JobData<QueueName.Delivery>>();
     for (const r of recipients) {
       if (r.route === null) continue;
-      const destination = destinationOf({ ...r, route: r.route });
+      // The queue manager's own rule: `local`, `relay:<RELAY_HOST>` for remote mail when a smart
+      // host is set (a retry must not go around it to the domain's MX), else the domain.
+      const destination = destinationOf(r.route, r.domain, this.config.RELAY_HOST || undefined);
       const key = `${r.route}/${destination}`;
       const job = groups.get(key) ?? { messageId, route: r.route, destination, recipientIds: [], attempt: 1 };
       job.recipientIds.push(r.id);

@@ -22,7 +22,11 @@ function stale() {
   } catch {
     return existsSync(config) ? 'no source map' : false;
   }
-  const inputs = [...sources.map((s) => path.resolve(path.dirname(main), s)), config, path.join(root, 'tsconfig.base.json')];
+  const inputs = [
+    ...sources.map((s) => path.resolve(path.dirname(main), s)),
+    config,
+    path.join(root, 'tsconfig.base.json'),
+  ];
   const changed = inputs.find((file) => existsSync(file) && statSync(file).mtimeMs > built);
   return changed ? `${path.relative(root, changed)} changed` : false;
 }

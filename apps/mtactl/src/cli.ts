@@ -58,8 +58,7 @@ function help(): string {
     '(its message is printed), 2 usage, 3 API unreachable, 4 not authorized.',
     '',
   ];
-  for (const [name, family] of Object.entries(FAMILIES))
-    lines.push(`  ${name.padEnd(13)} ${family.summary}`);
+  for (const [name, family] of Object.entries(FAMILIES)) lines.push(`  ${name.padEnd(13)} ${family.summary}`);
   lines.push('', 'mtactl <command> --help lists its subcommands and options.');
   return `${lines.join('\n')}\n`;
 }
@@ -68,7 +67,9 @@ function familyHelp(name: string, family: Family): string {
   const lines = [`${family.summary}.`, ''];
   for (const [commandName, command] of Object.entries(family.commands)) {
     const isDefault = family.default === commandName;
-    lines.push(`  mtactl ${name} ${command.usage}${isDefault && commandName !== name ? '   (the default)' : ''}`);
+    lines.push(
+      `  mtactl ${name} ${command.usage}${isDefault && commandName !== name ? '   (the default)' : ''}`,
+    );
     lines.push(`      ${command.summary}`);
   }
   return `${lines.join('\n')}\n`;
@@ -81,7 +82,9 @@ function splitLeading(argv: string[]): { leading: string[]; rest: string[] } {
   return { leading: argv.slice(0, i), rest: argv.slice(i) };
 }
 
-function findCommand(argv: string[]): { name: string; family: Family; command: Command; args: string[] } | 'help' {
+function findCommand(
+  argv: string[],
+): { name: string; family: Family; command: Command; args: string[] } | 'help' {
   const { leading, rest } = splitLeading(argv);
   const [name, maybeCommand, ...more] = rest;
   if (name === undefined || name === 'help') {

@@ -152,7 +152,10 @@ export class ApiClient {
     const text = await response.text();
     const json = safeJson(text);
     if (json === undefined)
-      throw new CliError(`${route.method} ${route.path}: the API answered something that is not JSON`, EXIT.apiError);
+      throw new CliError(
+        `${route.method} ${route.path}: the API answered something that is not JSON`,
+        EXIT.apiError,
+      );
     return json;
   }
 
@@ -181,6 +184,9 @@ function reason(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause instanceof AggregateError && cause.errors[0] instanceof Error) return cause.errors[0].message;
+  // undici refuses the ports of the fetch standard's block list (e.g. 1, 9, 25, 587).
+  if (cause instanceof Error && cause.message === 'bad port')
+    return 'fetch refuses to use this port (bad port)';
   if (cause instanceof Error) return cause.message;
   return error instanceof Error ? error.message : String(error);
 }

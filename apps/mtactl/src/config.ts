@@ -43,13 +43,18 @@ export async function readConfigFile(file: string, warn: (line: string) => void)
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`, EXIT.usage);
   }
   const parsed = ConfigFile.safeParse(safeParse(text));
-  if (!parsed.success) throw new CliError(`${file} is not an mtactl configuration; run \`mtactl login\` again`, EXIT.usage);
+  if (!parsed.success)
+    throw new CliError(`${file} is not an mtactl configuration; run \`mtactl login\` again`, EXIT.usage);
   if (parsed.data.token && ((await stat(file)).mode & 0o077) !== 0)
     warn(`warning: ${file} holds a token and others may read it: chmod 600 ${file}`);
   return parsed.data;
 }
 
-export async function resolveSettings(env: Env, urlFlag: string | undefined, warn: (line: string) => void): Promise<Settings> {
+export async function resolveSettings(
+  env: Env,
+  urlFlag: string | undefined,
+  warn: (line: string) => void,
+): Promise<Settings> {
   const file = configPath(env);
   const saved = await readConfigFile(file, warn);
   const url = urlFlag || env['MTA_URL'] || saved.url || DEFAULT_URL;

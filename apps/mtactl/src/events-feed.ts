@@ -21,7 +21,12 @@ export interface EventFilter {
 
 export interface EventFeed {
   /** Calls `emit` with each new event, oldest first, until `signal` aborts. */
-  follow(filter: EventFilter, after: ApiEvent[], emit: (event: ApiEvent) => void, signal: AbortSignal): Promise<void>;
+  follow(
+    filter: EventFilter,
+    after: ApiEvent[],
+    emit: (event: ApiEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 /**

@@ -44,7 +44,12 @@ export const ROUTES = {
     response: api.DomainView,
   }),
   domainsDelete: route({ method: 'DELETE', path: '/api/v1/domains/{name}', status: 204 }),
-  domainsDns: route({ method: 'GET', path: '/api/v1/domains/{name}/dns', status: 200, response: api.DnsView }),
+  domainsDns: route({
+    method: 'GET',
+    path: '/api/v1/domains/{name}/dns',
+    status: 200,
+    response: api.DnsView,
+  }),
   domainsDnsCheck: route({
     method: 'GET',
     path: '/api/v1/domains/{name}/dns/check',
@@ -143,7 +148,12 @@ export const ROUTES = {
     query: api.ListMessagesQuery,
     response: api.pageOf(api.MessageSummary),
   }),
-  messagesShow: route({ method: 'GET', path: '/api/v1/messages/{id}', status: 200, response: api.MessageDetail }),
+  messagesShow: route({
+    method: 'GET',
+    path: '/api/v1/messages/{id}',
+    status: 200,
+    response: api.MessageDetail,
+  }),
   messagesRaw: route({ method: 'GET', path: '/api/v1/messages/{id}/raw', status: 200, raw: true }),
   messagesRetry: route({
     method: 'POST',

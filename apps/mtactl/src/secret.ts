@@ -8,7 +8,12 @@ import { CliError, EXIT, usageError } from './errors';
 
 type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 
-export async function readSecret(stdin: Input, stderr: Writable, prompt: string, confirm = false): Promise<string> {
+export async function readSecret(
+  stdin: Input,
+  stderr: Writable,
+  prompt: string,
+  confirm = false,
+): Promise<string> {
   if (!stdin.isTTY || !stdin.setRawMode) {
     const line = await firstLine(stdin);
     if (!line) throw usageError(`${prompt.replace(/: $/, '')}: nothing on stdin`);

@@ -4,7 +4,12 @@ import { ROUTES } from '../routes';
 
 /** `--send-as a@x,@y` → `['a@x', '@y']`. */
 function sendAs(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 const PASSWORD_NOTE =
@@ -22,7 +27,12 @@ export const accounts: Family = {
         const client = await ctx.client();
         const password = await ctx.readSecret(`Password for ${address}: `, true);
         const account = await client.call(ROUTES.accountsCreate, {
-          body: { address, password, sendAs: sendAs(str(options, 'send-as')), disabled: flag(options, 'disabled') },
+          body: {
+            address,
+            password,
+            sendAs: sendAs(str(options, 'send-as')),
+            disabled: flag(options, 'disabled'),
+          },
         });
         if (ctx.out.json) return ctx.out.printJson(account);
         ctx.out.line(`added account ${account.address}${account.disabled ? ' (disabled)' : ''}`);
@@ -46,7 +56,9 @@ export const accounts: Family = {
       args: { min: 0, max: 0 },
       async run(ctx) {
         const client = await ctx.client();
-        const items = await collect((cursor, limit) => client.call(ROUTES.accountsList, { query: { cursor, limit } }));
+        const items = await collect((cursor, limit) =>
+          client.call(ROUTES.accountsList, { query: { cursor, limit } }),
+        );
         if (ctx.out.json) return ctx.out.printJson(items);
         ctx.out.table(
           ['ADDRESS', 'DISABLED', 'SEND-AS', 'CREATED'],

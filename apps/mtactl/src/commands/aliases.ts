@@ -21,7 +21,9 @@ export const aliases: Family = {
       args: { min: 0, max: 0 },
       async run(ctx) {
         const client = await ctx.client();
-        const items = await collect((cursor, limit) => client.call(ROUTES.aliasesList, { query: { cursor, limit } }));
+        const items = await collect((cursor, limit) =>
+          client.call(ROUTES.aliasesList, { query: { cursor, limit } }),
+        );
         if (ctx.out.json) return ctx.out.printJson(items);
         ctx.out.table(
           ['ALIAS', 'TARGETS', 'CREATED'],

@@ -6,7 +6,8 @@ import { ROUTES } from '../routes';
 
 function algorithm(options: OptionValues): 'rsa' | 'ed25519' {
   const value = str(options, 'algorithm') ?? 'rsa';
-  if (value !== 'rsa' && value !== 'ed25519') throw usageError(`--algorithm: expected rsa or ed25519, got "${value}"`);
+  if (value !== 'rsa' && value !== 'ed25519')
+    throw usageError(`--algorithm: expected rsa or ed25519, got "${value}"`);
   return value;
 }
 
@@ -33,10 +34,18 @@ async function activate(ctx: Context, name: string, selector: string, force: boo
         EXIT.apiError,
       );
   }
-  const activated = await client.call(ROUTES.dkimUpdate, { params: { name, selector }, body: { active: true } });
+  const activated = await client.call(ROUTES.dkimUpdate, {
+    params: { name, selector },
+    body: { active: true },
+  });
   const retired = [];
   for (const old of keys.filter((k) => k.active && k.algorithm === key.algorithm && k.selector !== selector))
-    retired.push(await client.call(ROUTES.dkimUpdate, { params: { name, selector: old.selector }, body: { active: false } }));
+    retired.push(
+      await client.call(ROUTES.dkimUpdate, {
+        params: { name, selector: old.selector },
+        body: { active: false },
+      }),
+    );
   if (ctx.out.json) return ctx.out.printJson({ activated, deactivated: retired });
   ctx.out.line(`${name}: ${key.algorithm} key ${selector} signs now`);
   for (const old of retired)
@@ -67,16 +76,23 @@ export const dkim: Family = {
       options: { algorithm: { type: 'string' }, selector: { type: 'string' }, inactive: { type: 'boolean' } },
       args: { min: 1, max: 1 },
       async run(ctx, [name = ''], options) {
-        const key = await (await ctx.client()).call(ROUTES.dkimCreate, {
+        const key = await (
+          await ctx.client()
+        ).call(ROUTES.dkimCreate, {
           params: { name },
-          body: { algorithm: algorithm(options), selector: str(options, 'selector'), active: !flag(options, 'inactive') },
+          body: {
+            algorithm: algorithm(options),
+            selector: str(options, 'selector'),
+            active: !flag(options, 'inactive'),
+          },
         });
         if (ctx.out.json) return ctx.out.printJson(key);
         ctx.out.line(key.record);
       },
     },
     rotate: {
-      usage: 'rotate <domain> [--algorithm rsa|ed25519] [--selector S] | rotate <domain> --activate <selector> [--force]',
+      usage:
+        'rotate <domain> [--algorithm rsa|ed25519] [--selector S] | rotate <domain> --activate <selector> [--force]',
       summary:
         'Rotate without a gap: first a new key that does not sign yet (publish the record it prints), ' +
         'then --activate it once DNS serves it: it signs, the old key of its algorithm stops',
@@ -90,7 +106,9 @@ export const dkim: Family = {
       async run(ctx, [name = ''], options) {
         const selector = str(options, 'activate');
         if (selector !== undefined) return activate(ctx, name, selector, flag(options, 'force'));
-        const key = await (await ctx.client()).call(ROUTES.dkimCreate, {
+        const key = await (
+          await ctx.client()
+        ).call(ROUTES.dkimCreate, {
           params: { name },
           body: { algorithm: algorithm(options), selector: str(options, 'selector'), active: false },
         });

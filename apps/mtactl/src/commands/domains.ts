@@ -25,7 +25,9 @@ export const domains: Family = {
       },
       args: { min: 1, max: 1 },
       async run(ctx, [name], options) {
-        const domain = await (await ctx.client()).call(ROUTES.domainsCreate, {
+        const domain = await (
+          await ctx.client()
+        ).call(ROUTES.domainsCreate, {
           body: {
             name: name ?? '',
             type: flag(options, 'relay') ? 'relay' : 'local',
@@ -82,7 +84,8 @@ export const domains: Family = {
         const dns = await client.call(ROUTES.domainsDns, { params: { name } });
         if (ctx.out.json) return ctx.out.printJson(dns);
         ctx.out.stdout.write(dns.zone.endsWith('\n') ? dns.zone : `${dns.zone}\n`);
-        for (const note of dns.records.filter((r) => r.note)) ctx.out.note(`${note.name} ${note.type}: ${note.note}`);
+        for (const note of dns.records.filter((r) => r.note))
+          ctx.out.note(`${note.name} ${note.type}: ${note.note}`);
       },
     },
     delete: {

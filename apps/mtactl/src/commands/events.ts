@@ -7,7 +7,9 @@ function print(ctx: Context, event: ApiEvent): void {
   if (ctx.out.json) return ctx.out.printJsonLine(event);
   const detail = event.detail ? JSON.stringify(event.detail) : '';
   ctx.out.line(
-    [time(event.createdAt), event.type.padEnd(9), event.queueId ?? '-', event.recipient ?? '-', detail].join('  ').trimEnd(),
+    [time(event.createdAt), event.type.padEnd(9), event.queueId ?? '-', event.recipient ?? '-', detail]
+      .join('  ')
+      .trimEnd(),
   );
 }
 
@@ -46,7 +48,9 @@ export const events: Family = {
           return;
         }
         for (const event of recent) print(ctx, event);
-        const feed = new PollingFeed(client, (int(options, 'interval') ?? 2) * 1000, (line) => ctx.out.note(line));
+        const feed = new PollingFeed(client, (int(options, 'interval') ?? 2) * 1000, (line) =>
+          ctx.out.note(line),
+        );
         await feed.follow(filter, recent, (event) => print(ctx, event), ctx.signal);
       },
     },

@@ -44,7 +44,12 @@ function action(
   };
 }
 
-const PAST: Record<string, string> = { hold: 'held', release: 'released', retry: 'retried', delete: 'bounced' };
+const PAST: Record<string, string> = {
+  hold: 'held',
+  release: 'released',
+  retry: 'retried',
+  delete: 'bounced',
+};
 
 function describe(verb: string, id: string, result: ActionResult | null): string {
   if (!result) return `${id}: deleted`;
@@ -60,7 +65,10 @@ function showDetail(ctx: Context, m: z.output<typeof MessageDetail>): void {
     ['State', m.state],
     ['Source', m.source],
     ['Received', time(m.receivedAt)],
-    ['Client', [m.client.hostname, m.client.address && `[${m.client.address}]`].filter(Boolean).join(' ') || null],
+    [
+      'Client',
+      [m.client.hostname, m.client.address && `[${m.client.address}]`].filter(Boolean).join(' ') || null,
+    ],
     ['HELO', m.client.helo],
     ['Login', m.client.authUser],
     ['Sender', m.sender || '<>'],
@@ -79,7 +87,9 @@ function showDetail(ctx: Context, m: z.output<typeof MessageDetail>): void {
       r.route,
       r.attempts,
       time(r.nextAttemptAt),
-      r.lastReply ? [r.lastReply.code, r.lastReply.enhanced, r.lastReply.text].filter(Boolean).join(' ') : null,
+      r.lastReply
+        ? [r.lastReply.code, r.lastReply.enhanced, r.lastReply.text].filter(Boolean).join(' ')
+        : null,
     ]),
   );
 }
@@ -88,7 +98,8 @@ export const messages: Family = {
   summary: 'Messages in the queue: find, inspect, retry, hold, release, delete (like postsuper)',
   commands: {
     list: {
-      usage: 'list [--status S] [--sender A] [--recipient A] [--domain D] [--since T] [--until T] [--limit N]',
+      usage:
+        'list [--status S] [--sender A] [--recipient A] [--domain D] [--since T] [--until T] [--limit N]',
       summary: 'Messages, newest first (100 unless --limit)',
       options: {
         status: { type: 'string' },
@@ -147,8 +158,12 @@ export const messages: Family = {
         ctx.out.stdout.write(await (await ctx.client()).callRaw(ROUTES.messagesRaw, { params: { id } }));
       },
     },
-    retry: action('retry', 'Try the pending recipients now', (c, id) => c.call(ROUTES.messagesRetry, { params: { id } })),
-    hold: action('hold', 'Deliver nothing until released', (c, id) => c.call(ROUTES.messagesHold, { params: { id } })),
+    retry: action('retry', 'Try the pending recipients now', (c, id) =>
+      c.call(ROUTES.messagesRetry, { params: { id } }),
+    ),
+    hold: action('hold', 'Deliver nothing until released', (c, id) =>
+      c.call(ROUTES.messagesHold, { params: { id } }),
+    ),
     release: action('release', 'Release held messages: deliver now', (c, id) =>
       c.call(ROUTES.messagesRelease, { params: { id } }),
     ),
@@ -156,7 +171,10 @@ export const messages: Family = {
       'delete',
       'Delete messages; with --bounce fail their undelivered recipients so the sender is told',
       (c, id, bounce) =>
-        c.callOrNoContent(ROUTES.messagesDelete, { params: { id }, query: { bounce: bounce ? 'true' : 'false' } }),
+        c.callOrNoContent(ROUTES.messagesDelete, {
+          params: { id },
+          query: { bounce: bounce ? 'true' : 'false' },
+        }),
       { usage: 'delete <id>... [--bounce]', options: { bounce: { type: 'boolean' } } },
     ),
   },

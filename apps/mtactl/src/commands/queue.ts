@@ -20,15 +20,30 @@ export const queue: Family = {
         const r = summary.recipients;
         const m = summary.messages;
         ctx.out.fields([
-          ['Recipients', `${r.queued} queued, ${r.deferred} deferred, ${r.held} held, ${r.delivered} delivered, ${r.failed} failed, ${r.bounced} bounced`],
+          [
+            'Recipients',
+            `${r.queued} queued, ${r.deferred} deferred, ${r.held} held, ${r.delivered} delivered, ${r.failed} failed, ${r.bounced} bounced`,
+          ],
           ['Messages', `${m.received} received, ${m.queued} queued, ${m.held} held, ${m.done} done`],
-          ['Oldest', summary.oldest ? `${summary.oldest.queueId} since ${time(summary.oldest.receivedAt)} (${age(summary.oldest.ageSeconds)})` : 'none'],
+          [
+            'Oldest',
+            summary.oldest
+              ? `${summary.oldest.queueId} since ${time(summary.oldest.receivedAt)} (${age(summary.oldest.ageSeconds)})`
+              : 'none',
+          ],
         ]);
         if (destinations.length === 0) return ctx.out.line('\nMail queue is empty');
         ctx.out.line();
         ctx.out.table(
           ['DOMAIN', 'QUEUED', 'DEFERRED', 'HELD', 'TOTAL', 'PAUSED'],
-          destinations.map((d) => [d.domain, d.queued, d.deferred, d.held, d.total, pausedText(summary.paused, d.domain)]),
+          destinations.map((d) => [
+            d.domain,
+            d.queued,
+            d.deferred,
+            d.held,
+            d.total,
+            pausedText(summary.paused, d.domain),
+          ]),
         );
       },
     },
@@ -38,12 +53,16 @@ export const queue: Family = {
       options: { reason: { type: 'string' }, until: { type: 'string' } },
       args: { min: 1, max: 1 },
       async run(ctx, [domain = ''], options) {
-        const pause = await (await ctx.client()).call(ROUTES.queuePause, {
+        const pause = await (
+          await ctx.client()
+        ).call(ROUTES.queuePause, {
           params: { domain },
           body: { reason: str(options, 'reason'), until: str(options, 'until') },
         });
         if (ctx.out.json) return ctx.out.printJson(pause);
-        ctx.out.line(`paused delivery to ${pause.domain}${pause.pausedUntil ? ` until ${time(pause.pausedUntil)}` : ''}`);
+        ctx.out.line(
+          `paused delivery to ${pause.domain}${pause.pausedUntil ? ` until ${time(pause.pausedUntil)}` : ''}`,
+        );
       },
     },
     resume: {
@@ -54,7 +73,8 @@ export const queue: Family = {
         const result = await (await ctx.client()).call(ROUTES.queueResume, { params: { domain } });
         if (ctx.out.json) return ctx.out.printJson(result);
         ctx.out.line(`resumed delivery to ${result.domain}: ${result.enqueued.length} job(s) queued`);
-        if (result.enqueueError) ctx.out.note(`Redis did not take the jobs (${result.enqueueError}); the reconciler will`);
+        if (result.enqueueError)
+          ctx.out.note(`Redis did not take the jobs (${result.enqueueError}); the reconciler will`);
       },
     },
   },

@@ -20,7 +20,12 @@ export const suppressions: Family = {
         if (ctx.out.json) return ctx.out.printJson(items);
         ctx.out.table(
           ['ADDRESS', 'REASON', 'EXPIRES', 'CREATED'],
-          items.map((s) => [s.address, s.reason, s.expiresAt ? time(s.expiresAt) : 'never', time(s.createdAt)]),
+          items.map((s) => [
+            s.address,
+            s.reason,
+            s.expiresAt ? time(s.expiresAt) : 'never',
+            time(s.createdAt),
+          ]),
         );
       },
     },
@@ -30,7 +35,9 @@ export const suppressions: Family = {
       options: { reason: { type: 'string' }, expires: { type: 'string' } },
       args: { min: 1, max: 1 },
       async run(ctx, [address = ''], options) {
-        const entry = await (await ctx.client()).call(ROUTES.suppressionsCreate, {
+        const entry = await (
+          await ctx.client()
+        ).call(ROUTES.suppressionsCreate, {
           body: { address, reason: str(options, 'reason'), expiresAt: str(options, 'expires') },
         });
         if (ctx.out.json) return ctx.out.printJson(entry);

@@ -12,11 +12,20 @@ export const tokens: Family = {
       args: { min: 0, max: 0 },
       async run(ctx) {
         const client = await ctx.client();
-        const items = await collect((cursor, limit) => client.call(ROUTES.tokensList, { query: { cursor, limit } }));
+        const items = await collect((cursor, limit) =>
+          client.call(ROUTES.tokensList, { query: { cursor, limit } }),
+        );
         if (ctx.out.json) return ctx.out.printJson(items);
         ctx.out.table(
           ['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED'],
-          items.map((t) => [t.id, t.name, t.prefix, time(t.createdAt), time(t.lastUsedAt), time(t.revokedAt)]),
+          items.map((t) => [
+            t.id,
+            t.name,
+            t.prefix,
+            time(t.createdAt),
+            time(t.lastUsedAt),
+            time(t.revokedAt),
+          ]),
         );
       },
     },

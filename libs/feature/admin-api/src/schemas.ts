@@ -5,11 +5,7 @@
  * what the API checks, and a change here breaks its typecheck rather than its users.
  */
 export { PageQuery, pageOf } from './common/pagination';
-export {
-  AccountView,
-  CreateAccount,
-  UpdateAccount,
-} from './accounts/accounts.schemas';
+export { AccountView, CreateAccount, UpdateAccount } from './accounts/accounts.schemas';
 export { AliasView, CreateAlias } from './aliases/aliases.schemas';
 export {
   CreateDkimKey,

@@ -30,16 +30,23 @@ describe('project graph', () => {
       .map(([name]) => name),
   );
 
-  it('has the seven apps', () => {
+  it('has the seven services and mtactl', () => {
     expect([...apps].sort()).toEqual([
       'admin-api',
       'all-in-one',
       'delivery',
+      'mtactl',
       'mx',
       'policy',
       'queue',
       'submission',
     ]);
+  });
+
+  it('keeps mtactl free of Nest, BullMQ, Redis and Prisma: it shares only the API schemas', () => {
+    const targets = (graph.dependencies['mtactl'] ?? []).map((d) => d.target);
+    expect(targets).toContain('feature-admin-api');
+    expect(targets.filter((t) => FRAMEWORK.test(t))).toEqual([]);
   });
 
   it('has no lib importing an app', () => {

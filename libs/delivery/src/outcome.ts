@@ -39,6 +39,7 @@ export function toOutcomeResults(report: DeliveryReport): OutcomeResult[] {
                   verified: r.tls.authorized,
                 },
         }),
+    ...(r.tlsPolicy ? { tlsPolicy: r.tlsPolicy } : {}),
     ...(r.nextHopDsn === undefined ? {} : { nextHopDsn: r.nextHopDsn }),
   }));
 }

@@ -241,6 +241,8 @@ export interface AppliedResult {
   eventDetail: unknown;
   remote: { host: string | null; address: string | null; port: number | null };
   tls: { version: string | null; cipher: string | null; verified: boolean } | null;
+  /** The outbound TLS policy of the attempt (remote delivery), else null. */
+  tlsPolicy: string | null;
 }
 
 /** One outcome's part of the outcome applier's commit. */
@@ -270,10 +272,10 @@ export async function recordResults(
        SELECT * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[],
                             $8::text[], $9::timestamptz[], $10::int[], $11::text[], $12::text[],
                             $13::text[], $14::text[], $15::text[], $16::text[], $17::int[],
-                            $18::text[], $19::text[], $20::bool[])
+                            $18::text[], $19::text[], $20::bool[], $21::text[])
          AS x(message_id, queue_id, attempt, id, old_status, old_attempts, status, next_attempt_at,
               code, enhanced, text, event_type, detail, mx_host, ip, port, tls_version, tls_cipher,
-              tls_verified)
+              tls_verified, tls_policy)
      ), u AS (
        UPDATE recipients r
           SET status = x.status::recipient_status, attempts = x.attempt, last_attempt_at = $1,
@@ -285,9 +287,10 @@ export async function recordResults(
         RETURNING r.id
      ), a AS (
        INSERT INTO delivery_attempts (message_id, recipient_id, started_at, finished_at, mx_host, ip, port,
-                                      reply_code, enhanced_code, reply_text, tls_version, tls_cipher, tls_verified)
+                                      reply_code, enhanced_code, reply_text, tls_version, tls_cipher, tls_verified,
+                                      tls_policy)
        SELECT x.message_id, x.id, $1, $1, x.mx_host, x.ip, x.port, x.code, x.enhanced, x.text,
-              x.tls_version, x.tls_cipher, x.tls_verified
+              x.tls_version, x.tls_cipher, x.tls_verified, x.tls_policy
          FROM x JOIN u USING (id)
      ), e AS (
        INSERT INTO events (type, message_id, queue_id, recipient_id, detail)
@@ -316,6 +319,7 @@ export async function recordResults(
       col(({ r }) => r.tls?.version ?? null),
       col(({ r }) => r.tls?.cipher ?? null),
       col(({ r }) => (r.tls ? r.tls.verified : null)),
+      col(({ r }) => r.tlsPolicy),
     ],
   });
   return new Set(result.rows.map((r) => r.id));

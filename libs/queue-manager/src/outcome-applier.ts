@@ -216,6 +216,7 @@ export class OutcomeApplier {
             port: result.remote?.port ?? null,
           },
           tls: result.tls ?? null,
+          tlsPolicy: result.tlsPolicy ?? null,
         },
       });
     }

@@ -64,6 +64,15 @@ export const RecipientOutcome = z
       .nullable()
       .optional(),
     /**
+     * Optional, for a remote delivery: the TLS policy the attempt was made under
+     * (`opportunistic`, `mta-sts`, `mta-sts-testing`, `dane`; the list is @mta/tls-policy's).
+     * Set also when no TLS session came about (an enforced policy refused the host).
+     */
+    tlsPolicy: z
+      .string()
+      .regex(/^[a-z-]{1,32}$/)
+      .optional(),
+    /**
      * Optional, for a remote delivery: whether the next hop offered DSN (RFC 3461), so NOTIFY
      * and ORCPT went on with the recipient and the next hop answers NOTIFY=SUCCESS. False: it did
      * not, and a recipient that asked for SUCCESS gets a `relayed` DSN from us (RFC 3461 §5.2.2).

@@ -451,6 +451,7 @@ describe('DeliveryWorker', () => {
           peerIssuer: 'CN=Example CA',
           peerFingerprint256: null,
         },
+        tlsPolicy: 'mta-sts',
       }),
     });
     const d = await store([{ address: 'd@example.net' }]);
@@ -468,5 +469,8 @@ describe('DeliveryWorker', () => {
     expect(after).toMatch(/mta_delivery_deferrals_total\{reason="4.7.1",source="remote"\} 1/);
     expect(after).toMatch(/mta_delivery_tls_recipients_total\{tls="yes"\} 1/);
     expect(after).toMatch(/mta_delivery_tls_recipients_total\{tls="no"\} 1/);
+    expect(after).toMatch(
+      /mta_delivery_tls_attempts_total\{policy="mta-sts",version="TLSv1.3",verified="yes",kind="deferred"\} 1/,
+    );
   });
 });

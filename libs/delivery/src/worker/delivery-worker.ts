@@ -119,6 +119,7 @@ export class DeliveryWorker {
   private readonly recipients?: Counter<'kind' | 'route'>;
   private readonly deferrals?: Counter<'reason' | 'source'>;
   private readonly tlsAnswers?: Counter<'tls'>;
+  private readonly tlsAttempts?: Counter<'policy' | 'version' | 'verified' | 'kind'>;
   private closing?: Promise<void>;
   /** Jobs being processed now. */
   private running = 0;
@@ -168,6 +169,12 @@ export class DeliveryWorker {
         name: 'mta_delivery_tls_recipients_total',
         help: 'Recipients answered by a remote SMTP server (remote and relay routes), by whether the session used TLS (yes, no).',
         labelNames: ['tls'],
+        registers: [deps.registry],
+      });
+      this.tlsAttempts = new Counter({
+        name: 'mta_delivery_tls_attempts_total',
+        help: 'Recipient results of remote delivery attempts by outbound TLS policy (opportunistic, mta-sts, mta-sts-testing, dane), TLS version (none without TLS), whether the certificate was verified (yes, no) and kind (delivered, deferred, failed).',
+        labelNames: ['policy', 'version', 'verified', 'kind'],
         registers: [deps.registry],
       });
     }
@@ -252,6 +259,11 @@ export class DeliveryWorker {
         this.deferrals?.inc({ reason: r.enhanced ?? String(r.code), source: r.source });
       if (data.route !== 'local' && r.source === 'remote')
         this.tlsAnswers?.inc({ tls: r.tls ? 'yes' : 'no' });
+      if (r.tlsPolicy) {
+        const version = r.tls?.protocol ?? 'none';
+        const verified = r.tls?.authorized ? 'yes' : 'no';
+        this.tlsAttempts?.inc({ policy: r.tlsPolicy, version, verified, kind: r.kind });
+      }
       log.info(
         {
           recipient: r.address,
@@ -263,6 +275,7 @@ export class DeliveryWorker {
             ? { remote: `${r.remote.host}[${r.remote.address ?? ''}]:${r.remote.port ?? ''}` }
             : {}),
           ...(r.tls ? { tls: r.tls.protocol } : {}),
+          ...(r.tlsPolicy ? { tlsPolicy: r.tlsPolicy } : {}),
         },
         `delivery ${r.kind}`,
       );

@@ -34,6 +34,7 @@ describe('reading messages', () => {
         tlsVersion: 'TLSv1.3',
         tlsCipher: 'TLS_AES_256_GCM_SHA384',
         tlsVerified: false,
+        tlsPolicy: 'mta-sts-testing',
         finishedAt: new Date(),
       },
     });
@@ -89,6 +90,7 @@ describe('reading messages', () => {
           mxHost: 'mx.read.example',
           reply: { code: 451, enhanced: '4.7.1', text: 'Try again later' },
           tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false },
+          tlsPolicy: 'mta-sts-testing',
         }),
       ]);
     }

@@ -177,6 +177,12 @@ export const MessageDetail = MessageSummary.omit({ recipients: true }).extend({
       tls: z
         .object({ version: z.string(), cipher: z.string().nullable(), verified: z.boolean().nullable() })
         .nullable(),
+      tlsPolicy: z
+        .string()
+        .nullable()
+        .describe(
+          'Remote delivery: the TLS policy the attempt was made under: `opportunistic` (STARTTLS when offered, certificate not checked), `mta-sts` (an enforced MTA-STS policy: verified TLS to a listed MX or no delivery), `mta-sts-testing`, `dane`. Null for local delivery and older attempts.',
+        ),
     }),
   ),
 });

@@ -158,6 +158,7 @@ export class MessagesService {
         port: a.port,
         reply: reply(a.replyCode, a.enhancedCode, a.replyText),
         tls: a.tlsVersion ? { version: a.tlsVersion, cipher: a.tlsCipher, verified: a.tlsVerified } : null,
+        tlsPolicy: a.tlsPolicy,
       })),
     };
   }

@@ -23,6 +23,11 @@ export interface DeliveryEnvelope {
   readonly smtpUtf8?: boolean;
   /** MAIL FROM ... BODY=8BITMIME was given (RFC 6152). */
   readonly eightBitMime?: boolean;
+  /**
+   * MAIL FROM ... REQUIRETLS was given (RFC 8689): the message goes only over TLS that MTA-STS
+   * or DANE validates, to a next hop that offers REQUIRETLS, with the parameter again.
+   */
+  readonly requireTls?: boolean;
   /** RFC 3461 §4.3 / §4.4, passed on when the next hop offers DSN. */
   readonly dsn?: { readonly ret?: 'FULL' | 'HDRS'; readonly envid?: string };
 }

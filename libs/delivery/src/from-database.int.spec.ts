@@ -95,6 +95,27 @@ describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
     ).toMatchObject({ ok: false });
   });
 
+  it('loads the REQUIRETLS flag (RFC 8689) with the envelope', async () => {
+    const flagged = await db.message.create({
+      data: {
+        queueId: newQueueId(),
+        sender: 'secret@stored.test',
+        source: 'submission',
+        size: body.length,
+        requireTls: true,
+        chunks: { create: [{ seq: 0, data: Uint8Array.from(body) }] },
+        recipients: { create: [{ address: 'd@remote.test', domain: 'remote.test', route: 'remote' }] },
+      },
+      include: { recipients: true },
+    });
+    const load = await loadDeliveryRequest(pool, {
+      messageId: flagged.id,
+      recipientIds: flagged.recipients.map((r) => r.id),
+    });
+    if (!load.ok) throw new Error(load.reason);
+    expect(load.request.envelope.requireTls).toBe(true);
+  });
+
   it('loads the quarantine mark of the inbound policy, and the Maildir agent files that message in Junk', async () => {
     const quarantined = await db.message.create({
       data: {

@@ -50,6 +50,7 @@ interface Row {
   size: number;
   smtp_utf8: boolean;
   eight_bit_mime: boolean;
+  require_tls: boolean;
   dsn_ret: DsnRet | null;
   dsn_envid: string | null;
   quarantine: boolean;
@@ -77,7 +78,7 @@ export async function loadDeliveryRequests(
   jobs: readonly DeliveryJobRef[],
 ): Promise<RequestLoad[]> {
   const { rows } = await pool.query<Row & { ord: number }>({
-    text: `SELECT j.ord::int AS ord, m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime,
+    text: `SELECT j.ord::int AS ord, m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime, m.require_tls,
             m.dsn_ret, m.dsn_envid, m.quarantine,
             COALESCE((
               SELECT json_agg(json_build_object(
@@ -187,6 +188,7 @@ function requestFrom(
         sender: message.sender,
         smtpUtf8: message.smtp_utf8,
         eightBitMime: message.eight_bit_mime,
+        ...(message.require_tls ? { requireTls: true } : {}),
         ...(message.dsn_ret || message.dsn_envid
           ? { dsn: { ret: message.dsn_ret ?? undefined, envid: message.dsn_envid ?? undefined } }
           : {}),

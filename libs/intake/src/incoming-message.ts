@@ -25,6 +25,8 @@ export interface IncomingMessage {
   dsnEnvid: string | null;
   smtpUtf8: boolean;
   eightBitMime: boolean;
+  /** MAIL FROM ... REQUIRETLS (RFC 8689 §4.1: the message is tagged for REQUIRETLS handling). */
+  requireTls?: boolean;
   header: { messageId: string | null; from: string | null; subject: string | null };
   /** The message, header and body, in order (see BodyCollector). */
   chunks: Buffer[];

@@ -24,7 +24,7 @@ export interface InsertStatement {
  */
 const NAMED_UP_TO_CHUNKS = 64;
 
-const FIXED_PARAMETERS = 26;
+const FIXED_PARAMETERS = 27;
 
 export function insertMessages(batch: readonly IncomingMessage[]): InsertStatement {
   const m = {
@@ -46,6 +46,7 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
     authResults: [] as (string | null)[],
     quarantine: [] as boolean[],
     clientHostname: [] as (string | null)[],
+    requireTls: [] as boolean[],
   };
   const r = {
     queueId: [] as string[],
@@ -77,6 +78,7 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
     );
     m.quarantine.push(message.quarantine ?? false);
     m.clientHostname.push(truncate(message.clientHostname ?? null, 255));
+    m.requireTls.push(message.requireTls ?? false);
     m.detail.push(
       JSON.stringify({ source: message.source, size: message.size, recipients: message.recipients.length }),
     );
@@ -101,11 +103,11 @@ export function insertMessages(batch: readonly IncomingMessage[]): InsertStateme
 WITH m AS (
   INSERT INTO messages (queue_id, source, sender, client_address, client_helo, auth_user, size,
                         dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject,
-                        auth_results, quarantine, client_hostname)
+                        auth_results, quarantine, client_hostname, require_tls)
   SELECT * FROM unnest($1::text[], $2::message_source[], $3::text[], $4::text[], $5::text[], $6::text[],
                        $7::int[], $8::dsn_ret[], $9::text[], $10::bool[], $11::bool[], $12::text[],
                        $13::text[], $14::text[], $24::jsonb[], $25::bool[],
-                       $26::text[])
+                       $26::text[], $27::bool[])
   RETURNING id, queue_id
 ), r AS (
   INSERT INTO recipients (message_id, address, domain, route, dsn_notify, dsn_orcpt, next_attempt_at)
@@ -153,6 +155,7 @@ SELECT id, queue_id FROM m`;
     m.authResults,
     m.quarantine,
     m.clientHostname,
+    m.requireTls,
     ...c.data,
   ];
   const name = c.data.length <= NAMED_UP_TO_CHUNKS ? `intake-insert-${c.data.length}` : undefined;

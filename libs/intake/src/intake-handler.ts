@@ -171,6 +171,7 @@ export abstract class IntakeHandler implements SmtpHandler {
         dsnEnvid: envelope.mailParams.envid ?? null,
         smtpUtf8: envelope.mailParams.smtpUtf8,
         eightBitMime: envelope.mailParams.body === '8BITMIME' || envelope.mailParams.body === 'BINARYMIME',
+        requireTls: envelope.mailParams.requireTls,
         header: {
           messageId: header?.get('message-id') ?? null,
           from: header?.get('from') ?? null,

@@ -1,7 +1,6 @@
 /**
- * REQUIRETLS (RFC 8689) is not offered by mx, even over TLS: nothing downstream could honour it
- * (it needs MTA-STS or DANE for the next hop), so the parameter gets 555 5.5.4 like any unknown
- * one instead of being accepted and dropped. Python's smtplib is the client.
+ * REQUIRETLS (RFC 8689) on mx: offered once TLS is up, refused (555 5.5.4) before, and the flag
+ * stored with the message for delivery to honour. Python's smtplib is the client.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
@@ -17,24 +16,21 @@ describe('mx and REQUIRETLS (RFC 8689)', () => {
   });
   afterAll(() => fx?.close());
 
-  it('does not advertise it after STARTTLS, and refuses the MAIL parameter with 555 5.5.4', async () => {
+  it('offers REQUIRETLS only over TLS and stores the flag with the message (RFC 8689 §4.1)', async () => {
     const out = await python(
       port,
       `s = smtplib.SMTP('127.0.0.1', port)
 s.ehlo('client.example')
-s.starttls(context=ssl._create_unverified_context())
+print('before', s.has_extn('requiretls'), s.mail('req@remote.example', ['REQUIRETLS'])[0])
+s.rset()
+s.starttls()
 s.ehlo('client.example')
-print('starttls' in s.esmtp_features, 'requiretls' in s.esmtp_features)
-code, msg = s.docmd('MAIL FROM:<bob@remote.example> REQUIRETLS')
-print(code, msg.decode())
-code, msg = s.docmd('MAIL FROM:<bob@remote.example>')
-print(code)
+print('after', s.has_extn('requiretls'))
+s.sendmail('req@remote.example', ['alice@local.example'], b'Subject: requiretls\\r\\n\\r\\nx\\r\\n', mail_options=['REQUIRETLS'])
 s.quit()`,
     );
-    expect(out.trim().split('\n')).toEqual([
-      'False False',
-      '555 5.5.4 Unsupported MAIL FROM or RCPT TO parameter REQUIRETLS',
-      '250',
-    ]);
+    expect(out.trim().split('\n')).toEqual(['before False 555', 'after True']);
+    const message = await fx.db.message.findFirstOrThrow({ where: { sender: 'req@remote.example' } });
+    expect(message.requireTls).toBe(true);
   });
 });

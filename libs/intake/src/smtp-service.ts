@@ -154,6 +154,9 @@ async function server(
     authMechanisms: submission ? ['PLAIN', 'LOGIN'] : [],
     requireAuth: submission,
     maxMessageSize: config.MESSAGE_SIZE_LIMIT,
+    // RFC 8689: offered over TLS; intake stores the flag and delivery honours it (MTA-STS or
+    // DANE validates each next hop, which must offer REQUIRETLS too, or the mail bounces 5.7.30).
+    extensions: { requireTls: true },
     // RFC 5321 §4.5.3.1.6 caps a text line at 1000 octets, but §4.5.3.1 asks receivers to
     // impose no such limits where they can: the MX takes mail from anyone, and refusing a
     // sender's long line costs our user the message (Postfix's smtpd takes it too). Submission

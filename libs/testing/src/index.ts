@@ -54,3 +54,4 @@ export {
   type PostfixMxOptions,
 } from './postfix-mx';
 export { mtaStsPolicy, startMtaStsServer, type MtaStsServer, type PolicyHost } from './mta-sts-server';
+export { startRequireTlsPeer, type ReceivedTransaction, type RequireTlsPeer } from './requiretls-peer';

@@ -47,13 +47,17 @@ const OPPORTUNISTIC: HostTls = { allowed: true, tls: 'opportunistic', label: 'op
 export class OutboundTlsPolicy {
   constructor(private readonly options: { readonly mtaSts?: Pick<MtaStsPolicies, 'lookup'> }) {}
 
-  /** The plan for mail to `domain` (the recipient domain, lower-case A-label). */
-  async plan(domain: string): Promise<TlsPlan> {
+  /**
+   * The plan for mail to `domain` (the recipient domain, lower-case A-label). `requireTls`: the
+   * message is REQUIRETLS (RFC 8689 §4.2.1): an MTA-STS policy in `testing` mode is applied
+   * as if it were `enforce`.
+   */
+  async plan(domain: string, options: { requireTls?: boolean } = {}): Promise<TlsPlan> {
     if (domain.startsWith('[') || !this.options.mtaSts) return noPolicy(domain);
     const lookup = await this.options.mtaSts.lookup(domain);
     const policy = lookup.policy;
     if (!policy || policy.mode === 'none') return { ...noPolicy(domain), mtaSts: lookup };
-    return mtaStsPlan(domain, policy, lookup);
+    return mtaStsPlan(domain, policy, lookup, options.requireTls === true);
   }
 }
 
@@ -67,8 +71,13 @@ export function noPolicy(domain: string): TlsPlan {
   };
 }
 
-function mtaStsPlan(domain: string, policy: CachedPolicy, lookup: MtaStsLookup): TlsPlan {
-  const enforce = policy.mode === 'enforce';
+function mtaStsPlan(
+  domain: string,
+  policy: CachedPolicy,
+  lookup: MtaStsLookup,
+  requireTls: boolean,
+): TlsPlan {
+  const enforce = policy.mode === 'enforce' || requireTls;
   const label: TlsPolicyLabel = enforce ? 'mta-sts' : 'mta-sts-testing';
   const matches = (mx: string): boolean => validateMx(mx, { mode: policy.mode, mx: [...policy.mx] }).valid;
   const tlsSettings = (mx: string): TlsSettings => ({

@@ -65,7 +65,7 @@ export interface RemoteAgentOptions {
    * MTA-STS (and later DANE) for MX deliveries: which MX hosts may be used and what TLS each
    * needs. Absent: opportunistic STARTTLS everywhere. Not used for the smart host.
    */
-  readonly tlsPolicy?: { plan(domain: string): Promise<TlsPlan> };
+  readonly tlsPolicy?: { plan(domain: string, options?: { requireTls?: boolean }): Promise<TlsPlan> };
 }
 
 /** A failed connection attempt, kept to answer for recipients no session reached. */
@@ -93,7 +93,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     const destination = defaultDestination(request);
     const [route, plan] = await Promise.all([
       routeFor(destination, this.options.port ?? 25, this.options.resolver, this.options.relay),
-      this.planFor(destination),
+      this.planFor(destination, request.envelope.requireTls === true),
     ]);
     if (!route.ok) {
       // DNS said where (not) to go: 556 5.1.10 null MX, 550 5.1.2 NXDOMAIN... or 451 4.4.3.
@@ -104,14 +104,34 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         results: allRecipients(request, { kind, code, enhanced, text, source: 'local' }),
       };
     }
+    const refusal = request.envelope.requireTls ? this.requireTlsRefusal(plan) : null;
+    if (refusal) return { status: 'attempted', results: allRecipients(request, refusal) };
     return { status: 'attempted', results: await this.tryHosts(request, route.hosts, plan) };
   }
 
+  /**
+   * RFC 8689 §4.2.1: a REQUIRETLS message goes only where MTA-STS or DANE authenticates the
+   * next hop. No such policy: bounced with 5.7.30 (§5). A policy that exists but could not be
+   * fetched now: deferred, it may come back. A smart host is authenticated by neither.
+   */
+  private requireTlsRefusal(plan: TlsPlan): Omit<RecipientDelivery, 'recipientId' | 'address'> | null {
+    if (!this.options.relay && plan.authenticated) return null;
+    const base = { source: 'local' as const, tlsPolicy: plan.label };
+    if (!this.options.relay && plan.mtaSts?.source === 'failed') {
+      const text = `REQUIRETLS: the MTA-STS policy of ${plan.domain} could not be fetched (${plan.mtaSts.fetchError})`;
+      return { ...base, kind: 'deferred', code: 451, enhanced: '4.7.30', text };
+    }
+    const text = this.options.relay
+      ? 'REQUIRETLS support required: the smart host is not authenticated by MTA-STS or DANE'
+      : `REQUIRETLS support required: ${plan.domain} has no MTA-STS or DANE policy to validate its servers`;
+    return { ...base, kind: 'failed', code: 550, enhanced: '5.7.30', text };
+  }
+
   /** The TLS plan of an MX delivery; the smart host and address literals get opportunistic TLS. */
-  private async planFor(destination: string): Promise<TlsPlan> {
+  private async planFor(destination: string, requireTls: boolean): Promise<TlsPlan> {
     const source = this.options.tlsPolicy;
     if (this.options.relay || !source) return noPolicy(destination);
-    return source.plan(destination.toLowerCase());
+    return source.plan(destination.toLowerCase(), { requireTls });
   }
 
   async close(): Promise<void> {
@@ -250,6 +270,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         smtpUtf8: envelope.smtpUtf8,
         utf8Headers,
         dsn: envelope.dsn,
+        // RFC 8689 §4.2.1: the flag goes on (the client refuses a hop without TLS or REQUIRETLS).
+        requireTls: envelope.requireTls === true,
       });
       return res.recipients;
     } finally {

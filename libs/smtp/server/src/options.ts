@@ -19,8 +19,8 @@ export interface ExtensionToggles {
   /**
    * REQUIRETLS (RFC 8689), advertised only over TLS. Off by default: an application that turns it
    * on must store the flag with the message and honour it on every hop (RFC 8689 §5), which needs
-   * MTA-STS or DANE to validate the next hop. Until then the MAIL parameter is refused like any
-   * unknown one (555 5.5.4).
+   * MTA-STS or DANE to validate the next hop (intake and delivery do). Off, the MAIL parameter is
+   * refused like any unknown one (555 5.5.4).
    */
   readonly requireTls?: boolean;
 }
@@ -187,8 +187,8 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     dsn: ext.dsn !== false,
     chunking: ext.chunking !== false,
     // RFC 8689: opt-in only. Advertising it and then dropping the flag would promise TLS on
-    // every hop and deliver in clear text. It comes back (extensions.requireTls) once outbound
-    // delivery validates the next hop with MTA-STS (RFC 8461) or DANE (RFC 7672).
+    // every hop and deliver in clear text; intake turns it on, and delivery validates the next
+    // hop with MTA-STS (RFC 8461) or DANE (RFC 7672).
     requireTls: ext.requireTls === true && secureContext !== null,
   };
   const hostname = o.hostname ?? os.hostname();

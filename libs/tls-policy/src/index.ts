@@ -19,3 +19,10 @@ export {
   type TlsPlan,
   type TlsPolicyLabel,
 } from './plan';
+export {
+  mtaStsPolicyId,
+  mtaStsPolicyText,
+  publishedMaxAge,
+  type MtaStsMode,
+  type PublishedPolicyInput,
+} from './mta-sts/publish';

@@ -12,6 +12,7 @@ import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
+import { MtaStsController } from './mta-sts/mta-sts.controller';
 import { QueueActionsService } from './messages/queue-actions.service';
 import { OpenApiBuilder } from './openapi/openapi.builder';
 import { OpenApiController } from './openapi/openapi.controller';
@@ -47,6 +48,7 @@ import { TokensService } from './tokens/tokens.service';
     SuppressionsController,
     EventsController,
     SettingsController,
+    MtaStsController,
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -54,7 +54,24 @@ describe('dnsRecords', () => {
     expect(zone.split('\n')[0]).toBe('example.org.\t3600\tIN\tMX\t10 mx.example.net.');
     expect(zone).toMatch(/^; .*-all/m);
     expect(mtaStsPolicy('mx.example.net')).toBe(
-      'version: STSv1\nmode: testing\nmx: mx.example.net\nmax_age: 86400\n',
+      'version: STSv1\r\nmode: testing\r\nmx: mx.example.net\r\nmax_age: 86400\r\n',
     );
+    expect(mtaStsPolicy('mx.example.net', { mode: 'enforce', mx: ['mx2.example.org'] })).toBe(
+      'version: STSv1\r\nmode: enforce\r\nmx: mx.example.net\r\nmx: mx2.example.org\r\nmax_age: 604800\r\n',
+    );
+  });
+
+  it('changes the MTA-STS id when the policy changes (mode or MX)', () => {
+    const id = (mtaSts?: { mode: 'testing' | 'enforce'; mx: string[] }) =>
+      dnsRecords({
+        domain: 'example.org',
+        type: 'local',
+        hostname: 'mx.example.net',
+        dkimKeys: [],
+        mtaSts,
+      }).find((r) => r.purpose === 'mta-sts')?.value;
+    expect(id()).toBe(id({ mode: 'testing', mx: [] }));
+    expect(id({ mode: 'enforce', mx: [] })).not.toBe(id());
+    expect(id({ mode: 'testing', mx: ['mx2.example.org'] })).not.toBe(id());
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { mtaStsPolicyId, mtaStsPolicyText, type MtaStsMode } from '@mta/tls-policy';
 import { dkimRecordText, splitTxt, zoneTxt, type DkimAlgorithm } from './dkim';
 
 export interface DnsRecordInput {
@@ -7,6 +7,14 @@ export interface DnsRecordInput {
   /** This MTA's host name (MTA_HOSTNAME): the MX target and the SPF-authorised sender. */
   hostname: string;
   dkimKeys: { selector: string; algorithm: DkimAlgorithm; publicKey: string; active: boolean }[];
+  /** The domain's MTA-STS settings (default: testing, no MX besides ours). */
+  mtaSts?: MtaStsSettings;
+}
+
+export interface MtaStsSettings {
+  readonly mode: MtaStsMode;
+  /** MX host names allowed besides `hostname`. */
+  readonly mx: readonly string[];
 }
 
 export interface DnsRecord {
@@ -82,8 +90,8 @@ export function dnsRecords(input: DnsRecordInput): DnsRecord[] {
       name: fqdn(`_mta-sts.${domain}`),
       type: 'TXT',
       ttl: TTL,
-      value: txt(`v=STSv1; id=${stsId(mtaStsPolicy(hostname))}`),
-      note: `Publish only once https://mta-sts.${domain}/.well-known/mta-sts.txt serves mtaStsPolicy (id follows the policy text).`,
+      value: txt(`v=STSv1; id=${mtaStsPolicyId(mtaStsPolicy(hostname, input.mtaSts))}`),
+      note: `Publish once https://mta-sts.${domain}/.well-known/mta-sts.txt reaches our admin API (it serves mtaStsPolicy there); the id changes with the policy.`,
     },
     {
       purpose: 'tls-rpt',
@@ -96,14 +104,12 @@ export function dnsRecords(input: DnsRecordInput): DnsRecord[] {
   return records;
 }
 
-/** The policy's id (RFC 8461 §3.1: changes whenever the policy does): a hash of its text. */
-function stsId(policy: string): string {
-  return createHash('sha256').update(policy).digest('hex').slice(0, 20);
-}
-
-/** The MTA-STS policy file (RFC 8461 §3.2), in testing mode to start with. */
-export function mtaStsPolicy(hostname: string): string {
-  return `version: STSv1\nmode: testing\nmx: ${hostname}\nmax_age: 86400\n`;
+/** The MTA-STS policy file (RFC 8461 §3.2) of a domain: our MX first, in testing mode by default. */
+export function mtaStsPolicy(
+  hostname: string,
+  settings: MtaStsSettings = { mode: 'testing', mx: [] },
+): string {
+  return mtaStsPolicyText({ mode: settings.mode, mx: [hostname, ...settings.mx] });
 }
 
 /** The records as zone file text, one per line, with comments for the notes. */

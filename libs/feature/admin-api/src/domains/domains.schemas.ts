@@ -18,6 +18,33 @@ const Greylisting = z
     'Greylist mail for this domain on port 25: a new (client /24 or /64, sender, recipient) triplet gets 451 4.7.1 at RCPT until it retries after GREYLIST_DELAY_S. null: the GREYLISTING setting. Takes effect within 5 s.',
   );
 
+/** Extra MX host names an MTA-STS policy may allow. */
+export const MAX_MTA_STS_MX = 10;
+
+const MtaSts = z
+  .strictObject({
+    mode: z
+      .enum(['none', 'testing', 'enforce'])
+      .describe(
+        '`testing`: senders deliver as before and report problems (TLS-RPT); `enforce`: senders that honour MTA-STS deliver only to the listed MX hosts over validated TLS; `none`: withdraw the policy (RFC 8461 §8.3).',
+      ),
+    mx: z
+      .array(
+        z
+          .string()
+          .max(253)
+          .regex(
+            /^(\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/,
+            'expected a host name such as mx2.example.org or *.example.org',
+          ),
+      )
+      .max(MAX_MTA_STS_MX)
+      .describe('MX host names the policy allows besides MTA_HOSTNAME (a backup MX); `*.` covers one label.'),
+  })
+  .describe(
+    'The MTA-STS policy (RFC 8461) served at https://mta-sts.<domain>/.well-known/mta-sts.txt by this API; its id in the `_mta-sts` TXT record (GET .../dns) changes whenever it does.',
+  );
+
 export const CreateDomain = z
   .strictObject({
     name: DomainName,
@@ -25,6 +52,7 @@ export const CreateDomain = z
     acceptAll: z.boolean().default(false).describe('Catch-all: accept any local part (local domains only).'),
     dmarcEnforce: DmarcEnforce.default(true),
     greylisting: Greylisting.default(null),
+    mtaSts: MtaSts.default({ mode: 'testing', mx: [] }),
   })
   .refine((d) => !(d.acceptAll && d.type === 'relay'), {
     path: ['acceptAll'],
@@ -37,6 +65,7 @@ export const UpdateDomain = z.strictObject({
   acceptAll: z.boolean().optional(),
   dmarcEnforce: DmarcEnforce.optional(),
   greylisting: Greylisting.optional(),
+  mtaSts: MtaSts.optional(),
 });
 export type UpdateDomain = z.output<typeof UpdateDomain>;
 
@@ -49,6 +78,7 @@ export const DomainView = z.object({
   acceptAll: z.boolean(),
   dmarcEnforce: DmarcEnforce,
   greylisting: Greylisting,
+  mtaSts: MtaSts,
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -25,6 +25,7 @@ function view(row: Domain) {
     acceptAll: row.acceptAll,
     dmarcEnforce: row.dmarcEnforce,
     greylisting: row.greylisting,
+    mtaSts: { mode: row.mtaStsMode, mx: row.mtaStsMx },
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -85,7 +86,10 @@ export class DomainsService {
   async create(input: CreateDomain) {
     if (await this.db.client.domain.findUnique({ where: { name: input.name } }))
       throw conflict(`domain ${input.name} already exists`);
-    return view(await this.db.client.domain.create({ data: input }));
+    const { mtaSts, ...rest } = input;
+    return view(
+      await this.db.client.domain.create({ data: { ...rest, mtaStsMode: mtaSts.mode, mtaStsMx: mtaSts.mx } }),
+    );
   }
 
   list(page: PageQuery) {
@@ -118,7 +122,13 @@ export class DomainsService {
     return view(
       await this.db.client.domain.update({
         where: { id: current.id },
-        data: { type, acceptAll, dmarcEnforce, greylisting },
+        data: {
+          type,
+          acceptAll,
+          dmarcEnforce,
+          greylisting,
+          ...(input.mtaSts ? { mtaStsMode: input.mtaSts.mode, mtaStsMx: input.mtaSts.mx } : {}),
+        },
       }),
     );
   }
@@ -195,8 +205,21 @@ export class DomainsService {
       select: PUBLIC_DKIM_FIELDS,
     });
     const hostname = this.config.MTA_HOSTNAME;
-    const records = dnsRecords({ domain: name, type: domain.type, hostname, dkimKeys: keys });
-    return { domain: name, records, zone: zoneText(records), mtaStsPolicy: mtaStsPolicy(hostname) };
+    const mtaSts = { mode: domain.mtaStsMode, mx: domain.mtaStsMx };
+    const records = dnsRecords({ domain: name, type: domain.type, hostname, dkimKeys: keys, mtaSts });
+    return { domain: name, records, zone: zoneText(records), mtaStsPolicy: mtaStsPolicy(hostname, mtaSts) };
+  }
+
+  /**
+   * The MTA-STS policy file of the local domain `host` names (`mta-sts.<domain>`), or null: not
+   * one of our local domains (RFC 8461 §3.3: the policy host is `mta-sts.` + the domain).
+   */
+  async publishedPolicy(host: string): Promise<string | null> {
+    const name = /^mta-sts\.(.+)$/.exec(host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, ''))?.[1];
+    if (!name) return null;
+    const domain = await this.db.client.domain.findUnique({ where: { name } });
+    if (!domain || domain.type !== 'local') return null;
+    return mtaStsPolicy(this.config.MTA_HOSTNAME, { mode: domain.mtaStsMode, mx: domain.mtaStsMx });
   }
 
   async dnsCheck(name: string) {

@@ -94,7 +94,10 @@ describe('inbound authentication through the admin API', () => {
     expect(detail.status).toBe(200);
     expect(detail.body.quarantine).toBe(false);
     expect(detail.body.authentication).toMatchObject({
-      spf: { mailfrom: { domain: 'fine.test', result: 'pass' }, helo: { domain: 'client.example', result: 'none' } },
+      spf: {
+        mailfrom: { domain: 'fine.test', result: 'pass' },
+        helo: { domain: 'client.example', result: 'none' },
+      },
       dkim: [{ result: 'none', info: 'dkim=none (message not signed)' }],
       arc: { result: 'none' },
       dmarc: {

@@ -24,12 +24,19 @@ import {
   startPostfixMx,
   startStarttlsStripper,
   txtRecord,
+  until,
   type MtaStsServer,
   type PostfixMx,
   type StarttlsStripper,
   type TestCa,
 } from '@mta/testing';
-import { MtaStsPolicies, OutboundTlsPolicy, RedisPolicyStore } from '@mta/tls-policy';
+import {
+  MtaStsPolicies,
+  OutboundTlsPolicy,
+  RedisPolicyStore,
+  RedisTlsRptStore,
+  utcDay,
+} from '@mta/tls-policy';
 import { RemoteDeliveryAgent } from './remote/remote-agent';
 import { message, request } from './test/fixtures';
 
@@ -63,6 +70,7 @@ describe.runIf(runnable)('MTA-STS (RFC 8461) with Postfix as the receiving MX', 
   let redisEnv: Awaited<ReturnType<typeof createTestRedis>>;
   let redis: Redis;
   let defaultCas: string[];
+  let tlsrpt: RedisTlsRptStore;
 
   const policies = (): MtaStsPolicies =>
     new MtaStsPolicies({
@@ -76,7 +84,7 @@ describe.runIf(runnable)('MTA-STS (RFC 8461) with Postfix as the receiving MX', 
       resolver: new MxResolver({ servers: dns.servers, cache: false, timeoutMs: 1000, tries: 1 }),
       port,
       pool: false,
-      tlsPolicy: new OutboundTlsPolicy({ mtaSts }),
+      tlsPolicy: new OutboundTlsPolicy({ mtaSts, recorder: tlsrpt }),
     });
   const arrivedFor = (rcpt: string): number =>
     postfix.messages().filter((m) => m.recipients.includes(rcpt)).length;
@@ -108,6 +116,7 @@ describe.runIf(runnable)('MTA-STS (RFC 8461) with Postfix as the receiving MX', 
     stripper = await startStarttlsStripper({ host: ATTACKER, port }, { host: MX, port });
     redisEnv = await createTestRedis();
     redis = new Redis(redisEnv.url, { maxRetriesPerRequest: 1 });
+    tlsrpt = new RedisTlsRptStore(redis, redisEnv.prefix);
   }, 60_000);
 
   afterAll(async () => {
@@ -225,5 +234,27 @@ describe.runIf(runnable)('MTA-STS (RFC 8461) with Postfix as the receiving MX', 
       policy: { id: '20261207b', mode: 'testing', maxAge: 3600 },
     });
     expect(https.fetches('mta-sts.good.test')).toBe(fetched + 1);
+  });
+
+  it('counts every session under a policy for TLS-RPT (RFC 8460): successes and failures by type', async () => {
+    const day = utcDay(new Date());
+    const failuresOf = async (domain: string) =>
+      (await tlsrpt.results(day, domain)).flatMap((p) => p.failures.map((f) => f['result-type']));
+    await until('the results of six policy domains', async () => (await tlsrpt.domains(day)).length >= 6);
+    const good = await tlsrpt.results(day, 'good.test');
+    expect(good[0]).toMatchObject({
+      policy: { 'policy-type': 'sts', 'policy-domain': 'good.test', 'mx-host': ['mx.good.test'] },
+    });
+    expect(good[0].policy['policy-string']).toContain('mode: enforce');
+    expect(good[0].successes).toBeGreaterThanOrEqual(1);
+    expect(await failuresOf('bad.test')).toContain('certificate-host-mismatch');
+    expect((await tlsrpt.results(day, 'bad.test'))[0].failures[0]).toMatchObject({
+      'receiving-mx-hostname': 'mx.bad.test',
+      'receiving-ip': '127.0.0.1',
+    });
+    expect(await failuresOf('notlisted.test')).toEqual(['validation-failure']);
+    expect(await failuresOf('strip.test')).toEqual(['starttls-not-supported']);
+    expect(await failuresOf('testing.test')).toEqual(['certificate-host-mismatch']);
+    expect(await failuresOf('untrusted.test')).toEqual(['sts-webpki-invalid']);
   });
 });

@@ -26,3 +26,12 @@ export {
   type MtaStsMode,
   type PublishedPolicyInput,
 } from './mta-sts/publish';
+export {
+  RedisTlsRptStore,
+  utcDay,
+  type FailureDetail,
+  type PolicyResults,
+  type ReportPolicy,
+  type TlsRptRecorder,
+} from './tlsrpt/store';
+export type { SessionEvent } from './plan';

@@ -14,6 +14,7 @@ import { validateMx } from 'mailauth/lib/mta-sts';
 import type { MtaStsLookup, MtaStsPolicies } from './mta-sts/mta-sts';
 import type { CachedPolicy } from './mta-sts/store';
 import { checkDnsIdentity } from './names';
+import type { ReportPolicy, TlsRptRecorder } from './tlsrpt/store';
 
 /** The policy an attempt was made under: shown on the attempt and counted in metrics. */
 export type TlsPolicyLabel = 'opportunistic' | 'mta-sts' | 'mta-sts-testing' | 'dane';
@@ -40,12 +41,32 @@ export interface TlsPlan {
    * have accepted it (for TLS-RPT). Null when nothing is to be checked.
    */
   judge(mx: string, tls: TlsFacts | null): { ok: boolean; failure?: string } | null;
+  /** What happened with one MX address, for TLS-RPT (RFC 8460); a no-op without a policy. */
+  observe(event: SessionEvent): void;
+}
+
+/** One connection attempt under a plan, as TLS-RPT counts it. */
+export interface SessionEvent {
+  readonly mx: string;
+  readonly address?: string;
+  /** A session was opened: its TLS (null: none). */
+  readonly tls?: TlsFacts | null;
+  /** The attempt failed: the client's error (its enhanced code, stage and cause). */
+  readonly error?: { readonly enhanced?: string; readonly stage?: string; readonly cause?: unknown };
+  /** The policy did not allow this MX: nothing was connected. */
+  readonly refused?: boolean;
 }
 
 const OPPORTUNISTIC: HostTls = { allowed: true, tls: 'opportunistic', label: 'opportunistic' };
 
 export class OutboundTlsPolicy {
-  constructor(private readonly options: { readonly mtaSts?: Pick<MtaStsPolicies, 'lookup'> }) {}
+  constructor(
+    private readonly options: {
+      readonly mtaSts?: Pick<MtaStsPolicies, 'lookup'>;
+      /** TLS-RPT: where the outcome of each session under a policy is counted. */
+      readonly recorder?: TlsRptRecorder;
+    },
+  ) {}
 
   /**
    * The plan for mail to `domain` (the recipient domain, lower-case A-label). `requireTls`: the
@@ -56,8 +77,17 @@ export class OutboundTlsPolicy {
     if (domain.startsWith('[') || !this.options.mtaSts) return noPolicy(domain);
     const lookup = await this.options.mtaSts.lookup(domain);
     const policy = lookup.policy;
+    // RFC 8460 §4.3.2.3: a policy that cannot be fetched is a failure of each delivery that
+    // needed it, also while the stand-in of a failed fetch is cached.
+    const fetchError = lookup.fetchError ?? policy?.fetchError;
+    if (fetchError)
+      this.options.recorder?.failure(
+        domain,
+        { 'policy-type': 'sts', 'policy-domain': domain },
+        { 'result-type': fetchError },
+      );
     if (!policy || policy.mode === 'none') return { ...noPolicy(domain), mtaSts: lookup };
-    return mtaStsPlan(domain, policy, lookup, options.requireTls === true);
+    return mtaStsPlan(domain, policy, lookup, options.requireTls === true, this.options.recorder);
   }
 }
 
@@ -68,6 +98,7 @@ export function noPolicy(domain: string): TlsPlan {
     authenticated: false,
     host: () => OPPORTUNISTIC,
     judge: () => null,
+    observe: () => undefined,
   };
 }
 
@@ -76,6 +107,7 @@ function mtaStsPlan(
   policy: CachedPolicy,
   lookup: MtaStsLookup,
   requireTls: boolean,
+  recorder?: TlsRptRecorder,
 ): TlsPlan {
   const enforce = policy.mode === 'enforce' || requireTls;
   const label: TlsPolicyLabel = enforce ? 'mta-sts' : 'mta-sts-testing';
@@ -83,7 +115,8 @@ function mtaStsPlan(
   const tlsSettings = (mx: string): TlsSettings => ({
     checkServerIdentity: (_h, cert) => checkDnsIdentity(mx, cert),
   });
-  return {
+  const report = reportPolicy(domain, policy);
+  const plan: TlsPlan = {
     domain,
     label,
     authenticated: enforce,
@@ -106,6 +139,49 @@ function mtaStsPlan(
       if (!tls.authorized) return { ok: false, failure: certificateFailure(tls.authorizationError) };
       return { ok: true };
     },
+    observe(event) {
+      if (!recorder) return;
+      const verdict = sessionVerdict(event, plan);
+      if (verdict === null) return;
+      if (verdict.ok) return recorder.success(domain, report);
+      recorder.failure(domain, report, {
+        'result-type': verdict.failure ?? 'validation-failure',
+        'receiving-mx-hostname': event.mx,
+        ...(event.address ? { 'receiving-ip': event.address } : {}),
+      });
+    },
+  };
+  return plan;
+}
+
+/** Success, a failure type, or null: the attempt failed for reasons TLS-RPT does not count. */
+function sessionVerdict(
+  event: SessionEvent,
+  plan: Pick<TlsPlan, 'judge'>,
+): { ok: boolean; failure?: string } | null {
+  if (event.refused) return { ok: false, failure: 'validation-failure' };
+  if (event.error) {
+    if (event.error.enhanced === '4.7.4') return { ok: false, failure: 'starttls-not-supported' };
+    if (event.error.enhanced !== '4.7.5') return null; // a refused connection, a 4xx greeting...
+    const cause = event.error.cause;
+    const code = cause instanceof Error ? ('code' in cause ? String(cause.code) : cause.message) : '';
+    return { ok: false, failure: certificateFailure(code) };
+  }
+  return event.tls === undefined ? null : plan.judge(event.mx, event.tls);
+}
+
+/** RFC 8460 §4.4: the policy as the report names it, its text as lines (`policy-string`). */
+function reportPolicy(domain: string, policy: CachedPolicy): ReportPolicy {
+  return {
+    'policy-type': 'sts',
+    'policy-string': [
+      'version: STSv1',
+      `mode: ${policy.mode}`,
+      ...policy.mx.map((m) => `mx: ${m}`),
+      `max_age: ${policy.maxAge}`,
+    ],
+    'policy-domain': domain,
+    'mx-host': [...policy.mx],
   };
 }
 

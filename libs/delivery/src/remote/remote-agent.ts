@@ -161,6 +161,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
           address: undefined,
           tls: null,
         });
+        plan.observe({ mx: host.host, refused: true });
         continue;
       }
       for (const address of host.addresses) {
@@ -172,7 +173,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         const key = `${SmtpConnectionPool.key(host.host, address, host.port)}|${hostTls.tls}`;
         const client =
           (await this.pool?.take(key)) ??
-          (await this.connect(host, address, hostTls, failures, request.signal));
+          (await this.connect(host, address, hostTls, failures, request.signal, plan));
         if (!client) continue;
         sessions++;
         const results = await this.send(client, request, open);
@@ -219,7 +220,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     address: string | undefined,
     hostTls: HostTls,
     failures: HostFailure[],
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    plan: TlsPlan,
   ): Promise<SmtpClient | null> {
     const { relay } = this.options;
     const connecting = SmtpClient.connect({
@@ -243,7 +245,11 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
       void connecting.then((late) => (late.ok ? late.client.close() : undefined)).catch(() => undefined);
       return null;
     }
-    if (r.ok) return r.client;
+    if (r.ok) {
+      plan.observe({ mx: host.host, address: r.client.remoteAddress ?? address, tls: r.client.tls });
+      return r.client;
+    }
+    plan.observe({ mx: host.host, address, error: r.error });
     failures.push({ error: r.error, host, address, tls: r.tls, tlsPolicy: hostTls.label });
     return null;
   }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { LocalDeliveryTarget } from '@mta/config';
 import type { AuthCredentials } from '@mta/smtp-client';
 import { createDnsResolve, MxResolver, type DnsServer } from '@mta/dns';
-import { MtaStsPolicies, OutboundTlsPolicy, RedisPolicyStore } from '@mta/tls-policy';
+import { MtaStsPolicies, OutboundTlsPolicy, RedisPolicyStore, RedisTlsRptStore } from '@mta/tls-policy';
 import type { Redis } from 'ioredis';
 import type { DeliveryAgent } from '../contract';
 import { RedisDestinationLimiter } from '../limits/destination-limiter';
@@ -107,7 +107,8 @@ function outboundTlsPolicy(settings: AgentSettings): OutboundTlsPolicy | undefin
     store: new RedisPolicyStore(settings.redis, settings.prefix),
     fetchTimeoutMs: settings.mtaStsFetchTimeoutMs,
   });
-  return new OutboundTlsPolicy({ mtaSts });
+  // TLS-RPT (RFC 8460): each session under a policy is counted for the daily report.
+  return new OutboundTlsPolicy({ mtaSts, recorder: new RedisTlsRptStore(settings.redis, settings.prefix) });
 }
 
 /** The smart host credentials; a password file is read now (one trailing newline dropped). */

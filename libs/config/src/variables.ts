@@ -238,6 +238,16 @@ export const variables = {
     integer(1000, 60_000),
     both('10000'),
   ),
+  TLSRPT_SEND: variable(
+    'Send the daily TLS-RPT reports (RFC 8460) to the domains whose MTA-STS policies we met: at 00:10 UTC, the day before, to the `rua` of their `_smtp._tls` TXT record (mail through our own queue, DKIM-signed like our DSNs, or HTTPS).',
+    flag,
+    both('true'),
+  ),
+  TLSRPT_CONTACT: variable(
+    'The `contact-info` of our TLS-RPT reports. Unset: `postmaster@` the domain of `MTA_HOSTNAME`.',
+    z.string().min(3).max(255),
+    {},
+  ),
   DELIVERY_CONCURRENCY: variable(
     'Delivery jobs one `delivery` process works on at once (per-destination limits apply across processes).',
     integer(1, 1000),

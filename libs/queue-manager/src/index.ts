@@ -32,6 +32,7 @@ export {
   type DispatchResult,
 } from './dispatcher';
 export { DsnWriter, parseOrcpt } from './bounces';
+export { writeReportMessage, type ReportWriterDeps } from './report-writer';
 export { Settler } from './settle';
 export { Reconciler, type ReconcileReport } from './reconciler';
 export { QueueManagerMetrics, type Transition } from './metrics';

@@ -35,3 +35,20 @@ export {
   type TlsRptRecorder,
 } from './tlsrpt/store';
 export type { SessionEvent } from './plan';
+export {
+  buildReport,
+  parseTlsRptRecord,
+  reportFileName,
+  reportMail,
+  type ReportInput,
+  type ReportMailInput,
+  type TlsReport,
+} from './tlsrpt/report';
+export {
+  msUntilNextRun,
+  postHttps as postTlsReport,
+  sendDailyReports,
+  type DomainReportResult,
+  type TlsReportDeps,
+  type TlsReportSettings,
+} from './tlsrpt/daily';

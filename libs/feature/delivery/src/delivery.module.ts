@@ -6,6 +6,7 @@ import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, REDIS_CLIENT, createRedisConnection } from '@mta/queue';
 import { APP_CONFIG } from '@mta/runtime';
 import type { Redis } from 'ioredis';
+import { TlsReportScheduler } from './tls-reports';
 
 /**
  * Outbound delivery workers: take `delivery` jobs, deliver (MX lookup and SMTP, smart host,
@@ -22,6 +23,7 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
   private worker?: DeliveryWorker;
   private agents?: ClosableAgents;
   private workerConnection?: Redis;
+  private reports?: TlsReportScheduler;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -74,11 +76,22 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
       { concurrency: config.DELIVERY_CONCURRENCY, lockMs: config.DELIVERY_LOCK_MS },
     );
     this.worker.start();
+    if (config.TLSRPT_SEND) {
+      this.reports = new TlsReportScheduler({
+        config,
+        db: this.db.client,
+        producer: this.producer,
+        redis: this.redis,
+        logger,
+      });
+      this.reports.start();
+    }
     const worker = this.worker;
     this.drain.register({ name: 'delivery', run: () => worker.close() });
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.reports?.stop();
     await this.worker?.close(); // bounded: 12 s, abort, 5 s (DeliveryWorker.close)
     // QUIT to pooled sessions is a courtesy: at most 2 s of it.
     let timer: NodeJS.Timeout | undefined;

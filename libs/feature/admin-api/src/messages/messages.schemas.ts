@@ -55,7 +55,7 @@ export const MessageSummary = z.object({
   queueId: z.string(),
   sender: z.string(),
   source: z
-    .enum(['mx', 'submission', 'bounce'])
+    .enum(['mx', 'submission', 'bounce', 'report'])
     .describe(
       '`bounce`: a delivery status notification we wrote (RFC 3464): a failure, a delay notice, or a success ' +
         'notice for recipients that asked for NOTIFY=SUCCESS (`delivered` for our mailboxes, `relayed` when ' +

@@ -6,8 +6,8 @@ case "${1:-}" in
   migrate)
     # `npm run db:migrate` without npm (which wants a writable home): Prisma Migrate, idempotent,
     # serialised by its PostgreSQL advisory lock, so every pod's init container may run it.
-    export CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
-    exec node node_modules/prisma/build/index.js migrate deploy --schema libs/db/prisma/schema.prisma ;;
+    # One line on success; Prisma's report without its noise on failure (migrate.mjs).
+    exec node libs/db/prisma/migrate.mjs ;;
   mx|submission|queue|delivery|policy|admin-api|all-in-one)
     app=$1; shift; exec node --enable-source-maps "dist/apps/$app/main.js" "$@" ;;
   *) echo "usage: <mx|submission|queue|delivery|policy|admin-api|all-in-one|migrate>" >&2; exit 64 ;;

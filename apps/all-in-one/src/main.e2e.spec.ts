@@ -36,6 +36,24 @@ describe('all-in-one process', () => {
     expect(run.stdout).toBe('all-in-one: configuration ok\n');
   });
 
+  it('does not read HEALTH_LISTEN, which it does not listen on, and tells npm start its addresses', () => {
+    const run = spawnSync(process.execPath, [main, '--check-config', '--json'], {
+      env: { ...process.env, NODE_ENV: 'development', HEALTH_LISTEN: 'nonsense', MX_LISTEN: '127.0.0.1:2600' },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      service: 'all-in-one',
+      listen: {
+        MX_LISTEN: '127.0.0.1:2600',
+        SUBMISSION_LISTEN: '127.0.0.1:2587',
+        SUBMISSIONS_LISTEN: '127.0.0.1:2465',
+        ADMIN_LISTEN: '127.0.0.1:8080',
+      },
+    });
+  });
+
   describe('running against real PostgreSQL and Redis', () => {
     let child: ChildProcess;
     let base: string;

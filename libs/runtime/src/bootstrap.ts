@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ConfigError, formatListenAddress, loadConfig } from '@mta/config';
+import { ConfigError, formatListenAddress, loadConfig, type AppConfig } from '@mta/config';
 import { Drain, Metrics, NestPinoLogger, createLogger } from '@mta/observability';
 import { CoreModule } from './core.module';
 import { securityHeaders } from './http-headers';
@@ -26,7 +26,7 @@ export interface ServiceOptions {
  * module with the service's feature modules, and serves HTTP. Returns the running app.
  */
 export async function bootstrapService(options: ServiceOptions): Promise<INestApplication> {
-  const config = loadConfig(options.env);
+  const config = loadServiceConfig(options);
   const logger = createLogger(options.service, config.LOG_LEVEL);
   const metrics = new Metrics(options.service);
 
@@ -54,16 +54,44 @@ export async function bootstrapService(options: ServiceOptions): Promise<INestAp
   return app;
 }
 
+/** The HTTP listen setting this service does not serve (HEALTH_LISTEN for the API's). */
+const unusedHttpListen = (options: ServiceOptions) =>
+  options.httpListen === 'ADMIN_LISTEN' ? 'HEALTH_LISTEN' : 'ADMIN_LISTEN';
+
+/**
+ * The configuration, without the HTTP listen address nothing listens on here: all-in-one and
+ * admin-api serve health on ADMIN_LISTEN, so HEALTH_LISTEN is neither read nor checked there
+ * (and ADMIN_LISTEN not by the services without the API).
+ */
+function loadServiceConfig(options: ServiceOptions): AppConfig {
+  const env = { ...(options.env ?? process.env) };
+  delete env[unusedHttpListen(options)];
+  return loadConfig(env);
+}
+
+/** The `*_LISTEN` settings this service uses, as `host:port` (what `npm start` prints). */
+function listenAddresses(config: AppConfig, options: ServiceOptions): Record<string, string> {
+  const names = ['MX_LISTEN', 'SUBMISSION_LISTEN', 'SUBMISSIONS_LISTEN', 'ADMIN_LISTEN', 'HEALTH_LISTEN'] as const;
+  return Object.fromEntries(
+    names.filter((name) => name !== unusedHttpListen(options)).map((name) => [name, formatListenAddress(config[name])]),
+  );
+}
+
 /**
  * The entry point of every app's main.ts. A bad configuration stops the process with exit
  * code 1 and one line per bad variable; any other start-up failure is logged and exits 1.
- * With `--check-config` it only validates the configuration (like `postfix check`).
+ * With `--check-config` it only validates the configuration (like `postfix check`); with
+ * `--check-config --json` it prints the listen addresses as JSON (for `npm start`).
  */
 export async function runService(options: ServiceOptions): Promise<void> {
   try {
     if (process.argv.includes('--check-config')) {
-      loadConfig(options.env);
-      process.stdout.write(`${options.service}: configuration ok\n`);
+      const config = loadServiceConfig(options);
+      process.stdout.write(
+        process.argv.includes('--json')
+          ? `${JSON.stringify({ service: options.service, listen: listenAddresses(config, options) })}\n`
+          : `${options.service}: configuration ok\n`,
+      );
       return;
     }
     await bootstrapService(options);

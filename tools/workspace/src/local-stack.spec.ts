@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { variables } from '@mta/config';
 import { describe, expect, it } from 'vitest';
@@ -46,5 +46,34 @@ describe('local stack and documentation', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
     const documented = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.keys(variables).sort());
+  });
+
+  it("README's apt-get line installs every Debian package .ci/run installs", () => {
+    const ci = readFileSync(path.join(root, '.ci/run'), 'utf8');
+    const list = /DEBIAN_PACKAGES=\(([^)]*)\)/.exec(ci)?.[1] ?? '';
+    const packages = list.replace(/#[^\n]*/g, '').split(/\s+/).filter(Boolean);
+    expect(packages.length).toBeGreaterThan(10);
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const apt = /`apt-get install ([^`]+)`/.exec(readme)?.[1]?.split(/\s+/) ?? [];
+    expect(packages.filter((p) => !apt.includes(p))).toEqual([]);
+  });
+
+  it('every relative link of every Markdown file resolves inside the repository', () => {
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], {
+      cwd: root,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((f) => f && existsSync(path.join(root, f)));
+    const broken: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (!target || /^[a-z]+:|^#/.test(target)) continue;
+        const resolved = path.resolve(root, path.dirname(file), target.split('#')[0] ?? '');
+        if (!resolved.startsWith(`${root}${path.sep}`) || !existsSync(resolved)) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });

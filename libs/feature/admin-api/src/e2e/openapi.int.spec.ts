@@ -98,4 +98,16 @@ describe('OpenAPI document', () => {
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
     expect((await api.request('GET', '/api/docs/..%2Fpackage.json', { token: null })).status).toBe(404);
   });
+
+  it('sends /api/docs/ (with a slash) to the page, whose links then resolve', async () => {
+    const slash = await fetch(`${api.base}/api/docs/`, { redirect: 'manual' });
+    expect(slash.status).toBe(301);
+    const target = new URL(slash.headers.get('location') ?? '', `${api.base}/api/docs/`);
+    expect(target.pathname).toBe('/api/docs');
+    const followed = await fetch(`${api.base}/api/docs/`);
+    expect(followed.url).toBe(`${api.base}/api/docs`);
+    expect(await followed.text()).toContain('SwaggerUIBundle');
+    for (const link of ['docs/swagger-ui.css', 'docs/swagger-ui-bundle.js', 'openapi.json'])
+      expect((await fetch(new URL(link, followed.url))).status).toBe(200);
+  });
 });

@@ -1,8 +1,8 @@
-import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, Param, Req, Res } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { notFound } from '../common/errors';
 import { ApiDoc, ApiTag } from './api-doc';
 import { OpenApiBuilder } from './openapi.builder';
@@ -69,8 +69,12 @@ export class OpenApiController {
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Content-Security-Policy', DOCS_CSP)
   @ApiDoc({ summary: 'Browse this API (Swagger UI)', public: true, produces: 'text/html' })
-  docs() {
-    return PAGE;
+  docs(@Req() req: Request, @Res() res: Response) {
+    // `/api/docs/` (Express matches it here too) would resolve the page's relative links to
+    // `/api/docs/docs/...`, a blank page: send the browser to `/api/docs`, relatively, so a
+    // path prefix in front of us (a reverse proxy) is kept.
+    if (req.path.endsWith('/')) return res.redirect(301, '../docs');
+    res.send(PAGE);
   }
 
   @Get('docs/:file')

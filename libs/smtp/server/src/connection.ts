@@ -40,7 +40,6 @@ const PAUSE_CUT = 8;
 const WRITE_HIGH_WATER = 256 * 1024;
 const INPUT_HIGH_WATER = 64 * 1024;
 /** After QUIT or a 421: wait this long for the client to close before destroying the socket. */
-const LINGER_MS = 5_000;
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -163,7 +162,7 @@ export class Connection {
    * Send `reply` (if any), flush and close after the client had a chance to read it.
    *
    * `lingering` (421 and other closes the client did not ask for): half-close and wait up to
-   * LINGER_MS for the client to close, reading and dropping what it still sends, so that a
+   * `lingerMs` (5 s) for the client to close, reading and dropping what it still sends, so that a
    * client still talking gets our last reply rather than a reset. After QUIT (RFC 5321
    * §4.1.1.10) the client asked for the close and owes us nothing more: the socket is destroyed
    * as soon as the 221 is handed to the kernel (as Postfix closes after its 221),
@@ -188,7 +187,7 @@ export class Connection {
       return;
     }
     socket.end();
-    this.timer.set(LINGER_MS, () => this.socket.destroy());
+    this.timer.set(this.options.lingerMs, () => this.socket.destroy());
   }
 
   /** Octets of one message body past which an oversized one is cut off (`oversizeMargin`). */

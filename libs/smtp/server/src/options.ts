@@ -53,6 +53,12 @@ export interface SmtpServerOptions {
    * lets a server close a connection that goes on sending). Default 1 MiB.
    */
   readonly oversizeMargin?: number;
+  /**
+   * After a close we did not get QUIT for (421 and the like): how long the half-closed socket
+   * waits for the client to close (ms), reading and dropping what it still sends, so that a
+   * client still talking reads our last reply rather than a reset. Default 5000.
+   */
+  readonly lingerMs?: number;
   /** Command line limit in octets including CRLF (RFC 5321 §4.5.3.1.4: at least 512). Default 2048. */
   readonly maxCommandLineLength?: number;
   /** Text line limit in DATA, octets including CRLF (RFC 5321 §4.5.3.1.6: 1000); 0: none. Default 1000. */
@@ -126,6 +132,7 @@ export interface ResolvedOptions {
   readonly capabilities: ServerCapabilities;
   readonly maxMessageSize: number;
   readonly oversizeMargin: number;
+  readonly lingerMs: number;
   readonly maxCommandLineLength: number;
   readonly maxDataLineLength: number;
   readonly bareNewline: BareNewlinePolicy;
@@ -200,6 +207,7 @@ export function resolveOptions(o: SmtpServerOptions): ResolvedOptions {
     capabilities,
     maxMessageSize,
     oversizeMargin: nonNegative('oversizeMargin', o.oversizeMargin, 1024 * 1024),
+    lingerMs: nonNegative('lingerMs', o.lingerMs, 5_000),
     maxCommandLineLength,
     maxDataLineLength: nonNegative('maxDataLineLength', o.maxDataLineLength, 1000),
     bareNewline: bareNewlinePolicy(o.bareNewline),

@@ -136,30 +136,61 @@ describe('all-in-one process', () => {
       expect(logLines.find((l) => l['msg'] === 'submission listening')?.['listen']).toHaveLength(2);
     });
 
-    it('is ready, turns 503 within seconds when Redis goes away, and recovers without a restart', async () => {
+    type Readiness = { checks: Record<string, { ok: boolean; error?: string }> };
+    const readiness = async () => (await (await fetch(`${base}/readyz`)).json()) as Readiness;
+    /** Warnings and errors logged since line `from`, but the outage's own. */
+    const otherComplaints = (from: number, address: string) =>
+      logLines.slice(from).filter((l) => ['warn', 'error'].includes(String(l['level'])) && !l['dependency'] && JSON.stringify(l).includes(address));
+
+    it('is ready; without Redis says so in one line and in /readyz, and recovers without a restart', async () => {
+      const address = new URL(redisProxy.via(redis.url)).host;
       await until('ready', async () => ((await readyStatus(base)) === 200 ? true : undefined));
+      const from = logLines.length;
       await redisProxy.stop();
-      await until('not ready', async () => ((await readyStatus(base)) === 503 ? true : undefined), 5000);
-      const body = (await (await fetch(`${base}/readyz`)).json()) as {
-        checks: Record<string, { ok: boolean }>;
-      };
-      expect(body.checks['redis']?.ok).toBe(false);
+      const body = await until(
+        'readyz to name the cause',
+        async () => {
+          const r = await readiness();
+          return r.checks['redis']?.error?.startsWith(`unreachable at ${address} for `) ? r : undefined;
+        },
+        30_000,
+      );
+      expect(body.checks['redis']?.error).toMatch(/: connect ECONNREFUSED /);
       expect(body.checks['postgres']?.ok).toBe(true);
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
       await redisProxy.start();
-      await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 10_000);
+      await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 30_000);
+      const lines = logLines.slice(from).filter((l) => l['dependency'] === 'redis');
+      expect(lines.map((l) => l['level'])).toEqual(['error', 'info']);
+      expect(lines[0]?.['msg']).toMatch(
+        new RegExp(`^redis at ${address} is unreachable: connect ECONNREFUSED .*; retrying, one line a minute while it lasts$`),
+      );
+      expect(lines[1]?.['msg']).toMatch(new RegExp(`^redis at ${address} answers again after \\d+ s$`));
+      expect(otherComplaints(from, address)).toEqual([]);
     });
 
-    it('turns 503 when PostgreSQL goes away, and recovers without a restart', async () => {
+    it('without PostgreSQL says so in one line and in /readyz, and recovers without a restart', async () => {
+      const address = new URL(postgresProxy.via(db.url)).host;
       await until('ready', async () => ((await readyStatus(base)) === 200 ? true : undefined));
+      const from = logLines.length;
       await postgresProxy.stop();
-      await until('not ready', async () => ((await readyStatus(base)) === 503 ? true : undefined), 5000);
-      const body = (await (await fetch(`${base}/readyz`)).json()) as {
-        checks: Record<string, { ok: boolean }>;
-      };
-      expect(body.checks['postgres']?.ok).toBe(false);
+      const body = await until(
+        'readyz to name the cause',
+        async () => {
+          const r = await readiness();
+          return r.checks['postgres']?.error?.startsWith(`unreachable at ${address} for `) ? r : undefined;
+        },
+        30_000,
+      );
       expect(body.checks['redis']?.ok).toBe(true);
+      await until('the outage line', () => logLines.slice(from).some((l) => l['dependency'] === 'postgres'), 30_000);
       await postgresProxy.start();
-      await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 10_000);
+      await until('ready again', async () => ((await readyStatus(base)) === 200 ? true : undefined), 30_000);
+      await until('the line saying it is back', () => logLines.slice(from).filter((l) => l['dependency'] === 'postgres').length === 2, 30_000);
+      const lines = logLines.slice(from).filter((l) => l['dependency'] === 'postgres');
+      expect(lines.map((l) => l['level'])).toEqual(['error', 'info']);
+      expect(lines[0]?.['msg']).toMatch(new RegExp(`^postgres at ${address} is unreachable: .+; retrying`));
+      expect(otherComplaints(from, address)).toEqual([]);
     });
 
     it('lets an account created through the API send mail through submission', async () => {

@@ -3,7 +3,7 @@ import { newQueueId, type PrismaClient } from '@mta/db';
 import { srsFromConfig } from '@mta/mail';
 import type pg from 'pg';
 import type { Logger, Metrics } from '@mta/observability';
-import type { JobProducer } from '@mta/queue';
+import { settlesWithin, type JobProducer } from '@mta/queue';
 import { SmtpServer, type SmtpHandler } from '@mta/smtp-server';
 import {
   createInboundResolver,
@@ -31,6 +31,9 @@ import { RecipientResolver } from './recipient-resolver';
 import { SubmissionHandler } from './submission-handler';
 import { loadTlsMaterial } from './tls-material';
 import { TransactionLog } from './transaction-log';
+
+/** How long a service waits at start for Redis before it starts without it. */
+const REDIS_START_WAIT_MS = 5_000;
 
 /** What the Nest modules of mx and submission hand over: the process's shared resources. */
 export interface SmtpServiceContext {
@@ -79,7 +82,9 @@ async function policyGate(service: 'mx' | 'submission', ctx: SmtpServiceContext)
     ctx.config.REDIS_PREFIX,
     ctx.config.POLICY_TIMEOUT_MS,
   );
-  await client.start();
+  // Subscribed within moments when Redis answers; with Redis down the service starts anyway
+  // (its questions get 451 until Redis is back; readiness and the outage line say why).
+  await settlesWithin(client.start(), REDIS_START_WAIT_MS);
   const accounts = new PrismaAccountLimits(ctx.db);
   const domains = new PrismaDomainGreylisting(ctx.db);
   const metrics = IntakeMetrics.for(ctx.metrics.registry);

@@ -5,3 +5,4 @@ export { Readiness, type ReadinessCheck, type ReadinessReport } from './readines
 export { Drain, type DrainStep, type DrainFailure } from './drain';
 export { HealthController } from './health.controller';
 export { ObservabilityModule, LOGGER } from './observability.module';
+export { DependencyOutage, Outages, addressOf, causeOf, type OutageLog, type OutageOptions } from './outage';

@@ -1,6 +1,6 @@
 /** The policy service in one call: its stores, DNS resolver and worker (feature module and tests). */
 import type { PrismaClient } from '@mta/db';
-import { createRedisConnection } from '@mta/queue';
+import { createRedisConnection, settlesWithin } from '@mta/queue';
 import type { Redis } from 'ioredis';
 import { PrismaAccountLimits } from './account-limits';
 import { dnsListResolver, type DnsListResolver } from './dns-lists';
@@ -52,7 +52,9 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
     },
     onError: options.onError,
   });
-  await worker.waitUntilReady();
+  // Ready within moments when Redis answers; with Redis down the service starts anyway and the
+  // worker connects when Redis is back (readiness and the outage line say why it waits).
+  await settlesWithin(worker.waitUntilReady(), 5_000);
   return {
     async close() {
       await worker.close();

@@ -3,7 +3,7 @@ import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, formatListenAddress, loadConfig, type AppConfig } from '@mta/config';
-import { Drain, Metrics, NestPinoLogger, createLogger } from '@mta/observability';
+import { Drain, Metrics, NestPinoLogger, Outages, createLogger } from '@mta/observability';
 import { CoreModule } from './core.module';
 import { securityHeaders } from './http-headers';
 import { exitOnShutdownSignals } from './shutdown';
@@ -27,10 +27,11 @@ export interface ServiceOptions {
  */
 export async function bootstrapService(options: ServiceOptions): Promise<INestApplication> {
   const config = loadServiceConfig(options);
-  const logger = createLogger(options.service, config.LOG_LEVEL);
+  const outages = new Outages();
+  const logger = createLogger(options.service, config.LOG_LEVEL, undefined, outages);
   const metrics = new Metrics(options.service);
 
-  @Module({ imports: [CoreModule.forRoot({ config, logger, metrics }), ...options.modules] })
+  @Module({ imports: [CoreModule.forRoot({ config, logger, metrics, outages }), ...options.modules] })
   class ServiceModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(ServiceModule, {

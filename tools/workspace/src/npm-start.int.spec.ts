@@ -128,7 +128,8 @@ describe.skipIf(!isRoot && process.env['CI'] !== 'true')('npm start on a bare ma
   }, 120_000);
 
   it('stops what it started on Ctrl-C, after the MTA', async () => {
-    process.kill(-start.pid!, 'SIGINT');
+    if (!start.pid) throw new Error('npm start has no pid');
+    process.kill(-start.pid, 'SIGINT');
     const running = () => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     // npm, the MTA, PostgreSQL and Redis gone: only the test's resolver is left in the namespace.
     await until('everything but the resolver to stop', () => running().join() === String(resolver.pid), 60_000, 250);

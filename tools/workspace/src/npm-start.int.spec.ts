@@ -127,6 +127,38 @@ describe.skipIf(!isRoot && process.env['CI'] !== 'true')('npm start on a bare ma
     expect(records).toMatch(/_domainkey\.example\.test\.\s.*TXT.*v=DKIM1/);
   }, 120_000);
 
+  it('uses explicit URLs as given, and without redis-server says in one line how to get one', () => {
+    // A second empty namespace: nothing answers there either.
+    const bare = `${ns}-bare`;
+    const emptyDir = mkdtempSync(path.join(os.tmpdir(), 'mta-no-path-')); // a PATH with nothing on it
+    execFileSync('ip', ['netns', 'add', bare]);
+    try {
+      execFileSync('ip', ['-n', bare, 'link', 'set', 'lo', 'up']);
+      const datastores = path.join(dir, 'tools/start/datastores.mjs');
+      const ip = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
+      const plan = (env: Record<string, string>) =>
+        spawnSync(
+          ip,
+          ['netns', 'exec', bare, process.execPath, '--input-type=module', '-e',
+            `import { startDatastores } from ${JSON.stringify(datastores)};
+             startDatastores({ root: ${JSON.stringify(dir)}, env: process.env, development: true, say: () => {} })
+               .then((r) => console.log(JSON.stringify(r.notes)), (e) => { console.log(e.message); process.exit(3); });`],
+          { env: { ...env, PATH: emptyDir }, encoding: 'utf8' },
+        );
+      const given = plan({ DATABASE_URL: 'postgresql://postgres@db.invalid/mta', REDIS_URL: 'redis://redis.invalid' });
+      expect(given.stdout.trim()).toBe('{"postgres":"DATABASE_URL","redis":"REDIS_URL"}');
+      // PostgreSQL given, Redis not, and no redis-server on the PATH (only node's directory).
+      const missing = plan({ DATABASE_URL: 'postgresql://postgres@db.invalid/mta' });
+      expect(missing.status).toBe(3);
+      expect(missing.stdout).toBe(
+        'nothing answers on 127.0.0.1:6379 and no redis-server is on the PATH: install one (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL\n',
+      );
+    } finally {
+      spawnSync('ip', ['netns', 'delete', bare]);
+      rmSync(emptyDir, { recursive: true, force: true });
+    }
+  });
+
   it('stops what it started on Ctrl-C, after the MTA', async () => {
     if (!start.pid) throw new Error('npm start has no pid');
     process.kill(-start.pid, 'SIGINT');

@@ -43,7 +43,8 @@ describe('DependencyOutage', () => {
     outage.answered();
     expect(log.lines[2]).toMatchObject({ level: 'info', message: 'redis at 127.0.0.1:6379 answers again after 3 min' });
     expect(outage.reason()).toBeUndefined();
-    expect(outage.swallows('connect ECONNREFUSED 127.0.0.1:6379')).toBe(false); // up: nothing swallowed
+    // Up again: other errors naming the address are logged as they are.
+    expect(outage.swallows('READONLY You can’t write against a read only replica (127.0.0.1:6379)')).toBe(false);
     outage.answered(); // already up: nothing to say
     expect(log.lines).toHaveLength(3);
   });
@@ -63,26 +64,27 @@ describe('DependencyOutage', () => {
 });
 
 describe('the logger during an outage', () => {
-  it('drops warnings and errors that repeat a known outage, and keeps the rest', () => {
+  it('starts the outage from whichever connection fails first, then drops what repeats it', () => {
     let out = '';
     const sink = new Writable({ write: (chunk, _enc, done) => ((out += chunk.toString()), done()) });
     const outages = new Outages();
     const logger = createLogger('test', 'info', sink, outages);
-    const redis = outages.add(
-      new DependencyOutage('redis', '127.0.0.1:6379', logger, { clientMessages: /Connection is closed/ }),
-    );
-    logger.child({ module: 'queue-manager' }).error({ err: 'connect ECONNREFUSED 127.0.0.1:6379' }, 'before: logged');
-    redis.failed(refused());
+    outages.add(new DependencyOutage('redis', '127.0.0.1:6379', logger, { clientMessages: /Connection is closed/ }));
+    logger.warn({ err: 'Connection is closed.' }, 'no outage known yet, and no address: logged');
+    // A worker's connection notices first: its line becomes the outage's one line.
+    logger.child({ module: 'queue-manager' }).error({ err: 'connect ECONNREFUSED 127.0.0.1:6379' }, 'worker: redis error');
     logger.child({ module: 'delivery' }).error({ err: refused() }, 'during: dropped');
     logger.warn({ err: 'Connection is closed.' }, 'during: dropped too');
     logger.error({ err: 'disk full' }, 'during, another error: logged');
     logger.info({ err: 'connect ECONNREFUSED 127.0.0.1:6379' }, 'during, info: logged');
+    logger.error({ err: 'connect ECONNREFUSED 127.0.0.1:5432' }, 'another address, no outage of it: logged');
     const messages = out.trim().split('\n').map((l) => JSON.parse(l).msg as string);
     expect(messages).toEqual([
-      'before: logged',
+      'no outage known yet, and no address: logged',
       'redis at 127.0.0.1:6379 is unreachable: connect ECONNREFUSED 127.0.0.1:6379; retrying, one line a minute while it lasts',
       'during, another error: logged',
       'during, info: logged',
+      'another address, no outage of it: logged',
     ]);
   });
 });

@@ -8,6 +8,10 @@
  * connection is gone) and counts them; the minute line says how many.
  */
 
+/** Errors of a connection that did not get through (with the address in the message). */
+const UNREACHABLE =
+  /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ECONNRESET|Can't reach database server/;
+
 /** What an outage needs of a logger (a pino `Logger` is one). */
 export interface OutageLog {
   error(fields: object, message: string): void;
@@ -119,12 +123,19 @@ export class DependencyOutage {
   }
 
   /**
-   * True (and counted) when a log line's error is this outage again, said by some caller:
-   * it names the address, or is what the client says without a connection.
+   * True (and counted) when a log line's error is this outage, said by some caller: a failed
+   * connection to this address (which starts the outage if nothing had yet: any of the
+   * process's connections may be the first to notice), or, during the outage, anything naming
+   * the address or what the client says without a connection.
    */
   swallows(message: string): boolean {
-    if (this.since === undefined) return false;
-    const hit = message.includes(this.address) || (this.options.clientMessages?.test(message) ?? false);
+    const names = message.includes(this.address);
+    if (this.since === undefined) {
+      if (!names || !UNREACHABLE.test(message)) return false;
+      this.failed(message);
+      return true;
+    }
+    const hit = names || (this.options.clientMessages?.test(message) ?? false);
     if (hit) this.quiet++;
     return hit;
   }

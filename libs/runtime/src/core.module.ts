@@ -29,8 +29,8 @@ interface DependencyOutages {
   redis: DependencyOutage;
 }
 
-/** How often PostgreSQL is pinged while nothing else asks (Redis reports by its own events). */
-const POSTGRES_WATCH_MS = 5_000;
+/** How often PostgreSQL and Redis are pinged while nothing else asks. */
+const WATCH_MS = 5_000;
 
 /** What the pg driver and Prisma say when the connection is gone (besides the address). */
 const POSTGRES_CLIENT_MESSAGES =
@@ -92,16 +92,12 @@ export class CoreModule implements OnModuleInit, OnModuleDestroy, BeforeApplicat
     const { redis } = this.outages;
     this.redis.on('ready', () => redis.answered());
     this.readiness.register({ name: 'postgres', check: () => this.pingPostgres(1_000) });
-    this.readiness.register({
-      name: 'redis',
-      check: async () => {
-        const down = redis.reason();
-        if (down) throw new Error(down);
-        await pingRedis(this.redis);
-      },
-    });
-    void this.pingPostgres(POSTGRES_WATCH_MS).catch(() => undefined);
-    this.watch = setInterval(() => void this.pingPostgres(POSTGRES_WATCH_MS).catch(() => undefined), POSTGRES_WATCH_MS);
+    this.readiness.register({ name: 'redis', check: () => this.pingRedis() });
+    void this.pingPostgres(WATCH_MS).catch(() => undefined);
+    this.watch = setInterval(() => {
+      void this.pingPostgres(WATCH_MS).catch(() => undefined);
+      void this.pingRedis().catch(() => undefined);
+    }, WATCH_MS);
     this.watch.unref();
   }
 
@@ -116,6 +112,21 @@ export class CoreModule implements OnModuleInit, OnModuleDestroy, BeforeApplicat
       outage.failed((error as Error).cause ?? error);
       throw new Error(outage.reason() ?? (error as Error).message);
     }
+  }
+
+  /**
+   * Pings Redis; an answer ends an outage (whichever connection noticed it first). A failure
+   * is not reported from here: the connections' own errors say why (ECONNREFUSED, ...), while
+   * a ping only says that the client is not connected.
+   */
+  private async pingRedis(): Promise<void> {
+    const outage = this.outages.redis;
+    try {
+      await pingRedis(this.redis);
+    } catch (error) {
+      throw new Error(outage.reason() ?? (error as Error).message);
+    }
+    outage.answered();
   }
 
   onModuleDestroy(): void {

@@ -8,7 +8,7 @@
  * Needs root (`ip netns`); skipped without it, except under CI=true where that is a failure.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { until } from '@mta/testing';
@@ -28,7 +28,8 @@ function copyCheckout(): string {
     encoding: 'utf8',
   })
     .split('\0')
-    .filter((f) => f && existsSync(path.join(root, f)));
+    // Regular files only: a node_modules that is a symlink is not ignored by `node_modules/`.
+    .filter((f) => f && existsSync(path.join(root, f)) && lstatSync(path.join(root, f)).isFile());
   for (const file of files) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     cpSync(path.join(root, file), path.join(dir, file));

@@ -221,7 +221,7 @@ describe.skipIf(!haveSwaks)('mtactl against a running stack', () => {
     const gone = await mtactl(['messages', 'show', String(queueId)]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/does not exist \(404 not_found\)/);
-  });
+  }, 180_000); // two dozen mtactl runs and a delivery attempt: 30 s was too short on a busy machine
 
   it('suppressions: add, list, delete', async () => {
     expect((await mtactl(['suppressions', 'add', 'Gone@remote.test', '--reason', 'complaint'])).code).toBe(0);

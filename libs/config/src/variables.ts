@@ -248,6 +248,14 @@ export const variables = {
     z.string().min(3).max(255),
     {},
   ),
+  TLSRPT_RECEIVE_ADDRESS: variable(
+    'Where other MTAs send TLS-RPT reports about our domains (the `rua=mailto:` of our `_smtp._tls` records, e.g. `tlsrpt@example.org`; it needs an account or alias so that mx accepts it). Reports delivered there are stored and shown by `GET /api/v1/tls-reports`; other mail to it goes to the mailbox. Unset: it is an ordinary mailbox.',
+    z
+      .email()
+      .max(254)
+      .transform((v) => v.toLowerCase()),
+    {},
+  ),
   DELIVERY_CONCURRENCY: variable(
     'Delivery jobs one `delivery` process works on at once (per-destination limits apply across processes).',
     integer(1, 1000),

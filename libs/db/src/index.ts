@@ -37,4 +37,5 @@ export type {
   Recipient,
   DeliveryAttempt,
   Event,
+  TlsReport,
 } from './generated/prisma/client';

@@ -13,6 +13,8 @@ import type { DeliveryAgent } from '../contract';
 import { RedisDestinationLimiter } from '../limits/destination-limiter';
 import { ConcurrencyLimitedAgent } from '../limits/limited-agent';
 import { createLocalDeliveryAgent, type MaildirSettings } from '../local/local-agent';
+import { TlsReportIngestAgent } from '../local/tls-report-agent';
+import type pg from 'pg';
 import { RemoteDeliveryAgent } from '../remote/remote-agent';
 import { parseRelayHost } from '../remote/route';
 import type { DeliveryAgents } from './delivery-worker';
@@ -44,6 +46,8 @@ export interface AgentSettings {
   readonly mtaSts?: boolean;
   /** `MTA_STS_FETCH_TIMEOUT_MS`: the whole HTTPS fetch of one policy. */
   readonly mtaStsFetchTimeoutMs?: number;
+  /** `TLSRPT_RECEIVE_ADDRESS`: TLS-RPT reports to it are stored (with `pool`), not filed. */
+  readonly tlsReports?: { readonly address: string; readonly pool: Pick<pg.Pool, 'query'> };
 }
 
 export interface RelayAuthSettings {
@@ -88,7 +92,9 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
       destinationOf: () => `relay:${settings.relayHost}`,
     });
   }
-  const local = createLocalDeliveryAgent(settings.local, { heloName: settings.hostname }, settings.maildir);
+  const mailbox = createLocalDeliveryAgent(settings.local, { heloName: settings.hostname }, settings.maildir);
+  const { tlsReports } = settings;
+  const local = tlsReports ? new TlsReportIngestAgent(mailbox, tlsReports.pool, tlsReports.address) : mailbox;
   return {
     remote,
     local,

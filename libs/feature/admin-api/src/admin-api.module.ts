@@ -13,6 +13,8 @@ import { EventsService } from './events/events.service';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
 import { MtaStsController } from './mta-sts/mta-sts.controller';
+import { TlsReportsController } from './tls-reports/tls-reports.controller';
+import { TlsReportsService } from './tls-reports/tls-reports.service';
 import { QueueActionsService } from './messages/queue-actions.service';
 import { OpenApiBuilder } from './openapi/openapi.builder';
 import { OpenApiController } from './openapi/openapi.controller';
@@ -49,6 +51,7 @@ import { TokensService } from './tokens/tokens.service';
     EventsController,
     SettingsController,
     MtaStsController,
+    TlsReportsController,
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
@@ -65,6 +68,7 @@ import { TokensService } from './tokens/tokens.service';
     SuppressionsService,
     EventsService,
     SettingsService,
+    TlsReportsService,
   ],
 })
 export class AdminApiModule {}

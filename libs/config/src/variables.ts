@@ -184,6 +184,11 @@ export const variables = {
     parsed(resolverList),
     both(''),
   ),
+  DANE_RESOLVER: variable(
+    "A DNSSEC-validating resolver of yours (`host` or `host:port`, e.g. a local unbound) for DANE (RFC 7672): its AD bit, and nobody else's, says whether an MX RRset and the TLSA records of the MX hosts are signed. Set: hosts with TLSA records are authenticated by them and never reached in clear text. Unset: no DANE.",
+    parsed(parseResolver),
+    {},
+  ),
   DELIVERY_PORT: variable('TCP port of remote mail exchangers; tests point it at a sink.', port, both('25')),
   LOCAL_DELIVERY: variable(
     'Mailbox delivery for local domains: `maildir:/path` or `lmtp://host:port`.',

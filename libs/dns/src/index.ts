@@ -18,3 +18,10 @@ export {
   type DnsResolveOptions,
   type MxRecordAnswer,
 } from './resolve-function';
+export {
+  lookupSecureMx,
+  lookupTlsa,
+  type SecureLookup,
+  type SecureLookupOptions,
+  type TlsaRecord,
+} from './secure';

@@ -25,6 +25,8 @@ export interface DnsResponse {
   rcode: string;
   answers: Answer[];
   authorities: Answer[];
+  /** The AD bit (RFC 4035 §3.2.3): the server says it validated the answer with DNSSEC. */
+  authenticated: boolean;
 }
 
 /** No server gave a usable answer: timeouts, SERVFAIL, REFUSED, network errors. */
@@ -45,6 +47,8 @@ export interface TransportOptions {
   timeoutMs: number;
   /** rounds over the server list */
   tries: number;
+  /** Ask for the AD bit (RFC 6840 §5.7): set AD in the query. Trust it only from a validating resolver of yours. */
+  dnssec?: boolean;
 }
 
 /** Response codes after which the next server is asked (as glibc does). */
@@ -57,7 +61,7 @@ export async function query(name: string, type: RecordType, options: TransportOp
     for (const server of options.servers) {
       let reply: DecodedPacket;
       try {
-        reply = await exchange(server, name, type, options.timeoutMs);
+        reply = await exchange(server, name, type, options.timeoutMs, options.dnssec === true);
       } catch (err) {
         last = err instanceof DnsTransportError ? err.reason : 'network';
         continue;
@@ -67,7 +71,12 @@ export async function query(name: string, type: RecordType, options: TransportOp
         last = rcode;
         continue;
       }
-      return { rcode, answers: reply.answers ?? [], authorities: reply.authorities ?? [] };
+      return {
+        rcode,
+        answers: reply.answers ?? [],
+        authorities: reply.authorities ?? [],
+        authenticated: reply.flag_ad === true,
+      };
     }
   }
   // The message may reach a DSN: it names the question, not our resolvers' addresses.
@@ -76,12 +85,12 @@ export async function query(name: string, type: RecordType, options: TransportOp
 }
 
 /** One question to one server: UDP first, TCP if the UDP answer is truncated. */
-async function exchange(server: DnsServer, name: string, type: RecordType, timeoutMs: number) {
+async function exchange(server: DnsServer, name: string, type: RecordType, timeoutMs: number, ad: boolean) {
   const id = randomInt(0, 0x10000);
   const request = packet.encode({
     type: 'query',
     id,
-    flags: packet.RECURSION_DESIRED,
+    flags: packet.RECURSION_DESIRED | (ad ? packet.AUTHENTIC_DATA : 0),
     questions: [{ type, name, class: 'IN' }],
   });
   const matches = (reply: DecodedPacket) =>

@@ -55,3 +55,9 @@ export {
 } from './postfix-mx';
 export { mtaStsPolicy, startMtaStsServer, type MtaStsServer, type PolicyHost } from './mta-sts-server';
 export { startRequireTlsPeer, type ReceivedTransaction, type RequireTlsPeer } from './requiretls-peer';
+export {
+  haveValidatingResolver,
+  startValidatingResolver,
+  type TestZone,
+  type ValidatingResolver,
+} from './validating-resolver';

@@ -41,8 +41,8 @@ describe('the template test databases are copied from', () => {
         const { rows } = await client.query<{ n: string }>(
           'SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
         );
-        const migrations = readdirSync(path.join(findWorkspaceRoot(), 'libs/db/prisma/migrations')).filter((n) =>
-          /^\d{14}_/.test(n),
+        const migrations = readdirSync(path.join(findWorkspaceRoot(), 'libs/db/prisma/migrations')).filter(
+          (n) => /^\d{14}_/.test(n),
         );
         expect(Number(rows[0]?.n)).toBe(migrations.length);
       } finally {

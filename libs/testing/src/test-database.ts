@@ -2,7 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { DEFAULT_DATABASE_URL, dropDatabase, findWorkspaceRoot, migrateDatabase, withDatabaseName } from '@mta/db';
+import {
+  DEFAULT_DATABASE_URL,
+  dropDatabase,
+  findWorkspaceRoot,
+  migrateDatabase,
+  withDatabaseName,
+} from '@mta/db';
 
 /** The PostgreSQL server tests use; each test file gets its own database on it. */
 export const TEST_DATABASE_SERVER_URL = process.env['TEST_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;

@@ -52,3 +52,6 @@ export {
   type TlsReportDeps,
   type TlsReportSettings,
 } from './tlsrpt/daily';
+export { DanePolicies, type DaneOptions, type HostDane } from './dane/dane';
+export { daneVerify, usableTlsa } from './dane/verify';
+export type { PlanOptions } from './plan';

@@ -15,6 +15,8 @@ import type { MtaStsLookup, MtaStsPolicies } from './mta-sts/mta-sts';
 import type { CachedPolicy } from './mta-sts/store';
 import { checkDnsIdentity } from './names';
 import type { ReportPolicy, TlsRptRecorder } from './tlsrpt/store';
+import type { DanePolicies } from './dane/dane';
+import { danePlan } from './dane/plan';
 
 /** The policy an attempt was made under: shown on the attempt and counted in metrics. */
 export type TlsPolicyLabel = 'opportunistic' | 'mta-sts' | 'mta-sts-testing' | 'dane';
@@ -25,7 +27,21 @@ export interface HostTls {
   readonly reason?: string;
   readonly tls: TlsPolicy;
   readonly tlsSettings?: TlsSettings;
+  /** DANE: the server is authenticated by this check of its chain, not by CAs. */
+  readonly verifyPeer?: (chain: readonly Buffer[]) => string | null;
   readonly label: TlsPolicyLabel;
+}
+
+export interface PlanOptions {
+  /**
+   * The message is REQUIRETLS (RFC 8689 §4.2.1): an MTA-STS policy in `testing` mode is applied
+   * as if it were `enforce`, and no host is used that no policy authenticates.
+   */
+  readonly requireTls?: boolean;
+  /** The MX hosts the route resolved to: their TLSA records are looked up (DANE). */
+  readonly hosts?: readonly string[];
+  /** The port they are connected on (TLSA `_port._tcp`), 25 unless tests say otherwise. */
+  readonly port?: number;
 }
 
 export interface TlsPlan {
@@ -63,18 +79,30 @@ export class OutboundTlsPolicy {
   constructor(
     private readonly options: {
       readonly mtaSts?: Pick<MtaStsPolicies, 'lookup'>;
+      /** DANE (RFC 7672), with the validating resolver the operator named. */
+      readonly dane?: Pick<DanePolicies, 'lookup'>;
       /** TLS-RPT: where the outcome of each session under a policy is counted. */
       readonly recorder?: TlsRptRecorder;
     },
   ) {}
 
   /**
-   * The plan for mail to `domain` (the recipient domain, lower-case A-label). `requireTls`: the
-   * message is REQUIRETLS (RFC 8689 §4.2.1): an MTA-STS policy in `testing` mode is applied
-   * as if it were `enforce`.
+   * The plan for mail to `domain` (the recipient domain, lower-case A-label). DANE wins over
+   * MTA-STS for the hosts that have TLSA records (RFC 8461 §2); the others follow MTA-STS.
    */
-  async plan(domain: string, options: { requireTls?: boolean } = {}): Promise<TlsPlan> {
-    if (domain.startsWith('[') || !this.options.mtaSts) return noPolicy(domain);
+  async plan(domain: string, options: PlanOptions = {}): Promise<TlsPlan> {
+    if (domain.startsWith('[')) return noPolicy(domain);
+    const requireTls = options.requireTls === true;
+    const base = await this.mtaStsPlan(domain, requireTls);
+    const { dane } = this.options;
+    if (!dane || !options.hosts?.length) return base;
+    const hosts = await dane.lookup(domain, options.hosts, options.port ?? 25);
+    if (!hosts || [...hosts.values()].every((h) => h.status === 'none')) return base;
+    return danePlan(base, hosts, requireTls, this.options.recorder);
+  }
+
+  private async mtaStsPlan(domain: string, requireTls: boolean): Promise<TlsPlan> {
+    if (!this.options.mtaSts) return noPolicy(domain);
     const lookup = await this.options.mtaSts.lookup(domain);
     const policy = lookup.policy;
     // RFC 8460 §4.3.2.3: a policy that cannot be fetched is a failure of each delivery that
@@ -87,7 +115,7 @@ export class OutboundTlsPolicy {
         { 'result-type': fetchError },
       );
     if (!policy || policy.mode === 'none') return { ...noPolicy(domain), mtaSts: lookup };
-    return mtaStsPlan(domain, policy, lookup, options.requireTls === true, this.options.recorder);
+    return mtaStsPlan(domain, policy, lookup, requireTls, this.options.recorder);
   }
 }
 

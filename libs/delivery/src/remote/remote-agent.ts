@@ -25,7 +25,7 @@ import {
   type TraceFn,
 } from '@mta/smtp-client';
 import type { MxResolver } from '@mta/dns';
-import { noPolicy, type HostTls, type TlsPlan } from '@mta/tls-policy';
+import { noPolicy, type HostTls, type PlanOptions, type TlsPlan } from '@mta/tls-policy';
 import { headerNeedsUtf8, openBody } from '../body';
 import {
   allRecipients,
@@ -65,7 +65,7 @@ export interface RemoteAgentOptions {
    * MTA-STS (and later DANE) for MX deliveries: which MX hosts may be used and what TLS each
    * needs. Absent: opportunistic STARTTLS everywhere. Not used for the smart host.
    */
-  readonly tlsPolicy?: { plan(domain: string, options?: { requireTls?: boolean }): Promise<TlsPlan> };
+  readonly tlsPolicy?: { plan(domain: string, options?: PlanOptions): Promise<TlsPlan> };
 }
 
 /** A failed connection attempt, kept to answer for recipients no session reached. */
@@ -91,10 +91,8 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
     if (request.recipients.length === 0) throw new TypeError('a delivery needs at least one recipient');
     const destination = defaultDestination(request);
-    const [route, plan] = await Promise.all([
-      routeFor(destination, this.options.port ?? 25, this.options.resolver, this.options.relay),
-      this.planFor(destination, request.envelope.requireTls === true),
-    ]);
+    const port = this.options.port ?? 25;
+    const route = await routeFor(destination, port, this.options.resolver, this.options.relay);
     if (!route.ok) {
       // DNS said where (not) to go: 556 5.1.10 null MX, 550 5.1.2 NXDOMAIN... or 451 4.4.3.
       const { code, enhanced, text, permanent } = route;
@@ -104,6 +102,13 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         results: allRecipients(request, { kind, code, enhanced, text, source: 'local' }),
       };
     }
+    // The hosts are known now: DANE looks up their TLSA records (RFC 7672 §2.2.3).
+    const hosts = route.hosts.map((h) => h.host);
+    const plan = await this.planFor(destination, {
+      requireTls: request.envelope.requireTls === true,
+      hosts,
+      port,
+    });
     const refusal = request.envelope.requireTls ? this.requireTlsRefusal(plan) : null;
     if (refusal) return { status: 'attempted', results: allRecipients(request, refusal) };
     return { status: 'attempted', results: await this.tryHosts(request, route.hosts, plan) };
@@ -128,10 +133,10 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
   }
 
   /** The TLS plan of an MX delivery; the smart host and address literals get opportunistic TLS. */
-  private async planFor(destination: string, requireTls: boolean): Promise<TlsPlan> {
+  private async planFor(destination: string, options: PlanOptions): Promise<TlsPlan> {
     const source = this.options.tlsPolicy;
     if (this.options.relay || !source) return noPolicy(destination);
-    return source.plan(destination.toLowerCase(), { requireTls });
+    return source.plan(destination.toLowerCase(), options);
   }
 
   async close(): Promise<void> {
@@ -170,7 +175,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         if (request.signal?.aborted) break outer;
         addresses++;
         // A session is reused only under the TLS requirement it was opened with.
-        const key = `${SmtpConnectionPool.key(host.host, address, host.port)}|${hostTls.tls}`;
+        const key = `${SmtpConnectionPool.key(host.host, address, host.port)}|${hostTls.tls}|${hostTls.label}`;
         const client =
           (await this.pool?.take(key)) ??
           (await this.connect(host, address, hostTls, failures, request.signal, plan));
@@ -231,6 +236,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
       heloName: this.options.heloName,
       tls: hostTls.tls,
       tlsSettings: hostTls.tlsSettings ?? this.options.tlsSettings,
+      ...(hostTls.verifyPeer ? { verifyPeer: hostTls.verifyPeer } : {}),
       auth: relay?.auth,
       allowInsecureAuth: relay?.allowInsecureAuth,
       timeouts: this.options.timeouts,

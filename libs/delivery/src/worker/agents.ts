@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import type { LocalDeliveryTarget } from '@mta/config';
 import type { AuthCredentials } from '@mta/smtp-client';
 import { createDnsResolve, MxResolver, type DnsServer } from '@mta/dns';
-import { MtaStsPolicies, OutboundTlsPolicy, RedisPolicyStore, RedisTlsRptStore } from '@mta/tls-policy';
+import {
+  DanePolicies,
+  MtaStsPolicies,
+  OutboundTlsPolicy,
+  RedisPolicyStore,
+  RedisTlsRptStore,
+} from '@mta/tls-policy';
 import type { Redis } from 'ioredis';
 import type { DeliveryAgent } from '../contract';
 import { RedisDestinationLimiter } from '../limits/destination-limiter';
@@ -44,6 +50,8 @@ export interface AgentSettings {
   readonly destinationLimit?: number;
   /** `MTA_STS`: honour the MTA-STS policies of recipient domains (default true). */
   readonly mtaSts?: boolean;
+  /** `DANE_RESOLVER`: the validating resolver DANE believes (unset: no DANE). */
+  readonly daneResolver?: DnsServer;
   /** `MTA_STS_FETCH_TIMEOUT_MS`: the whole HTTPS fetch of one policy. */
   readonly mtaStsFetchTimeoutMs?: number;
   /** `TLSRPT_RECEIVE_ADDRESS`: TLS-RPT reports to it are stored (with `pool`), not filed. */
@@ -105,16 +113,27 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
   };
 }
 
-/** MTA-STS with its policies cached in Redis, shared by every delivery process. */
+/**
+ * MTA-STS with its policies cached in Redis (shared by every delivery process), DANE when a
+ * validating resolver is named, and the TLS-RPT counts of both.
+ */
 function outboundTlsPolicy(settings: AgentSettings): OutboundTlsPolicy | undefined {
-  if (settings.mtaSts === false) return undefined;
-  const mtaSts = new MtaStsPolicies({
-    resolve: createDnsResolve({ servers: settings.dnsServers }),
-    store: new RedisPolicyStore(settings.redis, settings.prefix),
-    fetchTimeoutMs: settings.mtaStsFetchTimeoutMs,
-  });
+  const mtaSts =
+    settings.mtaSts === false
+      ? undefined
+      : new MtaStsPolicies({
+          resolve: createDnsResolve({ servers: settings.dnsServers }),
+          store: new RedisPolicyStore(settings.redis, settings.prefix),
+          fetchTimeoutMs: settings.mtaStsFetchTimeoutMs,
+        });
+  const dane = settings.daneResolver ? new DanePolicies({ resolver: settings.daneResolver }) : undefined;
+  if (!mtaSts && !dane) return undefined;
   // TLS-RPT (RFC 8460): each session under a policy is counted for the daily report.
-  return new OutboundTlsPolicy({ mtaSts, recorder: new RedisTlsRptStore(settings.redis, settings.prefix) });
+  return new OutboundTlsPolicy({
+    mtaSts,
+    dane,
+    recorder: new RedisTlsRptStore(settings.redis, settings.prefix),
+  });
 }
 
 /** The smart host credentials; a password file is read now (one trailing newline dropped). */

@@ -62,6 +62,7 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
       prefix: config.REDIS_PREFIX,
       mtaSts: config.MTA_STS,
       mtaStsFetchTimeoutMs: config.MTA_STS_FETCH_TIMEOUT_MS,
+      daneResolver: config.DANE_RESOLVER,
       ...(config.TLSRPT_RECEIVE_ADDRESS
         ? { tlsReports: { address: config.TLSRPT_RECEIVE_ADDRESS, pool: this.db.pool } }
         : {}),

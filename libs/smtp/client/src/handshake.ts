@@ -41,6 +41,13 @@ export interface HandshakeOptions {
   readonly heloName: string;
   readonly tls: TlsPolicy;
   readonly tlsSettings?: TlsSettings;
+  /**
+   * Authenticate the server by something other than the WebPKI (DANE, RFC 7672): called with
+   * the presented chain (DER, the server's own certificate first) right after the handshake,
+   * before anything else is said; null accepts it (the facts then say `authorized`), a text
+   * refuses it (deferred, 4.7.5). With it, the chain is not checked against CAs.
+   */
+  readonly verifyPeer?: (chain: readonly Buffer[]) => string | null;
   readonly auth?: AuthCredentials;
   /** Send credentials over a plaintext session. Off by default; only for tests or loopback relays. */
   readonly allowInsecureAuth?: boolean;
@@ -80,11 +87,12 @@ export async function handshake(
   if (await wantsTls(conn, o.tls, capabilities, t)) {
     const servername = net.isIP(o.host) ? null : o.host; // RFC 6066 §3: no IP literals in SNI
     tls = await conn.startTls(
-      { ...o.tlsSettings, host: o.host, rejectUnauthorized: o.tls === 'required-verify' },
+      { ...o.tlsSettings, host: o.host, rejectUnauthorized: o.tls === 'required-verify' && !o.verifyPeer },
       servername,
       t.starttls,
     );
     progress.tls = tls;
+    if (o.verifyPeer) tls = progress.tls = verified(conn, tls, o.verifyPeer);
     // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
     ({ helo, capabilities } = await sayHello(conn, o.heloName, t, lmtp));
   }
@@ -101,6 +109,19 @@ export async function handshake(
     authMechanism = await authenticate(conn, capabilities.auth, o.auth, t.auth);
   }
   return { greeting, helo, capabilities, tls, authMechanism };
+}
+
+/** The caller's verdict on the presented chain (DANE); a refusal ends the session. */
+function verified(
+  conn: Connection,
+  tls: TlsFacts,
+  verify: (chain: readonly Buffer[]) => string | null,
+): TlsFacts {
+  const why = verify(tls.peerChain ?? []);
+  if (why !== null) {
+    throw conn.fail(DeliveryError.local('starttls', '4.7.5', `TLS authentication failed: ${why}`));
+  }
+  return { ...tls, authorized: true, authorizationError: null };
 }
 
 /**

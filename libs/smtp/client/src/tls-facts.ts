@@ -21,6 +21,8 @@ export interface TlsFacts {
   readonly peerIssuer: string | null;
   /** SHA-256 fingerprint of the peer certificate. */
   readonly peerFingerprint256: string | null;
+  /** The certificates the peer presented (DER), its own first: what DANE matches (RFC 7672). */
+  readonly peerChain?: readonly Buffer[];
 }
 
 export function tlsFactsOf(socket: TLSSocket, servername: string | null): TlsFacts {
@@ -40,5 +42,19 @@ export function tlsFactsOf(socket: TLSSocket, servername: string | null): TlsFac
     peerSubject: hasCert ? cn(cert.subject) : null,
     peerIssuer: hasCert ? cn(cert.issuer) : null,
     peerFingerprint256: hasCert ? (cert.fingerprint256 ?? null) : null,
+    peerChain: hasCert ? presentedChain(socket) : [],
   };
+}
+
+/** The chain as Node gives it (`issuerCertificate` links), without repeating a self-signed root. */
+function presentedChain(socket: TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  const seen = new Set<string>();
+  let cert = socket.getPeerCertificate(true);
+  while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    out.push(cert.raw);
+    cert = cert.issuerCertificate;
+  }
+  return out;
 }

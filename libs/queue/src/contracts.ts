@@ -143,22 +143,31 @@ export function parseJob<N extends QueueName>(queue: N, data: unknown): JobData<
   return result.data as JobData<N>;
 }
 
+/** A destination in a job id: ':' (e.g. the smart host destination `relay:<host>`) as `%3A`. */
+const idPart = (s: string): string => s.replace(/%/g, '%25').replace(/:/g, '%3A');
+
+/**
+ * What names one delivery step, apart from the payload that carries it: a `delivery` job and the
+ * `outcome` job that reports it share it, so either id follows from the other's key.
+ */
+export type StepKey = Pick<JobData<QueueName.Delivery>, 'messageId' | 'route' | 'destination' | 'attempt'>;
+
+/** The id of a step's `delivery` or `outcome` job. */
+export function stepJobId(queue: QueueName.Delivery | QueueName.Outcome, key: StepKey): string {
+  return `${queue}/${key.messageId}/${key.route}/${idPart(key.destination)}/${key.attempt}`;
+}
+
 /**
  * Deterministic job ids, so that a replay (reconciler, retry after a crash) of the same
  * step is deduplicated by BullMQ instead of running twice. BullMQ ids may not contain ':'.
  * `undefined` lets BullMQ number the job (questions that are never replayed).
  */
-/** A destination in a job id: ':' (e.g. the smart host destination `relay:<host>`) as `%3A`. */
-const idPart = (s: string): string => s.replace(/%/g, '%25').replace(/:/g, '%3A');
-
 export const jobIdOf: { [N in QueueName]: (job: JobData<N>) => string | undefined } = {
   // One message: `accepted/<id>`, so that a replay of the same message finds its job. A group:
   // named after its first message and its size.
   [QueueName.Accepted]: ({ messageIds: [first, ...rest] }) =>
     rest.length === 0 ? `accepted/${first}` : `accepted/${first}/${rest.length + 1}`,
-  [QueueName.Delivery]: (job) =>
-    `delivery/${job.messageId}/${job.route}/${idPart(job.destination)}/${job.attempt}`,
-  [QueueName.Outcome]: (job) =>
-    `outcome/${job.messageId}/${job.route}/${idPart(job.destination)}/${job.attempt}`,
+  [QueueName.Delivery]: (job) => stepJobId(QueueName.Delivery, job),
+  [QueueName.Outcome]: (job) => stepJobId(QueueName.Outcome, job),
   [QueueName.Policy]: () => undefined,
 };

@@ -9,6 +9,8 @@ export {
   contracts,
   parseJob,
   jobIdOf,
+  stepJobId,
+  type StepKey,
   JobContractError,
   type JobData,
 } from './contracts';

@@ -27,6 +27,8 @@ const constraints = [
   { sourceTag: 'scope:policy', onlyDependOnLibsWithTags: ['scope:dns', 'scope:queue', 'scope:db'] },
   // tls-policy: MTA-STS, DANE and TLS-RPT for outbound TLS (what a delivery may connect to, and how).
   { sourceTag: 'scope:tls-policy', onlyDependOnLibsWithTags: ['scope:smtp-client', 'scope:dns'] },
+  // The owner of a message's life (states, transitions, the statements that move them, job planning).
+  { sourceTag: 'scope:queue-state', onlyDependOnLibsWithTags: ['scope:db', 'scope:queue'] },
   {
     sourceTag: 'scope:delivery',
     onlyDependOnLibsWithTags: [
@@ -36,6 +38,7 @@ const constraints = [
       'scope:tls-policy',
       'scope:db',
       'scope:queue',
+      'scope:queue-state',
       'scope:mail',
       'scope:config',
       'scope:observability',
@@ -49,6 +52,7 @@ const constraints = [
       'scope:mail',
       'scope:db',
       'scope:queue',
+      'scope:queue-state',
       'scope:auth',
       'scope:policy',
       'scope:config',
@@ -61,6 +65,7 @@ const constraints = [
     onlyDependOnLibsWithTags: [
       'scope:db',
       'scope:queue',
+      'scope:queue-state',
       'scope:mail',
       'scope:smtp-protocol',
       'scope:policy',

@@ -23,21 +23,18 @@ import { newQueueId, readMessageBody, type Message, type Recipient, type Recipie
 import { canSendDsn, composeDsn, shouldNotify, type DsnRecipient } from '@mta/mail';
 import { QueueName } from '@mta/queue';
 import type { NotifyCondition } from '@mta/smtp-protocol';
+import type { Logger } from '@mta/observability';
+import { EXPIRED_REASON, EXPIRED_STATUS, RecipientStatus, storeDsn, type DsnKind } from '@mta/queue-state';
 import type { Context } from './context';
 import { signDsn } from './dsn-signing';
-import { TX } from './types';
-import { EXPIRED_STATUS, isExpired, lastReplyOf } from './fail';
+import { isExpired, lastReplyOf } from './fail';
 import { expiresAt } from './schedule';
 
 /** Stored DSNs are cut into chunks of this size (`message_chunks`). */
 const CHUNK_SIZE = 256 * 1024;
 
-type DsnKind = 'failed' | 'delayed' | 'success';
-
 /** RFC 3464 §2.3.3: the actions that answer NOTIFY=SUCCESS (we do not expand). */
 export type SuccessAction = 'delivered' | 'relayed';
-
-class LostRace extends Error {}
 
 export class DsnWriter {
   constructor(private readonly ctx: Context) {}
@@ -56,7 +53,7 @@ export class DsnWriter {
     const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
     if (!msg || !canSendDsn(msg.sender)) return null;
     const failed = await this.ctx.db.recipient.findMany({
-      where: { messageId, status: 'failed' },
+      where: { messageId, status: RecipientStatus.failed },
       orderBy: { address: 'asc' },
     });
     const due = failed.filter((r) => this.wants(r, 'failed'));
@@ -76,7 +73,7 @@ export class DsnWriter {
     const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
     if (!msg || !canSendDsn(msg.sender)) return null;
     const rows = await this.ctx.db.recipient.findMany({
-      where: { id: { in: [...actions.keys()] }, messageId, status: 'delivered' },
+      where: { id: { in: [...actions.keys()] }, messageId, status: RecipientStatus.delivered },
       orderBy: { address: 'asc' },
     });
     const due = rows.filter((r) => this.wants(r, 'delivered'));
@@ -89,7 +86,7 @@ export class DsnWriter {
     const msg = await this.ctx.db.message.findUnique({ where: { id: messageId } });
     if (!msg || !canSendDsn(msg.sender)) return null;
     const rows = await this.ctx.db.recipient.findMany({
-      where: { id: { in: [...recipientIds] }, status: 'deferred', delayNotifiedAt: null },
+      where: { id: { in: [...recipientIds] }, status: RecipientStatus.deferred, delayNotifiedAt: null },
       orderBy: { address: 'asc' },
     });
     const due = rows.filter((r) => this.wants(r, 'delayed'));
@@ -97,6 +94,7 @@ export class DsnWriter {
     return this.write(msg, due, 'delayed');
   }
 
+  /** Composes the DSN, stores it with its move (storeDsn) and enqueues it like any message. */
   private async write(
     msg: Message,
     recipients: Recipient[],
@@ -106,7 +104,53 @@ export class DsnWriter {
     const { ctx } = this;
     const now = ctx.now();
     const log = ctx.logger.child({ queueId: msg.queueId });
+    const dsn = await this.compose(msg, recipients, kind, now, actions);
+    const content = await signDsn(ctx, dsn.content, log);
+    const to = dsn.envelope.to;
+    const toDomain = to.includes('@') ? to.slice(to.lastIndexOf('@') + 1).toLowerCase() : '';
+    const queueId = newQueueId(now.getTime());
+    const bounceId = await storeDsn(ctx.db, {
+      kind,
+      about: msg,
+      recipientIds: recipients.map((r) => r.id),
+      now,
+      queueId,
+      to,
+      toDomain,
+      route: await this.routeOf(toDomain),
+      content,
+      chunkSize: CHUNK_SIZE,
+      smtpUtf8: dsn.smtpUtf8,
+      eightBitMime: dsn.eightBit,
+      messageIdHeader: dsn.messageId,
+      fromHeader: `Mail Delivery System <MAILER-DAEMON@${ctx.hostname}>`,
+      subject: dsn.subject,
+      returned: dsn.returned,
+    });
+    if (bounceId === null) return null;
+    this.report(kind, recipients, { log, queueId, to });
+    try {
+      await ctx.producer.enqueue(QueueName.Accepted, { messageIds: [bounceId] });
+    } catch (error) {
+      log.warn(
+        { dsnQueueId: queueId, err: (error as Error).message },
+        'accepted job of the DSN not enqueued; the reconciler will',
+      );
+    }
+    return bounceId;
+  }
+
+  /** The DSN's text (RFC 3464) from the stored original, as one buffer. */
+  private async compose(
+    msg: Message,
+    recipients: Recipient[],
+    kind: DsnKind,
+    now: Date,
+    actions?: ReadonlyMap<string, SuccessAction>,
+  ) {
+    const { ctx } = this;
     const remoteHosts = await this.lastRemoteHosts(recipients.map((r) => r.id));
+    const action = (r: Recipient) => (kind === 'success' ? (actions?.get(r.id) ?? 'delivered') : kind);
     const dsn = await composeDsn({
       sender: this.returnPath(msg.sender),
       envid: msg.dsnEnvid ?? undefined,
@@ -116,14 +160,7 @@ export class DsnWriter {
       arrivalDate: msg.receivedAt,
       date: now,
       maxReturnSize: ctx.maxReturnSize,
-      recipients: recipients.map((r) =>
-        this.dsnRecipient(
-          msg,
-          r,
-          kind === 'success' ? (actions?.get(r.id) ?? 'delivered') : kind,
-          remoteHosts.get(r.id),
-        ),
-      ),
+      recipients: recipients.map((r) => this.dsnRecipient(msg, r, action(r), remoteHosts.get(r.id))),
       original: {
         content: readMessageBody(ctx.db, msg.id),
         size: msg.size,
@@ -134,82 +171,18 @@ export class DsnWriter {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of dsn.stream) chunks.push(chunk as Buffer);
-    const content = await signDsn(ctx, Buffer.concat(chunks), log);
-    const to = dsn.envelope.to;
-    const domain = to.includes('@') ? to.slice(to.lastIndexOf('@') + 1).toLowerCase() : '';
-    const route = await this.routeOf(domain);
-    const queueId = newQueueId(now.getTime());
-    const ids = recipients.map((r) => r.id);
+    return { ...dsn, content: Buffer.concat(chunks) };
+  }
 
-    let bounceId: string;
-    try {
-      bounceId = await ctx.db.$transaction(async (tx) => {
-        // A success notice needs no guard: only the applier that moved the recipients to
-        // `delivered` writes it (a replayed outcome applies nothing).
-        const { count } =
-          kind === 'failed'
-            ? await tx.recipient.updateMany({
-                where: { id: { in: ids }, status: 'failed' },
-                data: { status: 'bounced' },
-              })
-            : kind === 'delayed'
-              ? await tx.recipient.updateMany({
-                  where: { id: { in: ids }, delayNotifiedAt: null },
-                  data: { delayNotifiedAt: now },
-                })
-              : { count: ids.length };
-        if (count !== ids.length) throw new LostRace();
-        const bounce = await tx.message.create({
-          select: { id: true },
-          data: {
-            queueId,
-            sender: '',
-            source: 'bounce',
-            size: content.length,
-            smtpUtf8: dsn.smtpUtf8,
-            eightBitMime: dsn.eightBit,
-            messageIdHeader: dsn.messageId,
-            fromHeader: `Mail Delivery System <MAILER-DAEMON@${ctx.hostname}>`,
-            subject: dsn.subject,
-            receivedAt: now,
-            recipients: { create: { address: to, domain, route, nextAttemptAt: now } },
-            chunks: {
-              createMany: {
-                data: splitChunks(content).map((data, seq) => ({
-                  seq,
-                  data: data as Uint8Array<ArrayBuffer>,
-                })),
-              },
-            },
-            events: {
-              create: {
-                type: 'accepted',
-                queueId,
-                detail: { source: 'bounce', kind, of: msg.queueId, size: content.length },
-              },
-            },
-          },
-        });
-        // The recipients' `delivered` events are written with the outcome; the notice itself is
-        // the DSN message's `accepted` event (detail.kind `success`, detail.of the original).
-        if (kind !== 'success')
-          await tx.event.createMany({
-            data: recipients.map((r) => ({
-              type: kind === 'failed' ? ('bounced' as const) : ('delayed' as const),
-              messageId: msg.id,
-              queueId: msg.queueId,
-              recipientId: r.id,
-              detail: { dsnQueueId: queueId, to, returned: dsn.returned },
-            })),
-          });
-        return bounce.id;
-      }, TX);
-    } catch (error) {
-      if (error instanceof LostRace) return null;
-      throw error;
-    }
+  /** Counts and one log line per recipient the DSN reports. */
+  private report(
+    kind: DsnKind,
+    recipients: readonly Recipient[],
+    { log, queueId, to }: { log: Logger; queueId: string; to: string },
+  ): void {
+    const { ctx } = this;
     ctx.metrics.dsns.inc({ kind });
-    if (kind !== 'success') ctx.metrics.count(kind === 'failed' ? 'bounced' : 'delayed', ids.length);
+    if (kind !== 'success') ctx.metrics.count(kind === 'failed' ? 'bounced' : 'delayed', recipients.length);
     const status = { failed: 'bounced', delayed: 'deferred', success: 'delivered' }[kind];
     const what = {
       failed: 'bounce written',
@@ -217,15 +190,6 @@ export class DsnWriter {
       success: 'success notice written',
     }[kind];
     for (const r of recipients) log.info({ recipient: r.address, status, dsnQueueId: queueId, to }, what);
-    try {
-      await ctx.producer.enqueue(QueueName.Accepted, { messageIds: [bounceId] });
-    } catch (error) {
-      log.warn(
-        { dsnQueueId: queueId, err: (error as Error).message },
-        'accepted job of the DSN not enqueued; the reconciler will',
-      );
-    }
-    return bounceId;
   }
 
   private dsnRecipient(
@@ -252,7 +216,7 @@ export class DsnWriter {
       status,
       // Final delivery (Maildir, our LMTP server) has no remote MTA to name (RFC 3464 §2.3.5).
       remoteMta: kind === 'delivered' ? undefined : remoteMta,
-      diagnosticCode: reply ?? (expired ? `${EXPIRED_STATUS} message expired` : undefined),
+      diagnosticCode: reply ?? (expired ? EXPIRED_REASON : undefined),
       diagnosticType: reply ? 'smtp' : 'x-mta',
       lastAttemptDate: r.lastAttemptAt ?? undefined,
       willRetryUntil: kind === 'delayed' ? expiresAt(this.ctx.schedule, msg.receivedAt) : undefined,
@@ -299,10 +263,4 @@ export function parseOrcpt(value: string | null): DsnRecipient['originalRecipien
     .trim()
     .replace(/\+([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   return { type, address };
-}
-
-function splitChunks(content: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < content.length; i += CHUNK_SIZE) out.push(content.subarray(i, i + CHUNK_SIZE));
-  return out.length ? out : [Buffer.alloc(0)];
 }

@@ -1,115 +1,83 @@
 /**
- * Recipients that fail without (another) delivery attempt: the message expired, or the address
- * is on the suppression list. Both become `failed`, and the failure DSN follows (see bounces.ts).
+ * The dispatcher's moves (the statements are @mta/queue-state's), with their log lines and
+ * counts: recipients that fail without (another) delivery attempt, because the message expired
+ * or the address is on the suppression list (both then get the failure DSN, bounces.ts), and the
+ * recipients of a paused destination, put off.
  */
 import type { Recipient } from '@mta/db';
-import type { Context } from './context';
-import { TX, type MessageRef } from './types';
+import {
+  EXPIRED_REASON,
+  expireRecipients,
+  postponeRecipient,
+  suppressRecipients,
+  type MessageRef,
+} from '@mta/queue-state';
+import type { DispatchContext } from './dispatcher';
+import { expiresAt } from './schedule';
 
-/** RFC 3463 §3.5: X.4.7 "Delivery time expired". */
-export const EXPIRED_STATUS = '4.4.7';
-export const EXPIRED_REASON = `${EXPIRED_STATUS} message expired`;
-/** RFC 3463 §3.8: X.7.1 "Delivery not authorized, message refused". */
-export const SUPPRESSED_REPLY = {
-  code: 550,
-  enhanced: '5.7.1',
-  text: 'Recipient address suppressed',
-} as const;
-
-const WAITING = ['queued', 'deferred'] as const;
-
-/**
- * Expired: the recipient keeps its last remote reply (the DSN quotes it as the diagnostic, with
- * status 4.4.7); an expired recipient is recognisable as `failed` with no or a non-5xx last reply.
- */
-export async function expireRecipients(
-  ctx: Context,
+/** Move `expire` before an attempt; how many moved. */
+export async function expire(
+  ctx: DispatchContext,
   msg: MessageRef,
   recipients: readonly Recipient[],
 ): Promise<number> {
   if (recipients.length === 0) return 0;
-  let n = 0;
-  await ctx.db.$transaction(async (tx) => {
-    for (const r of recipients) {
-      const { count } = await tx.recipient.updateMany({
-        where: { id: r.id, status: { in: [...WAITING] } },
-        data: { status: 'failed', nextAttemptAt: null },
-      });
-      if (count === 0) continue;
-      n++;
-      await tx.event.create({
-        data: {
-          type: 'expired',
-          messageId: msg.id,
-          queueId: msg.queueId,
-          recipientId: r.id,
-          detail: {
-            reason: EXPIRED_REASON,
-            attempts: r.attempts,
-            replyCode: r.lastReplyCode,
-            enhancedCode: r.lastEnhancedCode,
-            replyText: r.lastReplyText,
-          },
-        },
-      });
-    }
-  }, TX);
+  const moved = new Set(await expireRecipients(ctx.db, msg, recipients));
   const log = ctx.logger.child({ queueId: msg.queueId });
-  for (const r of recipients)
+  for (const r of recipients.filter((x) => moved.has(x.id)))
     log.info(
       { recipient: r.address, status: 'failed', reason: EXPIRED_REASON, lastReply: lastReplyOf(r) },
       'recipient expired',
     );
-  ctx.metrics.count('expired', n);
-  return n;
+  ctx.metrics.count('expired', moved.size);
+  return moved.size;
 }
 
-/** Suppressed: fails at once with 550 5.7.1, as if the next hop had refused it. */
-export async function suppressRecipients(
-  ctx: Context,
+/** Move `suppress`; how many moved. */
+export async function suppress(
+  ctx: DispatchContext,
   msg: MessageRef,
   recipients: readonly Recipient[],
   reasons: ReadonlyMap<string, string>,
 ): Promise<number> {
   if (recipients.length === 0) return 0;
-  const now = ctx.now();
-  let n = 0;
-  await ctx.db.$transaction(async (tx) => {
-    for (const r of recipients) {
-      const { count } = await tx.recipient.updateMany({
-        where: { id: r.id, status: { in: [...WAITING] } },
-        data: {
-          status: 'failed',
-          nextAttemptAt: null,
-          lastAttemptAt: now,
-          lastReplyCode: SUPPRESSED_REPLY.code,
-          lastEnhancedCode: SUPPRESSED_REPLY.enhanced,
-          lastReplyText: SUPPRESSED_REPLY.text,
-        },
-      });
-      if (count === 0) continue;
-      n++;
-      await tx.event.create({
-        data: {
-          type: 'failed',
-          messageId: msg.id,
-          queueId: msg.queueId,
-          recipientId: r.id,
-          detail: {
-            reason: 'suppressed',
-            suppression: reasons.get(r.id) ?? null,
-            replyCode: 550,
-            enhancedCode: '5.7.1',
-          },
-        },
-      });
-    }
-  }, TX);
+  const moved = new Set(await suppressRecipients(ctx.db, msg, recipients, reasons, ctx.now()));
   const log = ctx.logger.child({ queueId: msg.queueId });
-  for (const r of recipients)
-    log.info({ recipient: r.address, status: 'failed', reason: 'suppressed' }, 'recipient suppressed');
-  ctx.metrics.count('suppressed', n);
-  return n;
+  for (const r of recipients.filter((x) => moved.has(x.id)))
+    log.info(
+      { recipient: r.address, status: 'failed', reason: 'suppressed', suppression: reasons.get(r.id) },
+      'recipient suppressed',
+    );
+  ctx.metrics.count('suppressed', moved.size);
+  return moved.size;
+}
+
+/**
+ * The recipients of paused destinations wait until the pause ends or `pauseRecheckMs` from
+ * `base`, whichever is first, and never past the expiry.
+ */
+export async function postpone(
+  ctx: DispatchContext,
+  msg: MessageRef,
+  recipients: readonly Recipient[],
+  pauses: ReadonlyMap<string, Date | null>,
+  base: Date,
+): Promise<void> {
+  if (recipients.length === 0) return;
+  const expiry = expiresAt(ctx.schedule, msg.receivedAt).getTime();
+  const log = ctx.logger.child({ queueId: msg.queueId });
+  for (const r of recipients) {
+    const until = pauses.get(r.domain)?.getTime() ?? Infinity;
+    const next = new Date(
+      Math.min(Math.max(until, base.getTime()), base.getTime() + ctx.pauseRecheckMs, expiry),
+    );
+    await postponeRecipient(ctx.db, r.id, next);
+    log.info(
+      { recipient: r.address, destination: r.domain, nextAttemptAt: next.toISOString() },
+      'destination paused, recipient postponed',
+    );
+  }
+  ctx.metrics.count('paused', recipients.length);
 }
 
 export function lastReplyOf(
@@ -121,7 +89,11 @@ export function lastReplyOf(
     .join(' ');
 }
 
-/** A failed recipient whose failure is the expiry (status 4.4.7), not a 5xx. */
-export function isExpired(r: Pick<Recipient, 'status' | 'lastReplyCode'>): boolean {
-  return r.lastReplyCode === null || r.lastReplyCode < 500;
+/**
+ * A failed recipient whose failure is the expiry (status 4.4.7): its last reply is a 4xx, or it
+ * had none at all. Not a 5xx, nor an operator's delete with bounce (no reply code, but 5.0.0).
+ */
+export function isExpired(r: Pick<Recipient, 'status' | 'lastReplyCode' | 'lastEnhancedCode'>): boolean {
+  if (r.lastReplyCode === null) return r.lastEnhancedCode === null;
+  return r.lastReplyCode < 500;
 }

@@ -21,20 +21,26 @@ export {
   delayWarningDue,
   type RetrySchedule,
 } from './schedule';
+export { scheduleFromConfig } from './schedule-from-config';
+export {
+  QueueDispatch,
+  type DispatchAnswer,
+  type QueueDispatchDeps,
+  type QueueDispatchOptions,
+} from './queue-dispatch';
 export { Router, type RouteResult } from './router';
 export { OutcomeApplier, type ApplyResult, type OutcomeJobData } from './outcome-applier';
 export {
   Dispatcher,
-  destinationOf,
-  planJobs,
   type DeliveryJobData,
+  type DispatchContext,
   type DispatchOptions,
   type DispatchResult,
+  type JobPlacer,
 } from './dispatcher';
+export { decideOutcome, isHardBounce, type Decision, type OutcomeFacts } from './outcome';
 export { DsnWriter, parseOrcpt } from './bounces';
 export { writeReportMessage, type ReportWriterDeps } from './report-writer';
 export { Settler } from './settle';
 export { Reconciler, type ReconcileReport } from './reconciler';
 export { QueueManagerMetrics, type Transition } from './metrics';
-export { isDestinationPaused } from './pauses';
-export { EXPIRED_REASON, EXPIRED_STATUS, SUPPRESSED_REPLY } from './fail';

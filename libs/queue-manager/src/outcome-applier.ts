@@ -1,13 +1,12 @@
 /**
- * The outcome applier: consumes `outcome` (DESIGN.md "A message's life", step 5). Per recipient
- * (RFC 5321 §4.2.1 reply classes): 2xx → `delivered`; 4xx or no answer → `deferred`, retried per
- * the schedule (schedule.ts), or `failed` with 4.4.7 once the message has expired; 5xx → `failed`.
- * Each applied result writes a `delivery_attempts` row and an event; all results of an outcome
- * go in one statement (message-store.ts).
+ * The outcome applier: consumes `outcome` (DESIGN.md "A message's life", step 5). What each
+ * result means is decided by `decideOutcome` (outcome.ts, a pure function); each applied result
+ * writes a `delivery_attempts` row and an event, and a hard bounce may add a suppression; all
+ * results of a batch of outcomes go in one statement (@mta/queue-state `recordResults`).
  *
  * Idempotent: a result is applied only if the recipient is still waiting and has had fewer
- * attempts than the outcome's attempt number (a conditional update per recipient), so a replayed
- * or late outcome changes nothing.
+ * attempts than the outcome's attempt number, and only if its status and attempts are still
+ * those read (compare-and-set), so a replayed or late outcome changes nothing.
  *
  * Then: the deferred recipients get ONE delayed `delivery` job for their destination (attempt + 1),
  * a delay notice if they have waited long enough, the delivered ones that asked for NOTIFY=SUCCESS
@@ -16,18 +15,27 @@
  * Outcomes that arrive while a batch is being applied are applied together in the next one
  * (batches.ts): the statements above run once per batch, not once per outcome.
  */
-import { GroupCommit, type Recipient, type RecipientStatus } from '@mta/db';
+import { GroupCommit, type Recipient } from '@mta/db';
 import type { JobData, QueueName } from '@mta/queue';
 import { canSendDsn } from '@mta/mail';
+import {
+  EXPIRED_REASON,
+  MessageState,
+  RECIPIENT,
+  loadMessages,
+  recordResults,
+  type AppliedResult,
+  type MessageRef,
+  type RecordedOutcome,
+  type ResultMove,
+} from '@mta/queue-state';
 import type { DsnWriter, SuccessAction } from './bounces';
 import type { Context } from './context';
 import type { Dispatcher } from './dispatcher';
-import { EXPIRED_REASON } from './fail';
-import { delayWarningDue, nextAttempt } from './schedule';
+import { decideOutcome, moveOf, type Decision } from './outcome';
+import { delayWarningDue } from './schedule';
 import type { Settler } from './settle';
 import { batchOptions } from './batches';
-import { loadMessages, recordResults, type AppliedResult } from './message-store';
-import type { MessageRef } from './types';
 
 export type OutcomeJobData = JobData<QueueName.Outcome>;
 type Result = OutcomeJobData['results'][number];
@@ -43,13 +51,20 @@ export interface ApplyResult {
 
 const EMPTY: ApplyResult = { applied: 0, delivered: 0, deferred: 0, failed: 0, nextAttemptAt: null };
 
-/** An outcome's results as read against its recipients: what to record, and what it means. */
+/** A result that applies: the recipient as read, the result, and the move decided. */
 interface Planned {
   readonly r: Recipient;
   readonly result: Result;
-  readonly status: RecipientStatus;
-  readonly expired: boolean;
+  readonly move: ResultMove;
   readonly row: AppliedResult;
+}
+
+/** One outcome of a batch, read against its message. */
+interface OutcomePlan {
+  readonly outcome: OutcomeJobData;
+  readonly msg: MessageRef;
+  readonly next: Date | null;
+  readonly planned: Planned[];
 }
 
 export class OutcomeApplier {
@@ -75,6 +90,43 @@ export class OutcomeApplier {
    * steps (retries, delay notices, DSNs) run per message.
    */
   async applyMany(outcomes: readonly OutcomeJobData[]): Promise<ApplyResult[]> {
+    const plans = await this.plan(outcomes);
+    const now = this.ctx.now();
+    const updated = await recordResults(
+      this.ctx.pool,
+      now,
+      plans.flatMap((p) => (p ? recorded(p) : [])),
+    );
+    const results: ApplyResult[] = [];
+    const toSettle = new Map<string, MessageRef>();
+    for (const p of plans) {
+      if (!p) {
+        results.push(EMPTY);
+        continue;
+      }
+      const applied = p.planned.filter((x) => updated.has(x.r.id));
+      this.report(p, applied);
+      const deferred = applied.filter((a) => a.move === 'defer').map((a) => a.r);
+      const failedAtDispatch = await this.retry(p.msg, deferred, p.next, now);
+      const failed = applied.filter((a) => RECIPIENT[a.move].to === RECIPIENT.fail.to).length;
+      const delivered = applied.filter((a) => a.move === 'deliver').length;
+      if (failed + delivered + failedAtDispatch > 0 && p.msg.state === MessageState.queued)
+        toSettle.set(p.msg.id, p.msg);
+      results.push({
+        applied: applied.length,
+        delivered,
+        deferred: deferred.length,
+        failed,
+        nextAttemptAt: deferred.length ? p.next : null,
+      });
+    }
+    await this.successNotices(plans, updated);
+    await this.settler.settleMany([...toSettle.values()]);
+    return results;
+  }
+
+  /** Reads the batch's messages (and the settings) and decides every result. */
+  private async plan(outcomes: readonly OutcomeJobData[]): Promise<(OutcomePlan | null)[]> {
     const { ctx } = this;
     const loaded = await loadMessages(
       ctx.pool,
@@ -84,56 +136,78 @@ export class OutcomeApplier {
     const now = ctx.now();
     // A recipient in two outcomes of one batch (a replay next to the original) is applied once.
     const seen = new Set<string>();
-    const plans = outcomes.map((outcome) => {
-      const message = loaded.get(outcome.messageId);
+    return outcomes.map((outcome) => {
+      const message = loaded.messages.get(outcome.messageId);
       if (!message) return null;
-      const next = nextAttempt(ctx.schedule, message.msg.receivedAt, outcome.attempt, now, ctx.random);
-      const planned = this.plan(outcome, message.recipients, next, seen);
-      return { outcome, msg: message.msg, next, planned };
-    });
-    const updated = await recordResults(
-      ctx.pool,
-      now,
-      plans.flatMap((p) =>
-        p && p.planned.length > 0
-          ? [
-              {
-                messageId: p.msg.id,
-                queueId: p.msg.queueId,
-                attempt: p.outcome.attempt,
-                results: p.planned.map((x) => x.row),
-              },
-            ]
-          : [],
-      ),
-    );
-
-    const results: ApplyResult[] = [];
-    const toSettle = new Map<string, MessageRef>();
-    for (const p of plans) {
-      if (!p) {
-        results.push(EMPTY);
-        continue;
-      }
-      const { outcome, msg, next } = p;
-      const applied = p.planned.filter((x) => updated.has(x.r.id));
-      this.report(msg, outcome, next, applied);
-      const deferred = applied.filter((a) => a.status === 'deferred').map((a) => a.r);
-      const failedAtDispatch = await this.retry(msg, deferred, next, now);
-      const failed = applied.filter((a) => a.status === 'failed').length;
-      const delivered = applied.filter((a) => a.status === 'delivered').length;
-      if (failed + delivered + failedAtDispatch > 0 && msg.state === 'queued') toSettle.set(msg.id, msg);
-      results.push({
-        applied: applied.length,
-        delivered,
-        deferred: deferred.length,
-        failed,
-        nextAttemptAt: deferred.length ? next : null,
+      const byId = new Map(message.recipients.filter((r) => !seen.has(r.id)).map((r) => [r.id, r]));
+      const { decisions, nextAttemptAt } = decideOutcome({
+        attempt: outcome.attempt,
+        results: outcome.results,
+        recipients: byId,
+        schedule: ctx.schedule,
+        receivedAt: message.msg.receivedAt,
+        now,
+        random: ctx.random,
+        suppressHardBounces: loaded.suppressHardBounces,
       });
-    }
-    await this.successNotices(plans, updated);
-    await this.settler.settleMany([...toSettle.values()]);
-    return results;
+      const planned = outcome.results.flatMap((result, i) => {
+        const move = moveOf(decisions[i]);
+        const r = byId.get(result.recipientId);
+        if (!move || !r) return [];
+        seen.add(r.id);
+        return [this.planned(outcome, r, result, decisions[i], move, message.msg, nextAttemptAt)];
+      });
+      return { outcome, msg: message.msg, next: nextAttemptAt, planned };
+    });
+  }
+
+  /** One result's row (what recordResults writes) and the recipient as it will be. */
+  private planned(
+    outcome: OutcomeJobData,
+    r: Recipient,
+    result: Result,
+    decision: Decision,
+    move: ResultMove,
+    msg: MessageRef,
+    next: Date | null,
+  ): Planned {
+    const nextAttemptAt = 'nextAttemptAt' in decision ? decision.nextAttemptAt : null;
+    const status = RECIPIENT[move].to;
+    const suppress = decision.move === 'fail' && decision.suppress;
+    const expired = move === 'expire';
+    return {
+      r: { ...r, status, attempts: outcome.attempt, nextAttemptAt: next },
+      result,
+      move,
+      row: {
+        recipient: r,
+        move,
+        nextAttemptAt,
+        code: result.code,
+        enhanced: result.enhanced ?? null,
+        text: result.text,
+        suppress: suppress ? { reason: hardBounceReason(result), queueId: msg.queueId } : null,
+        eventDetail: {
+          replyCode: result.code,
+          enhancedCode: result.enhanced ?? null,
+          replyText: result.text,
+          attempt: outcome.attempt,
+          route: outcome.route,
+          destination: outcome.destination,
+          mxHost: result.remote?.host ?? null,
+          ...(expired ? { reason: EXPIRED_REASON } : {}),
+          ...(move === 'defer' && nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+          ...(suppress ? { suppressed: true } : {}),
+        },
+        remote: {
+          host: result.remote?.host ?? null,
+          address: result.remote?.address ?? null,
+          port: result.remote?.port ?? null,
+        },
+        tls: result.tls ?? null,
+        tlsPolicy: result.tlsPolicy ?? null,
+      },
+    };
   }
 
   /**
@@ -145,14 +219,14 @@ export class OutcomeApplier {
    * loses the notice (the delivery itself is recorded).
    */
   private async successNotices(
-    plans: readonly ({ outcome: OutcomeJobData; msg: MessageRef; planned: Planned[] } | null)[],
+    plans: readonly (OutcomePlan | null)[],
     updated: ReadonlySet<string>,
   ): Promise<void> {
     const byMessage = new Map<string, Map<string, SuccessAction>>();
     for (const p of plans) {
       if (!p || !canSendDsn(p.msg.sender)) continue;
       for (const x of p.planned) {
-        if (x.status !== 'delivered' || !updated.has(x.r.id) || !x.r.dsnNotify.includes('SUCCESS')) continue;
+        if (x.move !== 'deliver' || !updated.has(x.r.id) || !x.r.dsnNotify.includes('SUCCESS')) continue;
         const action = p.outcome.route === 'local' ? 'delivered' : x.result.nextHopDsn ? null : 'relayed';
         if (!action) continue;
         const actions = byMessage.get(p.msg.id) ?? new Map<string, SuccessAction>();
@@ -162,88 +236,24 @@ export class OutcomeApplier {
     for (const [messageId, actions] of byMessage) await this.dsn.writeSuccess(messageId, actions);
   }
 
-  /** The results of one outcome that still apply (the recipient waits for this attempt). */
-  private plan(
-    outcome: OutcomeJobData,
-    recipients: readonly Recipient[],
-    next: Date | null,
-    seen: Set<string>,
-  ): Planned[] {
-    const byId = new Map(recipients.map((r) => [r.id, r]));
-    const planned: Planned[] = [];
-    for (const result of outcome.results) {
-      const r = byId.get(result.recipientId);
-      if (!r || !['queued', 'deferred', 'held'].includes(r.status) || r.attempts >= outcome.attempt) continue;
-      if (seen.has(r.id)) continue;
-      seen.add(r.id);
-      const expired = result.kind === 'deferred' && next === null;
-      const status: RecipientStatus =
-        result.kind === 'delivered'
-          ? 'delivered'
-          : result.kind === 'failed' || expired
-            ? 'failed'
-            : r.status === 'held'
-              ? 'held'
-              : 'deferred';
-      const nextAttemptAt = status === 'deferred' || status === 'held' ? next : null;
-      planned.push({
-        r: { ...r, status, attempts: outcome.attempt, nextAttemptAt: next },
-        result,
-        status,
-        expired,
-        row: {
-          recipient: r,
-          status,
-          nextAttemptAt,
-          code: result.code,
-          enhanced: result.enhanced ?? null,
-          text: result.text,
-          eventType: expired ? 'expired' : result.kind,
-          eventDetail: {
-            replyCode: result.code,
-            enhancedCode: result.enhanced ?? null,
-            replyText: result.text,
-            attempt: outcome.attempt,
-            route: outcome.route,
-            destination: outcome.destination,
-            mxHost: result.remote?.host ?? null,
-            ...(expired ? { reason: EXPIRED_REASON } : {}),
-            ...(status === 'deferred' && next ? { nextAttemptAt: next.toISOString() } : {}),
-          },
-          remote: {
-            host: result.remote?.host ?? null,
-            address: result.remote?.address ?? null,
-            port: result.remote?.port ?? null,
-          },
-          tls: result.tls ?? null,
-          tlsPolicy: result.tlsPolicy ?? null,
-        },
-      });
-    }
-    return planned;
-  }
-
   /** One log line and one count per applied result. */
-  private report(
-    msg: MessageRef,
-    outcome: OutcomeJobData,
-    next: Date | null,
-    applied: readonly Planned[],
-  ): void {
+  private report({ msg, outcome, next }: OutcomePlan, applied: readonly Planned[]): void {
     const { ctx } = this;
     const log = ctx.logger.child({ queueId: msg.queueId });
-    for (const { r, result, status, expired } of applied) {
+    for (const { r, result, move, row } of applied) {
+      const expired = move === 'expire';
       log.info(
         {
           recipient: r.address,
-          status,
+          status: r.status,
           attempt: outcome.attempt,
           destination: outcome.destination,
           reply: `${result.code}${result.enhanced ? ' ' + result.enhanced : ''} ${result.text}`,
           ...(expired ? { reason: EXPIRED_REASON } : {}),
-          ...(status === 'deferred' && next ? { nextAttemptAt: next.toISOString() } : {}),
+          ...(move === 'defer' && next ? { nextAttemptAt: next.toISOString() } : {}),
+          ...(row.suppress ? { suppressed: row.suppress.reason } : {}),
         },
-        expired ? 'recipient expired' : `recipient ${status}`,
+        expired ? 'recipient expired' : `recipient ${r.status}`,
       );
       ctx.metrics.count(expired ? 'expired' : result.kind === 'deferred' ? 'deferred' : result.kind);
     }
@@ -258,20 +268,14 @@ export class OutcomeApplier {
     if (deferred.length === 0) return 0;
     const { ctx } = this;
     let failedAtDispatch = 0;
-    if (msg.state === 'queued' && next) {
+    if (msg.state === MessageState.queued && next) {
       const { jobs, failed } = await this.dispatcher.dispatch(msg, deferred, { notBefore: next });
       failedAtDispatch = failed;
       const log = ctx.logger.child({ queueId: msg.queueId });
       for (const job of jobs) {
-        log.info(
-          {
-            destination: job.destination,
-            attempt: job.attempt,
-            recipients: job.recipientIds.length,
-            notBefore: next.toISOString(),
-          },
-          'retry scheduled',
-        );
+        const { destination, attempt } = job;
+        const notBefore = next.toISOString();
+        log.info({ destination, attempt, recipients: job.recipientIds.length, notBefore }, 'retry scheduled');
       }
     }
     if (delayWarningDue(ctx.schedule, msg.receivedAt, now)) {
@@ -282,4 +286,25 @@ export class OutcomeApplier {
     }
     return failedAtDispatch;
   }
+}
+
+/** The part of the batch's commit that one outcome contributes. */
+function recorded(p: OutcomePlan): RecordedOutcome[] {
+  if (p.planned.length === 0) return [];
+  return [
+    {
+      messageId: p.msg.id,
+      queueId: p.msg.queueId,
+      attempt: p.outcome.attempt,
+      results: p.planned.map((x) => x.row),
+    },
+  ];
+}
+
+/** A suppression's reason after a hard bounce: the remote reply, as the DSN quotes it. */
+export function hardBounceReason(result: Pick<Result, 'code' | 'enhanced' | 'text'>): string {
+  const reply = [result.code, result.enhanced, result.text]
+    .filter((x) => x !== undefined && x !== '')
+    .join(' ');
+  return `hard bounce: ${reply}`.slice(0, 500);
 }

@@ -7,9 +7,10 @@
  *    accepted-backlog.ts) and whose own replay (`accepted/<id>`) is not waiting or running →
  *    `accepted/<id>` enqueued (a finished replay is replaced: the message was not routed).
  * 2. Recipients `queued`/`deferred` of `queued` messages whose `next_attempt_at` has passed and which
- *    no pending `delivery` job (waiting, delayed, active) names → handed to the dispatcher, which
- *    enqueues with the same deterministic job id: if the job exists, BullMQ keeps the one it has, so
- *    a replay never delivers twice what PostgreSQL says was delivered (those recipients are not due).
+ *    no pending `delivery` job (waiting, delayed, active) names → handed to the dispatcher with the
+ *    `ReplacingPlacer` (replacing-placer.ts): the same deterministic job id, a finished job of the
+ *    step replaced only while PostgreSQL still says its recipients are due, so a replay never
+ *    delivers twice what PostgreSQL says was delivered (those recipients are not due).
  * 3. Messages with failed recipients whose DSN is not written yet, or with every recipient final
  *    but not marked `done` (a crash between two steps) → settled.
  * 4. The `mta_queue_recipients{status}` gauge.
@@ -22,10 +23,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Recipient as DueRecipient } from '@mta/db';
 import { QueueName, jobIdOf } from '@mta/queue';
+import {
+  MESSAGE_REF,
+  MessageState,
+  OPEN,
+  RECIPIENT_STATUSES,
+  RecipientStatus,
+  UNFINISHED_MESSAGES,
+  WAITING,
+} from '@mta/queue-state';
 import type { Context } from './context';
 import type { Dispatcher } from './dispatcher';
+import { ReplacingPlacer } from './replacing-placer';
 import type { Settler } from './settle';
-import { MESSAGE_REF, WAITING_STATUSES } from './types';
 import { pendingSince } from './accepted-backlog';
 
 /** The job types (BullMQ's lists) of jobs that have not run to their end yet. */
@@ -45,11 +55,15 @@ const DUE_PAGES = 10;
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 export class Reconciler {
+  private readonly placer: ReplacingPlacer;
+
   constructor(
     private readonly ctx: Context,
     private readonly dispatcher: Dispatcher,
     private readonly settler: Settler,
-  ) {}
+  ) {
+    this.placer = new ReplacingPlacer(ctx);
+  }
 
   private get lockKey(): string {
     return `${this.ctx.prefix}:queue-manager:reconciler-lock`;
@@ -96,7 +110,7 @@ export class Reconciler {
     for (let skip = 0; n < batch; skip += batch) {
       const unrouted = await ctx.db.message.findMany({
         where: {
-          state: 'received',
+          state: MessageState.received,
           receivedAt: { lte: new Date(ctx.now().getTime() - ctx.receivedGraceMs) },
         },
         select: { id: true, queueId: true, receivedAt: true },
@@ -156,9 +170,9 @@ export class Reconciler {
     for (let page = 0; page < DUE_PAGES && n === 0; page++) {
       const due = await ctx.db.recipient.findMany({
         where: {
-          status: { in: [...WAITING_STATUSES] },
+          status: { in: [...WAITING] },
           nextAttemptAt: { lte: ctx.now() },
-          message: { state: 'queued' },
+          message: { state: MessageState.queued },
         },
         orderBy: [{ nextAttemptAt: 'asc' }, { id: 'asc' }],
         take: size,
@@ -181,8 +195,8 @@ export class Reconciler {
     let n = 0;
     for (const [messageId, recipients] of byMessage) {
       const msg = await ctx.db.message.findUnique({ where: { id: messageId }, select: MESSAGE_REF });
-      if (!msg || msg.state !== 'queued') continue;
-      const result = await this.dispatcher.dispatch(msg, recipients, { replaceFinished: true });
+      if (!msg || msg.state !== MessageState.queued) continue;
+      const result = await this.dispatcher.dispatch(msg, recipients, { placer: this.placer });
       const log = ctx.logger.child({ queueId: msg.queueId });
       for (const job of result.jobs) {
         log.info(
@@ -219,10 +233,10 @@ export class Reconciler {
     const { ctx } = this;
     const messages = await ctx.db.message.findMany({
       where: {
-        state: 'queued',
+        state: MessageState.queued,
         OR: [
-          { recipients: { some: { status: 'failed' } } },
-          { recipients: { none: { status: { in: ['queued', 'deferred', 'held', 'failed'] } } } },
+          { recipients: { some: { status: RecipientStatus.failed } } },
+          { recipients: { none: { status: { in: [...OPEN, RecipientStatus.failed] } } } },
         ],
       },
       select: MESSAGE_REF,
@@ -236,11 +250,11 @@ export class Reconciler {
   private async updateGauges(): Promise<void> {
     const rows = await this.ctx.db.recipient.groupBy({
       by: ['status'],
-      where: { message: { state: { in: ['received', 'queued', 'held'] } } },
+      where: { message: { state: { in: [...UNFINISHED_MESSAGES] } } },
       _count: { _all: true },
     });
     const gauge = this.ctx.metrics.recipients;
-    for (const status of ['queued', 'deferred', 'held', 'failed', 'delivered', 'bounced']) {
+    for (const status of RECIPIENT_STATUSES) {
       gauge.set({ status }, rows.find((r) => r.status === status)?._count._all ?? 0);
     }
   }

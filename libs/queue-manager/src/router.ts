@@ -1,7 +1,8 @@
 /**
  * The router: consumes `accepted` (DESIGN.md "A message's life", step 3). It records the plan
- * (message state `received` → `queued`, each recipient's route, one `routed` event) in one
- * statement (message-store.ts), then hands the recipients to the dispatcher: one `delivery` job per destination.
+ * (move `route`: message `received` → `queued`, each recipient's route, one `routed` event) in one
+ * statement (@mta/queue-state `markRouted`), then hands the recipients to the dispatcher: one
+ * `delivery` job per destination.
  *
  * Idempotent: only a message still in state `received` is routed (a conditional update decides,
  * so two replicas replaying the same job cannot both route it), and the jobs have deterministic
@@ -15,17 +16,36 @@
  */
 import { GroupCommit, type Recipient, type RecipientRoute } from '@mta/db';
 import type { Logger } from '@mta/observability';
-import type { Context } from './context';
-import { destinationOf, type DeliveryJobData, type Dispatcher } from './dispatcher';
-import type { Settler } from './settle';
 import { QueueName } from '@mta/queue';
+import {
+  MESSAGE,
+  RecipientStatus,
+  allows,
+  blockKeys,
+  destinationOf,
+  isOpen,
+  loadMessages,
+  markRouted,
+  type Blocks,
+  type DeliveryJobData,
+  type LoadedMessage,
+  type MessageRef,
+} from '@mta/queue-state';
 import { batchOptions } from './batches';
-import { blockKeys, loadMessages, markRouted, type LoadedMessage } from './message-store';
-import type { MessageRef } from './types';
+import type { Context } from './context';
+import type { Dispatcher } from './dispatcher';
+import type { Settler } from './settle';
 
 export type RouteResult =
   | { readonly routed: false; readonly reason: 'missing' | 'not-received' }
   | { readonly routed: true; readonly jobs: number };
+
+/** One message of a batch with the plan the router records for it. */
+interface Plan {
+  readonly msg: MessageRef;
+  readonly recipients: readonly Recipient[];
+  readonly destinations: ReturnType<typeof summarise>;
+}
 
 export class Router {
   private readonly batch: GroupCommit<string, RouteResult>;
@@ -53,91 +73,103 @@ export class Router {
    * the blocks of all their recipients), then each message's jobs are enqueued.
    */
   async routeMany(messageIds: readonly string[]): Promise<RouteResult[]> {
-    const { ctx } = this;
     const unique = [...new Set(messageIds)];
-    const loaded = await loadMessages(ctx.pool, unique);
+    const { messages } = await loadMessages(this.ctx.pool, unique);
     const results = new Map<string, RouteResult>();
     const received: LoadedMessage[] = [];
     for (const id of unique) {
-      const message = loaded.get(id);
+      const message = messages.get(id);
       if (!message) results.set(id, { routed: false, reason: 'missing' });
-      else if (message.msg.state !== 'received') {
-        ctx.logger
-          .child({ queueId: message.msg.queueId })
-          .debug(
-            { state: message.msg.state },
-            'accepted job replayed, message not in state received: skipped',
-          );
-        results.set(id, { routed: false, reason: 'not-received' });
-      } else received.push(message);
+      else if (!allows(MESSAGE.route, message.msg.state)) this.skip(message.msg, results);
+      else received.push(message);
     }
     if (received.length > 0) await this.commit(received, results);
     return messageIds.map((id) => results.get(id) ?? { routed: false, reason: 'not-received' });
   }
 
+  private skip(msg: MessageRef, results: Map<string, RouteResult>): void {
+    this.ctx.logger
+      .child({ queueId: msg.queueId })
+      .debug({ state: msg.state }, 'accepted job replayed, message not in state received: skipped');
+    results.set(msg.id, { routed: false, reason: 'not-received' });
+  }
+
+  /** Records the batch's plans, then prepares, enqueues and settles what the batch won. */
   private async commit(messages: readonly LoadedMessage[], results: Map<string, RouteResult>): Promise<void> {
-    const { ctx } = this;
     const all = messages.flatMap((m) => m.recipients);
     const routes = await this.routesFor(all);
-    const plans = messages.map(({ msg, recipients }) => ({
+    const plans: Plan[] = messages.map(({ msg, recipients }) => ({
       msg,
       recipients,
-      plan: summarise(recipients, routes, ctx.relayHost),
+      destinations: summarise(recipients, routes, this.ctx.relayHost),
     }));
-    const { won, blocks } = await markRouted(
-      ctx.pool,
-      plans.map(({ msg, recipients, plan }) => ({
+    const { won, blocks } = await this.record(plans, routes, all);
+    const routed: { log: Logger; jobs: DeliveryJobData[] }[] = [];
+    const toSettle: MessageRef[] = [];
+    for (const plan of plans) {
+      if (!won.has(plan.msg.id)) {
+        results.set(plan.msg.id, { routed: false, reason: 'not-received' });
+        continue;
+      }
+      const { log, jobs, settle } = await this.prepare(plan, routes, blocks);
+      routed.push({ log, jobs });
+      if (settle) toSettle.push(settle);
+      results.set(plan.msg.id, { routed: true, jobs: jobs.length });
+    }
+    await this.enqueue(routed);
+    await this.settler.settleMany(toSettle);
+  }
+
+  /** The batch's move `route` in one statement; which messages this call moved, and the blocks. */
+  private record(plans: readonly Plan[], routes: ReadonlyMap<string, RecipientRoute>, all: Recipient[]) {
+    return markRouted(
+      this.ctx.pool,
+      plans.map(({ msg, recipients, destinations }) => ({
         messageId: msg.id,
         queueId: msg.queueId,
         routeChanges: recipients.flatMap((r) => {
           const route = routes.get(r.id) ?? 'remote';
           return r.route === route ? [] : [{ id: r.id, route }];
         }),
-        detail: { destinations: plan },
+        detail: { destinations },
       })),
-      { ...blockKeys(all), now: ctx.now() },
+      { ...blockKeys(all), now: this.ctx.now() },
     );
+  }
 
-    // The jobs of every message of the batch go to Redis together (one addBulk). If that
-    // fails, the messages stay routed and the reconciler finds their recipients due without a job.
-    const toSettle: MessageRef[] = [];
-    const routedNow: { log: Logger; jobs: DeliveryJobData[] }[] = [];
-    for (const { msg, recipients, plan } of plans) {
-      if (!won.has(msg.id)) {
-        results.set(msg.id, { routed: false, reason: 'not-received' });
-        continue;
-      }
-      ctx.metrics.count('routed');
-      const log = ctx.logger.child({ queueId: msg.queueId });
-      log.info({ state: 'queued', destinations: plan }, 'message routed');
-      const routed: MessageRef = { ...msg, state: 'queued' };
-      const waiting = recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
-      const prepared = await this.dispatcher.prepare(routed, waiting, { blocks });
-      routedNow.push({ log, jobs: prepared.jobs });
-      // The message can only have become final through recipients that failed here (expired,
-      // suppressed) or were final already; otherwise settling would find nothing to do.
-      const finalBefore = recipients.some((r) => !['queued', 'deferred', 'held'].includes(r.status));
-      if (prepared.failed > 0 || finalBefore) toSettle.push(routed);
-      results.set(msg.id, { routed: true, jobs: prepared.jobs.length });
-    }
-    await ctx.producer.enqueueMany(
+  /** One routed message's jobs, and the message if settling may be due. */
+  private async prepare(plan: Plan, routes: ReadonlyMap<string, RecipientRoute>, blocks: Blocks) {
+    const { ctx } = this;
+    ctx.metrics.count('routed');
+    const log = ctx.logger.child({ queueId: plan.msg.queueId });
+    log.info({ state: MESSAGE.route.to, destinations: plan.destinations }, 'message routed');
+    const msg: MessageRef = { ...plan.msg, state: MESSAGE.route.to };
+    const waiting = plan.recipients.map((r) => ({ ...r, route: routes.get(r.id) ?? null }));
+    const prepared = await this.dispatcher.prepare(msg, waiting, { blocks });
+    // The message can only have become final through recipients that failed here (expired,
+    // suppressed) or were final already; otherwise settling would find nothing to do.
+    const finalBefore = plan.recipients.some((r) => !isOpen(r.status));
+    return { log, jobs: prepared.jobs, settle: prepared.failed > 0 || finalBefore ? msg : null };
+  }
+
+  /**
+   * The jobs of every message of the batch go to Redis together (one addBulk). If that fails,
+   * the messages stay routed and the reconciler finds their recipients due without a job.
+   */
+  private async enqueue(routed: readonly { log: Logger; jobs: DeliveryJobData[] }[]): Promise<void> {
+    await this.ctx.producer.enqueueMany(
       QueueName.Delivery,
-      routedNow.flatMap((r) => r.jobs),
+      routed.flatMap((r) => r.jobs),
     );
-    for (const { log, jobs } of routedNow) {
+    for (const { log, jobs } of routed) {
       for (const job of jobs) {
+        const { route, destination, attempt } = job;
         log.info(
-          {
-            route: job.route,
-            destination: job.destination,
-            recipients: job.recipientIds.length,
-            attempt: job.attempt,
-          },
+          { route, destination, recipients: job.recipientIds.length, attempt },
           'delivery job enqueued',
         );
       }
     }
-    await this.settler.settleMany(toSettle);
   }
 
   /** The route of each recipient: as intake set it, else from our domains (local, relay) or remote. */
@@ -169,7 +201,7 @@ function summarise(
     const key = `${route}\n${destination}`;
     const entry = counts.get(key) ?? { route, destination, recipients: 0, held: 0 };
     entry.recipients++;
-    if (r.status === 'held') entry.held++;
+    if (r.status === RecipientStatus.held) entry.held++;
     counts.set(key, entry);
   }
   return [...counts.values()];

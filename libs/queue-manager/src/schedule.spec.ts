@@ -2,7 +2,7 @@ import type { Recipient } from '@mta/db';
 import { QueueName, jobIdOf, parseJob } from '@mta/queue';
 import { describe, expect, it } from 'vitest';
 import { parseOrcpt } from './bounces';
-import { destinationOf, planJobs } from './dispatcher';
+import { destinationOf, planJobs } from '@mta/queue-state';
 import { DEFAULT_SCHEDULE, delayWarningDue, nextAttempt, resolveSchedule, retryDelay } from './schedule';
 
 const MIN = 60_000;

@@ -6,8 +6,13 @@
 import { canSendDsn } from '@mta/mail';
 import type { DsnWriter } from './bounces';
 import type { Context } from './context';
-import { markDone, markDoneIfAllDelivered, openRecipients } from './message-store';
-import type { MessageRef } from './types';
+import {
+  RecipientStatus,
+  markDone,
+  markDoneIfAllDelivered,
+  openRecipients,
+  type MessageRef,
+} from '@mta/queue-state';
 
 export class Settler {
   constructor(
@@ -41,13 +46,13 @@ export class Settler {
     const { ctx } = this;
     let open = await openRecipients(ctx.pool, msg.id);
     // Failed recipients may owe a DSN (rare: the DSN writer's own queries run only then).
-    if (open.some((r) => r.status === 'failed')) {
+    if (open.some((r) => r.status === RecipientStatus.failed)) {
       await this.dsn.writeFailures(msg.id);
       open = await openRecipients(ctx.pool, msg.id);
     }
     const bounceable = canSendDsn(msg.sender);
     const unfinished = open.filter(
-      (r) => r.status !== 'failed' || (bounceable && this.dsn.wants(r, 'failed')),
+      (r) => r.status !== RecipientStatus.failed || (bounceable && this.dsn.wants(r, 'failed')),
     );
     if (unfinished.length > 0) return false;
     const done = await markDone(ctx.pool, msg.id);

@@ -4,8 +4,7 @@ import { PrismaService } from '@mta/db';
 import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, REDIS_CLIENT, createRedisConnection, registerQueueMetrics } from '@mta/queue';
 import { srsFromConfig } from '@mta/mail';
-import { scheduleFromConfig } from './schedule-from-config';
-import { QueueManager } from '@mta/queue-manager';
+import { QueueManager, scheduleFromConfig } from '@mta/queue-manager';
 import { APP_CONFIG } from '@mta/runtime';
 import type { Redis } from 'ioredis';
 

@@ -24,6 +24,8 @@ export interface AppliedResult {
   eventDetail: unknown;
   remote: { host: string | null; address: string | null; port: number | null };
   tls: { version: string | null; cipher: string | null; verified: boolean } | null;
+  /** The outbound TLS policy of the attempt (remote delivery), else null. */
+  tlsPolicy: string | null;
 }
 
 /** One outcome's part of the outcome applier's commit. */
@@ -72,6 +74,7 @@ export async function recordResults(
     col('text[]', ({ r }) => r.tls?.version ?? null),
     col('text[]', ({ r }) => r.tls?.cipher ?? null),
     col('bool[]', ({ r }) => (r.tls ? r.tls.verified : null)),
+    col('text[]', ({ r }) => r.tlsPolicy),
     col('text[]', ({ r }) => r.suppress?.reason ?? null),
   ];
   const result = await pool.query<{ id: string }>(
@@ -79,7 +82,7 @@ export async function recordResults(
        SELECT * FROM unnest(${join(x, ', ')})
          AS x(message_id, queue_id, attempt, id, old_status, old_attempts, status, next_attempt_at,
               code, enhanced, text, event_type, detail, mx_host, ip, port, tls_version, tls_cipher,
-              tls_verified, suppress_reason)
+              tls_verified, tls_policy, suppress_reason)
      ), u AS (
        UPDATE recipients r
           SET status = x.status::recipient_status, attempts = x.attempt, last_attempt_at = ${at},
@@ -91,9 +94,10 @@ export async function recordResults(
         RETURNING r.id, r.address
      ), a AS (
        INSERT INTO delivery_attempts (message_id, recipient_id, started_at, finished_at, mx_host, ip, port,
-                                      reply_code, enhanced_code, reply_text, tls_version, tls_cipher, tls_verified)
+                                      reply_code, enhanced_code, reply_text, tls_version, tls_cipher, tls_verified,
+                                      tls_policy)
        SELECT x.message_id, x.id, ${at}, ${at}, x.mx_host, x.ip, x.port, x.code, x.enhanced, x.text,
-              x.tls_version, x.tls_cipher, x.tls_verified
+              x.tls_version, x.tls_cipher, x.tls_verified, x.tls_policy
          FROM x JOIN u USING (id)
      ), e AS (
        INSERT INTO events (type, message_id, queue_id, recipient_id, detail)

@@ -165,6 +165,7 @@ describe('the hot-path statements on real PostgreSQL', () => {
         eventDetail: { replyCode: 250 },
         remote: { host: 'mx.y.example', address: '127.0.0.9', port: 2525 },
         tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false },
+        tlsPolicy: 'opportunistic',
       },
       {
         recipient: later,
@@ -177,6 +178,7 @@ describe('the hot-path statements on real PostgreSQL', () => {
         eventDetail: { replyCode: 450, note: 'quotes " and \\ survive' },
         remote: { host: null, address: null, port: null },
         tls: null,
+        tlsPolicy: 'mta-sts',
       },
     ];
     const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, results };
@@ -195,10 +197,19 @@ describe('the hot-path statements on real PostgreSQL', () => {
       orderBy: { replyCode: 'asc' },
     });
     expect(
-      attempts.map((a) => [a.replyCode, a.mxHost, a.ip, a.port, a.tlsVersion, a.tlsVerified, a.startedAt]),
+      attempts.map((a) => [
+        a.replyCode,
+        a.mxHost,
+        a.ip,
+        a.port,
+        a.tlsVersion,
+        a.tlsVerified,
+        a.tlsPolicy,
+        a.startedAt,
+      ]),
     ).toEqual([
-      [250, 'mx.y.example', '127.0.0.9', 2525, 'TLSv1.3', false, now],
-      [450, null, null, null, null, null, now],
+      [250, 'mx.y.example', '127.0.0.9', 2525, 'TLSv1.3', false, 'opportunistic', now],
+      [450, null, null, null, null, null, 'mta-sts', now],
     ]);
     const events = await db.event.findMany({ where: { messageId: msg.id }, orderBy: { type: 'asc' } });
     expect(events.map((e) => [e.type, e.recipientId, e.queueId, e.detail])).toEqual([
@@ -293,6 +304,7 @@ describe('the hot-path statements on real PostgreSQL', () => {
       eventDetail: {},
       remote: { host: null, address: null, port: null },
       tls: null,
+      tlsPolicy: null,
     });
     const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, results: msg.recipients.map(fail) };
     expect((await recordResults(pool, new Date(), [step])).size).toBe(2);
@@ -327,6 +339,7 @@ describe('the hot-path statements on real PostgreSQL', () => {
           eventDetail: {},
           remote: { host: null, address: null, port: null },
           tls: null,
+          tlsPolicy: null,
         },
       ],
     };

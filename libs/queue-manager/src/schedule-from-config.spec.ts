@@ -1,5 +1,5 @@
 import { loadConfig } from '@mta/config';
-import { expiresAt, resolveSchedule, retryDelay } from '@mta/queue-manager';
+import { expiresAt, resolveSchedule, retryDelay } from './schedule';
 import { describe, expect, it } from 'vitest';
 import { scheduleFromConfig } from './schedule-from-config';
 

@@ -3,8 +3,8 @@ import type { Logger } from '@mta/observability';
 import { ACCEPTED_MAX_MESSAGES, JobProducer, QueueName, settlesWithin } from '@mta/queue';
 import { SmtpError } from '@mta/smtp-protocol';
 import { GroupCommit } from '@mta/db';
+import { insertMessages } from '@mta/queue-state';
 import type { IncomingMessage, StoredMessage } from './incoming-message';
-import { insertMessages } from './insert-messages';
 
 export type { IncomingMessage, StoredMessage } from './incoming-message';
 
@@ -12,7 +12,7 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * Makes messages durable, then tells the queue (DESIGN.md, "A message's life", steps 2-3).
  *
  * The envelope, recipients, body chunks and the `accepted` event go to PostgreSQL in one
- * transaction; only when it has committed may the caller answer 250. If it fails, the caller
+ * transaction (move `accept` of @mta/queue-state, `insertMessages`: one statement per batch); only when it has committed may the caller answer 250. If it fails, the caller
  * answers 451 4.3.0 and the client keeps its copy: nothing is lost. The `accepted` job that
  * follows carries ids only; if Redis is down at that moment the message still stands, and
  * the queue manager's reconciler finds it in PostgreSQL. So the 250 does not wait for Redis

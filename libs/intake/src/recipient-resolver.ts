@@ -1,10 +1,11 @@
+import type { RecipientRoute } from '@mta/db';
 import type { Srs } from '@mta/mail';
 import { SmtpError, domainLower, localPartValue, type Address } from '@mta/smtp-protocol';
 import { expandAlias } from './alias-expansion';
 import type { Directory } from './directory';
 
 /** Where an accepted recipient goes: a mailbox we host, a domain we relay for, or the internet. */
-export type RecipientRoute = 'local' | 'relay' | 'remote';
+export type { RecipientRoute };
 
 export interface ResolvedRecipient {
   /** The address as stored: the domain lower-cased, the local part as written. */

@@ -46,6 +46,8 @@ export interface NewMessage {
   /** mx: the inbound checks' verdict (`messages.auth_results`), as JSON. */
   readonly authResults?: unknown;
   readonly quarantine?: boolean;
+  /** MAIL FROM ... REQUIRETLS (RFC 8689). */
+  readonly requireTls?: boolean;
 }
 
 /**
@@ -78,6 +80,7 @@ export function insertMessages(batch: readonly NewMessage[]): Statement {
     authResults: of(batch, 'jsonb[]', authResultsJson),
     quarantine: of(batch, 'bool[]', (x) => x.quarantine ?? false),
     clientHostname: of(batch, 'text[]', (x) => truncate(x.clientHostname ?? null, 255)),
+    requireTls: of(batch, 'bool[]', (x) => x.requireTls ?? false),
     detail: of(batch, 'text[]', acceptedDetail),
   };
   const r = {
@@ -106,11 +109,11 @@ export function insertMessages(batch: readonly NewMessage[]): Statement {
 WITH m AS (
   INSERT INTO messages (queue_id, source, sender, client_address, client_helo, auth_user, size,
                         dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject,
-                        auth_results, quarantine, client_hostname, state)
+                        auth_results, quarantine, client_hostname, require_tls, state)
   SELECT x.*, s.state FROM unnest(${m.queueId}, ${m.source}, ${m.sender}, ${m.clientAddress}, ${m.clientHelo},
                        ${m.authUser}, ${m.size}, ${m.dsnRet}, ${m.dsnEnvid}, ${m.smtpUtf8}, ${m.eightBitMime},
                        ${m.messageId}, ${m.from}, ${m.subject}, ${m.authResults}, ${m.quarantine},
-                       ${m.clientHostname}) AS x, (SELECT ${state} AS state) s
+                       ${m.clientHostname}, ${m.requireTls}) AS x, (SELECT ${state} AS state) s
   RETURNING id, queue_id
 ), r AS (
   INSERT INTO recipients (message_id, address, domain, route, dsn_notify, dsn_orcpt, next_attempt_at, status)

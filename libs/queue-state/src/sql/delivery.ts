@@ -22,6 +22,8 @@ export interface DeliveryLoadRow {
   size: number;
   smtp_utf8: boolean;
   eight_bit_mime: boolean;
+  /** MAIL FROM ... REQUIRETLS (RFC 8689). */
+  require_tls: boolean;
   dsn_ret: DsnRet | null;
   dsn_envid: string | null;
   quarantine: boolean;
@@ -62,7 +64,7 @@ export async function loadDeliveryRows(
   };
   const { rows } = await pool.query<DeliveryLoadRow & { ord: number }>(
     statement(sql`SELECT j.ord::int AS ord, m.queue_id, m.state, m.sender, m.size, m.smtp_utf8, m.eight_bit_mime,
-            m.dsn_ret, m.dsn_envid, m.quarantine,
+            m.require_tls, m.dsn_ret, m.dsn_envid, m.quarantine,
             COALESCE((
               SELECT json_agg(json_build_object(
                 'id', r.id, 'address', r.address, 'domain', r.domain, 'status', r.status,

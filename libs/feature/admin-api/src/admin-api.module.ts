@@ -1,4 +1,9 @@
 import { Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@mta/config';
+import { PrismaService } from '@mta/db';
+import { LOGGER, Metrics, type Logger } from '@mta/observability';
+import { JobProducer } from '@mta/queue';
+import { QueueDispatch, scheduleFromConfig } from '@mta/queue-manager';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { AccountsController } from './accounts/accounts.controller';
 import { AccountsService } from './accounts/accounts.service';
@@ -18,7 +23,6 @@ import { TlsReportsService } from './tls-reports/tls-reports.service';
 import { QueueActionsService } from './messages/queue-actions.service';
 import { OpenApiBuilder } from './openapi/openapi.builder';
 import { OpenApiController } from './openapi/openapi.controller';
-import { DeliveryScheduler } from './queue/delivery-scheduler';
 import { QueueController } from './queue/queue.controller';
 import { QueueService } from './queue/queue.service';
 import { SettingsController } from './settings/settings.controller';
@@ -63,7 +67,29 @@ import { TokensService } from './tokens/tokens.service';
     AliasesService,
     MessagesService,
     QueueActionsService,
-    DeliveryScheduler,
+    {
+      // The queue manager's dispatcher, with the queue's own settings (RELAY_HOST, RETRY_*):
+      // queue actions change states through @mta/queue-state and ask it for the jobs.
+      provide: QueueDispatch,
+      inject: [APP_CONFIG, PrismaService, JobProducer, LOGGER, Metrics],
+      useFactory: (
+        config: AppConfig,
+        db: PrismaService,
+        producer: JobProducer,
+        logger: Logger,
+        metrics: Metrics,
+      ) =>
+        new QueueDispatch(
+          {
+            db: db.client,
+            pool: db.pool,
+            producer,
+            logger: logger.child({ module: 'queue-dispatch' }),
+            registry: metrics.registry,
+          },
+          { relayHost: config.RELAY_HOST || undefined, schedule: scheduleFromConfig(config) },
+        ),
+    },
     QueueService,
     SuppressionsService,
     EventsService,

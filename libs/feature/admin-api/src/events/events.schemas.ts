@@ -1,21 +1,11 @@
 import { z } from 'zod';
+import { EventType as EventTypes } from '@mta/queue-state';
 import { PageQuery } from '../common/pagination';
 
 const Timestamp = z.iso.datetime({ offset: true });
 
-export const EventType = z.enum([
-  'accepted',
-  'routed',
-  'deferred',
-  'delivered',
-  'failed',
-  'bounced',
-  'expired',
-  'held',
-  'released',
-  'deleted',
-  'refused',
-]);
+/** The event types of the schema (@mta/queue-state's vocabulary). */
+export const EventType = z.enum(EventTypes);
 
 export const ListEventsQuery = PageQuery.extend({
   messageId: z

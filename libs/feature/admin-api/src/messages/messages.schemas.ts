@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { MessageState, RecipientStatus as RecipientStatuses } from '@mta/queue-state';
 import { PageQuery } from '../common/pagination';
 
-export const RecipientStatus = z.enum(['queued', 'deferred', 'delivered', 'failed', 'bounced', 'held']);
+/** The recipient statuses of the schema (@mta/queue-state's vocabulary). */
+export const RecipientStatus = z.enum(RecipientStatuses);
 
 const Timestamp = z.iso.datetime({ offset: true });
 
@@ -61,7 +63,7 @@ export const MessageSummary = z.object({
         'notice for recipients that asked for NOTIFY=SUCCESS (`delivered` for our mailboxes, `relayed` when ' +
         'the next hop did not offer DSN; none when it did, as it answers the request itself).',
     ),
-  state: z.enum(['received', 'queued', 'held', 'done']),
+  state: z.enum(MessageState),
   size: z.number().int(),
   receivedAt: Timestamp,
   subject: z.string().nullable(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MESSAGE_STATES, RECIPIENT_STATUSES } from '@mta/queue-state';
 import { DomainName } from '../common/names';
 import { PageQuery } from '../common/pagination';
 
@@ -21,14 +22,11 @@ export const PauseView = z.object({
   createdAt: Timestamp,
 });
 
-const StatusCounts = z.object({
-  queued: z.number().int(),
-  deferred: z.number().int(),
-  held: z.number().int(),
-  delivered: z.number().int(),
-  failed: z.number().int(),
-  bounced: z.number().int(),
-});
+/** A count for each of these states (@mta/queue-state's vocabulary). */
+const countsOf = (states: readonly string[]) =>
+  z.object(Object.fromEntries(states.map((s) => [s, z.number().int()])));
+
+const StatusCounts = countsOf(RECIPIENT_STATUSES);
 
 export const DestinationView = z.object({
   domain: z.string(),
@@ -41,12 +39,7 @@ export const DestinationView = z.object({
 
 export const QueueSummary = z.object({
   recipients: StatusCounts.describe('Recipients by status.'),
-  messages: z.object({
-    received: z.number().int(),
-    queued: z.number().int(),
-    held: z.number().int(),
-    done: z.number().int(),
-  }),
+  messages: countsOf(MESSAGE_STATES).describe('Messages by state.'),
   destinations: z
     .array(DestinationView)
     .describe('The 20 destination domains with the most recipients waiting.'),

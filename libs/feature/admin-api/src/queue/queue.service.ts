@@ -1,12 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, type DomainPause } from '@mta/db';
+import { QueueDispatch } from '@mta/queue-manager';
+import {
+  MESSAGE_STATES,
+  MessageState,
+  OPEN,
+  RECIPIENT_STATUSES,
+  RecipientStatus,
+  bringForward,
+  countsByStatus,
+} from '@mta/queue-state';
 import { notFound } from '../common/errors';
 import { paginate, type PageQuery } from '../common/pagination';
-import { DeliveryScheduler, type DueRecipient } from './delivery-scheduler';
 import type { PauseDomain } from './queue.schemas';
 
-const OPEN = ['queued', 'deferred', 'held'] as const;
-/** How many messages a resume enqueues at once; the reconciler finds the rest. */
+/** How many messages a resume dispatches at once; the reconciler finds the rest. */
 const RESUME_BATCH = 1000;
 
 function pauseView(row: DomainPause) {
@@ -17,7 +25,7 @@ function pauseView(row: DomainPause) {
 export class QueueService {
   constructor(
     private readonly db: PrismaService,
-    private readonly scheduler: DeliveryScheduler,
+    private readonly dispatch: QueueDispatch,
   ) {}
 
   async summary() {
@@ -26,16 +34,20 @@ export class QueueService {
       db.recipient.groupBy({ by: ['status'], _count: { _all: true } }),
       db.message.groupBy({ by: ['state'], _count: { _all: true } }),
       db.message.findFirst({
-        where: { state: { not: 'done' } },
+        where: { state: { not: MessageState.done } },
         orderBy: [{ receivedAt: 'asc' }, { id: 'asc' }],
         select: { queueId: true, receivedAt: true },
       }),
       this.activePauses(),
     ]);
-    const recipients = { queued: 0, deferred: 0, held: 0, delivered: 0, failed: 0, bounced: 0 };
-    for (const row of byStatus) recipients[row.status] = row._count._all;
-    const messages = { received: 0, queued: 0, held: 0, done: 0 };
-    for (const row of byState) messages[row.state] = row._count._all;
+    const recipients = countsByStatus(
+      RECIPIENT_STATUSES,
+      byStatus.map((row) => ({ key: row.status, count: row._count._all })),
+    );
+    const messages = countsByStatus(
+      MESSAGE_STATES,
+      byState.map((row) => ({ key: row.state, count: row._count._all })),
+    );
     const top = await db.recipient.groupBy({
       by: ['domain'],
       where: { status: { in: [...OPEN] } },
@@ -74,7 +86,7 @@ export class QueueService {
         }),
       (row): string => row.domain,
     );
-    const paused = await this.scheduler.pausedDomains(names.items);
+    const paused = await this.pausedDomains(names.items);
     return { items: await this.destinationCounts(names.items, paused), nextCursor: names.nextCursor };
   }
 
@@ -87,9 +99,23 @@ export class QueueService {
     return domains.map((domain) => {
       const of = (status: string) =>
         counts.find((c) => c.domain === domain && c.status === status)?._count._all ?? 0;
-      const [queued, deferred, held] = [of('queued'), of('deferred'), of('held')];
-      return { domain, queued, deferred, held, total: queued + deferred + held, paused: paused.has(domain) };
+      const { queued, deferred, held } = RecipientStatus;
+      const [q, d, h] = [of(queued), of(deferred), of(held)];
+      return { domain, queued: q, deferred: d, held: h, total: q + d + h, paused: paused.has(domain) };
     });
+  }
+
+  /** Destination domains whose delivery is paused now. */
+  private async pausedDomains(domains: string[]): Promise<Set<string>> {
+    if (domains.length === 0) return new Set();
+    const rows = await this.db.client.domainPause.findMany({
+      where: {
+        domain: { in: [...new Set(domains)] },
+        OR: [{ pausedUntil: null }, { pausedUntil: { gt: new Date() } }],
+      },
+      select: { domain: true },
+    });
+    return new Set(rows.map((r) => r.domain));
   }
 
   private activePauses() {
@@ -101,7 +127,8 @@ export class QueueService {
 
   /**
    * Pauses outbound delivery to a destination domain. Its recipients keep their status: the
-   * queue manager and the workers leave a paused destination alone (see DeliveryScheduler).
+   * queue manager's dispatcher gives a paused destination no job and puts its recipients off, and
+   * the workers skip a job whose destination is paused.
    */
   async pause(domain: string, input: PauseDomain) {
     const data = { reason: input.reason ?? null, pausedUntil: input.until ? new Date(input.until) : null };
@@ -113,28 +140,24 @@ export class QueueService {
     return pauseView(row);
   }
 
-  /** Resumes a paused destination and enqueues its recipients that are due. */
+  /**
+   * Resumes a paused destination: its waiting recipients the pause held back are due now
+   * (@mta/queue-state `bringForward`), and the queue manager is asked to dispatch them.
+   */
   async resume(domain: string) {
     const { count } = await this.db.client.domainPause.deleteMany({ where: { domain } });
     if (count === 0) throw notFound(`a pause of ${domain}`);
-    const due = await this.db.client.recipient.findMany({
-      where: {
-        domain,
-        status: { in: ['queued', 'deferred'] },
-        route: { not: null },
-        OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lte: new Date() } }],
-        message: { state: { not: 'held' } },
-      },
-      select: { id: true, messageId: true, domain: true, route: true, attempts: true },
-      orderBy: { createdAt: 'asc' },
-      take: RESUME_BATCH * 10,
-    });
-    const byMessage = new Map<string, DueRecipient[]>();
-    for (const r of due) byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
+    const due = await bringForward(
+      this.db.client,
+      domain,
+      new Date(),
+      this.dispatch.pauseRecheckMs,
+      RESUME_BATCH * 10,
+    );
     const enqueued: string[] = [];
     let enqueueError: string | undefined;
-    for (const [messageId, recipients] of [...byMessage].slice(0, RESUME_BATCH)) {
-      const result = await this.scheduler.enqueue(messageId, recipients);
+    for (const [messageId, recipientIds] of [...due].slice(0, RESUME_BATCH)) {
+      const result = await this.dispatch.now(messageId, recipientIds);
       enqueued.push(...result.enqueued);
       if (result.enqueueError) {
         enqueueError = result.enqueueError;

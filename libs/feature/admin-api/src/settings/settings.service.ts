@@ -4,8 +4,9 @@ import { DEFAULT_SETTINGS, SettingsView, type UpdateSettings } from './settings.
 
 /**
  * Operator settings kept in the `settings` table, one row per key with a JSON value. The
- * queue manager reads `suppressHardBounces` when it applies a permanent failure: if true, it
- * inserts a suppression for the address with reason `hard bounce: <code> <enhanced> <text>`.
+ * queue manager reads `suppressHardBounces` with each batch of delivery results: if true, a hard
+ * bounce (libs/queue-manager outcome.ts, `isHardBounce`) adds a suppression for the address with
+ * reason `hard bounce: <code> <enhanced> <text>` and the message's queue id.
  */
 @Injectable()
 export class SettingsService {

@@ -26,6 +26,10 @@ export const SuppressionView = z.object({
   id: z.uuid(),
   address: z.string(),
   reason: z.string(),
+  queueId: z
+    .string()
+    .nullable()
+    .describe('The message whose hard bounce added the entry (suppressHardBounces); null when added here.'),
   expiresAt: Timestamp.nullable(),
   createdAt: Timestamp,
 });

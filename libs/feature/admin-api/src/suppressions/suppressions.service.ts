@@ -9,6 +9,7 @@ function view(row: Suppression) {
     id: row.id,
     address: row.address,
     reason: row.reason,
+    queueId: row.queueId,
     expiresAt: row.expiresAt,
     createdAt: row.createdAt,
   };
@@ -17,9 +18,10 @@ function view(row: Suppression) {
 const isActive = (row: Suppression, now = new Date()) => row.expiresAt === null || row.expiresAt > now;
 
 /**
- * Addresses delivery must not send to. Delivery (or the queue manager when it routes) fails a
- * recipient whose address has an active entry. Hard bounces add entries by themselves when
- * the `suppressHardBounces` setting is on (see SettingsService).
+ * Addresses delivery must not send to. The queue manager's dispatcher fails a recipient whose
+ * address has an active entry (550 5.7.1, the entry's reason in the DSN). Hard bounces add
+ * entries by themselves when the `suppressHardBounces` setting is on (see SettingsService), in
+ * lower case: look them up as the list shows them.
  */
 @Injectable()
 export class SuppressionsService {

@@ -243,6 +243,66 @@ describe('hold, pause, suppression', () => {
   });
 });
 
+describe('suppression of hard bounces (suppressHardBounces)', () => {
+  const setting = (value: boolean) =>
+    h.db.setting.upsert({
+      where: { key: 'suppressHardBounces' },
+      create: { key: 'suppressHardBounces', value },
+      update: { value },
+    });
+
+  it('on: a 5.1.1 puts the address on the list with the reply and the queue id; later mail fails at dispatch with a DSN that says so', async () => {
+    await setting(true);
+    try {
+      h.fake.answer('Gone@Twelve.example', NO_SUCH_USER);
+      h.fake.answer('busy@twelve.example', { ...NO_SUCH_USER, enhanced: '5.2.2', text: 'Mailbox full' });
+      const first = await h.store({
+        sender: 'frank@example.net',
+        recipients: [{ address: 'Gone@Twelve.example' }, { address: 'busy@twelve.example' }],
+      });
+      await waitFor(() => done(first.id), 10_000, 'first message done');
+      const entry = await h.db.suppression.findUnique({ where: { address: 'gone@twelve.example' } });
+      expect(entry).toMatchObject({
+        reason: 'hard bounce: 550 5.1.1 No such user here',
+        queueId: first.queueId,
+        expiresAt: null,
+      });
+      // 5.2.2 is a full mailbox, not a missing one: not suppressed.
+      expect(await h.db.suppression.count({ where: { address: 'busy@twelve.example' } })).toBe(0);
+
+      const later = await h.store({
+        sender: 'frank@example.net',
+        recipients: [{ address: 'gone@twelve.example' }],
+      });
+      await waitFor(() => done(later.id), 10_000, 'later message done');
+      expect(h.fake.count('gone@twelve.example')).toBe(0);
+      expect(await h.recipient(later.rcpt['gone@twelve.example'])).toMatchObject({
+        status: 'bounced',
+        lastReplyCode: 550,
+        lastEnhancedCode: '5.7.1',
+        lastReplyText: 'Recipient address suppressed (hard bounce: 550 5.1.1 No such user here)',
+      });
+      const dsn = (await h.dsnsTo('frank@example.net')).find((d) => d.raw.includes(later.queueId));
+      // Unfolded (RFC 5322 §2.2.3): the long field is folded in the report.
+      const report = dsn?.parsed.attachments[0].content.toString('utf8').replace(/\r\n(?=[ \t])/g, '');
+      expect(report).toContain('Status: 5.7.1');
+      expect(report).toContain(
+        'Diagnostic-Code: smtp; 550 5.7.1 Recipient address suppressed (hard bounce: 550 5.1.1 No such user here)',
+      );
+    } finally {
+      await setting(false);
+    }
+  });
+
+  it('off: a 5.1.1 bounces and suppresses nothing', async () => {
+    h.fake.answer('nobody@thirteen.example', NO_SUCH_USER);
+    const m = await h.store({ recipients: [{ address: 'nobody@thirteen.example' }] });
+    await waitFor(() => done(m.id), 10_000, 'message done');
+    expect((await h.recipient(m.rcpt['nobody@thirteen.example'])).status).toBe('bounced');
+    expect(await h.db.suppression.count({ where: { address: 'nobody@thirteen.example' } })).toBe(0);
+  });
+});
+
 describe('metrics', () => {
   it('counts transitions', async () => {
     const text = await h.registry.metrics();

@@ -19,6 +19,7 @@ export {
   type Fault,
 } from './fake-dns-server';
 export { hasBinary, sleep, spawnPeer, waitForPort, type Spawned } from './peer-process';
+export { requirePeer } from './required-peer';
 export { until } from './until';
 export { collectJsonLogs } from './json-logs';
 export { expectNoLeaks, resourceCounts, type ResourceCounts } from './leak-check';

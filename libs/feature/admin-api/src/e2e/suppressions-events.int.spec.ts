@@ -31,6 +31,29 @@ describe('suppressions', () => {
     expect((await api.request('GET', '/api/v1/suppressions/Gone@example.com')).status).toBe(404);
   });
 
+  it('shows the queue id of the hard bounce that added an entry (suppressHardBounces), and removes it', async () => {
+    // As the queue manager writes it (libs/queue-state recordResults): lower case, the reply, the queue id.
+    await api.db.suppression.create({
+      data: {
+        address: 'bounced@example.org',
+        reason: 'hard bounce: 550 5.1.1 no such user',
+        queueId: '01M98TC9A0MXXD57',
+      },
+    });
+    const shown = await api.request('GET', '/api/v1/suppressions/bounced@example.org');
+    expect(shown.body).toMatchObject({
+      address: 'bounced@example.org',
+      reason: 'hard bounce: 550 5.1.1 no such user',
+      queueId: '01M98TC9A0MXXD57',
+    });
+    const listed = (await api.request('GET', '/api/v1/suppressions')).body.items;
+    expect(listed.find((s: { address: string }) => s.address === 'later@example.com')).toMatchObject({
+      queueId: null,
+    });
+    expect((await api.request('DELETE', '/api/v1/suppressions/bounced@example.org')).status).toBe(204);
+    expect((await api.request('GET', '/api/v1/suppressions/bounced@example.org')).status).toBe(404);
+  });
+
   it('hides expired entries unless asked, and replaces an expired entry', async () => {
     await api.db.suppression.create({
       data: {

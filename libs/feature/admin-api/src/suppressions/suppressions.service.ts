@@ -31,7 +31,11 @@ export class SuppressionsService {
   async create(input: CreateSuppression) {
     const existing = await this.db.client.suppression.findUnique({ where: { address: input.address } });
     if (existing && isActive(existing)) throw conflict(`${input.address} is already suppressed`);
-    const data = { reason: input.reason, expiresAt: input.expiresAt ? new Date(input.expiresAt) : null };
+    const data = {
+      reason: input.reason,
+      queueId: null,
+      expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+    };
     const row = existing
       ? await this.db.client.suppression.update({
           where: { id: existing.id },

@@ -86,6 +86,7 @@ export class QueueDispatch {
       } else if (msg?.state === MessageState.queued && recipientIds.length > 0) {
         const recipients = await ctx.db.recipient.findMany({
           where: { id: { in: [...recipientIds] }, messageId, status: { in: [...WAITING] } },
+          orderBy: { address: 'asc' },
         });
         const result = await this.dispatcher.dispatch(msg, recipients, { placer: this.placer });
         enqueued.push(...result.jobIds);

@@ -1,9 +1,10 @@
 /**
  * The words of a message's life, taken from the Prisma enums of libs/db (the database's own
  * types), never retyped: a status added to the schema shows up here, and a status removed from it
- * breaks the build of every list below.
+ * breaks the build of every list below. Without the Prisma client: `@mta/queue-state/vocabulary`
+ * can be bundled by a program without a database (mtactl, through the admin API's schemas).
  */
-import { EventType, MessageState, RecipientStatus } from '@mta/db';
+import { EventType, MessageState, RecipientStatus } from '@mta/db/enums';
 
 export { EventType, MessageState, RecipientStatus };
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventType as EventTypes } from '@mta/queue-state';
+import { EventType as EventTypes } from '@mta/queue-state/vocabulary';
 import { PageQuery } from '../common/pagination';
 
 const Timestamp = z.iso.datetime({ offset: true });

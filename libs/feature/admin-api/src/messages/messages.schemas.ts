@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageState, RecipientStatus as RecipientStatuses } from '@mta/queue-state';
+import { MessageState, RecipientStatus as RecipientStatuses } from '@mta/queue-state/vocabulary';
 import { PageQuery } from '../common/pagination';
 
 /** The recipient statuses of the schema (@mta/queue-state's vocabulary). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MESSAGE_STATES, RECIPIENT_STATUSES } from '@mta/queue-state';
+import { MESSAGE_STATES, RECIPIENT_STATUSES } from '@mta/queue-state/vocabulary';
 import { DomainName } from '../common/names';
 import { PageQuery } from '../common/pagination';
 

@@ -59,46 +59,7 @@ export async function storeDsn(
               })
             : { count: ids.length };
       if (count !== ids.length) throw new LostRace();
-      const bounce = await tx.message.create({
-        select: { id: true },
-        data: {
-          queueId: dsn.queueId,
-          sender: '',
-          source: 'bounce',
-          state: MESSAGE.accept.to,
-          size: dsn.content.length,
-          smtpUtf8: dsn.smtpUtf8,
-          eightBitMime: dsn.eightBitMime,
-          messageIdHeader: dsn.messageIdHeader,
-          fromHeader: dsn.fromHeader,
-          subject: dsn.subject,
-          receivedAt: dsn.now,
-          recipients: {
-            create: {
-              address: dsn.to,
-              domain: dsn.toDomain,
-              route: dsn.route,
-              status: RECIPIENT.accept.to,
-              nextAttemptAt: dsn.now,
-            },
-          },
-          chunks: {
-            createMany: {
-              data: splitChunks(dsn.content, dsn.chunkSize).map((data, seq) => ({
-                seq,
-                data: data as Uint8Array<ArrayBuffer>,
-              })),
-            },
-          },
-          events: {
-            create: {
-              type: MESSAGE.accept.event,
-              queueId: dsn.queueId,
-              detail: { source: 'bounce', kind: dsn.kind, of: dsn.about.queueId, size: dsn.content.length },
-            },
-          },
-        },
-      });
+      const bounce = await tx.message.create({ select: { id: true }, data: dsnMessage(dsn) });
       // The recipients' `delivered` events are written with the outcome; a success notice itself
       // is the DSN message's `accepted` event (detail.kind `success`, detail.of the original).
       if (dsn.kind !== 'success')
@@ -117,6 +78,47 @@ export async function storeDsn(
     if (error instanceof LostRace) return null;
     throw error;
   }
+}
+
+/** The DSN as a new message (move `accept`): one recipient, its chunks, its `accepted` event. */
+function dsnMessage(dsn: StoredDsn) {
+  return {
+    queueId: dsn.queueId,
+    sender: '',
+    source: 'bounce' as const,
+    state: MESSAGE.accept.to,
+    size: dsn.content.length,
+    smtpUtf8: dsn.smtpUtf8,
+    eightBitMime: dsn.eightBitMime,
+    messageIdHeader: dsn.messageIdHeader,
+    fromHeader: dsn.fromHeader,
+    subject: dsn.subject,
+    receivedAt: dsn.now,
+    recipients: {
+      create: {
+        address: dsn.to,
+        domain: dsn.toDomain,
+        route: dsn.route,
+        status: RECIPIENT.accept.to,
+        nextAttemptAt: dsn.now,
+      },
+    },
+    chunks: {
+      createMany: {
+        data: splitChunks(dsn.content, dsn.chunkSize).map((data, seq) => ({
+          seq,
+          data: data as Uint8Array<ArrayBuffer>,
+        })),
+      },
+    },
+    events: {
+      create: {
+        type: MESSAGE.accept.event,
+        queueId: dsn.queueId,
+        detail: { source: 'bounce', kind: dsn.kind, of: dsn.about.queueId, size: dsn.content.length },
+      },
+    },
+  };
 }
 
 function splitChunks(content: Buffer, size: number): Buffer[] {

@@ -58,6 +58,45 @@ const NAMED_UP_TO_CHUNKS = 64;
 
 /** The insert of a batch; returns `id, queue_id` per message. */
 export function insertMessages(batch: readonly NewMessage[]): Statement {
+  const { m, r, c, chunks } = insertParams(batch);
+  // The table's `accept` move: where a message and its recipients start.
+  const state = param(MESSAGE.accept.to, 'message_state');
+  const status = param(RECIPIENT.accept.to, 'recipient_status');
+  const event = param(MESSAGE.accept.event, 'event_type');
+  const text = sql`
+WITH m AS (
+  INSERT INTO messages (queue_id, source, sender, client_address, client_helo, auth_user, size,
+                        dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject,
+                        auth_results, quarantine, client_hostname, require_tls, state)
+  SELECT x.*, s.state FROM unnest(${m.queueId}, ${m.source}, ${m.sender}, ${m.clientAddress}, ${m.clientHelo},
+                       ${m.authUser}, ${m.size}, ${m.dsnRet}, ${m.dsnEnvid}, ${m.smtpUtf8}, ${m.eightBitMime},
+                       ${m.messageId}, ${m.from}, ${m.subject}, ${m.authResults}, ${m.quarantine},
+                       ${m.clientHostname}, ${m.requireTls}) AS x, (SELECT ${state} AS state) s
+  RETURNING id, queue_id
+), r AS (
+  INSERT INTO recipients (message_id, address, domain, route, dsn_notify, dsn_orcpt, next_attempt_at, status)
+  SELECT m.id, x.address, x.domain, x.route::recipient_route, x.notify::dsn_notify[], x.orcpt, now(), ${status}
+  FROM unnest(${r.queueId}, ${r.address}, ${r.domain}, ${r.route}, ${r.notify}, ${r.orcpt})
+       AS x(queue_id, address, domain, route, notify, orcpt)
+  JOIN m USING (queue_id)
+), c AS (
+  INSERT INTO message_chunks (message_id, seq, data)
+  SELECT m.id, x.seq, x.data
+  FROM unnest(${c.queueId}, ${c.seq}, ARRAY[${c.data}]) AS x(queue_id, seq, data)
+  JOIN m USING (queue_id)
+  WHERE x.data IS NOT NULL
+), e AS (
+  INSERT INTO events (message_id, queue_id, type, detail)
+  SELECT m.id, m.queue_id, ${event}, x.detail::jsonb
+  FROM unnest(${m.queueId}, ${m.detail}) AS x(queue_id, detail)
+  JOIN m USING (queue_id)
+)
+SELECT id, queue_id FROM m`;
+  return statement(text, chunks.length <= NAMED_UP_TO_CHUNKS ? `intake-insert-${chunks.length}` : undefined);
+}
+
+/** The statement's parameters: one array per column, of the messages, recipients and chunks. */
+function insertParams(batch: readonly NewMessage[]) {
   const rcpts = batch.flatMap((message) => message.recipients.map((rcpt) => ({ message, rcpt })));
   const chunks = batch.flatMap((message) => message.chunks.map((data, seq) => ({ message, seq, data })));
   const of = <T, V>(rows: readonly T[], type: string, f: (row: T) => V) => param(rows.map(f), type);
@@ -101,40 +140,7 @@ export function insertMessages(batch: readonly NewMessage[]): Statement {
         )
       : sql`NULL::bytea`,
   };
-  // The table's `accept` move: where a message and its recipients start.
-  const state = param(MESSAGE.accept.to, 'message_state');
-  const status = param(RECIPIENT.accept.to, 'recipient_status');
-  const event = param(MESSAGE.accept.event, 'event_type');
-  const text = sql`
-WITH m AS (
-  INSERT INTO messages (queue_id, source, sender, client_address, client_helo, auth_user, size,
-                        dsn_ret, dsn_envid, smtp_utf8, eight_bit_mime, message_id_header, from_header, subject,
-                        auth_results, quarantine, client_hostname, require_tls, state)
-  SELECT x.*, s.state FROM unnest(${m.queueId}, ${m.source}, ${m.sender}, ${m.clientAddress}, ${m.clientHelo},
-                       ${m.authUser}, ${m.size}, ${m.dsnRet}, ${m.dsnEnvid}, ${m.smtpUtf8}, ${m.eightBitMime},
-                       ${m.messageId}, ${m.from}, ${m.subject}, ${m.authResults}, ${m.quarantine},
-                       ${m.clientHostname}, ${m.requireTls}) AS x, (SELECT ${state} AS state) s
-  RETURNING id, queue_id
-), r AS (
-  INSERT INTO recipients (message_id, address, domain, route, dsn_notify, dsn_orcpt, next_attempt_at, status)
-  SELECT m.id, x.address, x.domain, x.route::recipient_route, x.notify::dsn_notify[], x.orcpt, now(), ${status}
-  FROM unnest(${r.queueId}, ${r.address}, ${r.domain}, ${r.route}, ${r.notify}, ${r.orcpt})
-       AS x(queue_id, address, domain, route, notify, orcpt)
-  JOIN m USING (queue_id)
-), c AS (
-  INSERT INTO message_chunks (message_id, seq, data)
-  SELECT m.id, x.seq, x.data
-  FROM unnest(${c.queueId}, ${c.seq}, ARRAY[${c.data}]) AS x(queue_id, seq, data)
-  JOIN m USING (queue_id)
-  WHERE x.data IS NOT NULL
-), e AS (
-  INSERT INTO events (message_id, queue_id, type, detail)
-  SELECT m.id, m.queue_id, ${event}, x.detail::jsonb
-  FROM unnest(${m.queueId}, ${m.detail}) AS x(queue_id, detail)
-  JOIN m USING (queue_id)
-)
-SELECT id, queue_id FROM m`;
-  return statement(text, chunks.length <= NAMED_UP_TO_CHUNKS ? `intake-insert-${chunks.length}` : undefined);
+  return { m, r, c, chunks };
 }
 
 const acceptedDetail = (x: NewMessage): string =>

@@ -51,32 +51,8 @@ export async function recordResults(
 ): Promise<Set<string>> {
   const rows = outcomes.flatMap((o) => o.results.map((r) => ({ o, r })));
   if (rows.length === 0) return new Set();
-  const col = <T>(type: string, f: (row: { o: RecordedOutcome; r: AppliedResult }) => T) =>
-    param(rows.map(f), type);
   const at = param(now, 'timestamptz');
-  const x = [
-    col('uuid[]', ({ o }) => o.messageId),
-    col('text[]', ({ o }) => o.queueId),
-    col('int[]', ({ o }) => o.attempt),
-    col('uuid[]', ({ r }) => r.recipient.id),
-    col('text[]', ({ r }) => r.recipient.status),
-    col('int[]', ({ r }) => r.recipient.attempts),
-    col('text[]', ({ r }): RecipientStatus => RECIPIENT[r.move].to),
-    col('timestamptz[]', ({ r }) => r.nextAttemptAt),
-    col('int[]', ({ r }) => r.code),
-    col('text[]', ({ r }) => r.enhanced),
-    col('text[]', ({ r }) => r.text),
-    col('text[]', ({ r }) => RECIPIENT[r.move].event),
-    col('text[]', ({ r }) => JSON.stringify(r.eventDetail)),
-    col('text[]', ({ r }) => r.remote.host),
-    col('text[]', ({ r }) => r.remote.address),
-    col('int[]', ({ r }) => r.remote.port),
-    col('text[]', ({ r }) => r.tls?.version ?? null),
-    col('text[]', ({ r }) => r.tls?.cipher ?? null),
-    col('bool[]', ({ r }) => (r.tls ? r.tls.verified : null)),
-    col('text[]', ({ r }) => r.tlsPolicy),
-    col('text[]', ({ r }) => r.suppress?.reason ?? null),
-  ];
+  const x = resultColumns(rows);
   const result = await pool.query<{ id: string }>(
     statement(sql`WITH x AS (
        SELECT * FROM unnest(${join(x, ', ')})
@@ -115,4 +91,33 @@ export async function recordResults(
      SELECT id FROM u`),
   );
   return new Set(result.rows.map((r) => r.id));
+}
+
+/** The unnest columns of the commit, one array per column, in the order of `x(...)` above. */
+function resultColumns(rows: readonly { o: RecordedOutcome; r: AppliedResult }[]) {
+  const col = <T>(type: string, f: (row: { o: RecordedOutcome; r: AppliedResult }) => T) =>
+    param(rows.map(f), type);
+  return [
+    col('uuid[]', ({ o }) => o.messageId),
+    col('text[]', ({ o }) => o.queueId),
+    col('int[]', ({ o }) => o.attempt),
+    col('uuid[]', ({ r }) => r.recipient.id),
+    col('text[]', ({ r }) => r.recipient.status),
+    col('int[]', ({ r }) => r.recipient.attempts),
+    col('text[]', ({ r }): RecipientStatus => RECIPIENT[r.move].to),
+    col('timestamptz[]', ({ r }) => r.nextAttemptAt),
+    col('int[]', ({ r }) => r.code),
+    col('text[]', ({ r }) => r.enhanced),
+    col('text[]', ({ r }) => r.text),
+    col('text[]', ({ r }) => RECIPIENT[r.move].event),
+    col('text[]', ({ r }) => JSON.stringify(r.eventDetail)),
+    col('text[]', ({ r }) => r.remote.host),
+    col('text[]', ({ r }) => r.remote.address),
+    col('int[]', ({ r }) => r.remote.port),
+    col('text[]', ({ r }) => r.tls?.version ?? null),
+    col('text[]', ({ r }) => r.tls?.cipher ?? null),
+    col('bool[]', ({ r }) => (r.tls ? r.tls.verified : null)),
+    col('text[]', ({ r }) => r.tlsPolicy),
+    col('text[]', ({ r }) => r.suppress?.reason ?? null),
+  ];
 }

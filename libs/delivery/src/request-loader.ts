@@ -69,7 +69,7 @@ export async function loadDeliveryRequest(
  * Loads the requests of the jobs that start at the same time in one query (GroupCommit from
  * @mta/db: a lone job goes at once; under load, the jobs that arrive while a query runs share
  * the next one). One query at a time: it takes a millisecond or two, and bigger batches cost
- * less (bench/README.md, "e2e").
+ * less CPU per message than two queries at a time (bench/README.md, "Measurements behind the code").
  */
 export class RequestLoader {
   private readonly batch: GroupCommit<DeliveryJobRef, RequestLoad>;

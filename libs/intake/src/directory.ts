@@ -59,7 +59,7 @@ export class PrismaDirectory implements Directory {
   /**
    * One round trip on the plain pool, unless the mailbox was found within `ttlMs`. Unnamed: a
    * prepared statement's generic plan, made while there were few accounts, would scan them all
-   * once there are many (see libs/queue-manager/src/message-store.ts).
+   * once there are many (see libs/queue-state/src/sql/builder.ts).
    */
   async mailbox(address: string): Promise<Mailbox | null> {
     const cached = this.mailboxes.get(address);

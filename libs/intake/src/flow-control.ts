@@ -18,9 +18,9 @@
  *   never less than 10. Busy means at least 0.6 of a core of CPU, smoothed over about a second.
  *   Holding MAIL only helps when this process's own work is what the commits queue behind. When
  *   the commits are slow for other reasons (other busy processes on the machine, a slow
- *   database), it would only cost throughput. In bench/e2e (mx, queue manager, delivery and
- *   PostgreSQL on two cores), mx used about 0.45 of a core, and without this rule the limit fell to
- *   2-5 and acceptance to a third. The floor keeps some group commit and a fed event loop.
+ *   database), it would only cost throughput: on a machine shared with the rest of the MTA, mx
+ *   is not the bottleneck, and without this rule the limit collapsed and acceptance with it
+ *   (bench/README.md, "Measurements behind the code"). The floor keeps some group commit and a fed event loop.
  * - Otherwise, with a MAIL that had to wait in that window: the limit grows by one.
  *   With no limit reached, the limit does not grow, so it stays close to what is in use.
  * - A MAIL that finds the limit reached waits its turn (first come, first served). It waits until

@@ -17,8 +17,7 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * follows carries ids only; if Redis is down at that moment the message still stands, and
  * the queue manager's reconciler finds it in PostgreSQL. So the 250 does not wait for Redis
  * either: the caller is answered at the commit and the jobs follow (`drain` waits for them at
- * shutdown). Waiting for them added the Redis round trip's tail (p99 5-9 ms at 50 sessions)
- * to every reply.
+ * shutdown). Waiting for them would add the Redis round trip's tail to every reply.
  *
  * Messages that end their DATA while earlier ones are being written share the next write
  * (GroupCommit): one statement and one commit for the lot. Each still gets its 250 only after
@@ -28,16 +27,15 @@ export type { IncomingMessage, StoredMessage } from './incoming-message';
  * once the promise callbacks that write them have run), and one at a time: the messages of the
  * commits that finish while one is on its way share the next job (up to ACCEPTED_MAX_MESSAGES).
  * A BullMQ job costs mx CPU (a Job object, its options packed, a Lua script call): one per
- * message was a quarter of mx's CPU at 50 sessions, and, built in the commit's callback, it was
- * on the way of every 250 of the batch.
+ * message is a large share of mx's CPU under load, and, built in the commit's callback, it was
+ * on the way of every 250 of the batch (bench/README.md, "Measurements behind the code").
  */
 export interface MessageWriterOptions {
   /**
    * Writes in flight at once; keep it under the pool's size. Default 1: on a machine whose cores
    * PostgreSQL shares, one write at a time makes fewer and bigger writes and keeps fewer database
-   * backends runnable. In bench/intake at 50 sessions (five interleaved rounds, 2026-11-27), 1
-   * gave 3,069 msg/s and a p99 of 20.8 ms for the 250 after data, against 2,573 msg/s and 26.6 ms
-   * with 4. (On an earlier VM, when the 250 still waited for Redis, 4 had the shortest tail.)
+   * backends runnable, for more messages per second and a shorter tail than with more
+   * (bench/README.md, "Measurements behind the code").
    */
   maxInFlight?: number;
   /** Messages per write at most. Default 64. */

@@ -11,7 +11,7 @@ import { resolveSchedule, type RetrySchedule } from './schedule';
 /** What the queue manager needs from its host (the Nest module, or a test). */
 export interface QueueManagerDeps {
   readonly db: PrismaClient;
-  /** A plain pg pool on the same database, for the statements every message runs (message-store.ts). */
+  /** A plain pg pool on the same database, for the statements every message runs (@mta/queue-state sql/). */
   readonly pool: Pick<pg.Pool, 'query'>;
   readonly producer: JobProducer;
   /** A fail-fast client connection (`createRedisConnection(url, 'client')`): reconciler lock. */

@@ -1,7 +1,7 @@
 /**
  * Notices that Redis lost the queues (flushed, the prefix's keys deleted, restarted empty) so the
- * queue manager can reconcile at once instead of on its next periodic run: a wiped Redis took
- * 130 s to drain with the 30 s timer alone. Two signs, checked every `redisWatchMs` (1 s):
+ * queue manager can reconcile at once instead of on its next periodic run (with the timer alone,
+ * a wiped Redis drained a batch per interval: bench/README.md, "Measurements behind the code"). Two signs, checked every `redisWatchMs` (1 s):
  *
  * - a marker key (`<prefix>:queue-manager:alive`, written with `SET NX`) is gone: the data
  *   under the prefix was deleted, whatever the server did;

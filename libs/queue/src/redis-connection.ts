@@ -8,7 +8,8 @@ import { Redis, type RedisOptions } from 'ioredis';
  * - `client`: producers and health checks, which must fail fast rather than hang when Redis
  *   is down (no offline queue), so that an SMTP reply is never held hostage by Redis.
  *   Not auto-pipelined: ioredis builds a pipeline object per tick that copies every custom
- *   command (BullMQ defines dozens of scripts), and bench/e2e ran 5-15 % slower with it.
+ *   command (BullMQ defines dozens of scripts), which made the MTA slower, not faster
+ *   (bench/README.md, "e2e").
  * Both reconnect on their own, so a service recovers when Redis comes back.
  */
 export function createRedisConnection(

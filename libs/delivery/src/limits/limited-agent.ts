@@ -6,7 +6,7 @@
  * `deferred-local` with a short `retryAfterMs`: the worker puts the job back, so a busy
  * destination holds a worker for at most `waitForSlotMs`. Without the wait, workers whose
  * concurrency adds up past the limit of a destination that takes most of the mail bounced
- * their surplus jobs in and out of the queue (14,000 bounces for 10,000 messages, measured).
+ * their surplus jobs in and out of the queue, more bounces than messages (bench/README.md, "Measurements behind the code").
  *
  * But a process never has more deliveries waiting for one destination than the destination has
  * slots: the others are given back at once. Otherwise a backlog for a destination with a small

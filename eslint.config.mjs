@@ -1,17 +1,30 @@
 // One flat config for the whole workspace. The module-boundary rule below is the
 // machine-checked form of the library table in DESIGN.md: each tag may only depend on
-// the tags listed, and the pure layers may not import Nest, BullMQ, Redis or Prisma.
+// the tags listed. `layer:framework-free` libraries (they may open sockets: dns, the SMTP
+// client and server) import no Nest, BullMQ, Redis, Prisma or pg; `layer:pure` ones (the SMTP
+// protocol, mail) do no I/O either (the no-restricted-imports block below).
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
-const PURE_BANNED = ['@nestjs/*', 'bullmq', 'ioredis', '@prisma/*', 'prisma', 'pg'];
+const FRAMEWORKS = ['@nestjs/*', 'bullmq', 'ioredis', '@prisma/*', 'prisma', 'pg'];
+
+/** Node modules that do I/O, which a `layer:pure` library may not import. */
+const IO_MODULES = ['net', 'tls', 'dns', 'dgram', 'http', 'https', 'http2', 'fs', 'fs/promises', 'child_process'];
+
+/** The source of the `layer:pure` projects (libs/smtp/protocol, libs/mail). */
+const PURE_SOURCES = ['libs/smtp/protocol/src/**/*.ts', 'libs/mail/src/**/*.ts'];
 
 /** Which project tags may import which. Projects carry one `type:` and one `scope:` tag. */
 const constraints = [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:util'] },
-  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:util', 'scope:runtime'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:runtime', 'type:util'] },
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:util', 'type:runtime'] },
+  // libs/runtime: the core module every service stands on and bootstrapService; not a feature.
+  { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:util'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:feature', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:util', 'type:feature', 'type:runtime', 'type:testing'],
+  },
   // The library table of DESIGN.md.
   { sourceTag: 'scope:smtp-protocol', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:smtp-server', onlyDependOnLibsWithTags: ['scope:smtp-protocol'] },
@@ -73,7 +86,7 @@ const constraints = [
       'scope:observability',
     ],
   },
-  { sourceTag: 'layer:pure', bannedExternalImports: PURE_BANNED },
+  { sourceTag: 'layer:framework-free', bannedExternalImports: FRAMEWORKS },
 ];
 
 /** Tests may also use the test harness (and a pure lib's tests stay free of Nest etc.). */
@@ -124,6 +137,22 @@ export default [
       'bench/**/*.ts',
     ],
     rules: { ...boundaries(testConstraints), 'no-console': 'off' },
+  },
+  {
+    // `layer:pure`: no I/O, so the protocol and message code runs the same anywhere (tests too).
+    files: PURE_SOURCES,
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: IO_MODULES.flatMap((m) => [m, `node:${m}`]).map((name) => ({
+            name,
+            message: 'a layer:pure library does no I/O (see eslint.config.mjs)',
+          })),
+        },
+      ],
+    },
   },
   {
     // Each project's test runner config imports the shared one in tools/: tooling, not code.

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 
 /** What `npx nx graph --file=graph.json` must show, checked on the real graph. */
 const root = path.resolve(__dirname, '../../..');
-const PURE = ['smtp-protocol', 'smtp-server', 'smtp-client', 'mail', 'dns'];
+/** The `layer:framework-free` libraries. */
+const FRAMEWORK_FREE = ['smtp-protocol', 'smtp-server', 'smtp-client', 'mail', 'dns'];
 const FRAMEWORK = /^npm:(@nestjs\/|bullmq$|ioredis$|@prisma\/|prisma$|pg$)/;
 
 interface Graph {
@@ -59,7 +60,7 @@ describe('project graph', () => {
   });
 
   it('has no smtp/*, mail or dns lib importing Nest, BullMQ, Redis or Prisma', () => {
-    const offenders = PURE.flatMap((lib) =>
+    const offenders = FRAMEWORK_FREE.flatMap((lib) =>
       (graph.dependencies[lib] ?? [])
         .filter((d) => FRAMEWORK.test(d.target))
         .map((d) => `${lib} -> ${d.target}`),

@@ -16,5 +16,4 @@ export { MxHandler } from './mx-handler';
 export { SubmissionHandler } from './submission-handler';
 export { loadTlsMaterial, type TlsMaterial } from './tls-material';
 export { startMx, startSubmission, type RunningSmtpService, type SmtpServiceContext } from './smtp-service';
-export { smtpServiceModule } from './smtp-service.module';
 export { PrismaDkimKeyStore, type DkimKeyStore } from './dkim-keys';

@@ -113,6 +113,4 @@ export const Replies = {
   /** 451 4.3.0 local error, try again later. */
   localError: (text = 'Local error in processing, try again later'): SmtpError =>
     new SmtpError(451, '4.3.0', text),
-  /** 421 4.7.0 too many errors, closing (the server then closes the connection). */
-  tooManyErrors: (): SmtpError => new SmtpError(421, '4.7.0', 'Too many errors, closing connection'),
 } as const;

@@ -120,7 +120,6 @@ describe('Replies', () => {
     ['bareLineEnding', Replies.bareLineEnding(), 550, '5.5.2'],
     ['dataLineTooLong', Replies.dataLineTooLong(1000), 500, '5.5.2'],
     ['localError', Replies.localError(), 451, '4.3.0'],
-    ['tooManyErrors', Replies.tooManyErrors(), 421, '4.7.0'],
   ])('%s is %i %s', (_name, error, code, enhanced) => {
     expect(error).toBeInstanceOf(SmtpError);
     expect(error.code).toBe(code);

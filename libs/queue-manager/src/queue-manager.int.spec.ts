@@ -1,6 +1,6 @@
 import { QueueName } from '@mta/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_SCHEDULE, Harness, openHarness, LATER, NO_SUCH_USER, sleep, waitFor } from './testing/harness';
+import { FAST_SCHEDULE, Harness, openHarness, LATER, NO_SUCH_USER, waitFor } from './testing/harness';
 
 const schedule = FAST_SCHEDULE;
 
@@ -15,6 +15,22 @@ beforeAll(async () => {
 afterAll(() => close?.());
 
 const done = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state === 'done';
+
+/** Waits until the `accepted` job of a message has run to its end (the router is done with it). */
+const routerDone = (messageId: string) =>
+  waitFor(
+    async () => (await h.producer.queue(QueueName.Accepted).getJob(`accepted/${messageId}`))?.isCompleted(),
+    10_000,
+    'accepted job completed',
+  );
+
+/** Whether any delivery job in Redis (whatever its state) names this recipient. */
+const jobNames = async (recipientId: string) =>
+  (
+    await h.producer
+      .queue(QueueName.Delivery)
+      .getJobs(['wait', 'delayed', 'active', 'prioritized', 'completed', 'failed'])
+  ).some((j) => j?.data?.recipientIds?.includes(recipientId));
 
 describe('routing', () => {
   it('splits recipients by route and destination, one delivery job each, and records the plan', async () => {
@@ -51,7 +67,10 @@ describe('routing', () => {
     await h.producer.queue(QueueName.Accepted).remove(`accepted/${m.id}`);
     await h.producer.enqueue(QueueName.Accepted, { messageIds: [m.id] });
     expect(await h.qm.router.route(m.id)).toEqual({ routed: false, reason: 'not-received' });
-    await sleep(300);
+    await routerDone(m.id); // the replayed job ran: it had nothing to route
+    expect(
+      await h.producer.queue(QueueName.Delivery).getJob(`delivery/${m.id}/remote/one.example/2`),
+    ).toBeUndefined();
     expect(h.fake.count('replay@one.example')).toBe(1);
     expect(await h.db.event.count({ where: { messageId: m.id, type: 'routed' } })).toBe(1);
   });
@@ -180,7 +199,8 @@ describe('hold, pause, suppression', () => {
       recipients: [{ address: 'held@nine.example', held: true }, { address: 'free@nine.example' }],
     });
     await waitFor(() => h.fake.count('free@nine.example') === 1, 10_000, 'free delivered');
-    await sleep(300);
+    // The router enqueued the message's jobs together: the free one ran, and none names the held one.
+    expect(await jobNames(m.rcpt['held@nine.example'])).toBe(false);
     expect(h.fake.count('held@nine.example')).toBe(0);
     expect((await h.recipient(m.rcpt['held@nine.example'])).status).toBe('held');
     expect(await done(m.id)).toBe(false);
@@ -196,7 +216,8 @@ describe('hold, pause, suppression', () => {
 
   it('a held message is not routed', async () => {
     const m = await h.store({ state: 'held', recipients: [{ address: 'hm@nine.example' }] });
-    await sleep(400);
+    await routerDone(m.id);
+    expect(await jobNames(m.rcpt['hm@nine.example'])).toBe(false);
     expect(h.fake.count('hm@nine.example')).toBe(0);
     expect((await h.db.message.findUniqueOrThrow({ where: { id: m.id } })).state).toBe('held');
   });
@@ -207,11 +228,17 @@ describe('hold, pause, suppression', () => {
     });
     const m = await h.store({ recipients: [{ address: 'p@paused.example' }, { address: 'q@ten.example' }] });
     await waitFor(() => h.fake.count('q@ten.example') === 1, 10_000, 'unpaused delivered');
-    await sleep(300);
-    expect(h.fake.count('p@paused.example')).toBe(0);
+    // The dispatcher put the paused one off (its next attempt moved), and gave it no job.
+    await waitFor(
+      async () =>
+        ((await h.recipient(m.rcpt['p@paused.example'])).nextAttemptAt?.getTime() ?? 0) > Date.now(),
+      10_000,
+      'paused recipient put off',
+    );
     const r = await h.recipient(m.rcpt['p@paused.example']);
     expect(r.status).toBe('queued');
-    expect(r.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
+    expect(await jobNames(r.id)).toBe(false);
+    expect(h.fake.count('p@paused.example')).toBe(0);
     await h.db.domainPause.deleteMany({ where: { domain: 'paused.example' } });
     await h.db.recipient.update({ where: { id: r.id }, data: { nextAttemptAt: new Date() } });
     await h.qm.reconcileNow();

@@ -1,6 +1,6 @@
 import { QueueName } from '@mta/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, openHarness, LATER, sleep, waitFor } from './testing/harness';
+import { Harness, openHarness, LATER, waitFor } from './testing/harness';
 import { Reconciler } from './reconciler';
 
 // Retries after 1.5 s, so a deferred recipient's delayed job is still in Redis when it is flushed.
@@ -28,6 +28,14 @@ beforeAll(async () => {
 afterAll(() => close?.());
 
 const state = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state;
+
+/** The queue manager's reconciler as it will run `ms` from now (its clock moved, nobody sleeping). */
+const reconcilerIn = (ms: number, options: { receivedGraceMs?: number } = {}) =>
+  new Reconciler(
+    { ...h.qm.ctx, ...options, now: () => new Date(Date.now() + ms) },
+    h.qm.dispatcher,
+    h.qm.settler,
+  );
 
 describe('reconciler', () => {
   it('after Redis loses every key, brings back each undelivered message and delivers nothing twice', async () => {
@@ -62,8 +70,8 @@ describe('reconciler', () => {
     await waitFor(async () => (await state(later.id)) === 'done', 10_000, 'late message done');
     expect(second?.deliveries).toBe(0); // the deferred recipient is not due yet
 
-    await sleep(1600);
-    const third = await h.qm.reconciler.run();
+    // Once the retry is due (1.5 s after the deferral): the reconciler's clock, not a sleep.
+    const third = await reconcilerIn(schedule.firstRetryMs + 500).run();
     expect(third?.deliveries).toBe(1);
     await waitFor(async () => (await state(deferred.id)) === 'done', 10_000, 'deferred message done');
 
@@ -114,17 +122,21 @@ describe('reconciler', () => {
     // Intake sends the messages of several commits in one job (`accepted/<first>/<n>`), so the
     // reconciler cannot look a message's job up by its id: what was received well before the
     // oldest pending job was created cannot be in it.
-    const reconciler = new Reconciler({ ...h.qm.ctx, receivedGraceMs: 1000 }, h.qm.dispatcher, h.qm.settler);
+    // Run as 1.2 s from now: every message is then older than the grace of 1 s.
+    const reconciler = reconcilerIn(1200, { receivedGraceMs: 1000 });
     const accepted = h.producer.queue(QueueName.Accepted);
     await accepted.pause();
-    const lost = await h.store({ recipients: [{ address: 'lost-job@r.example' }], enqueue: false });
-    await sleep(1500);
+    // Received 1.5 s before the group's job is created: no pending job can hold it.
+    const lost = await h.store({
+      recipients: [{ address: 'lost-job@r.example' }],
+      enqueue: false,
+      receivedAt: new Date(Date.now() - 1500),
+    });
     const a = await h.store({ recipients: [{ address: 'group-a@r.example' }], enqueue: false });
     const b = await h.store({ recipients: [{ address: 'group-b@r.example' }], enqueue: false });
     try {
       const group = await h.producer.enqueue(QueueName.Accepted, { messageIds: [a.id, b.id] });
       expect(group).toBe(`accepted/${a.id}/2`);
-      await sleep(1200); // every message is now older than the grace
 
       expect(await reconciler.run()).toMatchObject({ accepted: 1 });
       expect(await accepted.getJob(`accepted/${lost.id}`)).toBeDefined();

@@ -39,6 +39,7 @@ import {
   until,
   collectJsonLogs,
   parseSmtpSinkDump,
+  requirePeer,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -46,8 +47,7 @@ const root = path.resolve(__dirname, '../../..');
 const main = path.join(root, 'dist/apps/all-in-one/main.js');
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
-const havePeers = existsSync(SMTP_SINK) && haveSwaks;
-const haveDovecot = haveDovecotLmtp();
+const havePeers = requirePeer('smtp-sink', existsSync(SMTP_SINK)) && requirePeer('swaks', haveSwaks);
 
 const PASSWORD = 'a long enough password 42';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -576,7 +576,7 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
     // Hold took its retry out of Redis; a delivery job that still runs (a replay, the
     // reconciler racing the hold) must deliver nothing either.
     const held = await recipient(queueId, 'hank@hold.test');
-    await producer.enqueue(QueueName.Delivery, {
+    const stray = await producer.enqueue(QueueName.Delivery, {
       messageId: (await message(queueId)).id,
       route: 'remote',
       destination: 'hold.test',
@@ -585,7 +585,10 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
       // swallow the release's job until the reconciler's next pass.
       attempt: held.attempts + 2,
     });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // A worker took it and found nothing to deliver: wait for that, not for the clock.
+    await until('the stray delivery job to finish', async () =>
+      (await producer.queue(QueueName.Delivery).getJob(stray))?.isCompleted(),
+    );
     expect(sinks.hold.bySubject('case 3e')).toHaveLength(0);
     expect((await recipient(queueId, 'hank@hold.test')).status).toBe('held');
     expect((await action('release')).status).toBe(200);
@@ -684,157 +687,166 @@ describe.skipIf(!havePeers)('delivery end to end (issue #5)', () => {
   }, 180_000);
 });
 
-describe.skipIf(!havePeers || !haveDovecot)('local delivery over LMTP end to end', () => {
-  let database: TestDatabase;
-  let db: PrismaClient;
-  let testRedis: Awaited<ReturnType<typeof createTestRedis>>;
-  let dovecot: Dovecot;
-  let app: App;
-  let mxPort: number;
-  // mx asks DNS for SPF, DKIM and DMARC: a loopback server with no records answers at once.
-  let dns: Awaited<ReturnType<typeof startFakeDns>>;
+describe.skipIf(!havePeers || !requirePeer('dovecot-lmtpd', haveDovecotLmtp()))(
+  'local delivery over LMTP end to end',
+  () => {
+    let database: TestDatabase;
+    let db: PrismaClient;
+    let testRedis: Awaited<ReturnType<typeof createTestRedis>>;
+    let dovecot: Dovecot;
+    let app: App;
+    let mxPort: number;
+    // mx asks DNS for SPF, DKIM and DMARC: a loopback server with no records answers at once.
+    let dns: Awaited<ReturnType<typeof startFakeDns>>;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    db = createPrismaClient(database.url);
-    testRedis = await createTestRedis();
-    dovecot = await startDovecot([{ address: 'bob@lmtp.test' }, { address: 'carol@lmtp.test' }]);
-    dns = await startFakeDns([]);
-    const passwordHash = await hashPassword(PASSWORD);
-    await db.domain.create({
-      data: {
-        name: 'lmtp.test',
-        type: 'local',
-        accounts: {
-          create: [
-            { address: 'bob@lmtp.test', passwordHash },
-            { address: 'carol@lmtp.test', passwordHash },
-          ],
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      db = createPrismaClient(database.url);
+      testRedis = await createTestRedis();
+      dovecot = await startDovecot([{ address: 'bob@lmtp.test' }, { address: 'carol@lmtp.test' }]);
+      dns = await startFakeDns([]);
+      const passwordHash = await hashPassword(PASSWORD);
+      await db.domain.create({
+        data: {
+          name: 'lmtp.test',
+          type: 'local',
+          accounts: {
+            create: [
+              { address: 'bob@lmtp.test', passwordHash },
+              { address: 'carol@lmtp.test', passwordHash },
+            ],
+          },
         },
-      },
-    });
-    const httpPort = await freePort();
-    app = await App.start(
-      main,
-      {
-        NODE_ENV: 'development',
-        DATABASE_URL: database.url,
-        REDIS_URL: testRedis.url,
-        REDIS_PREFIX: testRedis.prefix,
-        MTA_HOSTNAME: 'mta.e2e.test',
-        ADMIN_LISTEN: `127.0.0.1:${httpPort}`,
-        MX_LISTEN: `127.0.0.1:${(mxPort = await freePort())}`,
-        SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
-        SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
-        DNS_SERVERS: `127.0.0.1:${dns.port}`,
-        LOCAL_DELIVERY: `lmtp://127.0.0.1:${dovecot.port}`,
-        LOG_LEVEL: 'info',
-      },
-      httpPort,
-    );
-  });
-
-  afterAll(async () => {
-    await app?.stop();
-    await dovecot?.stop();
-    await dns?.close();
-    await db?.$disconnect();
-    await database?.drop();
-    await testRedis?.cleanup();
-  });
-
-  it('2b. mx on port 25 to a local account: Dovecot stores it', async () => {
-    const queueId = queueIdOf(
-      await swaks([
-        '--server',
-        '127.0.0.1',
-        '--port',
-        String(mxPort),
-        '--from',
-        'dave@remote.test',
-        '--to',
-        'bob@lmtp.test',
-        '--h-Subject',
-        'case 2b',
-        '--body',
-        'Body for Dovecot, case 2b.',
-      ]),
-    );
-    const r = await until('delivered', async () => {
-      const row = await db.recipient.findFirst({
-        where: { message: { queueId }, address: 'bob@lmtp.test' },
-        include: { deliveryAttempts: true },
       });
-      return row?.status === 'delivered' ? row : undefined;
-    });
-    expect(r.deliveryAttempts[0]).toMatchObject({ replyCode: 250, mxHost: '127.0.0.1', port: dovecot.port });
-    const files = maildirFiles(dovecot.maildir('bob@lmtp.test')).filter((f) =>
-      f.includes('Subject: case 2b'),
-    );
-    expect(files).toHaveLength(1);
-    const message = await db.message.findUniqueOrThrow({ where: { queueId } });
-    expect(files[0].replace(/\r\n/g, '\n')).toContain(bodyOf(asLf(await readMessageBuffer(db, message.id))));
-  });
-
-  it('2c. an ASCII message sent with SMTPUTF8 reaches Dovecot 2.3, whose LMTP has no SMTPUTF8 (RFC 6531 §3.4)', async () => {
-    const queueId = queueIdOf(
-      await pythonSend(mxPort, {
-        from: 'dave@remote.test',
-        to: ['bob@lmtp.test'],
-        subject: 'case 2c',
-        mailOptions: ['SMTPUTF8', 'BODY=8BITMIME'],
-        body: 'Grüße: UTF-8 in the body only needs 8BITMIME.',
-      }),
-    );
-    const row = await db.message.findUniqueOrThrow({ where: { queueId }, include: { recipients: true } });
-    expect(row.smtpUtf8).toBe(true);
-    await until('delivered', async () => {
-      const r = await db.recipient.findFirst({ where: { message: { queueId }, address: 'bob@lmtp.test' } });
-      return r?.status === 'delivered' ? r : undefined;
-    });
-    const files = maildirFiles(dovecot.maildir('bob@lmtp.test')).filter((f) =>
-      f.includes('Subject: case 2c'),
-    );
-    expect(files).toHaveLength(1);
-  });
-
-  it('2d. NOTIFY=SUCCESS: one "delivered" DSN in the sender\'s mailbox, a multipart/report to Python; NEVER and none: no DSN', async () => {
-    const send = (subject: string, rcptOptions: string[]) =>
-      pythonSend(mxPort, { from: 'carol@lmtp.test', to: ['bob@lmtp.test'], subject, rcptOptions }).then(
-        queueIdOf,
+      const httpPort = await freePort();
+      app = await App.start(
+        main,
+        {
+          NODE_ENV: 'development',
+          DATABASE_URL: database.url,
+          REDIS_URL: testRedis.url,
+          REDIS_PREFIX: testRedis.prefix,
+          MTA_HOSTNAME: 'mta.e2e.test',
+          ADMIN_LISTEN: `127.0.0.1:${httpPort}`,
+          MX_LISTEN: `127.0.0.1:${(mxPort = await freePort())}`,
+          SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
+          SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
+          DNS_SERVERS: `127.0.0.1:${dns.port}`,
+          LOCAL_DELIVERY: `lmtp://127.0.0.1:${dovecot.port}`,
+          LOG_LEVEL: 'info',
+        },
+        httpPort,
       );
-    const never = await send('case 2d never', ['NOTIFY=NEVER']);
-    const plain = await send('case 2d plain', []);
-    const success = await send('case 2d success', ['NOTIFY=SUCCESS', 'ORCPT=rfc822;Bob@lmtp.test']);
-    for (const queueId of [never, plain, success])
-      await until(
-        `${queueId} done`,
-        async () => (await db.message.findUnique({ where: { queueId } }))?.state === 'done',
+    });
+
+    afterAll(async () => {
+      await app?.stop();
+      await dovecot?.stop();
+      await dns?.close();
+      await db?.$disconnect();
+      await database?.drop();
+      await testRedis?.cleanup();
+    });
+
+    it('2b. mx on port 25 to a local account: Dovecot stores it', async () => {
+      const queueId = queueIdOf(
+        await swaks([
+          '--server',
+          '127.0.0.1',
+          '--port',
+          String(mxPort),
+          '--from',
+          'dave@remote.test',
+          '--to',
+          'bob@lmtp.test',
+          '--h-Subject',
+          'case 2b',
+          '--body',
+          'Body for Dovecot, case 2b.',
+        ]),
       );
-    const dsns = await until("the success DSN in carol's mailbox", () => {
-      const files = maildirFiles(dovecot.maildir('carol@lmtp.test'));
-      return files.length > 0 ? files : undefined;
+      const r = await until('delivered', async () => {
+        const row = await db.recipient.findFirst({
+          where: { message: { queueId }, address: 'bob@lmtp.test' },
+          include: { deliveryAttempts: true },
+        });
+        return row?.status === 'delivered' ? row : undefined;
+      });
+      expect(r.deliveryAttempts[0]).toMatchObject({
+        replyCode: 250,
+        mxHost: '127.0.0.1',
+        port: dovecot.port,
+      });
+      const files = maildirFiles(dovecot.maildir('bob@lmtp.test')).filter((f) =>
+        f.includes('Subject: case 2b'),
+      );
+      expect(files).toHaveLength(1);
+      const message = await db.message.findUniqueOrThrow({ where: { queueId } });
+      expect(files[0].replace(/\r\n/g, '\n')).toContain(
+        bodyOf(asLf(await readMessageBuffer(db, message.id))),
+      );
     });
-    // The DSN is written before the message is done: a second one would be there by now.
-    expect(dsns).toHaveLength(1);
-    const report = pythonParseReport(dsns[0]);
-    expect(report).toMatchObject({
-      type: 'multipart/report',
-      reportType: 'delivery-status',
-      parts: ['text/plain', 'message/delivery-status', 'text/rfc822-headers'],
+
+    it('2c. an ASCII message sent with SMTPUTF8 reaches Dovecot 2.3, whose LMTP has no SMTPUTF8 (RFC 6531 §3.4)', async () => {
+      const queueId = queueIdOf(
+        await pythonSend(mxPort, {
+          from: 'dave@remote.test',
+          to: ['bob@lmtp.test'],
+          subject: 'case 2c',
+          mailOptions: ['SMTPUTF8', 'BODY=8BITMIME'],
+          body: 'Grüße: UTF-8 in the body only needs 8BITMIME.',
+        }),
+      );
+      const row = await db.message.findUniqueOrThrow({ where: { queueId }, include: { recipients: true } });
+      expect(row.smtpUtf8).toBe(true);
+      await until('delivered', async () => {
+        const r = await db.recipient.findFirst({ where: { message: { queueId }, address: 'bob@lmtp.test' } });
+        return r?.status === 'delivered' ? r : undefined;
+      });
+      const files = maildirFiles(dovecot.maildir('bob@lmtp.test')).filter((f) =>
+        f.includes('Subject: case 2c'),
+      );
+      expect(files).toHaveLength(1);
     });
-    expect(report.recipients).toEqual([
-      expect.objectContaining({
-        'Final-Recipient': 'rfc822; bob@lmtp.test',
-        'Original-Recipient': 'rfc822; Bob@lmtp.test',
-        Action: 'delivered',
-        Status: '2.0.0',
-      }),
-    ]);
-    expect(dsns[0]).toContain(success); // the original's queue id (Final-Log-ID, Received)
-    expect(dsns[0]).toMatch(/^Return-Path: <>/m);
-  });
-});
+
+    it('2d. NOTIFY=SUCCESS: one "delivered" DSN in the sender\'s mailbox, a multipart/report to Python; NEVER and none: no DSN', async () => {
+      const send = (subject: string, rcptOptions: string[]) =>
+        pythonSend(mxPort, { from: 'carol@lmtp.test', to: ['bob@lmtp.test'], subject, rcptOptions }).then(
+          queueIdOf,
+        );
+      const never = await send('case 2d never', ['NOTIFY=NEVER']);
+      const plain = await send('case 2d plain', []);
+      const success = await send('case 2d success', ['NOTIFY=SUCCESS', 'ORCPT=rfc822;Bob@lmtp.test']);
+      for (const queueId of [never, plain, success])
+        await until(
+          `${queueId} done`,
+          async () => (await db.message.findUnique({ where: { queueId } }))?.state === 'done',
+        );
+      const dsns = await until("the success DSN in carol's mailbox", () => {
+        const files = maildirFiles(dovecot.maildir('carol@lmtp.test'));
+        return files.length > 0 ? files : undefined;
+      });
+      // The DSN is written before the message is done: a second one would be there by now.
+      expect(dsns).toHaveLength(1);
+      const report = pythonParseReport(dsns[0]);
+      expect(report).toMatchObject({
+        type: 'multipart/report',
+        reportType: 'delivery-status',
+        parts: ['text/plain', 'message/delivery-status', 'text/rfc822-headers'],
+      });
+      expect(report.recipients).toEqual([
+        expect.objectContaining({
+          'Final-Recipient': 'rfc822; bob@lmtp.test',
+          'Original-Recipient': 'rfc822; Bob@lmtp.test',
+          Action: 'delivered',
+          Status: '2.0.0',
+        }),
+      ]);
+      expect(dsns[0]).toContain(success); // the original's queue id (Final-Log-ID, Received)
+      expect(dsns[0]).toMatch(/^Return-Path: <>/m);
+    });
+  },
+);
 
 /** Sends one message with Python's smtplib, with ESMTP MAIL and RCPT options; the transcript. */
 async function pythonSend(

@@ -30,12 +30,13 @@ import {
   type SinkDump,
   type SmtpSink,
   type TestDatabase,
+  requirePeer,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = path.resolve(__dirname, '../../../dist/apps/all-in-one/main.js');
 const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
-const havePeers = haveSmtpSink() && haveSwaks;
+const havePeers = requirePeer('smtp-sink', haveSmtpSink()) && requirePeer('swaks', haveSwaks);
 if (process.env['CI'] === 'true' && !havePeers) throw new Error('swaks and smtp-sink are required under CI');
 
 const MAIN = '127.0.0.2';

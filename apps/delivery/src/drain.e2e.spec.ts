@@ -16,7 +16,6 @@ import { Metrics, createLogger } from '@mta/observability';
 import { JobProducer, QueueName, createRedisConnection, redisReady } from '@mta/queue';
 import { QueueManager } from '@mta/queue-manager';
 import {
-  SMTP_SINK,
   aRecord,
   collectJsonLogs,
   createTestDatabase,
@@ -29,6 +28,7 @@ import {
   until,
   type SmtpSink,
   type TestDatabase,
+  requirePeer,
 } from '@mta/testing';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -41,14 +41,12 @@ const GRACE_MS = 35_000;
 const MESSAGES = 12;
 const CONCURRENCY = 4;
 
-if (!haveSmtpSink() && process.env['CI'] === 'true') throw new Error(`${SMTP_SINK} is required under CI`);
-
 interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
-describe.skipIf(!haveSmtpSink())('delivery drain on SIGTERM (issue #15)', () => {
+describe.skipIf(!requirePeer('smtp-sink', haveSmtpSink()))('delivery drain on SIGTERM (issue #15)', () => {
   let database: TestDatabase;
   let db: PrismaClient;
   let pool: pg.Pool;
@@ -70,7 +68,10 @@ describe.skipIf(!haveSmtpSink())('delivery drain on SIGTERM (issue #15)', () => 
     workerRedis = createRedisConnection(testRedis.url, 'worker');
     await redisReady(redis);
     producer = new JobProducer(redis, testRedis.prefix);
-    dns = await startFakeDns([mxRecord('sink.test', 10, 'mx.sink.test'), aRecord('mx.sink.test', '127.0.0.1')]);
+    dns = await startFakeDns([
+      mxRecord('sink.test', 10, 'mx.sink.test'),
+      aRecord('mx.sink.test', '127.0.0.1'),
+    ]);
     manager = new QueueManager(
       {
         db,
@@ -123,7 +124,9 @@ describe.skipIf(!haveSmtpSink())('delivery drain on SIGTERM (issue #15)', () => 
     });
     children.push(child);
     collectJsonLogs(child.stdout, `delivery-${child.pid}`);
-    const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<Exit>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     return { child, exited };
   }
 
@@ -144,7 +147,9 @@ describe.skipIf(!haveSmtpSink())('delivery drain on SIGTERM (issue #15)', () => 
           size: data.length,
           clientAddress: '127.0.0.1',
           messageIdHeader: mid,
-          recipients: { create: [{ address: `u${i}@sink.test`, domain: 'sink.test', nextAttemptAt: new Date() }] },
+          recipients: {
+            create: [{ address: `u${i}@sink.test`, domain: 'sink.test', nextAttemptAt: new Date() }],
+          },
           chunks: { create: [{ seq: 0, data: Uint8Array.from(data) }] },
         },
       });
@@ -176,7 +181,11 @@ describe.skipIf(!haveSmtpSink())('delivery drain on SIGTERM (issue #15)', () => 
       const ids = await store(run, MESSAGES);
       const first = startDelivery(port);
       const delivery = producer.queue(QueueName.Delivery);
-      await until('deliveries in flight', async () => (await delivery.getActiveCount()) >= CONCURRENCY, 60_000);
+      await until(
+        'deliveries in flight',
+        async () => (await delivery.getActiveCount()) >= CONCURRENCY,
+        60_000,
+      );
 
       const t0 = Date.now();
       first.child.kill('SIGTERM');

@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
 import type pg from 'pg';
 import { MxResolver } from '@mta/dns';
-import { aRecord, createTestDatabase, mxRecord, startFakeDns, type TestDatabase } from '@mta/testing';
+import {
+  aRecord,
+  createTestDatabase,
+  mxRecord,
+  startFakeDns,
+  type TestDatabase,
+  requirePeer,
+} from '@mta/testing';
 import { MaildirDeliveryAgent } from './local/maildir-agent';
 import { RemoteDeliveryAgent } from './remote/remote-agent';
 import {
@@ -23,7 +30,7 @@ import {
 import { asLf, message, sha256 } from './test/fixtures';
 import { haveSmtpSink, portFreeOn, startSink } from './test/peers';
 
-describe.skipIf(!haveSmtpSink())('delivering a stored message', () => {
+describe.skipIf(!requirePeer('smtp-sink', haveSmtpSink()))('delivering a stored message', () => {
   let database: TestDatabase;
   let db: PrismaClient;
   let pool: pg.Pool;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxResolver } from '@mta/dns';
-import { aRecord, mxRecord, startFakeDns, type FakeDnsServer } from '@mta/testing';
+import { aRecord, mxRecord, startFakeDns, type FakeDnsServer, requirePeer } from '@mta/testing';
 import { RemoteDeliveryAgent, type RemoteAgentOptions } from './remote/remote-agent';
 import { asLf, message, request, sha256 } from './test/fixtures';
 import {
@@ -36,7 +36,7 @@ const ZONE = [
   mxRecord('null.test', 0, '.'),
 ];
 
-describe.skipIf(!haveSmtpSink())('RemoteDeliveryAgent against smtp-sink', () => {
+describe.skipIf(!requirePeer('smtp-sink', haveSmtpSink()))('RemoteDeliveryAgent against smtp-sink', () => {
   let dns: FakeDnsServer & { servers: { host: string; port: number }[] };
   let resolver: MxResolver;
   const cleanup: (() => Promise<void>)[] = [];

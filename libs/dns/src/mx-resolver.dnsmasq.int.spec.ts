@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort } from '@mta/testing';
+import { freePort, requirePeer } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxResolver, type MxResolverOptions, type MxSuccess } from './index';
 import { DNSMASQ, startDnsmasq, type Dnsmasq } from './testing/dnsmasq';
@@ -33,7 +33,7 @@ const RECORDS = [
   '--local-ttl=60',
 ];
 
-describe.skipIf(!existsSync(DNSMASQ))('MxResolver with dnsmasq', () => {
+describe.skipIf(!requirePeer('dnsmasq', existsSync(DNSMASQ)))('MxResolver with dnsmasq', () => {
   let dnsmasq: Dnsmasq;
   const resolver = (options: MxResolverOptions = {}) =>
     new MxResolver({

@@ -1,5 +1,12 @@
 import { readMessageBuffer } from '@mta/db';
-import { dkimRecords, havePythonDkim, pythonDkimVerify, testDkimKey, type TestDkimKey } from '@mta/testing';
+import {
+  dkimRecords,
+  havePythonDkim,
+  pythonDkimVerify,
+  testDkimKey,
+  type TestDkimKey,
+  requirePeer,
+} from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intakeFixture, type IntakeFixture } from './testing/intake-fixture';
 import { lastReply, swaks } from './testing/peers';
@@ -91,7 +98,7 @@ describe('submission DKIM-signs what it stores', () => {
       .map((l) => l.slice(0, l.indexOf(':')));
 
   it('signs with RSA and Ed25519 (the newest active key of each), below our Received', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const content = await submit('alice@local.example');
     expect(fieldNames(content)?.slice(0, 3)).toEqual(['Received', 'DKIM-Signature', 'DKIM-Signature']);
     const verdicts = await pythonDkimVerify(content, dkimRecords(rsa, ed, nextRsa));
@@ -104,7 +111,7 @@ describe('submission DKIM-signs what it stores', () => {
   });
 
   it('signs a 3 MB message as it streams, and the stored copy verifies', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const content = await submit('alice@local.example', `${'x'.repeat(998)}\r\n`.repeat(3000));
     expect(content.length).toBeGreaterThan(3_000_000);
     const verdicts = await pythonDkimVerify(content, dkimRecords(rsa, ed));

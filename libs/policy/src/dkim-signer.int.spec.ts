@@ -9,6 +9,7 @@ import {
   pythonDkimVerify,
   testDkimKey,
   dkimRecords as records,
+  requirePeer,
 } from '@mta/testing';
 import { DkimStreamSigner, dkimSignMessage, type DkimSigningKey } from './dkim-signer';
 
@@ -70,7 +71,7 @@ beforeAll(async () => {
 
 describe('DKIM signing, checked by python3-dkim', () => {
   it('signs with RSA-2048 and Ed25519 both (RFC 8463), and both verify', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const verdicts = await pythonDkimVerify(await signed(message(), [rsa, ed]), records(rsa, ed));
     expect(verdicts.map((v) => [v.algorithm, v.selector, v.ok])).toEqual([
       ['rsa-sha256', 'rsa2026', true],
@@ -79,7 +80,7 @@ describe('DKIM signing, checked by python3-dkim', () => {
   });
 
   it('writes relaxed/relaxed, t=, the RFC 6376 §5.4.1 fields and From once more than present', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const before = Math.floor(Date.now() / 1000);
     const { signatures } = await dkimSignMessage(message(), [rsa]);
     const sig = signatures[0]?.replace(/\r\n[ \t]+/g, ' ') ?? '';
@@ -92,7 +93,7 @@ describe('DKIM signing, checked by python3-dkim', () => {
   });
 
   it('a From added above the signed one, or a changed body, fails (oversigning, body hash)', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const good = await signed(message(), [rsa, ed]);
     const forged = Buffer.concat([Buffer.from('From: Mallory <ceo@example.org>\r\n'), good]);
     const altered = Buffer.from(good.toString('latin1').replace('report is', 'report was'), 'latin1');
@@ -103,7 +104,7 @@ describe('DKIM signing, checked by python3-dkim', () => {
   });
 
   it('signs a message fed in any chunking exactly as the whole (streaming)', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const body = 'line of a longer body\r\n'.repeat(50_000);
     const whole = message(body);
     const signTime = new Date();
@@ -119,7 +120,7 @@ describe('DKIM signing, checked by python3-dkim', () => {
   });
 
   it('reports a broken key by selector and still signs with the good one', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     const broken = { ...ed, selector: 'broken', privateKey: 'not a key' };
     const { signatures, failures } = await dkimSignMessage(message(), [rsa, broken]);
     expect(failures.map((f) => f.selector)).toEqual(['broken']);
@@ -130,7 +131,7 @@ describe('DKIM signing, checked by python3-dkim', () => {
 
 describe('DKIM signing, checked by opendkim-testmsg (loopback DNS in its own namespace)', () => {
   it('verifies our RSA and Ed25519 signatures', async (t) => {
-    if (!opendkim) return t.skip();
+    if (!requirePeer('opendkim-tools', opendkim)) return t.skip();
     const good = await opendkimVerify(await signed(message(), [rsa, ed]), records(rsa, ed));
     expect(good.stderr + good.stdout).toBe('');
     expect(good.status).toBe(0);
@@ -149,7 +150,7 @@ describe('DKIM signing, checked by opendkim-testmsg (loopback DNS in its own nam
 
 describe('mailauth (our verifier) reads signatures made by others', () => {
   it('accepts RSA and Ed25519 signatures made by dkimsign (python3-dkim)', async (t) => {
-    if (!python) return t.skip();
+    if (!requirePeer('python3-dkim', python)) return t.skip();
     let msg: Buffer = message();
     msg = await pythonDkimSign(msg, rsa);
     msg = await pythonDkimSign(msg, ed);
@@ -161,7 +162,7 @@ describe('mailauth (our verifier) reads signatures made by others', () => {
   });
 
   it('accepts an opendkim-testmsg signature and not once the body changes', async (t) => {
-    if (!opendkim) return t.skip();
+    if (!requirePeer('opendkim-tools', opendkim)) return t.skip();
     const msg = await opendkimSign(message(), rsa);
     expect(await mailauthVerify(msg, records(rsa))).toEqual([
       { domain: 'example.org', selector: 'rsa2026', result: 'pass' },

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '@mta/testing';
+import { until, requirePeer } from '@mta/testing';
 import { FAST_SCHEDULE, Harness, OK, openHarness, waitFor } from './testing/harness';
 
 const havePython = spawnSync('python3', ['--version']).status === 0;
@@ -46,7 +46,7 @@ afterAll(() => close?.());
 
 const done = async (id: string) => (await h.db.message.findUniqueOrThrow({ where: { id } })).state === 'done';
 
-describe.skipIf(!havePython)('success notices (NOTIFY=SUCCESS)', () => {
+describe.skipIf(!requirePeer('python3', havePython))('success notices (NOTIFY=SUCCESS)', () => {
   it('local delivery: one "delivered" DSN for the recipients that asked, a multipart/report', async () => {
     const m = await h.store({
       sender: 'erin@example.net',

@@ -5,7 +5,7 @@
  */
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveDovecotLmtp, startDovecot, type Dovecot } from '@mta/testing';
+import { haveDovecotLmtp, startDovecot, type Dovecot, requirePeer } from '@mta/testing';
 import { SmtpClient } from './client';
 import { expectNoLeaks, resourceCounts } from './test/harness';
 import { FAST, message, tracer, wireFromMail } from './test/fixtures';
@@ -133,67 +133,70 @@ describe('LMTP mode (RFC 2033)', () => {
   });
 });
 
-describe.skipIf(!haveDovecotLmtp())('LMTP against Dovecot, DATA pipelined with the envelope', () => {
-  let dovecot: Dovecot;
-  beforeAll(async () => {
-    dovecot = await startDovecot([{ address: 'alice@lmtp.test' }, { address: 'bob@lmtp.test' }]);
-  });
-  afterAll(async () => {
-    await dovecot?.stop();
-  });
-
-  it('sends MAIL, RCPTs and DATA in one group; all refused: Dovecot refuses DATA, the session goes on', async () => {
-    const baseline = resourceCounts();
-    const t = tracer();
-    const r = await SmtpClient.connect({ ...lmtpOptions(dovecot.port), trace: t.fn });
-    if (!r.ok) throw r.error;
-    expect(r.client.capabilities.pipelining).toBe(true);
-    const none = await r.client.send({
-      from: 's@example.org',
-      recipients: ['nobody1@lmtp.test', 'nobody2@lmtp.test'],
-      body: message('lmtp-nobody'),
+describe.skipIf(!requirePeer('dovecot-lmtpd', haveDovecotLmtp()))(
+  'LMTP against Dovecot, DATA pipelined with the envelope',
+  () => {
+    let dovecot: Dovecot;
+    beforeAll(async () => {
+      dovecot = await startDovecot([{ address: 'alice@lmtp.test' }, { address: 'bob@lmtp.test' }]);
     });
-    expect(none.recipients.map((x) => [x.kind, x.code, x.enhanced, x.stage])).toEqual([
-      ['failed', 550, '5.1.1', 'rcpt'],
-      ['failed', 550, '5.1.1', 'rcpt'],
-    ]);
-    expect(none.message).toBeNull();
-    // RFC 2033 §4.2: DATA with no accepted recipient fails with 503; no content, no dot.
-    expect(wireFromMail(t)).toEqual(['MAIL', 'RCPT', 'RCPT', 'DATA', 250, 550, 550, 503, 'RSET', 250]);
-    expect(r.client.isUsable()).toBe(true);
-
-    const res = await r.client.send({
-      from: 's@example.org',
-      recipients: ['alice@lmtp.test', 'nobody@lmtp.test', 'bob@lmtp.test'],
-      body: message('lmtp-pipelined'),
+    afterAll(async () => {
+      await dovecot?.stop();
     });
-    expect(res.recipients.map((x) => [x.recipient, x.kind, x.code, x.stage])).toEqual([
-      ['alice@lmtp.test', 'delivered', 250, 'end-of-data'],
-      ['nobody@lmtp.test', 'failed', 550, 'rcpt'],
-      ['bob@lmtp.test', 'delivered', 250, 'end-of-data'],
-    ]);
-    expect(res.recipients[0].text).toMatch(/<alice@lmtp\.test>/);
-    expect(res.recipients[2].text).toMatch(/<bob@lmtp\.test>/);
-    // The second transaction: DATA in the group again, then one reply per accepted recipient.
-    expect(wireFromMail(t).slice(10)).toEqual([
-      'MAIL',
-      'RCPT',
-      'RCPT',
-      'RCPT',
-      'DATA',
-      250,
-      250,
-      550,
-      250,
-      354,
-      250,
-      250,
-    ]);
-    expect(r.client.isUsable()).toBe(true);
-    await r.client.quit();
-    await expectNoLeaks(baseline);
-  });
-});
+
+    it('sends MAIL, RCPTs and DATA in one group; all refused: Dovecot refuses DATA, the session goes on', async () => {
+      const baseline = resourceCounts();
+      const t = tracer();
+      const r = await SmtpClient.connect({ ...lmtpOptions(dovecot.port), trace: t.fn });
+      if (!r.ok) throw r.error;
+      expect(r.client.capabilities.pipelining).toBe(true);
+      const none = await r.client.send({
+        from: 's@example.org',
+        recipients: ['nobody1@lmtp.test', 'nobody2@lmtp.test'],
+        body: message('lmtp-nobody'),
+      });
+      expect(none.recipients.map((x) => [x.kind, x.code, x.enhanced, x.stage])).toEqual([
+        ['failed', 550, '5.1.1', 'rcpt'],
+        ['failed', 550, '5.1.1', 'rcpt'],
+      ]);
+      expect(none.message).toBeNull();
+      // RFC 2033 §4.2: DATA with no accepted recipient fails with 503; no content, no dot.
+      expect(wireFromMail(t)).toEqual(['MAIL', 'RCPT', 'RCPT', 'DATA', 250, 550, 550, 503, 'RSET', 250]);
+      expect(r.client.isUsable()).toBe(true);
+
+      const res = await r.client.send({
+        from: 's@example.org',
+        recipients: ['alice@lmtp.test', 'nobody@lmtp.test', 'bob@lmtp.test'],
+        body: message('lmtp-pipelined'),
+      });
+      expect(res.recipients.map((x) => [x.recipient, x.kind, x.code, x.stage])).toEqual([
+        ['alice@lmtp.test', 'delivered', 250, 'end-of-data'],
+        ['nobody@lmtp.test', 'failed', 550, 'rcpt'],
+        ['bob@lmtp.test', 'delivered', 250, 'end-of-data'],
+      ]);
+      expect(res.recipients[0].text).toMatch(/<alice@lmtp\.test>/);
+      expect(res.recipients[2].text).toMatch(/<bob@lmtp\.test>/);
+      // The second transaction: DATA in the group again, then one reply per accepted recipient.
+      expect(wireFromMail(t).slice(10)).toEqual([
+        'MAIL',
+        'RCPT',
+        'RCPT',
+        'RCPT',
+        'DATA',
+        250,
+        250,
+        550,
+        250,
+        354,
+        250,
+        250,
+      ]);
+      expect(r.client.isUsable()).toBe(true);
+      await r.client.quit();
+      await expectNoLeaks(baseline);
+    });
+  },
+);
 
 function lmtpOptions(port: number) {
   return {

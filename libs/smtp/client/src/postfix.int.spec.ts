@@ -9,6 +9,7 @@ import { SmtpClient, type ConnectOptions } from './client';
 import { expectNoLeaks, resourceCounts } from './test/harness';
 import { asLf, FAST, message, mustConnect, tracer, wireFromMail } from './test/fixtures';
 import { havePostfix, POSTFIX_SIZE_LIMIT, startPostfix, type Postfix } from './test/postfix';
+import { requirePeer } from '@mta/testing';
 
 const queueIdOf = (text: string | undefined): string =>
   /queued as ([0-9A-F]+)/.exec(text ?? '')?.[1] ?? 'none';
@@ -21,7 +22,7 @@ function withoutReceived(content: string): string {
   return lines.slice(i).join('\n');
 }
 
-describe.skipIf(!havePostfix())('against a private Postfix smtpd', () => {
+describe.skipIf(!requirePeer('postfix', havePostfix()))('against a private Postfix smtpd', () => {
   let pf: Postfix;
   beforeAll(async () => {
     pf = await startPostfix();

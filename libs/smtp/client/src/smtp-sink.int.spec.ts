@@ -9,6 +9,7 @@ import type { ConnectOptions } from './client';
 import { expectNoLeaks, resourceCounts } from './test/harness';
 import { asLf, FAST, message, mustConnect, tracer } from './test/fixtures';
 import { haveSmtpSink, startSink, type Sink } from './test/smtp-sink';
+import { requirePeer } from '@mta/testing';
 
 /** Start a sink with `options`, run `fn`, then check that the client left no handle behind. */
 async function withSink(
@@ -39,7 +40,7 @@ const connectTo = (sink: Sink, extra: Partial<ConnectOptions> = {}) =>
 const findDump = (sink: Sink, subject: string) =>
   sink.dumps().find((d) => d.content.includes(`Subject: ${subject}\n`));
 
-describe.skipIf(!haveSmtpSink())('against Postfix smtp-sink', () => {
+describe.skipIf(!requirePeer('smtp-sink', haveSmtpSink()))('against Postfix smtp-sink', () => {
   it('delivers with PIPELINING: MAIL, all RCPTs and DATA in one group, bytes arrive intact', async () => {
     await withSink([], async (sink) => {
       const t = tracer();

@@ -6,6 +6,7 @@
  */
 import type { PrismaClient, RecipientRoute } from '@mta/db';
 import { newQueueId } from '@mta/db';
+import { storeGeneratedMessage } from '@mta/queue-state';
 import type { Logger } from '@mta/observability';
 import { QueueName, type JobProducer } from '@mta/queue';
 import { signDsn } from './dsn-signing';
@@ -32,24 +33,22 @@ export async function writeReportMessage(
   const row = await deps.db.domain.findUnique({ where: { name: domain }, select: { type: true } });
   const route: RecipientRoute = row?.type ?? 'remote';
   const queueId = newQueueId();
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < signed.length; i += CHUNK_SIZE) chunks.push(signed.subarray(i, i + CHUNK_SIZE));
-  const message = await deps.db.message.create({
-    select: { id: true },
-    data: {
-      queueId,
-      sender: '',
-      source: 'report',
-      size: signed.length,
-      fromHeader: summary.from,
-      subject: summary.subject.slice(0, 998),
-      recipients: { create: { address: to, domain, route, nextAttemptAt: new Date() } },
-      chunks: { createMany: { data: chunks.map((data, seq) => ({ seq, data: Uint8Array.from(data) })) } },
-      events: { create: { type: 'accepted', queueId, detail: { source: 'report', size: signed.length } } },
-    },
+  // Move `accept` of a message we write (@mta/queue-state).
+  const id = await storeGeneratedMessage(deps.db, {
+    queueId,
+    source: 'report',
+    to,
+    toDomain: domain,
+    route,
+    content: signed,
+    chunkSize: CHUNK_SIZE,
+    now: new Date(),
+    fromHeader: summary.from,
+    subject: summary.subject,
+    detail: { source: 'report', size: signed.length },
   });
   try {
-    await deps.producer.enqueue(QueueName.Accepted, { messageIds: [message.id] });
+    await deps.producer.enqueue(QueueName.Accepted, { messageIds: [id] });
   } catch (error) {
     deps.logger.warn(
       { queueId, err: (error as Error).message },

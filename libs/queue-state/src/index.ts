@@ -19,6 +19,7 @@ export {
   suppressedText,
 } from './moves/dispatch';
 export { storeDsn, type DsnKind, type StoredDsn } from './moves/dsn';
+export { generatedMessageData, storeGeneratedMessage, type GeneratedMessage } from './moves/generated';
 export {
   ADMIN_RECIPIENT,
   CANCELLED,

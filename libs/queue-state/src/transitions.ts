@@ -12,7 +12,14 @@ import { EventType, MessageState, RecipientStatus } from './vocabulary';
 
 /** Who makes a move. */
 export type Actor =
-  'intake' | 'router' | 'dispatcher' | 'outcome applier' | 'DSN writer' | 'settler' | 'admin API';
+  | 'intake'
+  | 'router'
+  | 'dispatcher'
+  | 'outcome applier'
+  | 'DSN writer'
+  | 'report writer'
+  | 'settler'
+  | 'admin API';
 
 export interface Transition<S extends string> {
   /** The states the row may be in; empty: the row is created by this move. */
@@ -36,9 +43,9 @@ export const MESSAGE = {
   accept: {
     from: [],
     to: received,
-    by: ['intake', 'DSN writer'],
+    by: ['intake', 'DSN writer', 'report writer'],
     event: EventType.accepted,
-    when: 'stored in one commit before the 250 (or written by us: a DSN)',
+    when: 'stored in one commit before the 250 (or written by us: a DSN, a TLS report)',
   },
   route: {
     from: [received],
@@ -103,7 +110,7 @@ export const RECIPIENT = {
   accept: {
     from: [],
     to: rq,
-    by: ['intake', 'DSN writer'],
+    by: ['intake', 'DSN writer', 'report writer'],
     event: null,
     when: 'stored with its message, due at once (the message has the `accepted` event)',
   },

@@ -8,8 +8,9 @@
  */
 import type { PrismaClient, RecipientRoute } from '@mta/db';
 import { TX } from '../tx';
-import { MESSAGE, RECIPIENT } from '../transitions';
+import { RECIPIENT } from '../transitions';
 import { EventType } from '../vocabulary';
+import { generatedMessageData } from './generated';
 
 export type DsnKind = 'failed' | 'delayed' | 'success';
 
@@ -80,49 +81,22 @@ export async function storeDsn(
   }
 }
 
-/** The DSN as a new message (move `accept`): one recipient, its chunks, its `accepted` event. */
+/** The DSN as a new message (move `accept`, generated.ts). */
 function dsnMessage(dsn: StoredDsn) {
-  return {
+  return generatedMessageData({
     queueId: dsn.queueId,
-    sender: '',
-    source: 'bounce' as const,
-    state: MESSAGE.accept.to,
-    size: dsn.content.length,
-    smtpUtf8: dsn.smtpUtf8,
-    eightBitMime: dsn.eightBitMime,
-    messageIdHeader: dsn.messageIdHeader,
+    source: 'bounce',
+    to: dsn.to,
+    toDomain: dsn.toDomain,
+    route: dsn.route,
+    content: dsn.content,
+    chunkSize: dsn.chunkSize,
+    now: dsn.now,
     fromHeader: dsn.fromHeader,
     subject: dsn.subject,
-    receivedAt: dsn.now,
-    recipients: {
-      create: {
-        address: dsn.to,
-        domain: dsn.toDomain,
-        route: dsn.route,
-        status: RECIPIENT.accept.to,
-        nextAttemptAt: dsn.now,
-      },
-    },
-    chunks: {
-      createMany: {
-        data: splitChunks(dsn.content, dsn.chunkSize).map((data, seq) => ({
-          seq,
-          data: data as Uint8Array<ArrayBuffer>,
-        })),
-      },
-    },
-    events: {
-      create: {
-        type: MESSAGE.accept.event,
-        queueId: dsn.queueId,
-        detail: { source: 'bounce', kind: dsn.kind, of: dsn.about.queueId, size: dsn.content.length },
-      },
-    },
-  };
-}
-
-function splitChunks(content: Buffer, size: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < content.length; i += size) out.push(content.subarray(i, i + size));
-  return out.length ? out : [Buffer.alloc(0)];
+    messageIdHeader: dsn.messageIdHeader,
+    smtpUtf8: dsn.smtpUtf8,
+    eightBitMime: dsn.eightBitMime,
+    detail: { source: 'bounce', kind: dsn.kind, of: dsn.about.queueId, size: dsn.content.length },
+  });
 }

@@ -212,7 +212,8 @@ describe('connections', () => {
     expect((await c.reply()).text).toBe('421 4.7.0 mx.test Error: too many connections from your address');
     await c.closed;
     b.destroy();
-    await sleep(50);
+    // The server has let go of b (a and nothing else left): then a new one fits.
+    await until('the server to drop the closed connection', () => h?.server.connectionCount === 1);
     const d = await greeted(h.port, false);
     expect((await d.cmd('NOOP')).code).toBe(250);
     expect((await a.cmd('NOOP')).code).toBe(250);
@@ -255,7 +256,7 @@ describe('timeouts (RFC 5321 §4.5.3.2)', () => {
     c.write('partial body\r\n');
     expect((await c.reply(3000)).text).toMatch(/^421 4\.4\.2 /);
     await c.closed;
-    await sleep(20);
+    await until('the handler to hear of the failure', () => h?.failures.length === 1);
     expect(h.messages).toHaveLength(0);
     expect(h.failures).toHaveLength(1);
   });

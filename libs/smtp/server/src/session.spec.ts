@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpError } from '@mta/smtp-protocol';
+import { until } from '@mta/testing';
 import { startHarness, type Harness } from './harness.testutil';
 import { RawClient } from './raw-client.testutil';
 
@@ -245,7 +246,7 @@ describe('edge cases', () => {
     expect((await c.cmd('RSET')).code).toBe(250);
     c.write('BDAT 3 LAST\r\ndef');
     expect((await c.reply()).code).toBe(503);
-    await new Promise((r) => setTimeout(r, 20));
+    await until('the handler to hear of the reset', () => (h?.failures.length ?? 0) > 0);
     expect(h.messages).toHaveLength(0);
     expect(h.failures).toEqual(['Transaction reset by the client']);
     c.destroy();

@@ -1,6 +1,6 @@
 /** Graceful close(): stop accepting, let transactions finish, 421 4.3.2 to idle sessions; no leaks. */
 import { describe, expect, it } from 'vitest';
-import { selfSignedCertificate } from '@mta/testing';
+import { selfSignedCertificate, until } from '@mta/testing';
 import { startHarness } from './harness.testutil';
 import { RawClient, sleep } from './raw-client.testutil';
 
@@ -72,7 +72,10 @@ describe('graceful close()', () => {
     const half = await RawClient.connect(h.ports[2]); // never sends its PROXY header
     await h.server.close();
     await Promise.all([...clients, half].map((c) => c.closed));
-    await sleep(50);
+    await until(
+      'every socket, server and timer released',
+      () => JSON.stringify(resources()) === JSON.stringify(before),
+    ).catch(() => undefined); // the assertion below says what is left
     expect(resources()).toEqual(before);
     expect(h.closed.length).toBe(3);
     expect(h.server.connectionCount).toBe(0);
@@ -149,8 +152,14 @@ describe('drain(window)', () => {
     await commitStarted;
     let closed = false;
     const draining = h.server.drain(0).then(() => (closed = true));
-    await sleep(50);
-    expect(closed).toBe(false); // the commit holds the close
+    // The drain is under way once the port no longer takes connections; the commit still holds the close.
+    await until('the listener to close', () =>
+      RawClient.connect(h.port).then(
+        (x) => (x.destroy(), false),
+        () => true,
+      ),
+    );
+    expect(closed).toBe(false);
     release();
     expect((await c.reply()).text).toMatch(/^250 .*Q1/);
     expect((await c.reply()).text).toBe(SHUTTING_DOWN);

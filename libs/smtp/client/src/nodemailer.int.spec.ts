@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '@mta/testing';
 import { SmtpClient, type ConnectOptions } from './client';
 import { expectNoLeaks, resourceCounts, type ResourceCounts } from './test/harness';
 import { FAST, message, tracer, wireFromMail } from './test/fixtures';
@@ -139,7 +140,8 @@ describe('against nodemailer smtp-server', () => {
     const r = await SmtpClient.connect(opts(p, { tls: 'opportunistic' }));
     if (!r.ok) throw r.error;
     expect(r.client.isUsable()).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // The server's idle timeout (300 ms) fires and its 421 arrives: wait for that, not for the clock.
+    await until('the client to notice the 421', () => !r.client.isUsable(), 10_000, 20);
     expect(r.client.isUsable()).toBe(false);
     expect(await r.client.reset()).toBe(false);
     const res = await r.client.send({

@@ -12,10 +12,12 @@ import { argValue, argWords, hasFlag } from '../lib/args.mjs';
 import { cleanup, onCleanup } from '../lib/cleanup.mjs';
 import { copyDatabase, databaseUrl, dropDatabase, migrateDatabase, withDatabase } from '../lib/database.mjs';
 import { DNSMASQ, startDnsmasq } from '../lib/dnsmasq.mjs';
-import { fmt, median } from '../lib/numbers.mjs';
+import { printReport } from '../lib/e2e-print.mjs';
+import { fmt } from '../lib/numbers.mjs';
 import { root } from '../lib/paths.mjs';
 import { POSTFIX, baseMainCf, baseMasterCf, startPostfix } from '../lib/postfix.mjs';
 import {
+  childCpuSampler,
   cpuSeconds,
   cpuByCmdline,
   cpuByCmdlineDelta,
@@ -30,16 +32,30 @@ import { REDIS_URL, deleteRedisKeys } from '../lib/redis.mjs';
 import { loggedErrors, nodeFlags, startService } from '../lib/services.mjs';
 import { SMTP_SINK, startSmtpSink } from '../lib/smtp-sink.mjs';
 import { SMTP_SOURCE, smtpSource } from '../lib/smtp-source.mjs';
+import { startDelaySink } from '../lib/delay-sink.mjs';
+import {
+  dnsmasqRecords,
+  latencyDestinations,
+  postfixConcurrency,
+  postfixRelayLines,
+  repliesPerMessage,
+} from '../lib/latency.mjs';
+import { sendLoad } from '../lib/smtp-load.mjs';
 
 const quick = hasFlag('--quick');
+/** Latency-bound mode (issue 21): this many destination domains behind one slow sink; 0: off. */
+const LATENCY_DOMAINS = Number(argValue('--latency-domains', '0'));
+/** In latency mode: how long the sink waits before each reply. */
+const REPLY_DELAY_MS = Number(argValue('--reply-delay-ms', '200'));
+const LATENCY = LATENCY_DOMAINS > 0;
 /** Messages per measured run. */
-const MESSAGES = Number(argValue('--messages', quick ? '1000' : '10000'));
+const MESSAGES = Number(argValue('--messages', LATENCY ? '2000' : quick ? '1000' : '10000'));
 /** Measured runs per row; the median run (by end-to-end msg/s) is shown. */
 const RUNS = Number(argValue('--runs', '1'));
 /** Concurrent smtp-source sessions (each reuses its connection, -d). */
 const SESSIONS = Number(argValue('--sessions', '50'));
 /** Messages sent (and delivered) before each measured run, not counted: JIT, pools, Postfix's processes. */
-const WARMUP = Number(argValue('--warmup', quick ? '100' : '200'));
+const WARMUP = Number(argValue('--warmup', LATENCY ? String(LATENCY_DOMAINS) : quick ? '100' : '200'));
 /** DELIVERY_CONCURRENCY of each delivery process (the product's default is 20). */
 const CONCURRENCY = argValue('--concurrency', '20');
 /** Delivery processes of our rows. */
@@ -64,6 +80,10 @@ const SENDER = 'sender@remote.example';
 const RCPT = `rcpt@${DOMAIN}`;
 const SINK_HOST = `sink.${DOMAIN}`;
 const APPS = ['mx', 'queue', 'delivery'];
+/** Latency mode: the destinations, d<i>.bench.example with MX mx.d<i>.bench.example on 127.1.x.y. */
+const DESTINATIONS = latencyDestinations(LATENCY_DOMAINS, DOMAIN);
+/** The per-destination limit of our delivery (createDeliveryAgents' default). */
+const PER_DESTINATION = 20;
 
 const stamp = `${Date.now().toString(36)}_${process.pid}`;
 const TEMPLATE_DB = `bench_e2e_${stamp}_template`;
@@ -77,7 +97,9 @@ async function setupTemplate() {
   onCleanup(() => dropDatabase(TEMPLATE_DB));
   await migrateDatabase(TEMPLATE_DB);
   await withDatabase(TEMPLATE_DB, (c) =>
-    c.query("insert into domains (name, type) values ($1, 'relay')", [DOMAIN]),
+    c.query("insert into domains (name, type) select unnest($1::text[]), 'relay'", [
+      [DOMAIN, ...DESTINATIONS.map((d) => d.domain)],
+    ]),
   );
 }
 
@@ -101,6 +123,9 @@ async function startOurs(runId, workers, sink, dns, tmp) {
     DELIVERY_CONCURRENCY: CONCURRENCY,
     LOCAL_DELIVERY: `maildir:${path.join(tmp, 'maildir')}`,
     LOG_LEVEL,
+    // Postfix here checks nothing either; and the bench's DNS has no SPF/DMARC answer for the
+    // sender's domain, so the checks would refuse every message with 451 (bench/policy measures them).
+    POLICY_INBOUND_CHECKS: 'false',
   };
   const mxPort = await freePort();
   const started = await Promise.allSettled([
@@ -226,7 +251,7 @@ smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions =
 # The sink, by address, no MX lookup (our side resolves the MX, cached; see bench/README.md).
 relayhost = [127.0.0.1]:${sinkPort}
-`;
+${LATENCY ? postfixRelayLines(DESTINATIONS, sinkPort) : ''}`;
 }
 
 function postfixMasterCf(port) {
@@ -242,6 +267,8 @@ async function startOurPostfix(sink) {
     kind: 'postfix',
     port: postfix.port,
     cpu: () => ({ postfix: familyCpuSeconds(postfix.masterPid()) }),
+    /** Samples the CPU of Postfix's daemons by name until stop(). */
+    sampleDaemons: () => childCpuSampler(postfix.masterPid),
     peakRssKb: () => ({}),
     async finish() {
       let drained = false;
@@ -266,6 +293,29 @@ async function startOurPostfix(sink) {
   };
 }
 
+/**
+ * Submits `n` messages over `sessions` sessions; resolves with the wall time in seconds. Latency
+ * mode: our SMTP load client (smtp-source has one recipient), message i to destination i mod D.
+ */
+async function submit(port, sessions, n, tag) {
+  if (!LATENCY)
+    return smtpSource(port, sessions, n, { size: SIZE, from: SENDER, to: RCPT, timeoutMs: 600_000 });
+  const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}@bench`);
+  const domainOf = new Map(ids.map((id, i) => [id, DESTINATIONS[i % DESTINATIONS.length].domain]));
+  const t0 = process.hrtime.bigint();
+  const r = await sendLoad(port, ids, {
+    sessions,
+    from: SENDER,
+    to: (id) => `rcpt@${domainOf.get(id)}`,
+    size: SIZE,
+  });
+  if (r.accepted.size !== n)
+    throw new Error(
+      `submission: ${r.accepted.size} of ${n} accepted; ${[...r.errors].map(([e, k]) => `${k}× ${e}`).join('; ')}`,
+    );
+  return seconds(t0, process.hrtime.bigint());
+}
+
 // ---- one measured run ----------------------------------------------------------------------------
 
 function cpuSnapshot(system, sink, dns) {
@@ -288,7 +338,9 @@ const diff = (a, b) =>
 async function measuredRun(kind, workers, runId, dns) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-e2e-'));
   const removeTmp = onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
-  const sink = await startSmtpSink();
+  const sink = LATENCY
+    ? await startDelaySink({ addresses: DESTINATIONS.map((d) => d.address), delayMs: REPLY_DELAY_MS })
+    : await startSmtpSink();
   let system;
   try {
     system = kind === 'ours' ? await startOurs(runId, workers, sink, dns, tmp) : await startOurPostfix(sink);
@@ -299,7 +351,7 @@ async function measuredRun(kind, workers, runId, dns) {
   const result = { name: system.name, kind, workers, suspect: [] };
   try {
     // Warm-up, delivered completely before the measured load starts.
-    await smtpSource(system.port, 10, WARMUP, { size: SIZE, from: SENDER, to: RCPT });
+    await submit(system.port, 10, WARMUP, `w${runId}`);
     const warm = await Promise.race([sink.reached(WARMUP), deadline(120_000).then(() => null)]);
     if (!warm)
       throw new Error(
@@ -315,11 +367,15 @@ async function measuredRun(kind, workers, runId, dns) {
 
     let cpuEnd = null;
     let tEnd = null;
+    let daemons = null;
     const done = sink.reached(target).then((t) => {
       cpuEnd = cpuSnapshot(system, sink, dns);
+      result.postfixByComm = daemons?.stop();
       tEnd = t;
     });
     const cpu0 = cpuSnapshot(system, sink, dns);
+    daemons = system.sampleDaemons?.() ?? null;
+    const replies0 = LATENCY ? await sink.stats() : null;
     const t0 = process.hrtime.bigint();
     // Progress, and the stall guard: give up when the sink count stops moving.
     let last = { count: base, at: Date.now() };
@@ -335,12 +391,7 @@ async function measuredRun(kind, workers, runId, dns) {
     );
     let acceptSeconds;
     try {
-      acceptSeconds = await smtpSource(system.port, SESSIONS, MESSAGES, {
-        size: SIZE,
-        from: SENDER,
-        to: RCPT,
-        timeoutMs: 600_000,
-      });
+      acceptSeconds = await submit(system.port, SESSIONS, MESSAGES, `m${runId}`);
       result.deliveredAtAcceptEnd = sink.count() - base;
       while (tEnd === null && !stalled) await Promise.race([done, sleep(250)]);
     } finally {
@@ -353,8 +404,17 @@ async function measuredRun(kind, workers, runId, dns) {
       );
       tEnd = process.hrtime.bigint();
       cpuEnd = cpuSnapshot(system, sink, dns);
+      result.postfixByComm = daemons?.stop();
     }
     const wall = seconds(t0, tEnd);
+    if (LATENCY) {
+      const from = base + Math.round(MESSAGES * 0.1);
+      const to = base + Math.round(MESSAGES * 0.9);
+      result.steadyRate = sink.at(to) ? (to - from) / seconds(sink.at(from), sink.at(to)) : NaN;
+      result.replies = repliesPerMessage(replies0, await sink.stats(), sink.count() - base);
+      result.perDestination =
+        kind === 'ours' ? PER_DESTINATION : postfixConcurrency().default_destination_concurrency_limit;
+    }
     Object.assign(result, {
       messages: MESSAGES,
       acceptSeconds,
@@ -407,9 +467,6 @@ async function measuredRun(kind, workers, runId, dns) {
 
 // ---- main ----------------------------------------------------------------------------------------
 
-const pct = (cpuSeconds, wall) => `${fmt((100 * cpuSeconds) / wall)} %`;
-const mib = (kb) => `${fmt(kb / 1024)} MiB`;
-
 async function main() {
   for (const bin of [SMTP_SOURCE, SMTP_SINK, POSTFIX, DNSMASQ])
     if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install postfix dnsmasq-base`);
@@ -438,6 +495,7 @@ async function main() {
     [
       `--mx-host=${DOMAIN},${SINK_HOST},10`,
       `--host-record=${SINK_HOST},127.0.0.1`,
+      ...dnsmasqRecords(DESTINATIONS),
       `--auth-server=ns.${DOMAIN},127.0.0.1`,
       `--auth-zone=${DOMAIN}`,
       '--auth-ttl=300',
@@ -465,103 +523,20 @@ async function main() {
       );
     }
 
-  // ---- print -------------------------------------------------------------------------------------
-  const load1 = os.loadavg();
-  const chosen = (row) => {
-    const m = median(row.runs.map((r) => r.rate));
-    return row.runs.reduce((best, r) => (Math.abs(r.rate - m) < Math.abs(best.rate - m) ? r : best));
-  };
-  const rateOf = (kind, workers) => {
-    const row = rows.find((r) => r.kind === kind && (kind === 'postfix' || r.workers === workers));
-    return row ? median(row.runs.map((r) => r.rate)) : NaN;
-  };
-  console.log(
-    `\nnode ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), load average ${load0
-      .map((x) => x.toFixed(2))
-      .join(' ')} at start, ${load1.map((x) => x.toFixed(2)).join(' ')} at end`,
-  );
-  console.log(
-    `${fmt(MESSAGES)} messages of ${fmt(SIZE)} bytes, 1 recipient each (${RCPT}, a relay domain), from smtp-source -s ${SESSIONS} -d; ` +
-      `${WARMUP} warm-up messages delivered first (not counted); ${RUNS} run(s) per row, median shown. ` +
-      `End to end: start of smtp-source → the sink's ${fmt(MESSAGES)}th message. Every system gets a fresh smtp-sink (-c -d) on loopback.`,
-  );
-  console.log(
-    `ours: dist/apps/{mx,queue,delivery}/main.js, one process each (NODE_ENV=production LOG_LEVEL=${LOG_LEVEL} DELIVERY_CONCURRENCY=${CONCURRENCY}), ` +
-      'fresh database and Redis prefix per run; the MX of the relay domain from dnsmasq on loopback (TTL 300 s, cached), DELIVERY_PORT = the sink. ' +
-      'postfix: private instance, relay_domains + relayhost = [127.0.0.1]:<sink>, default concurrency (20 per destination).\n',
-  );
-  const p = rateOf('postfix');
-  const o1 = rateOf('ours', 1);
-  const o2 = rateOf('ours', 2);
-  console.log(
-    '| system | end-to-end msg/s | end-to-end time | accept phase | accept msg/s | delivered when accept ended | ratio |',
-  );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const row of rows) {
-    const r = chosen(row);
-    const ratio =
-      row.kind === 'postfix'
-        ? ''
-        : row.workers === 1
-          ? `ours(1)/postfix ${fmt(o1 / p, 2)}×`
-          : row.workers === 2
-            ? `ours(2)/ours(1) ${fmt(o2 / o1, 2)}×, ours(2)/postfix ${fmt(o2 / p, 2)}×`
-            : `ours(${row.workers})/postfix ${fmt(median(row.runs.map((x) => x.rate)) / p, 2)}×`;
-    console.log(
-      `| ${row.label} | ${fmt(median(row.runs.map((x) => x.rate)))} | ${fmt(r.wall, 1)} s | ${fmt(r.acceptSeconds, 1)} s | ` +
-        `${fmt(r.acceptRate)} | ${fmt(r.deliveredAtAcceptEnd)} | ${ratio} |`,
-    );
-  }
-  console.log(
-    '\nCPU over the end-to-end time of that run (% of one core; 200 % is the whole machine) and CPU per message:\n',
-  );
-  console.log(
-    '| system | mx | queue | delivery | PostgreSQL | Redis | Postfix (all) | smtp-sink | smtp-source | dnsmasq | machine busy | system CPU/msg | peak RSS |',
-  );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const row of rows) {
-    const r = chosen(row);
-    const c = r.cpu;
-    const ours = row.kind === 'ours';
-    const stack = ours ? c.mx + c.queue + c.delivery + c.pg + c.redis : c.postfix;
-    const rss = Object.entries(r.peakRssKb)
-      .map(([n, kb]) => `${n} ${mib(kb)}`)
-      .join(', ');
-    const cell = (x) => (ours ? pct(x, r.wall) : '');
-    console.log(
-      `| ${row.label} | ${cell(c.mx)} | ${cell(c.queue)} | ${cell(c.delivery)} | ${pct(c.pg, r.wall)} | ${pct(c.redis, r.wall)} | ` +
-        `${ours ? '' : pct(c.postfix, r.wall)} | ${pct(c.sink, r.wall)} | ${pct(c.source, r.wall)} | ${ours ? pct(c.dns, r.wall) : ''} | ` +
-        `${pct(c.machine, r.wall)} | ${fmt((1000 * stack) / r.messages, 2)} ms | ${rss || 'n/a'} |`,
-    );
-  }
-  console.log(
-    '\nsystem CPU/msg: ours = mx + queue + delivery + PostgreSQL + Redis; postfix = its master with live and reaped children ' +
-      '(smtpd, cleanup, qmgr, trivial-rewrite, smtp...). PostgreSQL and Redis: the whole servers (postmaster and redis-server ' +
-      'with their live and exited children), whoever they worked for (also during the Postfix row). Machine busy: every process, including the bench script and anything else running. ' +
-      'Peak RSS: VmHWM of each of our processes at the end of the run (warm-up included).',
-  );
-  for (const row of rows)
-    for (const [i, r] of row.runs.entries()) {
-      const f = r.finish ?? {};
-      const extra =
-        row.kind === 'ours'
-          ? `PostgreSQL backends of this run's database ${pct(r.cpu.pgOurs, r.wall)}; all recipients marked delivered in our database ${fmt(r.settledSeconds, 1)} s after the start; delivery jobs ` +
-            `${Object.entries(f.jobs ?? {})
-              .map(([k, v]) => `${k} ${fmt(v)}`)
-              .join(', ')}; mean batch ${Object.entries(f.batches ?? {})
-              .map(([k, v]) => `${k} ${fmt(v, 1)}`)
-              .join(', ')}; events ${Object.entries(f.state?.events ?? {})
-              .map(([k, v]) => `${k} ${fmt(v)}`)
-              .join(
-                ', ',
-              )}; stop ${(f.stopped ?? []).map((s) => `${s.name} ${fmt(s.ms / 1000, 1)} s`).join(', ')}`
-          : `Postfix log: ${f.sent} status=sent, queue ${f.drained ? 'empty' : 'NOT empty'} at the end`;
-      console.log(
-        `  ${row.label}, run ${i + 1}: ${fmt(r.rate)} msg/s; sink ${r.sinkCount} messages, ${r.distinct} distinct Message-Ids ` +
-          `(${WARMUP} warm-up + ${MESSAGES}); ${extra}.`,
-      );
-      for (const s of r.suspect) console.log(`  WARNING (${row.label}, run ${i + 1}): suspect run: ${s}`);
-    }
+  printReport(rows, {
+    load0,
+    messages: MESSAGES,
+    size: SIZE,
+    rcpt: RCPT,
+    sessions: SESSIONS,
+    warmup: WARMUP,
+    runs: RUNS,
+    logLevel: LOG_LEVEL,
+    concurrency: CONCURRENCY,
+    latency: LATENCY
+      ? { destinations: LATENCY_DOMAINS, delayMs: REPLY_DELAY_MS, perDestination: PER_DESTINATION }
+      : null,
+  });
   console.log(`Total time ${fmt((Date.now() - started) / 1000)} s.`);
 }
 

@@ -119,3 +119,44 @@ export function cpuByCmdline(re) {
 /** CPU seconds between two `cpuByCmdline` snapshots (processes that appeared count whole; ones that exited are lost). */
 export const cpuByCmdlineDelta = (before, after) =>
   [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0);
+
+/**
+ * CPU seconds by command name (comm) of the live children of `parentPid()`, sampled every
+ * `intervalMs` from start() to stop(): for each child, its CPU at the last sample minus its CPU
+ * at the first (0 for one born after start()). A child that exits between two samples loses
+ * what it used since the last one; the caller shows the rest of the family's time as
+ * unattributed. This is how Postfix's time is split into smtpd, cleanup, qmgr, smtp...
+ */
+export function childCpuSampler(parentPid, intervalMs = 200) {
+  const first = new Map();
+  const last = new Map();
+  const sample = (initial) => {
+    const parent = parentPid();
+    if (!parent) return;
+    for (const d of pids()) {
+      try {
+        const f = statFields(d);
+        if (Number(f[1]) !== parent) continue;
+        const entry = { comm: commOf(d), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+        if (initial) first.set(d, entry.cpu);
+        last.set(d, entry);
+      } catch {
+        /* exited */
+      }
+    }
+  };
+  sample(true);
+  const timer = setInterval(() => sample(false), intervalMs);
+  timer.unref();
+  return {
+    /** Stops sampling; resolves CPU seconds by comm over the sampled time. */
+    stop() {
+      clearInterval(timer);
+      sample(false);
+      const byComm = {};
+      for (const [pid, { comm, cpu }] of last)
+        byComm[comm] = (byComm[comm] ?? 0) + cpu - (first.get(pid) ?? 0);
+      return byComm;
+    },
+  };
+}

@@ -66,7 +66,8 @@ export async function startService(
   });
   const base = `http://127.0.0.1:${healthPort}`;
   try {
-    await waitFor(`${name} /readyz`, async () => !exited && (await fetch(`${base}/readyz`)).ok, 30_000);
+    // 60 s: on a shared 2-core machine under other load, start-up alone has taken more than 30 s.
+    await waitFor(`${name} /readyz`, async () => !exited && (await fetch(`${base}/readyz`)).ok, 60_000);
     if (smtpPort) await waitFor(`${name} SMTP port`, () => portOpen(smtpPort), 10_000);
   } catch (e) {
     await stop();

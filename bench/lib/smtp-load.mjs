@@ -90,18 +90,19 @@ async function openSession(port, helo, timeoutMs) {
 /** Sends one message; true if it got 250 after the dot. Throws when the session is broken. */
 async function sendOne(session, id, opts, onStarted) {
   const { socket, reader } = session;
+  const to = typeof opts.to === 'function' ? opts.to(id) : opts.to;
   await step(socket, reader, `MAIL FROM:<${opts.from}>\r\n`, 250);
   onStarted();
-  await step(socket, reader, `RCPT TO:<${opts.to}>\r\n`, 250);
+  await step(socket, reader, `RCPT TO:<${to}>\r\n`, 250);
   await step(socket, reader, 'DATA\r\n', 354);
-  return (await step(socket, reader, `${loadMessage(id, opts)}.\r\n`, 250)).code === 250;
+  return (await step(socket, reader, `${loadMessage(id, { ...opts, to })}.\r\n`, 250)).code === 250;
 }
 
 /**
  * Sends the messages `ids` (each once) to 127.0.0.1:`port` over `sessions` sessions. A message
  * whose session breaks before its MAIL FROM was answered is tried again on a new session (it
  * was never offered); one that fails after that counts as refused (and its session pauses 0.5 s). `stopAt` (epoch ms) ends
- * the load early. Fills and resolves with `result` ({ accepted: Set, refused: Set, errors:
+ * the load early. `to`: the recipient, or a function of the message's id that returns it. Fills and resolves with `result` ({ accepted: Set, refused: Set, errors:
  * Map<first line of the error, count> }), which may be passed in to watch the progress.
  */
 export async function sendLoad(

@@ -4,3 +4,4 @@ export { parseListenAddress, formatListenAddress, type ListenAddress } from './l
 export { parseLocalDelivery, type LocalDeliveryTarget } from './local-delivery';
 export { parseDirMode, parseFileMode, parseOwner, type MaildirOwner } from './maildir-settings';
 export { APP_CONFIG } from './token';
+export { parseMessageRate, formatMessageRate, type MessageRate } from './message-rate';

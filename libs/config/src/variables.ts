@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseListenAddress } from './listen-address';
 import { parseLocalDelivery } from './local-delivery';
+import { parseMessageRate } from './message-rate';
 import { parseDirMode, parseFileMode, parseOwner } from './maildir-settings';
 
 /**
@@ -265,6 +266,26 @@ export const variables = {
     'Delivery jobs one `delivery` process works on at once (per-destination limits apply across processes).',
     integer(1, 1000),
     both('20'),
+  ),
+  DELIVERY_MAX_CONNECTIONS: variable(
+    "Traffic shaping, default for every destination (recipient domain): SMTP sessions delivering to it at once, across all `delivery` processes. 20 is Postfix's `default_destination_concurrency_limit`, polite to a small receiver. Per-domain overrides: `/api/v1/shaping`.",
+    integer(1, 10_000),
+    both('20'),
+  ),
+  DELIVERY_MAX_MESSAGES_PER_CONNECTION: variable(
+    'Traffic shaping, default per destination: messages one SMTP session carries before QUIT and a new connection (KumoMTA `max_deliveries_per_connection`). Per-domain overrides: `/api/v1/shaping`.',
+    integer(1, 100_000),
+    both('100'),
+  ),
+  DELIVERY_MAX_MESSAGE_RATE: variable(
+    'Traffic shaping, default per destination: messages sent to it per period across all processes, e.g. `10/s`, `300/min`, `1000/h` (a GCRA in Redis, no burst). Unset: no rate limit (Postfix and KumoMTA have none by default). Per-domain overrides: `/api/v1/shaping`.',
+    parsed(parseMessageRate),
+    {},
+  ),
+  DELIVERY_SHAPING_REFRESH_MS: variable(
+    'How often a `delivery` process reloads the per-domain shaping overrides from PostgreSQL (ms): an override changed through the API applies within this long.',
+    integer(100, 600_000),
+    both('5000'),
   ),
   DELIVERY_LOCK_MS: variable(
     "How long a delivery job stays claimed without its worker renewing the claim (ms); a killed worker's jobs go to another worker after about twice this.",

@@ -32,6 +32,7 @@ export type {
   ApiToken,
   Suppression,
   DomainPause,
+  DeliveryShaping,
   Message,
   MessageChunk,
   Recipient,

@@ -19,7 +19,7 @@ export {
 export { bodyFromBuffer, bodyFromDatabase, openBody } from './body';
 export { toOutcomeResults, type OutcomeResult } from './outcome';
 export { RemoteDeliveryAgent, type RemoteAgentOptions } from './remote/remote-agent';
-export { SmtpConnectionPool, type ConnectionPoolOptions } from './remote/connection-pool';
+export { SmtpConnectionPool, type ConnectionPoolOptions, type SessionLimits } from './remote/connection-pool';
 export { parseRelayHost, type RelayHost } from './remote/route';
 export {
   RedisDestinationLimiter,
@@ -32,6 +32,16 @@ export {
   defaultDestination,
   type LimitedAgentOptions,
 } from './limits/limited-agent';
+export { RateLimitedAgent, type RateLimitedAgentOptions } from './limits/rate-limited-agent';
+export { RedisRateLimiter, type RateDecision, type RateLimiter } from './limits/rate-limiter';
+export {
+  DEFAULT_SHAPING,
+  loadShapingOverrides,
+  ShapingTable,
+  type Shaping,
+  type ShapingOverride,
+  type ShapingSource,
+} from './limits/shaping';
 export { MaildirDeliveryAgent, CrlfToLf, type MaildirAgentOptions } from './local/maildir-agent';
 export { LmtpDeliveryAgent, type LmtpAgentOptions } from './local/lmtp-agent';
 export { createLocalDeliveryAgent, type MaildirSettings } from './local/local-agent';

@@ -109,20 +109,24 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
 
   private deferLocal(request: DeliveryRequest, text: string): DeliveryReport {
     const base = this.options.retryAfterMs ?? 1_000;
-    const retryAfterMs = Math.round(base * (1 + (this.options.random ?? Math.random)()));
-    return {
-      status: 'deferred-local',
-      retryAfterMs,
-      // RFC 3463 X.4.5 "Mail system congestion"
-      results: allRecipients(request, {
-        kind: 'deferred',
-        code: 451,
-        enhanced: '4.4.5',
-        text,
-        source: 'local',
-      }),
-    };
+    return deferredLocal(request, text, Math.round(base * (1 + (this.options.random ?? Math.random)())));
   }
+}
+
+/** Nothing was tried: the worker runs the same job again after `retryAfterMs`. */
+export function deferredLocal(request: DeliveryRequest, text: string, retryAfterMs: number): DeliveryReport {
+  return {
+    status: 'deferred-local',
+    retryAfterMs,
+    // RFC 3463 X.4.5 "Mail system congestion"
+    results: allRecipients(request, {
+      kind: 'deferred',
+      code: 451,
+      enhanced: '4.4.5',
+      text,
+      source: 'local',
+    }),
+  };
 }
 
 function errorText(e: unknown): string {

@@ -25,6 +25,14 @@ export interface ConnectionPoolOptions {
   readonly maxIdle?: number;
 }
 
+/** Per-destination limits of a session, when they differ from the pool's options. */
+export interface SessionLimits {
+  /** Messages per session (the destination's `maxMessagesPerConnection`). */
+  readonly maxMessages?: number;
+  /** Idle sessions kept for the key (the destination's `maxConnections`). */
+  readonly maxIdlePerKey?: number;
+}
+
 interface Idle {
   readonly client: SmtpClient;
   readonly timer: NodeJS.Timeout;
@@ -57,27 +65,37 @@ export class SmtpConnectionPool {
     return this.idleCount;
   }
 
-  /** An idle session for `key`, already reset (RSET 250), or null. */
-  async take(key: string): Promise<SmtpClient | null> {
+  /**
+   * An idle session for `key`, already reset (RSET 250), or null. One that has carried
+   * `limits.maxMessages` already (the destination's limit was lowered meanwhile) is closed.
+   */
+  async take(key: string, limits: SessionLimits = {}): Promise<SmtpClient | null> {
     for (;;) {
       const entry = this.idle.get(key)?.pop();
       if (!entry) return null;
       this.idleCount--;
       clearTimeout(entry.timer);
       if (this.idle.get(key)?.length === 0) this.idle.delete(key);
+      if (entry.client.messagesSent >= (limits.maxMessages ?? this.maxMessages)) {
+        this.quit(entry.client);
+        continue;
+      }
       if (await entry.client.reset()) return entry.client;
       // reset() closed it (the server went away while idle): try the next one
     }
   }
 
-  /** Give a session back after a delivery: kept if it can carry more, else closed with QUIT. */
-  release(key: string, client: SmtpClient): void {
+  /**
+   * Give a session back after a delivery: kept if it can carry more, else closed with QUIT.
+   * `limits` are the destination's traffic shaping (limits/shaping.ts), over the pool's defaults.
+   */
+  release(key: string, client: SmtpClient, limits: SessionLimits = {}): void {
     const list = this.idle.get(key) ?? [];
     if (
       this.closed ||
       !client.isUsable() ||
-      client.messagesSent >= this.maxMessages ||
-      list.length >= this.maxIdlePerKey ||
+      client.messagesSent >= (limits.maxMessages ?? this.maxMessages) ||
+      list.length >= (limits.maxIdlePerKey ?? this.maxIdlePerKey) ||
       this.idleCount >= this.maxIdle
     ) {
       this.quit(client);

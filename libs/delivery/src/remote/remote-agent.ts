@@ -35,7 +35,7 @@ import {
   type RecipientDelivery,
 } from '../contract';
 import { defaultDestination } from '../limits/limited-agent';
-import { SmtpConnectionPool, type ConnectionPoolOptions } from './connection-pool';
+import { SmtpConnectionPool, type ConnectionPoolOptions, type SessionLimits } from './connection-pool';
 import { routeFor, type RelayHost, type RouteHost } from './route';
 
 export interface RemoteAgentOptions {
@@ -66,6 +66,12 @@ export interface RemoteAgentOptions {
    * needs. Absent: opportunistic STARTTLS everywhere. Not used for the smart host.
    */
   readonly tlsPolicy?: { plan(domain: string, options?: PlanOptions): Promise<TlsPlan> };
+  /**
+   * The traffic shaping of a request's destination (limits/shaping.ts): how many messages a
+   * session carries before QUIT, and how many idle sessions are kept per host. Absent: the
+   * pool's options.
+   */
+  readonly sessionLimits?: (request: DeliveryRequest) => SessionLimits;
 }
 
 /** A failed connection attempt, kept to answer for recipients no session reached. */
@@ -155,6 +161,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     let sessions = 0;
     const maxAddresses = this.options.maxAddresses ?? 5;
     const maxSessions = this.options.maxSessions ?? 2;
+    const limits = this.options.sessionLimits?.(request) ?? {};
 
     outer: for (const host of hosts) {
       const hostTls = this.hostTls(plan, host.host);
@@ -177,7 +184,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         // A session is reused only under the TLS requirement it was opened with.
         const key = `${SmtpConnectionPool.key(host.host, address, host.port)}|${hostTls.tls}|${hostTls.label}`;
         const client =
-          (await this.pool?.take(key)) ??
+          (await this.pool?.take(key, limits)) ??
           (await this.connect(host, address, hostTls, failures, request.signal, plan));
         if (!client) continue;
         sessions++;
@@ -201,7 +208,7 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
           if (r.kind !== 'deferred') settled.set(verdict.recipientId, verdict);
           else deferred.set(verdict.recipientId, preferRemote(deferred.get(verdict.recipientId), verdict));
         });
-        if (this.pool && client.isUsable()) this.pool.release(key, client);
+        if (this.pool && client.isUsable()) this.pool.release(key, client, limits);
         else await client.quit();
       }
     }

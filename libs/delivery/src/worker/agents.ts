@@ -1,6 +1,7 @@
 /**
  * The agents of one delivery process, built from the configuration: remote SMTP with MX lookup
- * behind the Redis per-destination limit, the smart host (`RELAY_HOST`) behind the same limit,
+ * behind the per-destination traffic shaping (connections and rate in Redis, messages per
+ * session in the pool), the smart host (`RELAY_HOST`) behind the same shaping,
  * and the local agent (`LOCAL_DELIVERY`). `close()` drains every pooled session.
  */
 import { readFileSync } from 'node:fs';
@@ -15,9 +16,13 @@ import {
   RedisTlsRptStore,
 } from '@mta/tls-policy';
 import type { Redis } from 'ioredis';
-import type { DeliveryAgent } from '../contract';
+import type { DeliveryAgent, DeliveryRequest } from '../contract';
 import { RedisDestinationLimiter } from '../limits/destination-limiter';
-import { ConcurrencyLimitedAgent } from '../limits/limited-agent';
+import { ConcurrencyLimitedAgent, defaultDestination } from '../limits/limited-agent';
+import { RateLimitedAgent } from '../limits/rate-limited-agent';
+import { RedisRateLimiter } from '../limits/rate-limiter';
+import { DEFAULT_SHAPING, loadShapingOverrides, ShapingTable, type Shaping } from '../limits/shaping';
+import type { SessionLimits } from '../remote/connection-pool';
 import { createLocalDeliveryAgent, type MaildirSettings } from '../local/local-agent';
 import { TlsReportIngestAgent } from '../local/tls-report-agent';
 import type pg from 'pg';
@@ -46,8 +51,16 @@ export interface AgentSettings {
   /** Fail-fast Redis client for the per-destination limit, and its key prefix. */
   readonly redis: Redis;
   readonly prefix: string;
-  /** Concurrent deliveries per destination across all workers (default 20). */
-  readonly destinationLimit?: number;
+  /**
+   * Traffic shaping defaults per destination (`DELIVERY_MAX_CONNECTIONS`,
+   * `DELIVERY_MAX_MESSAGES_PER_CONNECTION`, `DELIVERY_MAX_MESSAGE_RATE`; limits/shaping.ts).
+   */
+  readonly shaping?: Partial<Shaping>;
+  /**
+   * Where the per-domain overrides are read (`delivery_shaping`), and how often
+   * (`DELIVERY_SHAPING_REFRESH_MS`). Absent: the defaults apply to every destination.
+   */
+  readonly shapingOverrides?: { readonly pool: Pick<pg.Pool, 'query'>; readonly refreshMs: number };
   /** `MTA_STS`: honour the MTA-STS policies of recipient domains (default true). */
   readonly mtaSts?: boolean;
   /** `DANE_RESOLVER`: the validating resolver DANE believes (unset: no DANE). */
@@ -65,41 +78,33 @@ export interface RelayAuthSettings {
 }
 
 export interface ClosableAgents extends DeliveryAgents {
+  /** The shaping in force (defaults and overrides); `refresh()` reloads the overrides now. */
+  readonly shaping: ShapingTable;
   close(): Promise<void>;
 }
 
 export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
-  const limit = settings.destinationLimit ?? 20;
-  const limiter = new RedisDestinationLimiter({ redis: settings.redis, prefix: settings.prefix, limit });
-  // As many idle sessions per host as deliveries may run to it: none given back is wasted.
-  const remote = new ConcurrencyLimitedAgent(
+  const shaping = shapingTable(settings);
+  const limiter = new RedisDestinationLimiter({
+    redis: settings.redis,
+    prefix: settings.prefix,
+    limit: shaping.shapingOf('').maxConnections,
+    limitFor: (destination) => shaping.shapingOf(destination).maxConnections,
+  });
+  const rates = new RedisRateLimiter(settings.redis, settings.prefix);
+  const remote = shaped(
     new RemoteDeliveryAgent({
       heloName: settings.hostname,
       resolver: new MxResolver({ servers: settings.dnsServers, localHostnames: [settings.hostname] }),
       port: settings.port,
-      pool: { maxIdlePerKey: limit },
       tlsPolicy: outboundTlsPolicy(settings),
+      sessionLimits: (request) => sessionLimits(shaping.shapingOf(defaultDestination(request))),
     }),
-    { limiter },
+    { limiter, rates, shaping },
   );
-  let smartHost: DeliveryAgent | undefined;
-  if (settings.relayHost) {
-    const relay = parseRelayHost(settings.relayHost);
-    if (typeof relay === 'string') throw new Error(`RELAY_HOST: ${relay}`);
-    const auth = settings.relayAuth ? relayCredentials(settings.relayAuth) : undefined;
-    const agent = new RemoteDeliveryAgent({
-      heloName: settings.hostname,
-      // RFC 4954 §4: credentials only inside TLS. `required`: no STARTTLS, or a failed
-      // handshake, defers the mail (4.7.4 / 4.7.5) instead of sending them in clear text.
-      // The certificate is not verified (Postfix's `encrypt` level).
-      relay: auth ? { ...relay, auth, tls: 'required' } : relay,
-      pool: { maxIdlePerKey: limit },
-    });
-    smartHost = new ConcurrencyLimitedAgent(agent, {
-      limiter,
-      destinationOf: () => `relay:${settings.relayHost}`,
-    });
-  }
+  const smartHost = settings.relayHost
+    ? smartHostAgent(settings, settings.relayHost, { limiter, rates, shaping })
+    : undefined;
   const mailbox = createLocalDeliveryAgent(settings.local, { heloName: settings.hostname }, settings.maildir);
   const { tlsReports } = settings;
   const local = tlsReports ? new TlsReportIngestAgent(mailbox, tlsReports.pool, tlsReports.address) : mailbox;
@@ -107,10 +112,58 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
     remote,
     local,
     smartHost,
+    shaping,
     async close() {
+      shaping.stop();
       await Promise.all([remote.close(), local.close(), smartHost?.close()]);
     },
   };
+}
+
+interface Shapers {
+  readonly limiter: RedisDestinationLimiter;
+  readonly rates: RedisRateLimiter;
+  readonly shaping: ShapingTable;
+}
+
+/** Connections (outside: a slot first), then the rate, then the agent. */
+function shaped(
+  agent: DeliveryAgent,
+  { limiter, rates, shaping }: Shapers,
+  destinationOf?: (request: DeliveryRequest) => string,
+): DeliveryAgent {
+  const rated = new RateLimitedAgent(agent, { limiter: rates, shaping, destinationOf });
+  return new ConcurrencyLimitedAgent(rated, { limiter, destinationOf });
+}
+
+function smartHostAgent(settings: AgentSettings, relayHost: string, shapers: Shapers): DeliveryAgent {
+  const relay = parseRelayHost(relayHost);
+  if (typeof relay === 'string') throw new Error(`RELAY_HOST: ${relay}`);
+  const auth = settings.relayAuth ? relayCredentials(settings.relayAuth) : undefined;
+  const destination = `relay:${relayHost}`;
+  const agent = new RemoteDeliveryAgent({
+    heloName: settings.hostname,
+    // RFC 4954 §4: credentials only inside TLS. `required`: no STARTTLS, or a failed
+    // handshake, defers the mail (4.7.4 / 4.7.5) instead of sending them in clear text.
+    // The certificate is not verified (Postfix's `encrypt` level).
+    relay: auth ? { ...relay, auth, tls: 'required' } : relay,
+    sessionLimits: () => sessionLimits(shapers.shaping.shapingOf(destination)),
+  });
+  return shaped(agent, shapers, () => destination);
+}
+
+/** The defaults of the configuration, and the overrides of `delivery_shaping` reloaded in the background. */
+function shapingTable(settings: AgentSettings): ShapingTable {
+  const defaults = { ...DEFAULT_SHAPING, ...settings.shaping };
+  const source = settings.shapingOverrides;
+  const table = new ShapingTable(defaults, source ? () => loadShapingOverrides(source.pool) : undefined);
+  if (source) void table.start(source.refreshMs);
+  return table;
+}
+
+/** As many idle sessions per host as sessions may run to the destination: none given back is wasted. */
+function sessionLimits(shaping: Shaping): SessionLimits {
+  return { maxMessages: shaping.maxMessagesPerConnection, maxIdlePerKey: shaping.maxConnections };
 }
 
 /**

@@ -60,6 +60,12 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
         : undefined,
       redis: this.redis,
       prefix: config.REDIS_PREFIX,
+      shaping: {
+        maxConnections: config.DELIVERY_MAX_CONNECTIONS,
+        maxMessagesPerConnection: config.DELIVERY_MAX_MESSAGES_PER_CONNECTION,
+        maxMessageRate: config.DELIVERY_MAX_MESSAGE_RATE ?? null,
+      },
+      shapingOverrides: { pool: this.db.pool, refreshMs: config.DELIVERY_SHAPING_REFRESH_MS },
       mtaSts: config.MTA_STS,
       mtaStsFetchTimeoutMs: config.MTA_STS_FETCH_TIMEOUT_MS,
       daneResolver: config.DANE_RESOLVER,

@@ -1,0 +1,142 @@
+/**
+ * Traffic shaping per destination (limits/shaping.ts) through `createDeliveryAgents`, as a
+ * delivery process runs it: real Redis, the fake DNS of @mta/testing, and nodemailer's
+ * smtp-server as the receiving MX, which counts sessions and messages. Each limit is tested at
+ * and just past its value, by what the receiver saw.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import {
+  aRecord,
+  createTestRedis,
+  mxRecord,
+  portFreeOn,
+  startFakeDns,
+  until,
+  type FakeDnsServer,
+} from '@mta/testing';
+import type { DeliveryReport, DeliveryRequest } from './contract';
+import { RedisRateLimiter } from './limits/rate-limiter';
+import type { Shaping } from './limits/shaping';
+import { message, request } from './test/fixtures';
+import { startShapingPeer, type ShapingPeer } from './test/shaping-peer';
+import { createDeliveryAgents, type ClosableAgents } from './worker/agents';
+
+const MX = '127.0.0.6';
+const ZONE = [mxRecord('shaped.test', 10, 'mx.shaped.test'), aRecord('mx.shaped.test', MX)];
+
+describe('traffic shaping per destination', () => {
+  let dns: FakeDnsServer & { servers: { host: string; port: number }[] };
+  let test: Awaited<ReturnType<typeof createTestRedis>>;
+  let redis: Redis;
+  let peer: ShapingPeer | undefined;
+  let agents: ClosableAgents | undefined;
+  let n = 0;
+
+  beforeAll(async () => {
+    dns = await startFakeDns(ZONE);
+    test = await createTestRedis();
+    redis = new Redis(test.url, { maxRetriesPerRequest: 1 });
+  });
+  afterEach(async () => {
+    await agents?.close();
+    await peer?.stop();
+    agents = peer = undefined;
+  });
+  afterAll(async () => {
+    await dns.close();
+    redis.disconnect();
+    await test.cleanup();
+  });
+
+  /** A receiver and the agents of one delivery process, with `shaping` as the defaults. */
+  async function setUp(shaping: Partial<Shaping>): Promise<ClosableAgents> {
+    const port = await portFreeOn([MX]);
+    peer = await startShapingPeer(MX, port);
+    agents = createDeliveryAgents({
+      hostname: 'mta.example.org',
+      dnsServers: dns.servers,
+      port,
+      local: { kind: 'maildir', path: '/nonexistent' },
+      redis,
+      prefix: `${test.prefix}:${++n}`,
+      mtaSts: false,
+      shaping,
+    });
+    return agents;
+  }
+
+  const req = (): DeliveryRequest =>
+    request([`user${++n}@shaped.test`], message(`shaping-${n}`), { destination: 'shaped.test' });
+
+  /** Delivers as the worker does: a `deferred-local` report is run again after `retryAfterMs`. */
+  async function deliverAsWorker(a: ClosableAgents, r: DeliveryRequest): Promise<DeliveryReport> {
+    for (;;) {
+      const report = await a.remote.deliver(r);
+      if (report.status !== 'deferred-local') return report;
+      await new Promise((resolve) => setTimeout(resolve, report.retryAfterMs));
+    }
+  }
+
+  it('runs maxConnections sessions at once and gives the next delivery back (deferred-local)', async () => {
+    const a = await setUp({ maxConnections: 2 });
+    peer?.stall();
+    const running = [a.remote.deliver(req()), a.remote.deliver(req())];
+    await until('two stalled sessions at the receiver', () => peer?.held === 2, 20_000, 10);
+    // Just past the limit: no third connection; the delivery goes back to the queue.
+    const third = await a.remote.deliver(req());
+    expect(third.status).toBe('deferred-local');
+    expect(third.results[0]).toMatchObject({ kind: 'deferred', code: 451, enhanced: '4.4.5' });
+    expect(peer?.connections).toBe(2);
+    peer?.resume();
+    for (const r of await Promise.all(running)) expect(r.results[0].kind).toBe('delivered');
+    expect(peer?.maxOpen).toBe(2);
+  });
+
+  it('carries maxMessagesPerConnection messages per session, then QUITs and reconnects', async () => {
+    const a = await setUp({ maxMessagesPerConnection: 3 });
+    for (let i = 0; i < 7; i++) expect((await a.remote.deliver(req())).results[0].kind).toBe('delivered');
+    // Seen at the receiver: sessions of 3, 3 and 1 messages (the 4th and 7th opened new ones).
+    expect(peer?.messagesPerSession()).toEqual([3, 3, 1]);
+    await until('the full sessions closed', () => peer?.open === 1, 20_000, 10);
+  });
+
+  it('keeps to maxMessageRate across concurrent deliveries: M messages span at least (M - 1) / rate', async () => {
+    const a = await setUp({ maxMessageRate: { count: 5, periodMs: 1_000 } });
+    const m = 8;
+    const reports = await Promise.all(Array.from({ length: m }, () => deliverAsWorker(a, req())));
+    for (const r of reports) expect(r.results[0].kind).toBe('delivered');
+    const times = peer?.received.map((r) => r.at) ?? [];
+    expect(times).toHaveLength(m);
+    // The limiter lets one message go every 200 ms; the time from the token to the receiver
+    // varies by a few ms, so allow one interval of slack: (M - 2) / rate.
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(((m - 2) * 1_000) / 5);
+  });
+
+  it('gives a throttled delivery back at once with the wait the limiter names, holding no worker', async () => {
+    const a = await setUp({ maxMessageRate: { count: 1, periodMs: 60_000 } });
+    expect((await a.remote.deliver(req())).results[0].kind).toBe('delivered');
+    const second = await a.remote.deliver(req());
+    expect(second.status).toBe('deferred-local');
+    expect(second.results[0].text).toMatch(/message rate of shaped\.test reached/);
+    expect(second.retryAfterMs).toBeGreaterThanOrEqual(58_000);
+    expect(peer?.received).toHaveLength(1);
+  });
+
+  it('rate (GCRA): one message per interval, the next told how long to wait', async () => {
+    const rates = new RedisRateLimiter(redis, `${test.prefix}:gcra`);
+    const rate = { count: 10, periodMs: 1_000 }; // one per 100 ms
+    expect(await rates.take('gcra.test', rate)).toEqual({ ok: true });
+    const refused = await rates.take('gcra.test', rate);
+    expect(refused.ok).toBe(false);
+    const waitMs = refused.ok ? 0 : refused.waitMs;
+    expect(waitMs).toBeGreaterThan(0);
+    expect(waitMs).toBeLessThanOrEqual(100);
+    // Another destination has its own rate.
+    expect(await rates.take('other.test', rate)).toEqual({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    expect(await rates.take('gcra.test', rate)).toEqual({ ok: true });
+    // Nothing is left behind once the interval has passed.
+    await until('the key expires', async () => (await redis.exists(rates.keyOf('gcra.test'))) === 0, 20_000);
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * Traffic shaping in a delivery worker, end to end inside the delivery process: real PostgreSQL
+ * (messages, and the `delivery_shaping` overrides the admin API writes), real Redis (BullMQ jobs,
+ * slots, rates), the fake DNS of @mta/testing, and two receivers (nodemailer's smtp-server): one
+ * that stalls, one that answers.
+ *
+ * - A stalled destination at its connection limit does not hold the worker: mail for the other
+ *   destination is delivered meanwhile, and the stalled one never gets more sessions than allowed.
+ * - An override written to `delivery_shaping` takes effect in a running worker within the
+ *   refresh time (DELIVERY_SHAPING_REFRESH_MS), seen at the receiver.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import { createLogger } from '@mta/observability';
+import { JobProducer, QueueName, createRedisConnection, jobIdOf, redisReady, type JobData } from '@mta/queue';
+import {
+  aRecord,
+  createTestDatabase,
+  createTestRedis,
+  mxRecord,
+  portFreeOn,
+  startFakeDns,
+  until,
+  type FakeDnsServer,
+  type TestDatabase,
+} from '@mta/testing';
+import { Registry } from 'prom-client';
+import { startShapingPeer, type ShapingPeer } from '../test/shaping-peer';
+import { createDeliveryAgents, type ClosableAgents } from './agents';
+import { DeliveryWorker, type DeliveryJobData } from './delivery-worker';
+
+const SLOW = '127.0.0.7';
+const FAST = '127.0.0.8';
+const ZONE = [
+  mxRecord('slow.test', 10, 'mx.slow.test'),
+  aRecord('mx.slow.test', SLOW),
+  mxRecord('fast.test', 10, 'mx.fast.test'),
+  aRecord('mx.fast.test', FAST),
+];
+
+describe('traffic shaping in the delivery worker', () => {
+  let database: TestDatabase;
+  let db: PrismaClient;
+  let pool: pg.Pool;
+  let testRedis: Awaited<ReturnType<typeof createTestRedis>>;
+  let redis: Redis;
+  let connection: Redis;
+  let producer: JobProducer;
+  let dns: FakeDnsServer & { servers: { host: string; port: number }[] };
+  const stops: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createPrismaClient(database.url);
+    pool = createPgPool(database.url);
+    testRedis = await createTestRedis();
+    redis = createRedisConnection(testRedis.url, 'client');
+    connection = createRedisConnection(testRedis.url, 'worker');
+    await redisReady(redis);
+    producer = new JobProducer(redis, testRedis.prefix);
+    dns = await startFakeDns(ZONE);
+  });
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+    await db.deliveryShaping.deleteMany();
+  });
+  afterAll(async () => {
+    await producer?.close();
+    redis?.disconnect();
+    connection?.disconnect();
+    await db?.$disconnect();
+    await pool?.end();
+    await database?.drop();
+    await testRedis?.cleanup();
+    await dns?.close();
+  });
+
+  /** Receivers for both domains on one port, and a worker whose agents read the overrides. */
+  async function setUp(
+    concurrency: number,
+  ): Promise<{ slow: ShapingPeer; fast: ShapingPeer; agents: ClosableAgents }> {
+    const port = await portFreeOn([SLOW, FAST]);
+    const slow = await startShapingPeer(SLOW, port);
+    const fast = await startShapingPeer(FAST, port);
+    const agents = createDeliveryAgents({
+      hostname: 'mta.example.org',
+      dnsServers: dns.servers,
+      port,
+      local: { kind: 'maildir', path: '/nonexistent' },
+      redis,
+      prefix: testRedis.prefix,
+      mtaSts: false,
+      shapingOverrides: { pool, refreshMs: 200 },
+    });
+    const worker = new DeliveryWorker(
+      {
+        pool,
+        producer,
+        connection,
+        prefix: testRedis.prefix,
+        agents,
+        logger: createLogger('shaping-test', 'silent'),
+        registry: new Registry(),
+      },
+      { concurrency },
+    );
+    stops.push(
+      () => slow.stop(),
+      () => fast.stop(),
+      () => agents.close(),
+      () => worker.close(),
+    );
+    worker.start();
+    return { slow, fast, agents };
+  }
+
+  /** A queued message to `address`, and its delivery job enqueued. */
+  async function send(address: string): Promise<DeliveryJobData> {
+    const body = Buffer.from(`Subject: ${address}\r\n\r\nhello\r\n`);
+    const domain = address.split('@')[1];
+    const msg = await db.message.create({
+      data: {
+        queueId: newQueueId(),
+        source: 'submission',
+        sender: 'alice@example.org',
+        state: 'queued',
+        size: body.length,
+        chunks: { create: [{ seq: 0, data: Uint8Array.from(body) }] },
+        recipients: {
+          create: [{ address, domain, route: 'remote', status: 'queued', nextAttemptAt: new Date() }],
+        },
+      },
+      include: { recipients: true },
+    });
+    const job: DeliveryJobData = {
+      messageId: msg.id,
+      route: 'remote',
+      destination: domain,
+      recipientIds: [msg.recipients[0].id],
+      attempt: 1,
+    };
+    await producer.enqueue(QueueName.Delivery, job);
+    return job;
+  }
+
+  const outcomeOf = async (job: DeliveryJobData) =>
+    (
+      await producer
+        .queue(QueueName.Outcome)
+        .getJob(jobIdOf[QueueName.Outcome]({ ...job, results: [] } as JobData<QueueName.Outcome>) ?? '')
+    )?.data as JobData<QueueName.Outcome> | undefined;
+
+  it('delivers to a fast destination while a stalled one holds all its connections', async () => {
+    await db.deliveryShaping.create({ data: { domain: 'slow.test', maxConnections: 2 } });
+    const { slow, fast, agents } = await setUp(4);
+    await agents.shaping.refresh();
+    slow.stall();
+    const slowJobs = await Promise.all(Array.from({ length: 6 }, (_, i) => send(`s${i}@slow.test`)));
+    await until('both slow.test sessions stalled', () => slow.held === 2, 20_000, 10);
+    const fastJobs = await Promise.all(Array.from({ length: 5 }, (_, i) => send(`f${i}@fast.test`)));
+    // Observed while slow.test still stalls: every fast.test message was delivered.
+    const outcomes = await until(
+      'fast.test delivered',
+      async () => {
+        const all = await Promise.all(fastJobs.map(outcomeOf));
+        return all.every(Boolean) && all;
+      },
+      60_000,
+      50,
+    );
+    expect(outcomes.map((o) => o?.results[0].kind)).toEqual(Array(5).fill('delivered'));
+    expect(fast.received).toHaveLength(5);
+    expect(slow.held).toBe(2);
+    expect(slow.received).toHaveLength(0);
+    expect(slow.maxOpen).toBe(2);
+    // The receiver recovers: every slow.test message arrives, never over two sessions at once.
+    slow.resume();
+    await until(
+      'slow.test delivered',
+      async () => (await Promise.all(slowJobs.map(outcomeOf))).every(Boolean),
+      60_000,
+      50,
+    );
+    expect(slow.received).toHaveLength(6);
+    expect(slow.maxOpen).toBe(2);
+  });
+
+  it('applies an override written to delivery_shaping within the refresh time', async () => {
+    const { fast } = await setUp(1);
+    for (let i = 0; i < 2; i++) await send(`before${i}@fast.test`);
+    await until('two messages', () => fast.received.length === 2, 20_000, 10);
+    expect(fast.messagesPerSession()).toEqual([2]); // the default: one session carries both
+    // As PUT /api/v1/shaping/fast.test does: one message per session from now on.
+    await db.deliveryShaping.create({ data: { domain: 'fast.test', maxMessagesPerConnection: 1 } });
+    // Within the refresh time (200 ms here) a delivery runs with it: a message opens a new session.
+    let i = 0;
+    await until(
+      'a message in a session of its own',
+      async () => {
+        await send(`after${i++}@fast.test`);
+        await until('delivered', () => fast.received.length === 2 + i, 20_000, 10);
+        const per = fast.messagesPerSession();
+        return per.length >= 3 && per.at(-1) === 1 && per.at(-2) === 1;
+      },
+      20_000,
+      10,
+    );
+    // ...and it stays so: the next two go on two more new sessions.
+    const sessions = fast.messagesPerSession().length;
+    for (let k = 0; k < 2; k++) {
+      await send(`later${k}@fast.test`);
+      await until('delivered', () => fast.received.length === 2 + i + k + 1, 20_000, 10);
+    }
+    expect(fast.messagesPerSession().slice(sessions)).toEqual([1, 1]);
+  });
+});

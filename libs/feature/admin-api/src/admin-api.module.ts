@@ -27,6 +27,8 @@ import { QueueController } from './queue/queue.controller';
 import { QueueService } from './queue/queue.service';
 import { SettingsController } from './settings/settings.controller';
 import { SettingsService } from './settings/settings.service';
+import { ShapingController } from './shaping/shaping.controller';
+import { ShapingService } from './shaping/shaping.service';
 import { SuppressionsController } from './suppressions/suppressions.controller';
 import { SuppressionsService } from './suppressions/suppressions.service';
 import { TokensController } from './tokens/tokens.controller';
@@ -35,7 +37,7 @@ import { TokensService } from './tokens/tokens.service';
 /**
  * The REST API (`/api/v1`, OpenAPI at `/api/openapi.json`, Swagger UI at `/api/docs`) to
  * administer domains, DKIM keys, accounts, aliases, API tokens, the queue, suppressions,
- * settings and the event log. Served on ADMIN_LISTEN next to /healthz, /readyz and /metrics.
+ * settings, traffic shaping and the event log. Served on ADMIN_LISTEN next to /healthz, /readyz and /metrics.
  * It stands on the core module's PrismaService, JobProducer, APP_CONFIG and LOGGER.
  *
  * The exception filter is registered globally (APP_FILTER): every HTTP error of the process
@@ -54,6 +56,7 @@ import { TokensService } from './tokens/tokens.service';
     SuppressionsController,
     EventsController,
     SettingsController,
+    ShapingController,
     MtaStsController,
     TlsReportsController,
   ],
@@ -94,6 +97,7 @@ import { TokensService } from './tokens/tokens.service';
     SuppressionsService,
     EventsService,
     SettingsService,
+    ShapingService,
     TlsReportsService,
   ],
 })

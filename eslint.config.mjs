@@ -86,6 +86,11 @@ const constraints = [
       'scope:observability',
     ],
   },
+  // webhooks: the outbox of events (db), its own BullMQ queue, the event vocabulary (queue-state).
+  {
+    sourceTag: 'scope:webhooks',
+    onlyDependOnLibsWithTags: ['scope:db', 'scope:queue', 'scope:queue-state', 'scope:config', 'scope:observability'],
+  },
   { sourceTag: 'layer:framework-free', bannedExternalImports: FRAMEWORKS },
 ];
 

@@ -1,48 +1,15 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { both, flag, integer, parsed, variable } from './variable-kinds';
+import { webhookVariables } from './webhook-variables';
 import { parseListenAddress } from './listen-address';
 import { parseLocalDelivery } from './local-delivery';
 import { parseMessageRate } from './message-rate';
 import { parseDirMode, parseFileMode, parseOwner } from './maildir-settings';
 
-/**
- * Every environment variable the MTA reads, with its documentation and its defaults.
- * `production` defaults are the standard ports; `development` defaults (NODE_ENV=development,
- * which `npm start` sets) bind 127.0.0.1 on high ports so a non-root user can run it.
- * The README's configuration table is checked against this list by a test.
- */
-export interface Variable<T> {
-  doc: string;
-  schema: z.ZodType<T, string>;
-  /** Default per profile; `undefined` means the variable is optional and unset. */
-  defaults: { production?: string; development?: string };
-  /** Never echo the value back in an error (URLs with passwords, tokens). */
-  secret?: boolean;
-}
-
-function variable<T, D extends Variable<T>['defaults']>(
-  doc: string,
-  schema: z.ZodType<T, string>,
-  defaults: D,
-  secret = false,
-) {
-  return { doc, schema, defaults, secret };
-}
-
-/** Wraps a parser that returns either a value or an error text into a string schema. */
-function parsed<T>(parse: (value: string) => T | string) {
-  return z.string().transform((value, ctx): T => {
-    const result = parse(value);
-    if (typeof result === 'string') {
-      ctx.addIssue({ code: 'custom', message: result });
-      return z.NEVER;
-    }
-    return result;
-  });
-}
+export type { Variable } from './variable-kinds';
 
 const listen = parsed(parseListenAddress);
-const both = (value: string) => ({ production: value, development: value });
 
 function url(protocols: string[]) {
   const isUrl = (value: string) => {
@@ -103,22 +70,12 @@ const port = parsed((value: string) =>
     : `expected a TCP port 1-65535, got "${value}"`,
 );
 
-function integer(min: number, max: number) {
-  return parsed((value: string) =>
-    /^\d{1,12}$/.test(value) && Number(value) >= min && Number(value) <= max
-      ? Number(value)
-      : `expected a whole number from ${min} to ${max}, got "${value}"`,
-  );
-}
-
-const flag = parsed((value: string) =>
-  /^(true|yes|on|1)$/i.test(value)
-    ? true
-    : /^(false|no|off|0)$/i.test(value)
-      ? false
-      : `expected true or false, got "${value}"`,
-);
-
+/**
+ * Every environment variable the MTA reads, with its documentation and its defaults.
+ * `production` defaults are the standard ports; `development` defaults (NODE_ENV=development,
+ * which `npm start` sets) bind 127.0.0.1 on high ports so a non-root user can run it.
+ * The README's configuration table is checked against this list by a test.
+ */
 export const variables = {
   NODE_ENV: variable(
     'Profile: `production` (standard ports, all interfaces) or `development` (127.0.0.1, high ports; set by `npm start`).',
@@ -493,6 +450,7 @@ export const variables = {
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     both('info'),
   ),
+  ...webhookVariables,
 };
 
 export type VariableName = keyof typeof variables;

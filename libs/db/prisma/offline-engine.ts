@@ -24,6 +24,10 @@
  *    the engine's timers. They only time out work that also waits on a database socket, which
  *    keeps the process alive while that work is pending, so nothing is cut short.
  *
+ * 5. The adapter's `executeScript` (what `migrate deploy` runs each migration with) splits the
+ *    script on every `;`, also inside the dollar-quoted body of a plpgsql function (the webhooks
+ *    outbox trigger): `withScriptSplitter` runs the statements that sql-script.ts finds instead.
+ *
  * Only `pg`, `pg-connection-string` (pg's own URL parser) and `@prisma/adapter-pg` are used, so
  * this file can be imported by the CLI config and by application code alike (createPrismaClient
  * uses the fix-1 pool too, so raw queries on catalog columns work).
@@ -31,6 +35,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
+import { splitSqlScript } from './sql-script';
 
 /** Where `npm run db:migrate` and friends go unless DATABASE_URL says otherwise. */
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/mta';
@@ -131,6 +136,18 @@ export function letCliExitWhenDone(): void {
   globalThis.setTimeout = Object.assign(patched, original);
 }
 
+type Connection = Awaited<ReturnType<PrismaPg['connect']>>;
+
+/** Fix 5: the connection runs scripts statement by statement, split where statements end. */
+export function withScriptSplitter(connection: Connection): Connection {
+  connection.executeScript = async (script: string) => {
+    for (const statement of splitSqlScript(script)) {
+      await connection.executeRaw({ sql: statement, args: [], argTypes: [] });
+    }
+  };
+  return connection;
+}
+
 /**
  * The adapter factory for `prisma.config.ts`: Prisma's own PrismaPg with the fixes above.
  * `shadowDatabaseUrl`, if given, is used as the shadow database as is (like the classic engine's
@@ -154,10 +171,14 @@ export function migrateAdapter(
         `PostgreSQL database ${database} created at ${host ?? 'localhost'}:${port ?? 5432}\n`,
       );
     }
-    return connect();
+    return withScriptSplitter(await connect());
   };
   if (shadowDatabaseUrl) {
-    adapter.connectToShadowDb = () => new PrismaPg(poolConfig(shadowDatabaseUrl)).connect();
+    adapter.connectToShadowDb = async () =>
+      withScriptSplitter(await new PrismaPg(poolConfig(shadowDatabaseUrl)).connect());
+  } else {
+    const shadow = adapter.connectToShadowDb.bind(adapter);
+    adapter.connectToShadowDb = async () => withScriptSplitter(await shadow());
   }
   return adapter;
 }

@@ -39,4 +39,7 @@ export type {
   DeliveryAttempt,
   Event,
   TlsReport,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
 } from './generated/prisma/client';

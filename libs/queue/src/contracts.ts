@@ -111,11 +111,20 @@ export const PolicyJob = z
   })
   .strict();
 
+/** Deliveries (rows of `webhook_deliveries`) of one endpoint, sent in order by one job. */
+export const WebhookJob = z
+  .object({
+    endpointId: id,
+    deliveryIds: z.array(id).min(1).max(100),
+  })
+  .strict();
+
 export const contracts = {
   [QueueName.Accepted]: AcceptedJob,
   [QueueName.Delivery]: DeliveryJob,
   [QueueName.Outcome]: OutcomeJob,
   [QueueName.Policy]: PolicyJob,
+  [QueueName.Webhooks]: WebhookJob,
 } satisfies Record<QueueName, z.ZodType>;
 
 export type JobData<N extends QueueName> = z.output<(typeof contracts)[N]>;
@@ -170,4 +179,6 @@ export const jobIdOf: { [N in QueueName]: (job: JobData<N>) => string | undefine
   [QueueName.Delivery]: (job) => stepJobId(QueueName.Delivery, job),
   [QueueName.Outcome]: (job) => stepJobId(QueueName.Outcome, job),
   [QueueName.Policy]: () => undefined,
+  // A delivery due again (retry, or its job lost with Redis) gets a new job: no fixed id.
+  [QueueName.Webhooks]: () => undefined,
 };

@@ -5,6 +5,7 @@ export {
   DeliveryJob,
   OutcomeJob,
   PolicyJob,
+  WebhookJob,
   RecipientOutcome,
   contracts,
   parseJob,

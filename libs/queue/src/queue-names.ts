@@ -11,6 +11,8 @@ export enum QueueName {
   Outcome = 'outcome',
   /** A policy question from an SMTP service, answered by `policy`. */
   Policy = 'policy',
+  /** Events for one webhook endpoint, POSTed by the webhooks worker (libs/webhooks). */
+  Webhooks = 'webhooks',
 }
 
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);

@@ -62,3 +62,4 @@ export {
   type TestZone,
   type ValidatingResolver,
 } from './validating-resolver';
+export { pythonWebhookVerify, startWebhookReceiver, type Answer, type ReceivedWebhook, type WebhookReceiver } from './webhook-receiver';

@@ -33,6 +33,8 @@ import { SuppressionsController } from './suppressions/suppressions.controller';
 import { SuppressionsService } from './suppressions/suppressions.service';
 import { TokensController } from './tokens/tokens.controller';
 import { TokensService } from './tokens/tokens.service';
+import { WebhooksController } from './webhooks/webhooks.controller';
+import { WebhooksService } from './webhooks/webhooks.service';
 
 /**
  * The REST API (`/api/v1`, OpenAPI at `/api/openapi.json`, Swagger UI at `/api/docs`) to
@@ -59,6 +61,7 @@ import { TokensService } from './tokens/tokens.service';
     ShapingController,
     MtaStsController,
     TlsReportsController,
+    WebhooksController,
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
@@ -99,6 +102,7 @@ import { TokensService } from './tokens/tokens.service';
     SettingsService,
     ShapingService,
     TlsReportsService,
+    WebhooksService,
   ],
 })
 export class AdminApiModule {}

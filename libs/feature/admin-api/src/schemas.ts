@@ -40,3 +40,11 @@ export {
   SuppressionView,
 } from './suppressions/suppressions.schemas';
 export { CreatedToken, CreateToken, TokenView } from './tokens/tokens.schemas';
+export {
+  CreatedWebhook,
+  CreateWebhook,
+  ListDeliveriesQuery,
+  UpdateWebhook,
+  WebhookDeliveryView,
+  WebhookView,
+} from './webhooks/webhooks.schemas';

@@ -6,14 +6,16 @@ import { JobProducer, REDIS_CLIENT, createRedisConnection, registerQueueMetrics 
 import { srsFromConfig } from '@mta/mail';
 import { QueueManager, scheduleFromConfig } from '@mta/queue-manager';
 import { APP_CONFIG } from '@mta/runtime';
+import { WebhooksWorkerModule } from '@mta/webhooks';
 import type { Redis } from 'ioredis';
 
 /**
  * The queue manager: routes accepted messages, schedules retries, writes bounces, expires old
  * mail, reconciles PostgreSQL against Redis. The logic lives in `@mta/queue-manager`; this module
- * only starts and stops it. Any number of replicas may run.
+ * only starts and stops it. Any number of replicas may run. It brings the webhooks worker
+ * (libs/webhooks) along: every process running the queue manager sends webhooks too.
  */
-@Module({})
+@Module({ imports: [WebhooksWorkerModule] })
 export class QueueManagerModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private manager?: QueueManager;
   private workerConnection?: Redis;

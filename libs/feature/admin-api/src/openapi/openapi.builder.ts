@@ -2,6 +2,7 @@ import { Injectable, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { z } from 'zod';
+import { WEBHOOK_EVENT_SCHEMAS } from '@mta/webhooks/schemas';
 import { API_DOC, API_TAG, type RouteDoc } from './api-doc';
 
 type Json = Record<string, unknown>;
@@ -110,7 +111,16 @@ export class OpenApiBuilder {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An API token, or ADMIN_TOKEN.' },
         },
-        schemas: { Error: schemaOf(ErrorBody, 'output') },
+        schemas: {
+          Error: schemaOf(ErrorBody, 'output'),
+          // What webhooks POST (the `webhooks` tag), one schema per event type.
+          ...Object.fromEntries(
+            Object.entries(WEBHOOK_EVENT_SCHEMAS).map(([type, schema]) => [
+              `WebhookEvent_${type}`,
+              schemaOf(schema, 'output'),
+            ]),
+          ),
+        },
       },
     };
   }

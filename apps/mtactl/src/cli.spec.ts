@@ -31,6 +31,7 @@ describe('mtactl command line', () => {
         'login',
         'messages',
         'queue',
+        'shaping',
         'suppressions',
         'tokens',
       ].sort(),

@@ -15,6 +15,7 @@ import { events } from './commands/events';
 import { login } from './commands/login';
 import { messages } from './commands/messages';
 import { queue } from './commands/queue';
+import { shaping } from './commands/shaping';
 import { suppressions } from './commands/suppressions';
 import { tokens } from './commands/tokens';
 import { resolveSettings, type Env, type Settings } from './config';
@@ -30,6 +31,7 @@ export const FAMILIES: Record<string, Family> = {
   aliases,
   queue,
   messages,
+  shaping,
   suppressions,
   events,
   tokens,

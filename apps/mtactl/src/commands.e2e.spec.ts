@@ -230,6 +230,20 @@ describe.skipIf(!haveSwaks)('mtactl against a running stack', () => {
     expect(json<unknown[]>(await mtactl(['suppressions', 'list', '--json']))).toEqual([]);
   });
 
+  it('shaping: set, show, list, delete; the API refuses a bad rate with its message', async () => {
+    const set = await mtactl(['shaping', 'set', 'Small-ISP.test', '--connections', '2', '--rate', '300/h']);
+    expect(set.stdout).toBe('small-isp.test: 2 connections, 100 messages per connection, rate 300/h\n');
+    expect((await mtactl(['shaping', 'show', 'small-isp.test'])).stdout).toMatch(
+      /^Connections:\s+2 \(override\)\nPer connection:\s+100 \(default\)\nRate:\s+300\/h \(override\)$/m,
+    );
+    expect((await mtactl(['shaping'])).stdout).toMatch(/^small-isp\.test\s+2\s+-\s+300\/h\s+/m);
+    const bad = await mtactl(['shaping', 'set', 'small-isp.test', '--rate', '10 a second']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/maxMessageRate: expected a rate such as 10\/s/);
+    expect((await mtactl(['shaping', 'delete', 'small-isp.test'])).code).toBe(0);
+    expect(json<unknown[]>(await mtactl(['shaping', 'list', '--json']))).toEqual([]);
+  });
+
   it('events: the log, and --follow prints new events as they happen until interrupted', async () => {
     const recent = json<{ type: string }[]>(await mtactl(['events', '--json', '--limit', '100']));
     expect(recent.map((e) => e.type)).toContain('accepted');

@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import * as api from '@mta/feature-admin-api/schemas';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface Route {
   method: Method;
@@ -197,6 +197,28 @@ export const ROUTES = {
     response: api.SuppressionView,
   }),
   suppressionsDelete: route({ method: 'DELETE', path: '/api/v1/suppressions/{address}', status: 204 }),
+
+  shapingList: route({
+    method: 'GET',
+    path: '/api/v1/shaping',
+    status: 200,
+    query: api.PageQuery,
+    response: api.pageOf(api.ShapingOverrideView),
+  }),
+  shapingGet: route({
+    method: 'GET',
+    path: '/api/v1/shaping/{domain}',
+    status: 200,
+    response: api.DomainShapingView,
+  }),
+  shapingPut: route({
+    method: 'PUT',
+    path: '/api/v1/shaping/{domain}',
+    status: 200,
+    body: api.PutShaping,
+    response: api.DomainShapingView,
+  }),
+  shapingDelete: route({ method: 'DELETE', path: '/api/v1/shaping/{domain}', status: 204 }),
 
   eventsList: route({
     method: 'GET',

@@ -34,6 +34,7 @@ export {
   QueueSummary,
 } from './queue/queue.schemas';
 export { SettingsView, UpdateSettings } from './settings/settings.schemas';
+export { DomainShapingView, PutShaping, ShapingOverrideView } from './shaping/shaping.schemas';
 export {
   CreateSuppression,
   ListSuppressionsQuery,

@@ -59,7 +59,8 @@ export class ShapingTable implements ShapingSource {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly defaults: Shaping = DEFAULT_SHAPING,
+    /** What a destination without an override gets. */
+    readonly defaults: Shaping = DEFAULT_SHAPING,
     private readonly load?: () => Promise<readonly ShapingOverride[]>,
   ) {}
 

@@ -88,7 +88,7 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
   const limiter = new RedisDestinationLimiter({
     redis: settings.redis,
     prefix: settings.prefix,
-    limit: shaping.shapingOf('').maxConnections,
+    limit: shaping.defaults.maxConnections,
     limitFor: (destination) => shaping.shapingOf(destination).maxConnections,
   });
   const rates = new RedisRateLimiter(settings.redis, settings.prefix);

@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { argValue, argWords, hasFlag } from '../lib/args.mjs';
 import { cleanup, onCleanup } from '../lib/cleanup.mjs';
-import { copyDatabase, databaseUrl, dropDatabase, migrateDatabase, withDatabase } from '../lib/database.mjs';
+import {
+  copyDatabase,
+  databaseUrl,
+  dropDatabase,
+  migrateDatabase,
+  transactionCount,
+  withDatabase,
+} from '../lib/database.mjs';
 import { DNSMASQ, startDnsmasq } from '../lib/dnsmasq.mjs';
 import { printReport } from '../lib/e2e-print.mjs';
 import { fmt } from '../lib/numbers.mjs';
@@ -66,6 +73,8 @@ const SKIP_BUILD = hasFlag('--no-build');
 /** LOG_LEVEL of our services (the product's default is info; Postfix logs every message too). */
 const LOG_LEVEL = argValue('--log-level', 'warn');
 const SKIP_POSTFIX = hasFlag('--no-postfix');
+/** Count PostgreSQL transactions per delivered message (pg_stat_database; adds about 22 s per run of ours). */
+const PG_TRANSACTIONS = hasFlag('--pg-transactions');
 /** Write V8 CPU profiles of our processes into this directory (node --cpu-prof), one file per process. */
 const PROFILE_DIR = argValue('--cpu-prof-dir', null);
 /** Extra node flags for our processes, e.g. "--trace-gc" (with --service-log-dir to keep the output). */
@@ -224,9 +233,17 @@ async function dbState(db) {
   });
 }
 
+/**
+ * Transactions this script caused in a run's database (waitSettled): not the system's. Each
+ * call is two: its query, and the start of its connection (measured: 20 connections of one
+ * `select 1` and one connection of 20 gave 61).
+ */
+let benchQueries = 0;
+
 async function waitSettled(db, total, timeoutMs) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    benchQueries += 2;
     const n = await withDatabase(db, async (c) =>
       Number((await c.query("select count(*) n from recipients where status = 'delivered'")).rows[0].n),
     );
@@ -362,6 +379,12 @@ async function measuredRun(kind, workers, runId, dns) {
     // planner would work from the empty tables of the template for the whole run.
     if (system.db) await withDatabase(system.db, (c) => c.query('ANALYZE'));
     await sleep(500);
+    // PostgreSQL transactions per delivered message: the count once the warm-up is settled and quiet.
+    let xact0 = null;
+    if (PG_TRANSACTIONS && system.db) {
+      await waitSettled(system.db, WARMUP, 60_000);
+      xact0 = { n: await transactionCount(system.db), own: benchQueries };
+    }
     const base = sink.count();
     const target = base + MESSAGES;
 
@@ -393,6 +416,7 @@ async function measuredRun(kind, workers, runId, dns) {
     try {
       acceptSeconds = await submit(system.port, SESSIONS, MESSAGES, `m${runId}`);
       result.deliveredAtAcceptEnd = sink.count() - base;
+      result.acceptEnd = process.hrtime.bigint();
       while (tEnd === null && !stalled) await Promise.race([done, sleep(250)]);
     } finally {
       clearInterval(progress);
@@ -411,6 +435,10 @@ async function measuredRun(kind, workers, runId, dns) {
       const from = base + Math.round(MESSAGES * 0.1);
       const to = base + Math.round(MESSAGES * 0.9);
       result.steadyRate = sink.at(to) ? (to - from) / seconds(sink.at(from), sink.at(to)) : NaN;
+      // Delivery alone: from the end of the submission (intake no longer competes for the CPU)
+      // to the last message, if at least a fifth of the messages were still to come.
+      const left = MESSAGES - result.deliveredAtAcceptEnd;
+      result.afterAcceptRate = left >= MESSAGES / 5 ? left / seconds(result.acceptEnd, tEnd) : NaN;
       result.replies = repliesPerMessage(replies0, await sink.stats(), sink.count() - base);
       result.perDestination =
         kind === 'ours' ? PER_DESTINATION : postfixConcurrency().default_destination_concurrency_limit;
@@ -433,6 +461,10 @@ async function measuredRun(kind, workers, runId, dns) {
         );
     }
     await sleep(1000); // anything delivered twice would arrive now
+    if (xact0) {
+      const n = await transactionCount(system.db);
+      result.pgTransactionsPerMessage = (n - xact0.n - (benchQueries - xact0.own)) / MESSAGES;
+    }
   } finally {
     result.finish = await system.finish().catch((e) => ({ error: e.message }));
     result.sinkCount = sink.count();

@@ -40,3 +40,20 @@ export async function copyDatabase(template, name) {
 export async function dropDatabase(name) {
   await withDatabase('postgres', (c) => c.query(`drop database if exists "${name}" with (force)`));
 }
+
+/**
+ * Transactions committed and rolled back in database `name` so far (pg_stat_database, read from
+ * the `postgres` database so that the reading adds none). Statements outside an explicit
+ * transaction are one transaction each, so this counts the round trips that commit.
+ * PostgreSQL 15 backends publish their counts at most once a second while busy and within 10 s
+ * once idle: read it after `settleMs` of quiet.
+ */
+export async function transactionCount(name, settleMs = 11_000) {
+  await new Promise((r) => setTimeout(r, settleMs));
+  return withDatabase('postgres', async (c) =>
+    Number(
+      (await c.query('select xact_commit + xact_rollback n from pg_stat_database where datname = $1', [name]))
+        .rows[0]?.n ?? NaN,
+    ),
+  );
+}

@@ -160,7 +160,11 @@ export function printReport(rows, o) {
       const f = r.finish ?? {};
       const extra =
         row.kind === 'ours'
-          ? `PostgreSQL backends of this run's database ${pct(r.cpu.pgOurs, r.wall)}; all recipients marked delivered in our database ${fmt(r.settledSeconds, 1)} s after the start; delivery jobs ` +
+          ? `PostgreSQL backends of this run's database ${pct(r.cpu.pgOurs, r.wall)}; ` +
+            (r.pgTransactionsPerMessage === undefined
+              ? ''
+              : `PostgreSQL transactions on it per delivered message ${fmt(r.pgTransactionsPerMessage, 2)}; `) +
+            `all recipients marked delivered in our database ${fmt(r.settledSeconds, 1)} s after the start; delivery jobs ` +
             `${Object.entries(f.jobs ?? {})
               .map(([k, v]) => `${k} ${fmt(v)}`)
               .join(', ')}; mean batch ${Object.entries(f.batches ?? {})

@@ -249,6 +249,16 @@ export const variables = {
     integer(1000, 600_000),
     both('30000'),
   ),
+  ALL_IN_ONE_MODE: variable(
+    '`all-in-one` only: `supervise` runs one process per service (mx, submission, queue, policy, admin-api and `ALL_IN_ONE_DELIVERY_WORKERS` delivery processes), restarts any that dies and answers for them all on `ADMIN_LISTEN`; `single` runs every module in one process (one core; what some tests want).',
+    z.enum(['supervise', 'single']),
+    both('supervise'),
+  ),
+  ALL_IN_ONE_DELIVERY_WORKERS: variable(
+    '`all-in-one` in `supervise` mode: how many `delivery` processes it runs. Default: the number of cores (`os.availableParallelism()`).',
+    integer(1, 64),
+    both(String(os.availableParallelism())),
+  ),
   ADMIN_TOKEN: variable(
     'Bootstrap API token accepted by `admin-api` (at least 24 characters). Unset: only tokens created through the API.',
     z.string().min(24, 'must be at least 24 characters'),

@@ -96,6 +96,7 @@ export async function runService(options: ServiceOptions): Promise<void> {
       return;
     }
     await bootstrapService(options);
+    drainWhenSupervisorGoes();
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems)
@@ -107,4 +108,15 @@ export async function runService(options: ServiceOptions): Promise<void> {
     }
     process.exit(1);
   }
+}
+
+/**
+ * Under all-in-one's supervisor (libs/supervisor), which keeps an IPC channel open to each
+ * child: when the supervisor is gone (killed, even by SIGKILL), the channel closes and this
+ * process drains and exits as on SIGTERM, instead of holding its ports with nobody to stop it.
+ */
+function drainWhenSupervisorGoes(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }

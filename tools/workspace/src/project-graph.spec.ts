@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 /** What `npx nx graph --file=graph.json` must show, checked on the real graph. */
 const root = path.resolve(__dirname, '../../..');
 /** The `layer:framework-free` libraries. */
-const FRAMEWORK_FREE = ['smtp-protocol', 'smtp-server', 'smtp-client', 'mail', 'dns'];
+const FRAMEWORK_FREE = ['smtp-protocol', 'smtp-server', 'smtp-client', 'mail', 'dns', 'supervisor'];
 const FRAMEWORK = /^npm:(@nestjs\/|bullmq$|ioredis$|@prisma\/|prisma$|pg$)/;
 
 interface Graph {
@@ -59,7 +59,7 @@ describe('project graph', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('has no smtp/*, mail or dns lib importing Nest, BullMQ, Redis or Prisma', () => {
+  it('has no smtp/*, mail, dns or supervisor lib importing Nest, BullMQ, Redis or Prisma', () => {
     const offenders = FRAMEWORK_FREE.flatMap((lib) =>
       (graph.dependencies[lib] ?? [])
         .filter((d) => FRAMEWORK.test(d.target))

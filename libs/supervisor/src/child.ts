@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BACKOFF_DEFAULTS, restartDelay, type BackoffOptions } from './backoff';
+import { freeLoopbackPort } from './free-port';
+import type { SupervisorLog } from './log';
+
+/** One process the supervisor runs: a service's entry point and its environment. */
+export interface ChildSpec {
+  /** Unique; names the child in logs and in `/readyz` (`mx`, `delivery-2`). */
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  /**
+   * The variable that tells the child where to serve HTTP (`HEALTH_LISTEN`, `ADMIN_LISTEN`): set to
+   * a private 127.0.0.1 port at each start, where its `/readyz` is asked.
+   */
+  readonly httpListenVariable: string;
+}
+
+export type ChildStatus = { ok: true } | { ok: false; error: string };
+
+/**
+ * A child process kept running: started again with a backoff when it dies (one log line says
+ * how it ended and when it comes back), until `stop`.
+ */
+export class Child {
+  private process?: ChildProcess;
+  private port?: number;
+  private exited: Promise<void> = Promise.resolve();
+  private failures = 0;
+  private startedAt = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private stopping = false;
+  private lastExit = 'not started yet';
+  /** Every exit since `stop` began was exit code 0. */
+  private clean = true;
+
+  constructor(
+    readonly spec: ChildSpec,
+    private readonly log: SupervisorLog,
+    private readonly backoff: BackoffOptions = {},
+  ) {}
+
+  /** Its pid while it runs. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** The private port of its HTTP server while it runs. */
+  get httpPort(): number | undefined {
+    return this.process ? this.port : undefined;
+  }
+
+  get exitedCleanly(): boolean {
+    return this.clean;
+  }
+
+  async start(): Promise<void> {
+    const port = await freeLoopbackPort();
+    if (this.stopping) return;
+    const env = { ...this.spec.env, [this.spec.httpListenVariable]: `127.0.0.1:${port}` };
+    // Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which passes
+    // it on; the IPC channel tells the child when the supervisor is gone (libs/runtime).
+    const child = spawn(this.spec.command, [...this.spec.args], {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    });
+    this.process = child;
+    this.port = port;
+    this.startedAt = Date.now();
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.onExit(child, code, signal);
+        resolve();
+      }),
+    );
+    child.once('error', (error) => this.log.error({ child: this.spec.name, err: error.message }, 'could not start child'));
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.process === child) this.process = undefined;
+    this.lastExit = signal ? `killed by ${signal}` : `exit code ${code}`;
+    if (this.stopping) {
+      if (code !== 0) this.clean = false;
+      return;
+    }
+    const ranMs = Date.now() - this.startedAt;
+    const { resetAfterMs } = { ...BACKOFF_DEFAULTS, ...this.backoff };
+    this.failures = ranMs >= resetAfterMs ? 1 : this.failures + 1;
+    const restartInMs = restartDelay(this.failures, this.backoff);
+    this.log.error(
+      { child: this.spec.name, pid: child.pid, code, signal, ranMs, restartInMs, failures: this.failures },
+      `${this.spec.name} exited unexpectedly (${this.lastExit}): restarting in ${restartInMs} ms`,
+    );
+    this.restartTimer = setTimeout(() => {
+      this.start().catch((error: unknown) =>
+        this.log.error({ child: this.spec.name, err: String(error) }, 'could not restart child'),
+      );
+    }, restartInMs);
+  }
+
+  /** No more restarts; sends `signal` to the running process and resolves when it has exited. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.process?.kill(signal);
+    await this.exited;
+  }
+
+  /** SIGKILL, for a child that outlived the grace period. */
+  kill(): void {
+    this.process?.kill('SIGKILL');
+  }
+
+  /** Ready when its own `/readyz` answers 200 within `timeoutMs`; otherwise why not. */
+  async status(timeoutMs: number): Promise<ChildStatus> {
+    const port = this.httpPort;
+    if (port === undefined) {
+      return { ok: false, error: this.stopping ? `stopped (${this.lastExit})` : `not running (${this.lastExit}); restarting` };
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+      return res.ok ? { ok: true } : { ok: false, error: `not ready: ${await failedChecks(res)}` };
+    } catch (error) {
+      const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      return { ok: false, error: `no answer from its /readyz on 127.0.0.1:${port} (starting?): ${reason}` };
+    }
+  }
+}
+
+/** What a child's 503 says: its failing checks (`redis: unreachable …`), else its status. */
+async function failedChecks(res: Response): Promise<string> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { checks?: Record<string, { ok: boolean; error?: string }> };
+    const failed = Object.entries(body.checks ?? {}).filter(([, c]) => !c.ok);
+    if (failed.length > 0) return failed.map(([name, c]) => `${name}: ${c.error ?? 'failed'}`).join('; ');
+  } catch {
+    // not JSON: the status says enough
+  }
+  return `HTTP ${res.status}`;
+}

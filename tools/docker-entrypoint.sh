@@ -1,6 +1,8 @@
 #!/bin/sh
 # One image, one entry per app: `docker run mta mx`, `docker run mta migrate`, ...
 # Each app replaces this shell (exec), so the signals tini passes on reach node itself.
+# `all-in-one` supervises one process per service (ALL_IN_ONE_MODE=single: one process for all);
+# it passes SIGTERM on to each and exits when they all have.
 set -e
 case "${1:-}" in
   migrate)

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: installs what is missing (`npm ci` when node_modules is absent or stale), builds
 // all-in-one, checks the configuration, finds or starts PostgreSQL and Redis, applies the
-// migrations, then runs every module in one process. Development defaults apply
+// migrations, then runs all-in-one, which supervises one process per service (mx, submission,
+// queue, policy, admin-api, a delivery worker per core; libs/supervisor). Development defaults apply
 // (NODE_ENV=development: 127.0.0.1 on ports 2525/2587/2465/8080) unless the environment says
 // otherwise. Build and migration output is shown only when they fail.
 //

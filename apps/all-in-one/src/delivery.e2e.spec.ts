@@ -157,7 +157,8 @@ class App {
   static async start(script: string, env: NodeJS.ProcessEnv, httpPort: number): Promise<App> {
     const app = new App(
       spawn(process.execPath, [script], {
-        env: { ...process.env, ...env },
+        // One process (the supervised mode has its own test, supervise.e2e.spec.ts).
+        env: { ...process.env, ALL_IN_ONE_MODE: 'single', ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
     );

@@ -84,6 +84,8 @@ describe('all-in-one process', () => {
       child = spawn(process.execPath, [main], {
         env: {
           ...process.env,
+          // One process: this file checks what the single process logs and serves; supervise.e2e.spec.ts the default mode.
+          ALL_IN_ONE_MODE: 'single',
           NODE_ENV: 'development',
           DATABASE_URL: postgresProxy.via(db.url),
           REDIS_URL: redisProxy.via(redis.url),

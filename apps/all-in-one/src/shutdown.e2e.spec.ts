@@ -120,7 +120,8 @@ class App {
   static async start(env: NodeJS.ProcessEnv, httpPort: number): Promise<App> {
     const app = new App(
       spawn(process.execPath, [main], {
-        env: { ...process.env, ...env },
+        // One process: this file tests one service's drain (supervise.e2e.spec.ts the supervisor's).
+        env: { ...process.env, ALL_IN_ONE_MODE: 'single', ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
     );

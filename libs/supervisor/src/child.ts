@@ -76,6 +76,7 @@ export class Child {
       }),
     );
     child.once('error', (error) => this.log.error({ child: this.spec.name, err: error.message }, 'could not start child'));
+    this.log.info({ child: this.spec.name, pid: child.pid, http: `127.0.0.1:${port}` }, 'child started');
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -124,7 +125,7 @@ export class Child {
       return res.ok ? { ok: true } : { ok: false, error: `not ready: ${await failedChecks(res)}` };
     } catch (error) {
       const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-      return { ok: false, error: `no answer from its /readyz on 127.0.0.1:${port} (starting?): ${reason}` };
+      return { ok: false, error: `no answer from its /readyz on 127.0.0.1:${port}: ${reason}` };
     }
   }
 }

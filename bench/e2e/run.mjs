@@ -40,6 +40,7 @@ import { loggedErrors, nodeFlags, startService } from '../lib/services.mjs';
 import { SMTP_SINK, startSmtpSink } from '../lib/smtp-sink.mjs';
 import { SMTP_SOURCE, smtpSource } from '../lib/smtp-source.mjs';
 import { startDelaySink } from '../lib/delay-sink.mjs';
+import { startAllInOne } from './all-in-one.mjs';
 import {
   dnsmasqRecords,
   latencyDestinations,
@@ -65,8 +66,12 @@ const SESSIONS = Number(argValue('--sessions', '50'));
 const WARMUP = Number(argValue('--warmup', LATENCY ? String(LATENCY_DOMAINS) : quick ? '100' : '200'));
 /** DELIVERY_CONCURRENCY of each delivery process (the product's default is 20). */
 const CONCURRENCY = argValue('--concurrency', '20');
-/** Delivery processes of our rows. */
-const WORKERS = (argValue('--workers', '1,2') ?? '1,2').split(',').map(Number);
+/** Delivery processes of our rows (`none`: no such rows). */
+const WORKERS = (argValue('--workers', '1,2') ?? '1,2').split(',').filter((w) => w && w !== 'none').map(Number);
+/** all-in-one rows (issue 21): `supervise` and/or `single` (bench/e2e/all-in-one.mjs). */
+const ALL_IN_ONE = (argValue('--all-in-one', '') ?? '').split(',').filter(Boolean);
+/** ALL_IN_ONE_DELIVERY_WORKERS of the supervised all-in-one (the product's default: the cores). */
+const AIO_WORKERS = Number(argValue('--aio-workers', String(os.availableParallelism())));
 /** Give a run up if the sink has received nothing new for this long. */
 const STALL_SECONDS = Number(argValue('--stall-seconds', '60'));
 const SKIP_BUILD = hasFlag('--no-build');
@@ -88,7 +93,8 @@ const DOMAIN = 'bench.example';
 const SENDER = 'sender@remote.example';
 const RCPT = `rcpt@${DOMAIN}`;
 const SINK_HOST = `sink.${DOMAIN}`;
-const APPS = ['mx', 'queue', 'delivery'];
+/** The bundles the rows run (all-in-one's build builds every app). */
+const APPS = ['mx', 'queue', 'delivery', ...(ALL_IN_ONE.length ? ['all-in-one', 'submission', 'policy', 'admin-api'] : [])];
 /** Latency mode: the destinations, d<i>.bench.example with MX mx.d<i>.bench.example on 127.1.x.y. */
 const DESTINATIONS = latencyDestinations(LATENCY_DOMAINS, DOMAIN);
 /** The per-destination limit of our delivery (createDeliveryAgents' default). */
@@ -112,6 +118,27 @@ async function setupTemplate() {
   );
 }
 
+/** What every one of our processes gets: the sink through dnsmasq, the run's settings. */
+const commonEnv = (sink, dns, tmp) => ({
+  MTA_HOSTNAME: `mx.${DOMAIN}`,
+  DNS_SERVERS: `${dns.host}:${dns.port}`,
+  DELIVERY_PORT: String(sink.port),
+  DELIVERY_CONCURRENCY: CONCURRENCY,
+  LOCAL_DELIVERY: `maildir:${path.join(tmp, 'maildir')}`,
+  LOG_LEVEL,
+  // Postfix here checks nothing either; and the bench's DNS has no SPF/DMARC answer for the
+  // sender's domain, so the checks would refuse every message with 451 (bench/policy measures them).
+  POLICY_INBOUND_CHECKS: 'false',
+});
+
+/** The system of one row: ours (separate services), all-in-one, or Postfix. */
+function startSystem(row, runId, sink, dns, tmp) {
+  if (row.kind === 'ours') return startOurs(runId, row.workers, sink, dns, tmp);
+  if (row.kind === 'postfix') return startOurPostfix(sink);
+  const common = commonEnv(sink, dns, tmp);
+  return startAllInOne({ runId, mode: row.mode, workers: row.workers, template: TEMPLATE_DB, stamp, common, execArgv });
+}
+
 /** mx, queue and `workers` delivery processes on a fresh database and Redis prefix, delivering to `sink`. */
 async function startOurs(runId, workers, sink, dns, tmp) {
   const db = `bench_e2e_${stamp}_${runId}`;
@@ -122,20 +149,7 @@ async function startOurs(runId, workers, sink, dns, tmp) {
     log(`  deleted ${n} Redis keys under ${prefix}:*`);
   });
   await copyDatabase(TEMPLATE_DB, db);
-  const common = {
-    DATABASE_URL: databaseUrl(db),
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    MTA_HOSTNAME: `mx.${DOMAIN}`,
-    DNS_SERVERS: `${dns.host}:${dns.port}`,
-    DELIVERY_PORT: String(sink.port),
-    DELIVERY_CONCURRENCY: CONCURRENCY,
-    LOCAL_DELIVERY: `maildir:${path.join(tmp, 'maildir')}`,
-    LOG_LEVEL,
-    // Postfix here checks nothing either; and the bench's DNS has no SPF/DMARC answer for the
-    // sender's domain, so the checks would refuse every message with 451 (bench/policy measures them).
-    POLICY_INBOUND_CHECKS: 'false',
-  };
+  const common = { ...commonEnv(sink, dns, tmp), DATABASE_URL: databaseUrl(db), REDIS_URL, REDIS_PREFIX: prefix };
   const mxPort = await freePort();
   const started = await Promise.allSettled([
     startService('mx', {
@@ -352,7 +366,8 @@ const diff = (a, b) =>
     Object.keys(a).map((k) => [k, a[k] instanceof Map ? cpuByCmdlineDelta(b[k], a[k]) : a[k] - (b[k] ?? 0)]),
   );
 
-async function measuredRun(kind, workers, runId, dns) {
+async function measuredRun(row, runId, dns) {
+  const { kind, workers } = row;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-e2e-'));
   const removeTmp = onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
   const sink = LATENCY
@@ -360,7 +375,7 @@ async function measuredRun(kind, workers, runId, dns) {
     : await startSmtpSink();
   let system;
   try {
-    system = kind === 'ours' ? await startOurs(runId, workers, sink, dns, tmp) : await startOurPostfix(sink);
+    system = await startSystem(row, runId, sink, dns, tmp);
   } catch (e) {
     await sink.stop();
     throw e;
@@ -441,7 +456,7 @@ async function measuredRun(kind, workers, runId, dns) {
       result.afterAcceptRate = left >= MESSAGES / 5 ? left / seconds(result.acceptEnd, tEnd) : NaN;
       result.replies = repliesPerMessage(replies0, await sink.stats(), sink.count() - base);
       result.perDestination =
-        kind === 'ours' ? PER_DESTINATION : postfixConcurrency().default_destination_concurrency_limit;
+        kind !== 'postfix' ? PER_DESTINATION : postfixConcurrency().default_destination_concurrency_limit;
     }
     Object.assign(result, {
       messages: MESSAGES,
@@ -452,7 +467,7 @@ async function measuredRun(kind, workers, runId, dns) {
       cpu: diff(cpuEnd, cpu0),
       peakRssKb: system.peakRssKb(),
     });
-    if (kind === 'ours') {
+    if (kind !== 'postfix') {
       const settled = await waitSettled(system.db, WARMUP + MESSAGES, 60_000);
       result.settledSeconds = seconds(t0, process.hrtime.bigint());
       if (!settled)
@@ -481,7 +496,7 @@ async function measuredRun(kind, workers, runId, dns) {
     );
   const f = result.finish;
   if (f.error) result.suspect.push(`finish: ${f.error}`);
-  if (kind === 'ours' && f.outputs) {
+  if (kind !== 'postfix' && f.outputs) {
     for (const [name, out] of f.outputs)
       if (loggedErrors(out)) result.suspect.push(`${name} logged errors:\n${out.slice(-2000)}`);
     for (const s of f.stopped ?? [])
@@ -507,7 +522,7 @@ async function main() {
   const started = Date.now();
   const load0 = os.loadavg();
   if (!SKIP_BUILD) {
-    log('building mx, queue, delivery (nx run-many -t build -p mx queue delivery)...');
+    log(`building ${APPS.join(', ')} (nx run-many -t build -p ${APPS.join(' ')})...`);
     const built = await run('npx', ['nx', 'run-many', '-t', 'build', '-p', ...APPS], {
       env: { ...process.env, NX_DAEMON: 'false' },
       timeoutMs: 600_000,
@@ -541,13 +556,19 @@ async function main() {
       workers: w,
       label: `ours, ${w} delivery worker${w > 1 ? 's' : ''}`,
     })),
+    ...ALL_IN_ONE.map((mode) => ({
+      kind: 'aio',
+      mode,
+      workers: mode === 'single' ? 1 : AIO_WORKERS,
+      label: mode === 'single' ? 'all-in-one, single process' : `all-in-one, supervised, ${AIO_WORKERS} delivery workers`,
+    })),
     ...(SKIP_POSTFIX ? [] : [{ kind: 'postfix', workers: 0, label: 'postfix' }]),
   ].map((r) => ({ ...r, runs: [] }));
   // Interleaved: ours(1), ours(2), postfix, ours(1), ...
   for (let i = 0; i < RUNS; i++)
     for (const row of rows) {
       log(`${row.label}, run ${i + 1}: ${MESSAGES} messages...`);
-      const r = await measuredRun(row.kind, row.workers, `${row.kind}${row.workers}_${i}`, dns);
+      const r = await measuredRun(row, `${row.kind}${row.mode ?? ''}${row.workers}_${i}`, dns);
       row.runs.push(r);
       log(
         `  ${fmt(r.rate)} msg/s end to end (${fmt(r.wall, 1)} s), accept ${fmt(r.acceptSeconds, 1)} s` +
@@ -565,6 +586,7 @@ async function main() {
     runs: RUNS,
     logLevel: LOG_LEVEL,
     concurrency: CONCURRENCY,
+    aioWorkers: ALL_IN_ONE.length ? AIO_WORKERS : null,
     latency: LATENCY
       ? { destinations: LATENCY_DOMAINS, delayMs: REPLY_DELAY_MS, perDestination: PER_DESTINATION }
       : null,

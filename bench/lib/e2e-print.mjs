@@ -34,8 +34,8 @@ function printCpuPerMessage(rows) {
   for (const { label, kind, run: r } of rows) {
     const ms = (x) => (x === undefined ? '' : fmt((1000 * x) / r.messages, 2));
     const c = r.cpu;
-    if (kind === 'ours') {
-      const total = c.mx + c.queue + c.delivery + c.pg + c.redis;
+    if (kind !== 'postfix') {
+      const total = (kind === 'aio' ? c.aio : c.mx + c.queue + c.delivery) + c.pg + c.redis;
       const cells = [
         c.mx,
         c.queue,
@@ -71,7 +71,7 @@ function printCpuPerMessage(rows) {
     console.log(`| ${label} | ${cells.map(ms).join(' | ')} |`);
   }
   console.log(
-    "\nours: system total = mx + queue + delivery + PostgreSQL + Redis (the whole servers, so also anyone else's use of them; " +
+    "\nours: system total = mx + queue + delivery (all-in-one: its process and all its children) + PostgreSQL + Redis (the whole servers, so also anyone else's use of them; " +
       '"this run\'s database": the backends serving it, part of PostgreSQL); postfix: its master with every child, live or exited ' +
       '(PostgreSQL and Redis in its row are other users of those servers, not in its total). Postfix by daemon: the children of its master sampled every 200 ms.',
   );
@@ -103,9 +103,14 @@ export function printReport(rows, o) {
   console.log(
     `ours: dist/apps/{mx,queue,delivery}/main.js, one process each (NODE_ENV=production LOG_LEVEL=${o.logLevel} DELIVERY_CONCURRENCY=${o.concurrency} POLICY_INBOUND_CHECKS=false), ` +
       'fresh database and Redis prefix per run; the MX of each relay domain from dnsmasq on loopback (TTL 300 s, cached), DELIVERY_PORT = the sink. ' +
+      (o.aioWorkers
+        ? `all-in-one: dist/apps/all-in-one/main.js as npm start runs it, the same settings, supervised (ALL_IN_ONE_DELIVERY_WORKERS=${o.aioWorkers}) and/or ALL_IN_ONE_MODE=single. `
+        : '') +
       `postfix: private instance, ${o.latency ? 'relay_domains + transport_maps [<sink address>]:<port> per domain' : 'relay_domains + relayhost = [127.0.0.1]:<sink>'}, default concurrency (20 per destination, at most 100 smtp processes).\n`,
   );
   const p = rateOf('postfix');
+  const postfixRow = rows.find((r) => r.kind === 'postfix');
+  const pAccept = postfixRow ? median(postfixRow.runs.map((r) => r.acceptRate)) : NaN;
   const o1 = rateOf('ours', 1);
   const o2 = rateOf('ours', 2);
   console.log(
@@ -117,7 +122,9 @@ export function printReport(rows, o) {
     const ratio =
       row.kind === 'postfix'
         ? ''
-        : row.workers === 1
+        : row.kind === 'aio'
+          ? `/postfix: end to end ${fmt(median(row.runs.map((x) => x.rate)) / p, 2)}×, accept ${fmt(median(row.runs.map((x) => x.acceptRate)) / pAccept, 2)}×`
+          : row.workers === 1
           ? `ours(1)/postfix ${fmt(o1 / p, 2)}×`
           : row.workers === 2
             ? `ours(2)/ours(1) ${fmt(o2 / o1, 2)}×, ours(2)/postfix ${fmt(o2 / p, 2)}×`
@@ -131,26 +138,30 @@ export function printReport(rows, o) {
     '\nCPU over the end-to-end time of that run (% of one core; 200 % is the whole machine) and CPU per message:\n',
   );
   console.log(
-    '| system | mx | queue | delivery | PostgreSQL | Redis | Postfix (all) | smtp-sink | smtp-source | dnsmasq | machine busy | system CPU/msg | peak RSS |',
+    '| system | mx | queue | delivery | all-in-one (all) | PostgreSQL | Redis | Postfix (all) | smtp-sink | smtp-source | dnsmasq | machine busy | system CPU/msg | peak RSS |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const row of rows) {
     const r = chosen(row);
     const c = r.cpu;
-    const ours = row.kind === 'ours';
-    const stack = ours ? c.mx + c.queue + c.delivery + c.pg + c.redis : c.postfix;
+    const ours = row.kind !== 'postfix';
+    const perService = row.kind === 'ours' || row.mode === 'supervise';
+    const stack =
+      row.kind === 'ours' ? c.mx + c.queue + c.delivery + c.pg + c.redis : row.kind === 'aio' ? c.aio + c.pg + c.redis : c.postfix;
     const rss = Object.entries(r.peakRssKb)
       .map(([n, kb]) => `${n} ${mib(kb)}`)
       .join(', ');
-    const cell = (x) => (ours ? pct(x, r.wall) : '');
+    const cell = (x) => (perService ? pct(x, r.wall) : '');
+    const aioCell = row.kind === 'aio' ? pct(c.aio, r.wall) : '';
     console.log(
-      `| ${row.label} | ${cell(c.mx)} | ${cell(c.queue)} | ${cell(c.delivery)} | ${pct(c.pg, r.wall)} | ${pct(c.redis, r.wall)} | ` +
+      `| ${row.label} | ${cell(c.mx)} | ${cell(c.queue)} | ${cell(c.delivery)} | ${aioCell} | ${pct(c.pg, r.wall)} | ${pct(c.redis, r.wall)} | ` +
         `${ours ? '' : pct(c.postfix, r.wall)} | ${pct(c.sink, r.wall)} | ${pct(c.source, r.wall)} | ${ours ? pct(c.dns, r.wall) : ''} | ` +
         `${pct(c.machine, r.wall)} | ${fmt((1000 * stack) / r.messages, 2)} ms | ${rss || 'n/a'} |`,
     );
   }
   console.log(
-    '\nsystem CPU/msg: ours = mx + queue + delivery + PostgreSQL + Redis; postfix = its master with live and reaped children ' +
+    '\nsystem CPU/msg: ours = mx + queue + delivery + PostgreSQL + Redis; all-in-one = its process and all its children (supervised: ' +
+      'mx, submission, queue, policy, admin-api, delivery workers) + PostgreSQL + Redis; postfix = its master with live and reaped children ' +
       '(smtpd, cleanup, qmgr, trivial-rewrite, smtp...). PostgreSQL and Redis: the whole servers (postmaster and redis-server ' +
       'with their live and exited children), whoever they worked for (also during the Postfix row). Machine busy: every process, including the bench script and anything else running. ' +
       'Peak RSS: VmHWM of each of our processes at the end of the run (warm-up included).',
@@ -159,7 +170,7 @@ export function printReport(rows, o) {
     for (const [i, r] of row.runs.entries()) {
       const f = r.finish ?? {};
       const extra =
-        row.kind === 'ours'
+        row.kind !== 'postfix'
           ? `PostgreSQL backends of this run's database ${pct(r.cpu.pgOurs, r.wall)}; ` +
             (r.pgTransactionsPerMessage === undefined
               ? ''
@@ -189,7 +200,7 @@ export function printReport(rows, o) {
         label: row.label,
         run: chosen(row),
         inFlightConfigured:
-          row.kind === 'ours' ? row.workers * Number(o.concurrency) : postfix.default_process_limit,
+          row.kind !== 'postfix' ? row.workers * Number(o.concurrency) : postfix.default_process_limit,
       })),
       { ...o.latency, concurrency: o.concurrency, postfix },
     );

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,11 +22,10 @@ const CHILDREN = ['mx', 'submission', 'queue', 'policy', 'admin-api', 'delivery-
 const ADMIN_TOKEN = 'e2e-supervise-token-0123456789';
 type Readiness = { status: string; checks: Record<string, { ok: boolean; error?: string }> };
 
-/** Whether a process of that pid exists (the supervisor reaps its children: no zombies). */
+/** Whether a process of that pid runs (a zombie, exited but not yet reaped by its parent, does not). */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -184,4 +183,42 @@ describe.skipIf(!requirePeer('swaks', haveSwaks))('all-in-one, supervised (the d
     );
     expect(refused).toBe(true);
   }, 60_000);
+});
+
+describe.skipIf(!requirePeer('swaks', haveSwaks))('all-in-one, supervised, when the supervisor is killed', () => {
+  it('lets every child drain and exit on its own (its IPC channel closes) instead of holding the ports', async () => {
+    const db = await createTestDatabase();
+    const redis = await createTestRedis();
+    const http = await freePort();
+    const supervisor = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'development',
+        DATABASE_URL: db.url,
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: redis.prefix,
+        ADMIN_LISTEN: `127.0.0.1:${http}`,
+        MX_LISTEN: `127.0.0.1:${await freePort()}`,
+        SUBMISSION_LISTEN: `127.0.0.1:${await freePort()}`,
+        SUBMISSIONS_LISTEN: `127.0.0.1:${await freePort()}`,
+        ADMIN_TOKEN,
+        ALL_IN_ONE_DELIVERY_WORKERS: '1',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const logs = collectJsonLogs(supervisor.stdout, 'all-in-one-killed');
+    try {
+      await until('every child ready', async () => (await fetch(`http://127.0.0.1:${http}/readyz`)).ok, 120_000, 250);
+      const children = logs.filter((l) => l['msg'] === 'child started').map((l) => Number(l['pid']));
+      expect(children).toHaveLength(6);
+      supervisor.kill('SIGKILL');
+      await until('every child gone', () => children.every((pid) => !alive(pid)), 60_000, 100);
+      expect(logs.filter((l) => l['msg'] === 'shutdown complete')).toHaveLength(6);
+    } finally {
+      supervisor.kill('SIGKILL');
+      await db.drop();
+      await redis.cleanup();
+    }
+  }, 180_000);
 });

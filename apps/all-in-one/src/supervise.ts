@@ -59,7 +59,7 @@ export async function superviseServices(ownDir: string, env: NodeJS.ProcessEnv =
     fail([`failed to start: cannot listen on ADMIN_LISTEN ${formatListenAddress(listen)}: ${error.message}`]),
   );
   exitWithChildrenOnSignals(supervisor, { log: logger, server });
-  await supervisor.start();
+  supervisor.start();
   logger.info(
     { mode: 'supervise', http: formatListenAddress(listen), children: specs.map((s) => s.name) },
     'all-in-one supervising',

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, formatListenAddress, loadConfig, type AppConfig } from '@mta/config';
 import { Drain, Metrics, NestPinoLogger, Outages, createLogger } from '@mta/observability';
+import type { ListeningMessage } from '@mta/supervisor';
 import { CoreModule } from './core.module';
 import { securityHeaders } from './http-headers';
 import { exitOnShutdownSignals } from './shutdown';
@@ -95,8 +97,7 @@ export async function runService(options: ServiceOptions): Promise<void> {
       );
       return;
     }
-    await bootstrapService(options);
-    drainWhenSupervisorGoes();
+    answerToSupervisor(await bootstrapService(options));
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems)
@@ -112,11 +113,16 @@ export async function runService(options: ServiceOptions): Promise<void> {
 
 /**
  * Under all-in-one's supervisor (libs/supervisor), which keeps an IPC channel open to each
- * child: when the supervisor is gone (killed, even by SIGKILL), the channel closes and this
- * process drains and exits as on SIGTERM, instead of holding its ports with nobody to stop it.
+ * child: tells it where HTTP listens (it gave `127.0.0.1:0`, the kernel picked the port); and
+ * when the supervisor is gone (killed, even by SIGKILL), the channel closes and this process
+ * drains and exits as on SIGTERM, instead of holding its ports with nobody to stop it.
  */
-function drainWhenSupervisorGoes(): void {
-  if (!process.channel) return;
+function answerToSupervisor(app: INestApplication): void {
+  if (!process.channel || !process.send) return;
+  const server: Server = app.getHttpServer();
+  const address = server.address();
+  const message: ListeningMessage = { type: 'listening', httpPort: typeof address === 'object' && address ? address.port : 0 };
+  process.send(message);
   process.channel.unref();
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }

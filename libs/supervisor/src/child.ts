@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BACKOFF_DEFAULTS, restartDelay, type BackoffOptions } from './backoff';
-import { freeLoopbackPort } from './free-port';
 import type { SupervisorLog } from './log';
 
 /** One process the supervisor runs: a service's entry point and its environment. */
@@ -12,10 +11,22 @@ export interface ChildSpec {
   readonly env: NodeJS.ProcessEnv;
   /**
    * The variable that tells the child where to serve HTTP (`HEALTH_LISTEN`, `ADMIN_LISTEN`): set to
-   * a private 127.0.0.1 port at each start, where its `/readyz` is asked.
+   * `127.0.0.1:0`, a port the kernel picks when the child listens (no port picked here that
+   * someone else could take first); the child says which over IPC (`ListeningMessage`), and its
+   * `/readyz` is asked there.
    */
   readonly httpListenVariable: string;
 }
+
+/** What a child sends over its IPC channel once its HTTP server listens (runService in libs/runtime). */
+export interface ListeningMessage {
+  type: 'listening';
+  httpPort: number;
+}
+
+const isListening = (m: unknown): m is ListeningMessage =>
+  typeof m === 'object' && m !== null && (m as Partial<ListeningMessage>).type === 'listening' &&
+  Number.isInteger((m as Partial<ListeningMessage>).httpPort);
 
 export type ChildStatus = { ok: true } | { ok: false; error: string };
 
@@ -55,10 +66,9 @@ export class Child {
     return this.clean;
   }
 
-  async start(): Promise<void> {
-    const port = await freeLoopbackPort();
+  start(): void {
     if (this.stopping) return;
-    const env = { ...this.spec.env, [this.spec.httpListenVariable]: `127.0.0.1:${port}` };
+    const env = { ...this.spec.env, [this.spec.httpListenVariable]: '127.0.0.1:0' };
     // Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which passes
     // it on; the IPC channel tells the child when the supervisor is gone (libs/runtime).
     const child = spawn(this.spec.command, [...this.spec.args], {
@@ -67,8 +77,11 @@ export class Child {
       detached: true,
     });
     this.process = child;
-    this.port = port;
+    this.port = undefined;
     this.startedAt = Date.now();
+    child.on('message', (message) => {
+      if (isListening(message) && this.process === child) this.port = message.httpPort;
+    });
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         this.onExit(child, code, signal);
@@ -76,7 +89,7 @@ export class Child {
       }),
     );
     child.once('error', (error) => this.log.error({ child: this.spec.name, err: error.message }, 'could not start child'));
-    this.log.info({ child: this.spec.name, pid: child.pid, http: `127.0.0.1:${port}` }, 'child started');
+    this.log.info({ child: this.spec.name, pid: child.pid }, 'child started');
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -94,11 +107,7 @@ export class Child {
       { child: this.spec.name, pid: child.pid, code, signal, ranMs, restartInMs, failures: this.failures },
       `${this.spec.name} exited unexpectedly (${this.lastExit}): restarting in ${restartInMs} ms`,
     );
-    this.restartTimer = setTimeout(() => {
-      this.start().catch((error: unknown) =>
-        this.log.error({ child: this.spec.name, err: String(error) }, 'could not restart child'),
-      );
-    }, restartInMs);
+    this.restartTimer = setTimeout(() => this.start(), restartInMs);
   }
 
   /** No more restarts; sends `signal` to the running process and resolves when it has exited. */
@@ -116,10 +125,11 @@ export class Child {
 
   /** Ready when its own `/readyz` answers 200 within `timeoutMs`; otherwise why not. */
   async status(timeoutMs: number): Promise<ChildStatus> {
-    const port = this.httpPort;
-    if (port === undefined) {
+    if (!this.process) {
       return { ok: false, error: this.stopping ? `stopped (${this.lastExit})` : `not running (${this.lastExit}); restarting` };
     }
+    const port = this.port;
+    if (port === undefined) return { ok: false, error: 'starting: its HTTP server does not listen yet' };
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
       return res.ok ? { ok: true } : { ok: false, error: `not ready: ${await failedChecks(res)}` };

@@ -10,15 +10,15 @@ import { Supervisor } from './supervisor';
 
 /**
  * Real child processes: a small Node.js script that serves /readyz (200, or 503 with a failing
- * check) and echoes any other request on HEALTH_LISTEN; MODE=exit exits at once with code 3,
- * MODE=stubborn ignores SIGTERM.
+ * check) and echoes any other request on HEALTH_LISTEN (port 0: the kernel's pick, reported over
+ * IPC as a service does); MODE=exit exits at once with code 3, MODE=stubborn ignores SIGTERM.
  */
 const SCRIPT = `
 const http = require('node:http');
 const [host, port] = process.env.HEALTH_LISTEN.split(':');
 if (process.env.MODE === 'exit') process.exit(3);
 process.on('SIGTERM', () => { if (process.env.MODE !== 'stubborn') process.exit(0); });
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   if (req.url === '/readyz') {
     const ok = process.env.READY !== 'no';
     res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
@@ -30,7 +30,8 @@ http.createServer((req, res) => {
     res.writeHead(201, { 'x-echo': 'yes' });
     res.end(JSON.stringify({ method: req.method, url: req.url, body }));
   });
-}).listen(Number(port), host);
+});
+server.listen(Number(port), host, () => process.send({ type: 'listening', httpPort: server.address().port }));
 `;
 const dir = mkdtempSync(path.join(tmpdir(), 'supervisor-'));
 const script = path.join(dir, 'child.js');
@@ -74,7 +75,7 @@ describe('Supervisor', () => {
 
   it('is ready when every child is, and names a child whose own /readyz fails, with its reason', async () => {
     const { supervisor } = supervise([spec('a'), spec('b', { READY: 'no' })]);
-    await supervisor.start();
+    supervisor.start();
     const report = await until('both answer', async () => {
       const r = await supervisor.readiness();
       return r.checks['a']?.ok ? r : undefined;
@@ -87,7 +88,7 @@ describe('Supervisor', () => {
 
   it('restarts a child that keeps dying with a doubling delay, one error line each', async () => {
     const { supervisor, log } = supervise([spec('crash', { MODE: 'exit' })], { backoff: { firstMs: 50, maxMs: 200 } });
-    await supervisor.start();
+    supervisor.start();
     const restarts = await until('four restarts', () => {
       const lines = log.lines.filter((l) => l.level === 'error');
       return lines.length >= 4 ? lines.slice(0, 4) : undefined;
@@ -101,7 +102,7 @@ describe('Supervisor', () => {
 
   it('stops every child on a signal and resolves 0 when each exited 0; no restart after', async () => {
     const { supervisor, log } = supervise([spec('a'), spec('b')]);
-    await supervisor.start();
+    supervisor.start();
     await until('ready', async () => (await supervisor.readiness()).ready);
     const pids = ['a', 'b'].map((n) => supervisor.child(n)?.pid);
     expect(await supervisor.stop('SIGTERM')).toBe(0);
@@ -112,7 +113,7 @@ describe('Supervisor', () => {
 
   it('gives SIGKILL to a child still running after the grace period, and resolves 1', async () => {
     const { supervisor, log } = supervise([spec('polite'), spec('stubborn', { MODE: 'stubborn' })], { graceMs: 300 });
-    await supervisor.start();
+    supervisor.start();
     await until('ready', async () => (await supervisor.readiness()).ready);
     const stubborn = supervisor.child('stubborn')?.pid;
     expect(await supervisor.stop('SIGTERM')).toBe(1);
@@ -135,7 +136,7 @@ describe('serveFront', () => {
       expect(await before.json()).toEqual({
         error: { status: 503, code: 'unavailable', message: 'api is not running (restarting); try again shortly' },
       });
-      await supervisor.start();
+      supervisor.start();
       await until('ready', async () => {
         const r = await fetch(`${base}/readyz`);
         if (r.status !== 200) throw new Error(await r.text());

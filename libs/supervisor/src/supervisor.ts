@@ -36,8 +36,8 @@ export class Supervisor {
     this.children = specs.map((spec) => new Child(spec, options.log, options.backoff));
   }
 
-  async start(): Promise<void> {
-    await Promise.all(this.children.map((c) => c.start()));
+  start(): void {
+    for (const c of this.children) c.start();
   }
 
   /** The child of that name. */

@@ -86,6 +86,8 @@ describe.skipIf(!havePeers)('webhooks (all-in-one)', () => {
     app = spawn(process.execPath, [main], {
       env: {
         ...process.env,
+        // One process: it serves /healthz once every module is up (supervise.e2e.spec.ts tests the default mode).
+        ALL_IN_ONE_MODE: 'single',
         ADMIN_TOKEN,
         NODE_ENV: 'development',
         DATABASE_URL: database.url,

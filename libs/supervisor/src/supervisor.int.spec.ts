@@ -78,7 +78,8 @@ describe('Supervisor', () => {
     supervisor.start();
     const report = await until('both answer', async () => {
       const r = await supervisor.readiness();
-      return r.checks['a']?.ok ? r : undefined;
+      const started = (c?: { ok: boolean; error?: string }) => c?.ok || c?.error?.startsWith('not ready');
+      return started(r.checks['a']) && started(r.checks['b']) ? r : undefined;
     });
     expect(report).toEqual({
       ready: false,

@@ -97,8 +97,8 @@ export interface RecipientDelivery {
 
 /**
  * - `attempted`: the results are outcomes for the `outcome` job (one per recipient, in order).
- * - `deferred-local`: nothing was tried because no delivery slot for the destination was free
- *   (concurrency limit). The worker should run the same job again after `retryAfterMs`
+ * - `deferred-local`: nothing was tried because the destination's traffic shaping said not now
+ *   (no connection slot free, or its message rate spent; `limit` says which). The worker should run the same job again after `retryAfterMs`
  *   (e.g. BullMQ `moveToDelayed`), without an outcome and without counting an attempt. The
  *   results say `deferred 451 4.4.5` in case a caller reports them anyway.
  */
@@ -109,7 +109,14 @@ export interface DeliveryReport {
   readonly results: readonly RecipientDelivery[];
   /** With `deferred-local`: when to try again. */
   readonly retryAfterMs?: number;
+  /**
+   * With `deferred-local`: the traffic shaping limit that put it off (limits/shaping.ts):
+   * `connections` (no free slot), `rate` (the message rate spent), `unavailable` (Redis away).
+   */
+  readonly limit?: ShapingLimit;
 }
+
+export type ShapingLimit = 'connections' | 'rate' | 'unavailable';
 
 /** One delivery stage. `deliver` never rejects for delivery trouble; it reports it. */
 export interface DeliveryAgent {

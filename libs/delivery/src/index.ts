@@ -14,6 +14,7 @@ export {
   type DeliveryReport,
   type DeliveryRequest,
   type DeliveryStatus,
+  type ShapingLimit,
   type RecipientDelivery,
 } from './contract';
 export { bodyFromBuffer, bodyFromDatabase, openBody } from './body';

@@ -96,7 +96,7 @@ describe('traffic shaping per destination', () => {
     await until('two stalled sessions at the receiver', () => peer?.held === 2, 20_000, 10);
     // Just past the limit: no third connection; the delivery goes back to the queue.
     const third = await a.remote.deliver(req());
-    expect(third.status).toBe('deferred-local');
+    expect(third).toMatchObject({ status: 'deferred-local', limit: 'connections' });
     expect(third.results[0]).toMatchObject({ kind: 'deferred', code: 451, enhanced: '4.4.5' });
     expect(peer?.connections).toBe(2);
     peer?.resume();
@@ -130,7 +130,7 @@ describe('traffic shaping per destination', () => {
     const a = await setUp({ maxMessageRate: { count: 1, periodMs: 60_000 } });
     expect((await a.remote.deliver(req())).results[0].kind).toBe('delivered');
     const second = await a.remote.deliver(req());
-    expect(second.status).toBe('deferred-local');
+    expect(second).toMatchObject({ status: 'deferred-local', limit: 'rate' });
     expect(second.results[0].text).toMatch(/message rate of shaped\.test reached/);
     expect(second.retryAfterMs).toBeGreaterThanOrEqual(58_000);
     expect(peer?.received).toHaveLength(1);
@@ -149,6 +149,10 @@ describe('traffic shaping per destination', () => {
     expect(await rates.take('other.test', rate)).toEqual({ ok: true });
     await new Promise((resolve) => setTimeout(resolve, waitMs));
     expect(await rates.take('gcra.test', rate)).toEqual({ ok: true });
+    // A rate raised meanwhile applies at once: after 1/min, 10/s waits one 100 ms interval at most.
+    expect(await rates.take('raised.test', { count: 1, periodMs: 60_000 })).toEqual({ ok: true });
+    const raised = await rates.take('raised.test', rate);
+    expect(raised.ok ? 0 : raised.waitMs).toBeLessThanOrEqual(100);
     // Nothing is left behind once the interval has passed.
     await until('the key expires', async () => (await redis.exists(rates.keyOf('gcra.test'))) === 0, 20_000);
   });

@@ -14,7 +14,13 @@
  * concurrency waiting for it, and mail for every other destination would wait behind it
  * (Postfix's qmgr keeps one queue per destination for the same reason).
  */
-import { allRecipients, type DeliveryAgent, type DeliveryReport, type DeliveryRequest } from '../contract';
+import {
+  allRecipients,
+  type DeliveryAgent,
+  type DeliveryReport,
+  type DeliveryRequest,
+  type ShapingLimit,
+} from '../contract';
 import type { DestinationLimiter, Lease } from './destination-limiter';
 
 export interface LimitedAgentOptions {
@@ -54,14 +60,13 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
     try {
       lease = await this.options.limiter.acquire(destination);
     } catch (e) {
-      return this.deferLocal(request, `delivery slots for ${destination} unavailable: ${errorText(e)}`);
+      const text = `delivery slots for ${destination} unavailable: ${errorText(e)}`;
+      return this.deferLocal(request, text, 'unavailable');
     }
     if (!lease && this.mayWait(destination)) lease = await this.waitForSlot(destination, request.signal);
     if (!lease) {
-      return this.deferLocal(
-        request,
-        `too many concurrent deliveries to ${destination}, will try again shortly`,
-      );
+      const text = `too many concurrent deliveries to ${destination}, will try again shortly`;
+      return this.deferLocal(request, text, 'connections');
     }
     const held = lease;
     try {
@@ -107,17 +112,24 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
     return null;
   }
 
-  private deferLocal(request: DeliveryRequest, text: string): DeliveryReport {
+  private deferLocal(request: DeliveryRequest, text: string, limit: ShapingLimit): DeliveryReport {
     const base = this.options.retryAfterMs ?? 1_000;
-    return deferredLocal(request, text, Math.round(base * (1 + (this.options.random ?? Math.random)())));
+    const retryAfterMs = Math.round(base * (1 + (this.options.random ?? Math.random)()));
+    return deferredLocal(request, text, retryAfterMs, limit);
   }
 }
 
 /** Nothing was tried: the worker runs the same job again after `retryAfterMs`. */
-export function deferredLocal(request: DeliveryRequest, text: string, retryAfterMs: number): DeliveryReport {
+export function deferredLocal(
+  request: DeliveryRequest,
+  text: string,
+  retryAfterMs: number,
+  limit: ShapingLimit,
+): DeliveryReport {
   return {
     status: 'deferred-local',
     retryAfterMs,
+    limit,
     // RFC 3463 X.4.5 "Mail system congestion"
     results: allRecipients(request, {
       kind: 'deferred',

@@ -40,13 +40,18 @@ export class RateLimitedAgent implements DeliveryAgent {
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       const retryAfterMs = Math.round(1_000 * (1 + this.random()));
-      return deferredLocal(request, `message rate of ${destination} unavailable: ${why}`, retryAfterMs);
+      return deferredLocal(
+        request,
+        `message rate of ${destination} unavailable: ${why}`,
+        retryAfterMs,
+        'unavailable',
+      );
     }
     if (waitMs === 0) return this.inner.deliver(request);
     // Spread the jobs put back over up to as long again (at least 1 s, at most a minute).
     const jitter = Math.min(60_000, Math.max(1_000, waitMs));
     const text = `message rate of ${destination} reached, will try again shortly`;
-    return deferredLocal(request, text, waitMs + Math.round(jitter * this.random()));
+    return deferredLocal(request, text, waitMs + Math.round(jitter * this.random()), 'rate');
   }
 
   close(): Promise<void> {

@@ -7,7 +7,8 @@
  * `now >= TAT - tolerance`; then TAT moves one emission interval (period / count) on. There is no
  * burst beyond one message (tolerance 0): `10/s` sends one message every 100 ms at most, so M
  * messages span at least (M - 1) × 100 ms. A refused message is told how long to wait; nothing
- * is reserved for it. The key expires once TAT has passed.
+ * is reserved for it. The key expires once TAT has passed. A rate raised meanwhile (`1/min` to
+ * `10/s` by an override) applies to the next message: TAT is cut to one new interval ahead.
  */
 import type { MessageRate } from '@mta/config';
 import type { Redis } from 'ioredis';
@@ -27,6 +28,9 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
+-- Without burst TAT is never more than one interval ahead: further means the rate was raised
+-- (an override) since it was set, and the new rate applies from now.
+if tat > now + interval then tat = now + interval end
 if tat > now then return tat - now end
 local next = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil(interval / 1000) + 1000)

@@ -118,6 +118,7 @@ export class DeliveryWorker {
   private readonly jobs?: Counter<'result'>;
   private readonly recipients?: Counter<'kind' | 'route'>;
   private readonly deferrals?: Counter<'reason' | 'source'>;
+  private readonly shapingDeferrals?: Counter<'limit'>;
   private readonly tlsAnswers?: Counter<'tls'>;
   private readonly tlsAttempts?: Counter<'policy' | 'version' | 'verified' | 'kind'>;
   private closing?: Promise<void>;
@@ -163,6 +164,12 @@ export class DeliveryWorker {
         name: 'mta_delivery_deferrals_total',
         help: 'Deferred recipients by reason (enhanced status code, else reply code) and source (remote: the next hop said so; local: DNS, connection, timeout...).',
         labelNames: ['reason', 'source'],
+        registers: [deps.registry],
+      });
+      this.shapingDeferrals = new Counter({
+        name: 'mta_delivery_shaping_deferrals_total',
+        help: 'Delivery jobs put back untried by traffic shaping, by limit: connections (no free slot for the destination), rate (its message rate spent), unavailable (Redis away).',
+        labelNames: ['limit'],
         registers: [deps.registry],
       });
       this.tlsAnswers = new Counter({
@@ -243,7 +250,11 @@ export class DeliveryWorker {
     if (report.status === 'deferred-local') {
       const retryAfterMs = report.retryAfterMs ?? 5_000;
       this.jobs?.inc({ result: 'deferred_local' });
-      log.debug({ destination: data.destination, retryAfterMs }, 'no delivery slot free, job delayed');
+      this.shapingDeferrals?.inc({ limit: report.limit ?? 'connections' });
+      log.debug(
+        { destination: data.destination, retryAfterMs, limit: report.limit },
+        'traffic shaping: job delayed',
+      );
       if (!job) return { result: 'skipped', reason: 'deferred-local' };
       await job.moveToDelayed(Date.now() + retryAfterMs, job.token);
       throw new DelayedError();

@@ -80,7 +80,7 @@ describe('traffic shaping in the delivery worker', () => {
   /** Receivers for both domains on one port, and a worker whose agents read the overrides. */
   async function setUp(
     concurrency: number,
-  ): Promise<{ slow: ShapingPeer; fast: ShapingPeer; agents: ClosableAgents }> {
+  ): Promise<{ slow: ShapingPeer; fast: ShapingPeer; agents: ClosableAgents; registry: Registry }> {
     const port = await portFreeOn([SLOW, FAST]);
     const slow = await startShapingPeer(SLOW, port);
     const fast = await startShapingPeer(FAST, port);
@@ -94,6 +94,7 @@ describe('traffic shaping in the delivery worker', () => {
       mtaSts: false,
       shapingOverrides: { pool, refreshMs: 200 },
     });
+    const registry = new Registry();
     const worker = new DeliveryWorker(
       {
         pool,
@@ -102,7 +103,7 @@ describe('traffic shaping in the delivery worker', () => {
         prefix: testRedis.prefix,
         agents,
         logger: createLogger('shaping-test', 'silent'),
-        registry: new Registry(),
+        registry,
       },
       { concurrency },
     );
@@ -113,7 +114,7 @@ describe('traffic shaping in the delivery worker', () => {
       () => worker.close(),
     );
     worker.start();
-    return { slow, fast, agents };
+    return { slow, fast, agents, registry };
   }
 
   /** A queued message to `address`, and its delivery job enqueued. */
@@ -154,7 +155,7 @@ describe('traffic shaping in the delivery worker', () => {
 
   it('delivers to a fast destination while a stalled one holds all its connections', async () => {
     await db.deliveryShaping.create({ data: { domain: 'slow.test', maxConnections: 2 } });
-    const { slow, fast, agents } = await setUp(4);
+    const { slow, fast, agents, registry } = await setUp(4);
     await agents.shaping.refresh();
     slow.stall();
     const slowJobs = await Promise.all(Array.from({ length: 6 }, (_, i) => send(`s${i}@slow.test`)));
@@ -175,6 +176,10 @@ describe('traffic shaping in the delivery worker', () => {
     expect(slow.held).toBe(2);
     expect(slow.received).toHaveLength(0);
     expect(slow.maxOpen).toBe(2);
+    // The surplus slow.test jobs were put back untried, counted by the limit that did it.
+    const counted = await registry.getSingleMetric('mta_delivery_shaping_deferrals_total')?.get();
+    const byLimit = Object.fromEntries(counted?.values.map((v) => [v.labels['limit'], v.value]) ?? []);
+    expect(byLimit['connections']).toBeGreaterThan(0);
     // The receiver recovers: every slow.test message arrives, never over two sessions at once.
     slow.resume();
     await until(

@@ -42,7 +42,9 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 function forward(req: http.IncomingMessage, res: http.ServerResponse, options: FrontOptions): void {
   const port = options.supervisor.child(options.upstream)?.httpPort;
   if (port === undefined) {
-    return unavailable(res, 503, `${options.upstream} is not running (restarting); try again shortly`);
+    // RFC 9110 §10.2.3: when to ask again.
+    res.setHeader('retry-after', '1');
+    return unavailable(res, 503, `${options.upstream} is starting (or restarting); try again shortly`);
   }
   const upstream = http.request(
     { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },

@@ -135,8 +135,9 @@ describe('serveFront', () => {
       const before = await fetch(`${base}/api/v1/domains`);
       expect(before.status).toBe(503);
       expect(await before.json()).toEqual({
-        error: { status: 503, code: 'unavailable', message: 'api is not running (restarting); try again shortly' },
+        error: { status: 503, code: 'unavailable', message: 'api is starting (or restarting); try again shortly' },
       });
+      expect(before.headers.get('retry-after')).toBe('1');
       supervisor.start();
       await until('ready', async () => {
         const r = await fetch(`${base}/readyz`);

@@ -85,29 +85,50 @@ export class ApiClient {
     return Buffer.from(await response.arrayBuffer());
   }
 
-  private async fetch(route: Route, args: LooseArgs): Promise<Response> {
+  /**
+   * A route that answers server-sent events: the response once its headers have come (within
+   * the request timeout); its body is read by the caller, as long as it lasts or until `signal`.
+   */
+  async callStream<R extends Route & { stream: true }>(
+    route: R,
+    args: CallArgs<R>,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    return this.fetch(route, args, signal);
+  }
+
+  private async fetch(route: Route, args: LooseArgs, streamSignal?: AbortSignal): Promise<Response> {
     const url = this.urlOf(route, args);
     if (!this.options.token)
       throw new CliError('no API token: run `mtactl login` or set MTA_TOKEN', EXIT.unauthorized);
     let response: Response;
+    // A stream may last: only its headers are timed.
+    const headersTimeout = new AbortController();
+    const timer = setTimeout(
+      () => headersTimeout.abort(new Error('no answer in time')),
+      this.options.timeoutMs ?? 30_000,
+    );
     try {
       response = await fetch(url, {
         method: route.method,
         headers: {
           authorization: `Bearer ${this.options.token}`,
-          accept: route.raw ? '*/*' : 'application/json',
+          accept: route.stream ? 'text/event-stream' : route.raw ? '*/*' : 'application/json',
           ...(args.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: args.body === undefined ? undefined : JSON.stringify(args.body),
         signal: AbortSignal.any([
-          AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+          streamSignal ? headersTimeout.signal : AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
           ...(this.options.signal ? [this.options.signal] : []),
+          ...(streamSignal ? [streamSignal] : []),
         ]),
         redirect: 'error',
       });
     } catch (error) {
       if (this.options.signal?.aborted) throw new CliError('interrupted', EXIT.interrupted);
       throw new CliError(`cannot reach the API at ${this.url}: ${reason(error)}`, EXIT.unreachable);
+    } finally {
+      clearTimeout(timer);
     }
     if (response.status === route.status || (response.status === 204 && route.method === 'DELETE'))
       return response;

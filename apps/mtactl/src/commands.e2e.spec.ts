@@ -244,11 +244,14 @@ describe.skipIf(!haveSwaks)('mtactl against a running stack', () => {
     expect(json<unknown[]>(await mtactl(['shaping', 'list', '--json']))).toEqual([]);
   });
 
-  it('events: the log, and --follow prints new events as they happen until interrupted', async () => {
+  it.each([
+    ['from the event stream', []],
+    ['polling (--interval)', ['--interval', '1']],
+  ])('events: the log, and --follow prints new events as they happen until interrupted, %s', async (_how, mode) => {
     const recent = json<{ type: string }[]>(await mtactl(['events', '--json', '--limit', '100']));
     expect(recent.map((e) => e.type)).toContain('accepted');
 
-    const follower = stack.spawnMtactl(['events', '--follow', '--json', '--interval', '1', '--limit', '1']);
+    const follower = stack.spawnMtactl(['events', '--follow', '--json', ...mode, '--limit', '1']);
     let out = '';
     follower.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await until('the newest event', () => out.includes('\n'));

@@ -1,12 +1,11 @@
 /**
- * Where `events --follow` gets new events from. Today: polling `GET /api/v1/events` with
- * `since`. When the API serves a stream (`GET /api/v1/events/stream`, server-sent events), a
- * second `EventFeed` reading it goes next to `PollingFeed` and `events --follow` picks it when
- * the API's OpenAPI document lists the route; nothing else in mtactl changes.
+ * Where `events --follow` gets new events from: the API's stream (`GET /api/v1/events/stream`,
+ * server-sent events; `StreamFeed`), or, with `--interval`, polling `GET /api/v1/events` with
+ * `since` (`PollingFeed`, for proxies that buffer streams).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import type { EventView } from '@mta/feature-admin-api/schemas';
+import { EventView } from '@mta/feature-admin-api/schemas';
 import type { ApiClient } from './client';
 import { collect } from './command';
 import { CliError, EXIT } from './errors';
@@ -81,4 +80,67 @@ export class PollingFeed implements EventFeed {
 function prune(seen: Map<string, number>): void {
   const newest = Math.max(...seen.values());
   for (const [id, at] of seen) if (at < newest - 2 * OVERLAP_MS) seen.delete(id);
+}
+
+/** The `data:` of each message of a server-sent event stream (WHATWG HTML, "Server-sent events"). */
+async function* sseData(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of body) {
+    text += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
+    let end: number;
+    while ((end = text.indexOf('\n\n')) >= 0) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5));
+      if (data.length > 0 && !/^event: (?!message$)/m.test(block)) yield data.join('\n');
+    }
+  }
+}
+
+/**
+ * Reads the API's event stream. When it breaks (the API restarts, a proxy closes it) it comes
+ * back from the newest event seen, asking OVERLAP_MS earlier and skipping what it printed.
+ */
+export class StreamFeed implements EventFeed {
+  constructor(
+    private readonly client: ApiClient,
+    private readonly note: (line: string) => void,
+    private readonly retryMs = 2_000,
+  ) {}
+
+  async follow(filter: EventFilter, after: ApiEvent[], emit: (event: ApiEvent) => void, signal: AbortSignal) {
+    const seen = new Map<string, number>(after.map((e) => [e.id, Date.parse(e.createdAt)]));
+    let broken = false;
+    while (!signal.aborted) {
+      try {
+        const newest = Math.max(...seen.values());
+        const since = Number.isFinite(newest) ? new Date(newest - OVERLAP_MS).toISOString() : undefined;
+        const response = await this.client.callStream(
+          ROUTES.eventsStream,
+          { query: { ...filter, since } },
+          signal,
+        );
+        if (broken) this.note('the API answers again');
+        broken = false;
+        if (!response.body) throw new CliError('the event stream had no body', EXIT.unreachable);
+        for await (const data of sseData(response.body)) {
+          const event = EventView.parse(JSON.parse(data));
+          if (seen.has(event.id)) continue;
+          seen.set(event.id, Date.parse(event.createdAt));
+          emit(event);
+          prune(seen);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof CliError && error.exitCode !== EXIT.unreachable) throw error;
+      }
+      if (!broken) this.note(`the event stream broke; trying again every ${this.retryMs / 1000} s`);
+      broken = true;
+      await sleep(this.retryMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
 }

@@ -41,6 +41,7 @@ describe('mtactl routes and the OpenAPI document', () => {
     if (route.response)
       expect(success?.content?.['application/json']?.schema).toEqual(jsonSchema(route.response, 'output'));
     if (route.raw) expect(Object.keys(success?.content ?? {})).toEqual(['message/rfc822']);
+    if (route.stream) expect(Object.keys(success?.content ?? {})).toEqual(['text/event-stream']);
     if (route.body)
       expect(operation.requestBody?.content['application/json']?.schema).toEqual(
         jsonSchema(route.body, 'input'),

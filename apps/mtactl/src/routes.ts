@@ -22,6 +22,8 @@ export interface Route {
   response?: z.ZodType;
   /** The success answer is not JSON (`message/rfc822`). */
   raw?: boolean;
+  /** The success answer is a stream of server-sent events (`text/event-stream`). */
+  stream?: boolean;
 }
 
 const route = <const T extends Route>(spec: T): T => spec;
@@ -226,6 +228,13 @@ export const ROUTES = {
     status: 200,
     query: api.ListEventsQuery,
     response: api.pageOf(api.EventView),
+  }),
+  eventsStream: route({
+    method: 'GET',
+    path: '/api/v1/events/stream',
+    status: 200,
+    query: api.StreamEventsQuery,
+    stream: true,
   }),
 
   tokensList: route({

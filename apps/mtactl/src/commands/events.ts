@@ -1,5 +1,5 @@
 import { collect, flag, int, str, type Context, type Family } from '../command';
-import { byTime, PollingFeed, type ApiEvent } from '../events-feed';
+import { byTime, PollingFeed, StreamFeed, type ApiEvent } from '../events-feed';
 import { time } from '../output';
 import { ROUTES } from '../routes';
 
@@ -20,7 +20,7 @@ export const events: Family = {
     list: {
       usage: 'list [--message ID] [--type T] [--since T] [--until T] [--limit N] [--follow [--interval S]]',
       summary:
-        'The newest events (20 unless --limit), oldest first; --follow then prints new ones as they come (JSON Lines with --json) until interrupted',
+        "The newest events (20 unless --limit), oldest first; --follow then prints new ones as they come (JSON Lines with --json) until interrupted, from the API's event stream, or polling every --interval seconds",
       options: {
         message: { type: 'string' },
         type: { type: 'string' },
@@ -48,9 +48,9 @@ export const events: Family = {
           return;
         }
         for (const event of recent) print(ctx, event);
-        const feed = new PollingFeed(client, (int(options, 'interval') ?? 2) * 1000, (line) =>
-          ctx.out.note(line),
-        );
+        const interval = int(options, 'interval');
+        const note = (line: string) => ctx.out.note(line);
+        const feed = interval ? new PollingFeed(client, interval * 1000, note) : new StreamFeed(client, note);
         await feed.follow(filter, recent, (event) => print(ctx, event), ctx.signal);
       },
     },

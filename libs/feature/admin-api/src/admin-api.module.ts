@@ -15,6 +15,7 @@ import { DomainsController } from './domains/domains.controller';
 import { DomainsService } from './domains/domains.service';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
+import { EventsStream } from './events/events-stream';
 import { MessagesController } from './messages/messages.controller';
 import { MessagesService } from './messages/messages.service';
 import { MtaStsController } from './mta-sts/mta-sts.controller';
@@ -99,6 +100,7 @@ import { WebhooksService } from './webhooks/webhooks.service';
     QueueService,
     SuppressionsService,
     EventsService,
+    EventsStream,
     SettingsService,
     ShapingService,
     TlsReportsService,

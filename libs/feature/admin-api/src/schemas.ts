@@ -17,7 +17,7 @@ export {
   UpdateDkimKey,
   UpdateDomain,
 } from './domains/domains.schemas';
-export { EventType, EventView, ListEventsQuery } from './events/events.schemas';
+export { EventType, EventView, ListEventsQuery, StreamEventsQuery } from './events/events.schemas';
 export {
   DeleteMessageQuery,
   ListMessagesQuery,

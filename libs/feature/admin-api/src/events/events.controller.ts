@@ -1,16 +1,24 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import { BearerAuthGuard } from '../common/auth.guard';
 import { pageOf } from '../common/pagination';
 import { ZodPipe } from '../common/zod.pipe';
 import { ApiDoc, ApiTag } from '../openapi/api-doc';
-import { EventView, ListEventsQuery } from './events.schemas';
+import { EventView, ListEventsQuery, StreamEventsQuery } from './events.schemas';
 import { EventsService } from './events.service';
+import { EventsStream } from './events-stream';
+
+/** A comment line now and then, so that proxies and clients see the stream is alive. */
+const KEEPALIVE_MS = 15_000;
 
 @ApiTag('events', 'The delivery log: accepted, deferred, delivered, bounced, held, ...')
 @UseGuards(BearerAuthGuard)
 @Controller('api/v1/events')
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly stream: EventsStream,
+  ) {}
 
   @Get()
   @ApiDoc({
@@ -21,5 +29,54 @@ export class EventsController {
   })
   list(@Query(new ZodPipe(ListEventsQuery)) query: ListEventsQuery) {
     return this.events.list(query);
+  }
+
+  @Get('stream')
+  @ApiDoc({
+    summary: 'New events as they happen (Server-Sent Events)',
+    description:
+      'A `text/event-stream`: one `message` per event, its `data` an `EventView` as JSON, its `id` the event id; ' +
+      'oldest first, with the filters of `GET /api/v1/events`. From now on, or from `since`. Comment lines keep it alive.',
+    query: StreamEventsQuery,
+    produces: 'text/event-stream',
+    errors: [400],
+  })
+  async follow(
+    @Query(new ZodPipe(StreamEventsQuery)) query: StreamEventsQuery,
+    @Res() res: Response,
+  ): Promise<void> {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(': events\n\n');
+    const done = new AbortController();
+    res.on('close', () => done.abort());
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    try {
+      // RFC: the WHATWG HTML standard, "Server-sent events" §9.2.6: `id:` and `data:` lines, a blank line ends each.
+      await this.stream.follow(
+        query,
+        async (events) => {
+          const text = events.map((e) => `id: ${e.id}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+          if (res.write(text)) return;
+          // A slow reader: wait for it (or for it to go) rather than buffer without bound.
+          await new Promise((resolve) => {
+            res.once('drain', resolve);
+            done.signal.addEventListener('abort', resolve, { once: true });
+          });
+        },
+        done.signal,
+      );
+    } catch {
+      res.write(
+        `event: error\ndata: ${JSON.stringify({ message: 'the event log cannot be read now; reconnect' })}\n\n`,
+      );
+    } finally {
+      clearInterval(keepalive);
+      res.end();
+    }
   }
 }

@@ -28,3 +28,12 @@ export const EventView = z.object({
   detail: z.record(z.string(), z.unknown()).nullable(),
   createdAt: Timestamp,
 });
+
+export const StreamEventsQuery = z.object({
+  messageId: ListEventsQuery.shape.messageId,
+  type: EventType.optional(),
+  since: Timestamp.optional().describe(
+    'Send the events from this time first (ISO 8601); default: only new ones.',
+  ),
+});
+export type StreamEventsQuery = z.output<typeof StreamEventsQuery>;

@@ -5,7 +5,7 @@ import type { ListEventsQuery } from './events.schemas';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const SELECT = {
+export const EVENT_SELECT = {
   id: true,
   type: true,
   messageId: true,
@@ -15,7 +15,7 @@ const SELECT = {
   recipient: { select: { address: true } },
 } as const satisfies Prisma.EventSelect;
 
-function view(row: Prisma.EventGetPayload<{ select: typeof SELECT }>) {
+export function eventView(row: Prisma.EventGetPayload<{ select: typeof EVENT_SELECT }>) {
   return {
     id: row.id,
     type: row.type,
@@ -34,12 +34,7 @@ export class EventsService {
 
   list(query: ListEventsQuery) {
     const where: Prisma.EventWhereInput = {
-      ...(query.messageId
-        ? UUID.test(query.messageId)
-          ? { messageId: query.messageId.toLowerCase() }
-          : { queueId: query.messageId.toUpperCase() }
-        : {}),
-      ...(query.type ? { type: query.type } : {}),
+      ...eventWhere(query),
       ...(query.since || query.until
         ? {
             createdAt: {
@@ -53,8 +48,20 @@ export class EventsService {
       { field: 'createdAt', direction: 'desc', time: true },
       query,
       (args) =>
-        this.db.client.event.findMany({ ...args, where: { AND: [where, args.where] }, select: SELECT }),
-      view,
+        this.db.client.event.findMany({ ...args, where: { AND: [where, args.where] }, select: EVENT_SELECT }),
+      eventView,
     );
   }
+}
+
+/** The filters the list and the stream share: the message (queue id or UUID) and the type. */
+export function eventWhere(query: Pick<ListEventsQuery, 'messageId' | 'type'>): Prisma.EventWhereInput {
+  return {
+    ...(query.messageId
+      ? UUID.test(query.messageId)
+        ? { messageId: query.messageId.toLowerCase() }
+        : { queueId: query.messageId.toUpperCase() }
+      : {}),
+    ...(query.type ? { type: query.type } : {}),
+  };
 }

@@ -7,6 +7,7 @@
  * `maxWaitMs`. Nothing is reserved for a job put back: the rate is never exceeded, but jobs may
  * come back more often than they can go (the jitter spreads them).
  */
+import type { MessageRate } from '@mta/config';
 import type { DeliveryAgent, DeliveryReport, DeliveryRequest } from '../contract';
 import { defaultDestination, deferredLocal } from './limited-agent';
 import type { RateLimiter } from './rate-limiter';
@@ -36,7 +37,7 @@ export class RateLimitedAgent implements DeliveryAgent {
     if (!rate) return this.inner.deliver(request);
     let waitMs: number;
     try {
-      waitMs = await this.turn(destination, request.signal);
+      waitMs = await this.turn(destination, rate, request.signal);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       const retryAfterMs = Math.round(1_000 * (1 + this.random()));
@@ -63,9 +64,7 @@ export class RateLimitedAgent implements DeliveryAgent {
   }
 
   /** 0 once this delivery may go, else the wait the limiter named. */
-  private async turn(destination: string, signal?: AbortSignal): Promise<number> {
-    const rate = this.options.shaping.shapingOf(destination).maxMessageRate;
-    if (!rate) return 0;
+  private async turn(destination: string, rate: MessageRate, signal?: AbortSignal): Promise<number> {
     const first = await this.options.limiter.take(destination, rate);
     if (first.ok) return 0;
     const maxWaitMs = this.options.maxWaitMs ?? 1_000;

@@ -97,8 +97,8 @@ const SINK_HOST = `sink.${DOMAIN}`;
 const APPS = ['mx', 'queue', 'delivery', ...(ALL_IN_ONE.length ? ['all-in-one', 'submission', 'policy', 'admin-api'] : [])];
 /** Latency mode: the destinations, d<i>.bench.example with MX mx.d<i>.bench.example on 127.1.x.y. */
 const DESTINATIONS = latencyDestinations(LATENCY_DOMAINS, DOMAIN);
-/** The per-destination limit of our delivery (createDeliveryAgents' default). */
-const PER_DESTINATION = 20;
+/** The per-destination limit of our delivery: DELIVERY_MAX_CONNECTIONS, passed on to our processes (default 20). */
+const PER_DESTINATION = Number(process.env.DELIVERY_MAX_CONNECTIONS ?? 20);
 
 const stamp = `${Date.now().toString(36)}_${process.pid}`;
 const TEMPLATE_DB = `bench_e2e_${stamp}_template`;

@@ -1,6 +1,6 @@
 /**
  * The session pool's limits against smtp-sink behind a counting relay: idle sessions are closed
- * after `idleTimeoutMs`; a session the server dropped while idle is noticed by RSET and replaced.
+ * after `idleTimeoutMs`; a session the server dropped while idle is noticed (its socket closed) and replaced.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxResolver } from '@mta/dns';

@@ -2,12 +2,19 @@ import type { SmtpClient } from '@mta/smtp-client';
 import { describe, expect, it, vi } from 'vitest';
 import { SmtpConnectionPool } from './connection-pool';
 
-/** A stand-in session: usable, never used for a message, counts its QUITs. */
-function session() {
+/**
+ * A stand-in session: usable, never used for a message, counts its QUITs and RSETs; `reset`
+ * answers what `resetReply` resolves with (250: true).
+ */
+function session(resetReply: () => Promise<boolean> = async () => true) {
   const quit = vi.fn(async () => undefined);
-  const client = { isUsable: () => true, messagesSent: 0, quit, reset: async () => true };
-  return { client: client as unknown as SmtpClient, quit };
+  const reset = vi.fn(resetReply);
+  const client = { isUsable: () => true, messagesSent: 0, quit, reset };
+  return { client: client as unknown as SmtpClient, quit, reset };
 }
+
+/** Lets the pool see the RSET replies that have resolved (promise callbacks only, no timers). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('SmtpConnectionPool bounds', () => {
   it('keeps at most maxIdlePerKey idle sessions per host and maxIdle in all', async () => {
@@ -31,5 +38,48 @@ describe('SmtpConnectionPool bounds', () => {
     await pool.close();
     expect(pool.size).toBe(0);
     for (const x of [s[0], s[3], more]) expect(x.quit).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('SmtpConnectionPool RSET', () => {
+  it('resets a session when it is given back, so that taking it does not wait for the RSET', async () => {
+    const pool = new SmtpConnectionPool();
+    const s = session();
+    pool.release('a', s.client);
+    expect(s.reset).toHaveBeenCalledTimes(1);
+    expect(await pool.take('a')).toBe(s.client);
+    expect(s.reset).toHaveBeenCalledTimes(1);
+    await pool.close();
+  });
+
+  it('hands out a session whose RSET was answered before a newer one still waiting for its reply', async () => {
+    const pool = new SmtpConnectionPool();
+    let answer: (ok: boolean) => void = () => undefined;
+    const answered = session();
+    const waiting = session(() => new Promise<boolean>((resolve) => (answer = resolve)));
+    pool.release('a', answered.client);
+    pool.release('a', waiting.client);
+    await settle();
+    expect(await pool.take('a')).toBe(answered.client);
+    // The waiting one is handed out once its RSET is answered.
+    const next = pool.take('a');
+    answer(true);
+    expect(await next).toBe(waiting.client);
+    await pool.close();
+  });
+
+  it('never hands out a session whose RSET failed, nor one that stopped being usable while idle', async () => {
+    const pool = new SmtpConnectionPool();
+    const refused = session(async () => false);
+    const dropped = session();
+    pool.release('a', refused.client);
+    pool.release('b', dropped.client);
+    (dropped.client as unknown as { isUsable: () => boolean }).isUsable = () => false;
+    expect(await pool.take('a')).toBeNull();
+    expect(await pool.take('b')).toBeNull();
+    expect(pool.size).toBe(0);
+    await pool.close();
+    expect(refused.quit).toHaveBeenCalledTimes(1);
+    expect(dropped.quit).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,9 +1,16 @@
 /**
  * Idle SMTP sessions kept for the next delivery to the same host (Postfix's scache and
  * `smtp_connection_cache_*`): keyed by MX name, address and port; an idle session lives at
- * most `idleTimeoutMs` and carries at most `maxMessagesPerConnection` messages; it is reset
- * with RSET (RFC 5321 §4.1.1.5) before reuse and discarded when that fails. RFC 5321
+ * most `idleTimeoutMs` and carries at most `maxMessagesPerConnection` messages. RFC 5321
  * §4.5.3.2.7 lets a server drop a client idle for 5 minutes; we give up long before.
+ *
+ * A session is reset with RSET (RFC 5321 §4.1.1.5) when it is given back, not when it is
+ * taken: the reply's round trip is then spent while the session idles, not by the next
+ * delivery (Postfix resets before reuse, "one additional round-trip delay" per message; against
+ * a receiver that takes 200 ms per reply that was a fifth of each delivery, bench/README.md,
+ * issue 21). A session whose RSET failed is closed and never handed out; one that the server
+ * closed, or told something unasked (a 421), while idle is no longer `isUsable()` and is closed
+ * at `take`. A delivery that takes a session whose RSET is still under way waits for it.
  */
 import type { SmtpClient } from '@mta/smtp-client';
 
@@ -36,6 +43,10 @@ export interface SessionLimits {
 interface Idle {
   readonly client: SmtpClient;
   readonly timer: NodeJS.Timeout;
+  /** The RSET sent when the session was given back: true once it got 250. */
+  readonly reset: Promise<boolean>;
+  /** Whether that RSET has been answered (or failed). */
+  settled: boolean;
 }
 
 export class SmtpConnectionPool {
@@ -66,23 +77,37 @@ export class SmtpConnectionPool {
   }
 
   /**
-   * An idle session for `key`, already reset (RSET 250), or null. One that has carried
-   * `limits.maxMessages` already (the destination's limit was lowered meanwhile) is closed.
+   * An idle session for `key`, reset (RSET 250) and still usable, or null: the most recently
+   * given back of those whose RSET was answered, else the most recent one (after its RSET). One
+   * that has carried `limits.maxMessages` already (the destination's limit was lowered
+   * meanwhile) is closed.
    */
   async take(key: string, limits: SessionLimits = {}): Promise<SmtpClient | null> {
     for (;;) {
-      const entry = this.idle.get(key)?.pop();
+      const entry = this.pick(key);
       if (!entry) return null;
-      this.idleCount--;
-      clearTimeout(entry.timer);
-      if (this.idle.get(key)?.length === 0) this.idle.delete(key);
       if (entry.client.messagesSent >= (limits.maxMessages ?? this.maxMessages)) {
-        this.quit(entry.client);
+        this.quitAfterReset(entry);
         continue;
       }
-      if (await entry.client.reset()) return entry.client;
-      // reset() closed it (the server went away while idle): try the next one
+      if ((await entry.reset) && entry.client.isUsable()) return entry.client;
+      // The RSET failed (reset() closed it), or the server went away or spoke out of turn since.
+      this.quitAfterReset(entry);
     }
+  }
+
+  /** Takes the entry `take` hands out off the idle list (see there), or undefined. */
+  private pick(key: string): Idle | undefined {
+    const list = this.idle.get(key);
+    if (!list) return undefined;
+    let i = list.length - 1;
+    while (i > 0 && !list[i].settled) i--;
+    if (!list[i].settled) i = list.length - 1;
+    const [entry] = list.splice(i, 1);
+    this.idleCount--;
+    clearTimeout(entry.timer);
+    if (list.length === 0) this.idle.delete(key);
+    return entry;
   }
 
   /**
@@ -103,7 +128,11 @@ export class SmtpConnectionPool {
     }
     const timer = setTimeout(() => this.expire(key, client), this.idleTimeoutMs);
     timer.unref(); // an idle session must not keep the process alive
-    list.push({ client, timer });
+    // reset() never rejects for the server's reasons; it closes the session when RSET fails.
+    const reset = client.reset().catch(() => false);
+    const entry: Idle = { client, timer, reset, settled: false };
+    void reset.then(() => (entry.settled = true));
+    list.push(entry);
     this.idleCount++;
     this.idle.set(key, list);
   }
@@ -114,13 +143,19 @@ export class SmtpConnectionPool {
     this.closing.add(done);
   }
 
+  /** Close an idle session once its RSET is answered (one command at a time); `close()` waits for it. */
+  private quitAfterReset(entry: Idle): void {
+    const done = entry.reset.then(() => entry.client.quit()).finally(() => this.closing.delete(done));
+    this.closing.add(done);
+  }
+
   /** QUIT every idle session and wait until every socket is closed. Later releases are closed at once. */
   async close(): Promise<void> {
     this.closed = true;
     for (const list of this.idle.values()) {
-      for (const { client, timer } of list) {
-        clearTimeout(timer);
-        this.quit(client);
+      for (const entry of list) {
+        clearTimeout(entry.timer);
+        this.quitAfterReset(entry);
       }
     }
     this.idle.clear();
@@ -133,9 +168,9 @@ export class SmtpConnectionPool {
     if (!list) return;
     const i = list.findIndex((e) => e.client === client);
     if (i === -1) return;
-    list.splice(i, 1);
+    const [entry] = list.splice(i, 1);
     this.idleCount--;
     if (list.length === 0) this.idle.delete(key);
-    this.quit(client);
+    this.quitAfterReset(entry);
   }
 }

@@ -13,6 +13,12 @@
  * limit (a slow or fussy receiver allowed 1 or 2 connections) would keep most of the worker's
  * concurrency waiting for it, and mail for every other destination would wait behind it
  * (Postfix's qmgr keeps one queue per destination for the same reason).
+ *
+ * Nor does one destination take every delivery of the process: with `processConcurrency` set
+ * (`DELIVERY_CONCURRENCY`), a destination gets at most `destinationShare` of it, so a receiver
+ * that stalls its sessions can never leave the process without a slot for other destinations,
+ * even where its connection limit is as large as the process's concurrency (both default to 20).
+ * Postfix gets the same from a process limit (100) well above a destination's (20).
  */
 import {
   allRecipients,
@@ -38,6 +44,16 @@ export interface LimitedAgentOptions {
   /** How long to wait for a slot before giving the job back (default 2 s; 0: do not wait). */
   readonly waitForSlotMs?: number;
   readonly random?: () => number;
+  /** Deliveries this process runs at once (`DELIVERY_CONCURRENCY`); unset: no share applies. */
+  readonly processConcurrency?: number;
+}
+
+/**
+ * The most deliveries of a process of `concurrency` that one destination may hold: all but a
+ * quarter (at least one) kept for the other destinations; 1 for a process of 1.
+ */
+export function destinationShare(concurrency: number): number {
+  return Math.max(1, concurrency - Math.max(1, Math.ceil(concurrency / 4)));
 }
 
 export function defaultDestination(request: DeliveryRequest): string {
@@ -48,6 +64,8 @@ export function defaultDestination(request: DeliveryRequest): string {
 export class ConcurrencyLimitedAgent implements DeliveryAgent {
   /** Deliveries of this process waiting for a slot, per destination. */
   private readonly waiting = new Map<string, number>();
+  /** Deliveries of this process for a destination, from the share check to their end. */
+  private readonly claimed = new Map<string, number>();
 
   constructor(
     private readonly inner: DeliveryAgent,
@@ -56,6 +74,19 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
     const destination = (this.options.destinationOf ?? defaultDestination)(request);
+    if (!this.withinShare(destination)) {
+      const text = `${destination} holds its share of this worker's deliveries, will try again shortly`;
+      return this.deferLocal(request, text, 'connections');
+    }
+    count(this.claimed, destination, 1); // before any await: a burst cannot pass the check together
+    try {
+      return await this.deliverWithSlot(request, destination);
+    } finally {
+      count(this.claimed, destination, -1);
+    }
+  }
+
+  private async deliverWithSlot(request: DeliveryRequest, destination: string): Promise<DeliveryReport> {
     let lease: Lease | null;
     try {
       lease = await this.options.limiter.acquire(destination);
@@ -76,6 +107,13 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
     }
   }
 
+  /** Fewer deliveries of this process are for the destination than its share allows. */
+  private withinShare(destination: string): boolean {
+    const concurrency = this.options.processConcurrency;
+    if (concurrency === undefined) return true;
+    return (this.claimed.get(destination) ?? 0) < destinationShare(concurrency);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
@@ -88,13 +126,11 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
 
   /** Polls for a slot (20 ms, doubling to 200 ms) until `waitForSlotMs` or an abort; null if none. */
   private async waitForSlot(destination: string, signal?: AbortSignal): Promise<Lease | null> {
-    this.waiting.set(destination, (this.waiting.get(destination) ?? 0) + 1);
+    count(this.waiting, destination, 1);
     try {
       return await this.pollForSlot(destination, signal);
     } finally {
-      const n = (this.waiting.get(destination) ?? 1) - 1;
-      if (n > 0) this.waiting.set(destination, n);
-      else this.waiting.delete(destination);
+      count(this.waiting, destination, -1);
     }
   }
 
@@ -139,6 +175,13 @@ export function deferredLocal(
       source: 'local',
     }),
   };
+}
+
+/** Adds `by` to the destination's count; a count of 0 leaves the map. */
+function count(counts: Map<string, number>, destination: string, by: number): void {
+  const n = (counts.get(destination) ?? 0) + by;
+  if (n > 0) counts.set(destination, n);
+  else counts.delete(destination);
 }
 
 function errorText(e: unknown): string {

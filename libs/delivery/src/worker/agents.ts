@@ -48,6 +48,11 @@ export interface AgentSettings {
    * once). With them, the smart host must offer STARTTLS (RFC 4954 §4).
    */
   readonly relayAuth?: RelayAuthSettings;
+  /**
+   * `DELIVERY_CONCURRENCY`: with it, one remote destination takes at most `destinationShare` of
+   * the process's deliveries (limits/limited-agent.ts), so a stalled receiver leaves room for others.
+   */
+  readonly concurrency?: number;
   /** Fail-fast Redis client for the per-destination limit, and its key prefix. */
   readonly redis: Redis;
   readonly prefix: string;
@@ -100,7 +105,7 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
       tlsPolicy: outboundTlsPolicy(settings),
       sessionLimits: (request) => sessionLimits(shaping.shapingOf(defaultDestination(request))),
     }),
-    { limiter, rates, shaping },
+    { limiter, rates, shaping, processConcurrency: settings.concurrency },
   );
   const smartHost = settings.relayHost
     ? smartHostAgent(settings, settings.relayHost, { limiter, rates, shaping })
@@ -124,16 +129,18 @@ interface Shapers {
   readonly limiter: RedisDestinationLimiter;
   readonly rates: RedisRateLimiter;
   readonly shaping: ShapingTable;
+  /** The process's concurrency, for the remote agent only: a smart host is the one destination. */
+  readonly processConcurrency?: number;
 }
 
 /** Connections (outside: a slot first), then the rate, then the agent. */
 function shaped(
   agent: DeliveryAgent,
-  { limiter, rates, shaping }: Shapers,
+  { limiter, rates, shaping, processConcurrency }: Shapers,
   destinationOf?: (request: DeliveryRequest) => string,
 ): DeliveryAgent {
   const rated = new RateLimitedAgent(agent, { limiter: rates, shaping, destinationOf });
-  return new ConcurrencyLimitedAgent(rated, { limiter, destinationOf });
+  return new ConcurrencyLimitedAgent(rated, { limiter, destinationOf, processConcurrency });
 }
 
 function smartHostAgent(settings: AgentSettings, relayHost: string, shapers: Shapers): DeliveryAgent {

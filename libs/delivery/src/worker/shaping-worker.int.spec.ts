@@ -6,6 +6,8 @@
  *
  * - A stalled destination at its connection limit does not hold the worker: mail for the other
  *   destination is delivered meanwhile, and the stalled one never gets more sessions than allowed.
+ * - Without any override, a stalled destination takes no more than its share of the worker's
+ *   concurrency, though its connection limit (20) is larger: the rest delivers the other mail.
  * - An override written to `delivery_shaping` takes effect in a running worker within the
  *   refresh time (DELIVERY_SHAPING_REFRESH_MS), seen at the receiver.
  */
@@ -28,6 +30,7 @@ import {
 } from '@mta/testing';
 import { Registry } from 'prom-client';
 import { startShapingPeer, type ShapingPeer } from '../test/shaping-peer';
+import { destinationShare } from '../limits/limited-agent';
 import { createDeliveryAgents, type ClosableAgents } from './agents';
 import { DeliveryWorker, type DeliveryJobData } from './delivery-worker';
 
@@ -89,6 +92,7 @@ describe('traffic shaping in the delivery worker', () => {
       dnsServers: dns.servers,
       port,
       local: { kind: 'maildir', path: '/nonexistent' },
+      concurrency,
       redis,
       prefix: testRedis.prefix,
       mtaSts: false,
@@ -190,6 +194,37 @@ describe('traffic shaping in the delivery worker', () => {
     );
     expect(slow.received).toHaveLength(6);
     expect(slow.maxOpen).toBe(2);
+  });
+
+  it('keeps part of the worker for other destinations when a stalled one could take it all', async () => {
+    // Defaults only: 20 connections for slow.test, a worker of 4 deliveries (its share: 3).
+    const { slow, fast } = await setUp(4);
+    expect(destinationShare(4)).toBe(3);
+    slow.stall();
+    const slowJobs = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`s${i}@slow.test`)));
+    await until('three slow.test sessions stalled', () => slow.held === 3, 20_000, 10);
+    const fastJobs = await Promise.all(Array.from({ length: 5 }, (_, i) => send(`f${i}@fast.test`)));
+    const outcomes = await until(
+      'fast.test delivered',
+      async () => {
+        const all = await Promise.all(fastJobs.map(outcomeOf));
+        return all.every(Boolean) && all;
+      },
+      60_000,
+      50,
+    );
+    expect(outcomes.map((o) => o?.results[0].kind)).toEqual(Array(5).fill('delivered'));
+    expect(fast.received).toHaveLength(5);
+    expect(slow.maxOpen).toBe(3);
+    expect(slow.received).toHaveLength(0);
+    slow.resume();
+    await until(
+      'slow.test delivered',
+      async () => (await Promise.all(slowJobs.map(outcomeOf))).every(Boolean),
+      60_000,
+      50,
+    );
+    expect(slow.received).toHaveLength(8);
   });
 
   it('applies an override written to delivery_shaping within the refresh time', async () => {

@@ -58,6 +58,7 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
             passwordFile: config.RELAY_HOST_PASSWORD_FILE,
           }
         : undefined,
+      concurrency: config.DELIVERY_CONCURRENCY,
       redis: this.redis,
       prefix: config.REDIS_PREFIX,
       shaping: {

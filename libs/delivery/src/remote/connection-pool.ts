@@ -6,9 +6,8 @@
  *
  * A session is reset with RSET (RFC 5321 §4.1.1.5) when it is given back, not when it is
  * taken: the reply's round trip is then spent while the session idles, not by the next
- * delivery (Postfix resets before reuse, "one additional round-trip delay" per message; against
- * a receiver that takes 200 ms per reply that was a fifth of each delivery, bench/README.md,
- * issue 21). A session whose RSET failed is closed and never handed out; one that the server
+ * delivery (Postfix resets before reuse, "one additional round-trip delay" per message; what
+ * that cost against a slow receiver: bench/README.md, issue 21). A session whose RSET failed is closed and never handed out; one that the server
  * closed, or told something unasked (a 421), while idle is no longer `isUsable()` and is closed
  * at `take`. A delivery that takes a session whose RSET is still under way waits for it.
  */

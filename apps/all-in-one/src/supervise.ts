@@ -17,7 +17,8 @@ export function childSpecs(config: AppConfig, env: NodeJS.ProcessEnv, appsDir: s
   const spec = (name: string, service: string): ChildSpec => ({
     name,
     command: process.execPath,
-    args: [...process.execArgv, path.join(appsDir, service, 'main.js')],
+    // This process's node flags (--enable-source-maps ...), but a debugger's port is its own.
+    args: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), path.join(appsDir, service, 'main.js')],
     env,
     httpListenVariable: service === 'admin-api' ? 'ADMIN_LISTEN' : 'HEALTH_LISTEN',
   });

@@ -261,6 +261,30 @@ describe.skipIf(!requirePeer('smtp-sink', haveSmtpSink()))('RemoteDeliveryAgent 
     await expectNoLeaks(baseline);
   });
 
+  it('sends again on a new connection when a pooled session dies before MAIL is answered', async () => {
+    // RFC 5321 §4.5.3.2.7: a server may close an idle session; here it does so just as the
+    // pooled session is taken again (its RSET was answered, its MAIL is not): nothing was
+    // accepted, so the message goes at once over a new connection instead of being deferred.
+    const port = await portFreeOn([MX1, MX2]);
+    const sink = await startSink(MX2, port);
+    const relay = await countingRelay(
+      MX1,
+      port,
+      { host: MX2, port },
+      { dropAtMail: { connection: 1, mail: 2 } },
+    );
+    const agent = new RemoteDeliveryAgent({ heloName: 'out.example.org', resolver, port, timeouts: FAST });
+    for (const subject of ['dropped-1', 'dropped-2']) {
+      const report = await agent.deliver(request(['a@one.test'], message(subject)));
+      expect(report.results[0]).toMatchObject({ kind: 'delivered' });
+    }
+    expect(relay.accepted).toBe(2);
+    expect(sink.dumps()).toHaveLength(2);
+    await agent.close();
+    await relay.close();
+    await sink.stop();
+  });
+
   it('opens a new connection once a session has carried maxMessagesPerConnection', async () => {
     const { RemoteDeliveryAgent: Agent, SmtpConnectionPool } = await import('./index');
     const port = await portFreeOn([MX1, MX2]);

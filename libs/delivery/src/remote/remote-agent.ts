@@ -83,6 +83,15 @@ interface HostFailure {
   readonly tlsPolicy?: HostTls['label'];
 }
 
+/** Where a session goes, and where a failed connection is recorded. */
+interface SessionTarget {
+  readonly host: RouteHost;
+  readonly address: string | undefined;
+  readonly hostTls: HostTls;
+  readonly failures: HostFailure[];
+  readonly plan: TlsPlan;
+}
+
 export class RemoteDeliveryAgent implements DeliveryAgent {
   private readonly pool: SmtpConnectionPool | null;
   private readonly ownsPool: boolean;
@@ -183,12 +192,16 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
         addresses++;
         // A session is reused only under the TLS requirement it was opened with.
         const key = `${SmtpConnectionPool.key(host.host, address, host.port)}|${hostTls.tls}|${hostTls.label}`;
-        const client =
-          (await this.pool?.take(key, limits)) ??
-          (await this.connect(host, address, hostTls, failures, request.signal, plan));
-        if (!client) continue;
+        const sent = await this.sendOnSession(
+          key,
+          limits,
+          { host, address, hostTls, failures, plan },
+          request,
+          open,
+        );
+        if (!sent) continue;
+        const { client, results } = sent;
         sessions++;
-        const results = await this.send(client, request, open);
         const remote = { host: host.host, address: client.remoteAddress ?? address, port: host.port };
         results.forEach((r, i) => {
           const verdict: RecipientDelivery = {
@@ -215,6 +228,32 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     return request.recipients.map(
       (r) => settled.get(r.id) ?? deferred.get(r.id) ?? unreached(r, failures, request.signal),
     );
+  }
+
+  /**
+   * Sends over a pooled session to `key`, else a new one. A pooled session that died before its
+   * MAIL was answered (the server closed it as it was taken again: RFC 5321 §4.5.3.2.7 lets it
+   * drop an idle client) accepted nothing, so the message goes at once over a new connection
+   * instead of waiting for a retry. Null when no session could be opened.
+   */
+  private async sendOnSession(
+    key: string,
+    limits: SessionLimits,
+    target: SessionTarget,
+    request: DeliveryRequest,
+    open: DeliveryRequest['recipients'],
+  ): Promise<{ client: SmtpClient; results: RecipientResult[] } | null> {
+    const { host, address, hostTls, failures, plan } = target;
+    const fresh = (): Promise<SmtpClient | null> =>
+      this.connect(host, address, hostTls, failures, request.signal, plan);
+    const pooled = await this.pool?.take(key, limits);
+    const client = pooled ?? (await fresh());
+    if (!client) return null;
+    const results = await this.send(client, request, open);
+    if (!pooled || !diedBeforeMail(results) || request.signal?.aborted) return { client, results };
+    await client.quit();
+    const again = await fresh();
+    return again ? { client: again, results: await this.send(again, request, open) } : { client, results };
   }
 
   private hostTls(plan: TlsPlan, mx: string): HostTls {
@@ -352,4 +391,9 @@ function unreached(
     tls: last.tls,
     ...(last.tlsPolicy ? { tlsPolicy: last.tlsPolicy } : {}),
   };
+}
+
+/** Every recipient deferred by this client, at MAIL: the session was gone before any reply. */
+function diedBeforeMail(results: readonly RecipientResult[]): boolean {
+  return results.every((r) => r.kind === 'deferred' && r.source === 'local' && r.stage === 'mail');
 }

@@ -40,21 +40,39 @@ export interface CountingRelay {
   close(): Promise<void>;
 }
 
+export interface CountingRelayOptions {
+  /**
+   * Drops the connection, unanswered, when the client's `mail`-th MAIL command of its
+   * `connection`-th connection (both from 1) arrives: a server that went away just as a pooled
+   * session was taken again.
+   */
+  readonly dropAtMail?: { readonly connection: number; readonly mail: number };
+}
+
 /** Listens on `host:port` and relays each connection to `target`, counting them. */
 export async function countingRelay(
   host: string,
   port: number,
   target: { host: string; port: number },
+  options: CountingRelayOptions = {},
 ): Promise<CountingRelay> {
   let accepted = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    accepted++;
+    const connection = ++accepted;
     const upstream = net.connect(target.port, target.host);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
       s.on('error', () => s.destroy());
+    }
+    const drop = options.dropAtMail;
+    if (drop?.connection === connection) {
+      let mails = 0;
+      client.on('data', (chunk: Buffer) => {
+        mails += chunk.toString('latin1').match(/^MAIL FROM:/gim)?.length ?? 0;
+        if (mails >= drop.mail) client.destroy();
+      });
     }
     client.pipe(upstream).pipe(client);
     client.on('close', () => upstream.destroy());

@@ -49,6 +49,7 @@ import {
   repliesPerMessage,
 } from '../lib/latency.mjs';
 import { sendLoad } from '../lib/smtp-load.mjs';
+import { WEBHOOK_KEY, addWebhookEndpoint, startWebhookReceiver } from '../lib/webhook-receiver.mjs';
 
 const quick = hasFlag('--quick');
 /** Latency-bound mode (issue 21): this many destination domains behind one slow sink; 0: off. */
@@ -87,6 +88,10 @@ const NODE_ARGS = argWords('--node-args');
 /** Append each of our processes' output to <dir>/<name>.log. */
 const LOG_DIR = argValue('--service-log-dir', null);
 const execArgv = nodeFlags(PROFILE_DIR, NODE_ARGS);
+/** Issue 22: each row of ours again with a webhook endpoint (every event type) at a loopback receiver. */
+const WEBHOOK = hasFlag('--webhook');
+/** The receiver of the --webhook rows (started in main). */
+let receiver;
 
 const SIZE = 5120;
 const DOMAIN = 'bench.example';
@@ -133,14 +138,14 @@ const commonEnv = (sink, dns, tmp) => ({
 
 /** The system of one row: ours (separate services), all-in-one, or Postfix. */
 function startSystem(row, runId, sink, dns, tmp) {
-  if (row.kind === 'ours') return startOurs(runId, row.workers, sink, dns, tmp);
+  if (row.kind === 'ours') return startOurs(runId, row.workers, sink, dns, tmp, row.webhook);
   if (row.kind === 'postfix') return startOurPostfix(sink);
   const common = commonEnv(sink, dns, tmp);
   return startAllInOne({ runId, mode: row.mode, workers: row.workers, template: TEMPLATE_DB, stamp, common, execArgv });
 }
 
 /** mx, queue and `workers` delivery processes on a fresh database and Redis prefix, delivering to `sink`. */
-async function startOurs(runId, workers, sink, dns, tmp) {
+async function startOurs(runId, workers, sink, dns, tmp, webhook = false) {
   const db = `bench_e2e_${stamp}_${runId}`;
   const prefix = `bench-e2e-${stamp}-${runId}`;
   const dropDb = onCleanup(() => dropDatabase(db));
@@ -150,6 +155,10 @@ async function startOurs(runId, workers, sink, dns, tmp) {
   });
   await copyDatabase(TEMPLATE_DB, db);
   const common = { ...commonEnv(sink, dns, tmp), DATABASE_URL: databaseUrl(db), REDIS_URL, REDIS_PREFIX: prefix };
+  if (webhook) {
+    await addWebhookEndpoint(db, receiver.url);
+    Object.assign(common, { WEBHOOK_SECRET_KEY: WEBHOOK_KEY.toString('base64'), WEBHOOK_ALLOW_PRIVATE: 'true' });
+  }
   const mxPort = await freePort();
   const started = await Promise.allSettled([
     startService('mx', {
@@ -184,7 +193,7 @@ async function startOurs(runId, workers, sink, dns, tmp) {
   }
   const [mx, queue, ...delivery] = services;
   return {
-    name: `ours, ${workers} delivery worker${workers > 1 ? 's' : ''}`,
+    name: `ours, ${workers} delivery worker${workers > 1 ? 's' : ''}${webhook ? ', webhooks on' : ''}`,
     kind: 'ours',
     workers,
     port: mxPort,
@@ -550,12 +559,19 @@ async function main() {
     { localDomain: DOMAIN },
   );
 
+  if (WEBHOOK) {
+    receiver = await startWebhookReceiver();
+    onCleanup(() => receiver.close());
+  }
   const rows = [
-    ...WORKERS.map((w) => ({
-      kind: 'ours',
-      workers: w,
-      label: `ours, ${w} delivery worker${w > 1 ? 's' : ''}`,
-    })),
+    ...WORKERS.flatMap((w) =>
+      [false, ...(WEBHOOK ? [true] : [])].map((webhook) => ({
+        kind: 'ours',
+        workers: w,
+        webhook,
+        label: `ours, ${w} delivery worker${w > 1 ? 's' : ''}${webhook ? ', webhooks on' : ''}`,
+      })),
+    ),
     ...ALL_IN_ONE.map((mode) => ({
       kind: 'aio',
       mode,
@@ -568,7 +584,9 @@ async function main() {
   for (let i = 0; i < RUNS; i++)
     for (const row of rows) {
       log(`${row.label}, run ${i + 1}: ${MESSAGES} messages...`);
-      const r = await measuredRun(row, `${row.kind}${row.mode ?? ''}${row.workers}_${i}`, dns);
+      const posted = receiver?.count() ?? 0;
+      const r = await measuredRun(row, `${row.kind}${row.mode ?? ''}${row.workers}${row.webhook ? 'w' : ''}_${i}`, dns);
+      if (row.webhook) log(`  webhooks received during the run and its shutdown: ${receiver.count() - posted}`);
       row.runs.push(r);
       log(
         `  ${fmt(r.rate)} msg/s end to end (${fmt(r.wall, 1)} s), accept ${fmt(r.acceptSeconds, 1)} s` +

@@ -9,7 +9,7 @@ import {
   disableEndpoint,
   postpone,
   recordFailure,
-  recordSuccess,
+  recordSuccesses,
   retryDelay,
   type AttemptResult,
   type RetryPolicy,
@@ -70,18 +70,29 @@ export class WebhookSender {
     if (!endpoint?.enabled) return;
     const secret = decryptSecret(this.deps.key, endpoint.secret_enc);
     const rows = (await loadDeliveries(pool, job.deliveryIds)).filter((r) => r.status === 'pending');
-    for (const [i, row] of rows.entries()) {
-      const delivered = await this.sendOne(endpoint, secret, row);
-      if (!delivered) {
-        const rest = rows.slice(i + 1).map((r) => r.id);
-        await postpone(pool, rest, retryDelay(this.options.retry, row.attempts + 1));
-        return;
+    // The 2xx answers are recorded together, in one statement, when the job ends or fails.
+    const done: { deliveryId: string; attempt: AttemptResult }[] = [];
+    try {
+      for (const [i, row] of rows.entries()) {
+        const delivered = await this.sendOne(endpoint, secret, row, done);
+        if (!delivered) {
+          const rest = rows.slice(i + 1).map((r) => r.id);
+          await postpone(pool, rest, retryDelay(this.options.retry, row.attempts + 1));
+          return;
+        }
       }
+    } finally {
+      await recordSuccesses(pool, endpoint.id, done);
     }
   }
 
   /** One POST and its record; false when it failed. */
-  private async sendOne(endpoint: Endpoint, secret: string, row: DeliveryRow): Promise<boolean> {
+  private async sendOne(
+    endpoint: Endpoint,
+    secret: string,
+    row: DeliveryRow,
+    done: { deliveryId: string; attempt: AttemptResult }[],
+  ): Promise<boolean> {
     const { pool, logger } = this.deps;
     const payload = payloadOf(row);
     if (!payload) {
@@ -100,9 +111,11 @@ export class WebhookSender {
     );
     const attempt = attemptOf(result);
     if (ok(result)) {
-      await recordSuccess(pool, row.id, endpoint.id, attempt);
+      done.push({ deliveryId: row.id, attempt });
       return true;
     }
+    // The successes before it first: the endpoint failing since now, not reset by them afterwards.
+    await recordSuccesses(pool, endpoint.id, done.splice(0));
     const { failingSince, failedWindow } = await recordFailure(
       pool,
       row,

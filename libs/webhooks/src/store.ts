@@ -46,20 +46,26 @@ export interface AttemptResult {
   error: string | null;
 }
 
-/** Records a 2xx: the attempt, the delivery done, the endpoint no longer failing. */
-export async function recordSuccess(
+/** Records 2xx answers of one endpoint in one statement: the attempts, the deliveries done, the endpoint no longer failing. */
+export async function recordSuccesses(
   pool: pg.Pool,
-  deliveryId: string,
   endpointId: string,
-  attempt: AttemptResult,
+  done: readonly { deliveryId: string; attempt: AttemptResult }[],
 ) {
+  if (done.length === 0) return;
   await pool.query(
-    `WITH a AS (INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms) VALUES ($1, $2, $3)),
+    `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[]) AS x(id, status, latency)),
+          a AS (INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms) SELECT id, status, latency FROM x),
           e AS (UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $4 AND failing_since IS NOT NULL)
-     UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(),
-            last_status = $2, last_error = NULL
-      WHERE id = $1`,
-    [deliveryId, attempt.statusCode, attempt.latencyMs, endpointId],
+     UPDATE webhook_deliveries d SET status = 'delivered', attempts = d.attempts + 1, delivered_at = now(),
+            last_status = x.status, last_error = NULL
+       FROM x WHERE d.id = x.id`,
+    [
+      done.map((d) => d.deliveryId),
+      done.map((d) => d.attempt.statusCode),
+      done.map((d) => d.attempt.latencyMs),
+      endpointId,
+    ],
   );
 }
 

@@ -72,6 +72,7 @@ export const SECRET_SAMPLES: Record<string, string> = {
   DATABASE_URL: 'postgresql://mta:secret@db.example.internal:5432/mta',
   REDIS_URL: 'redis://:secret@redis.example.internal:6379',
   ADMIN_TOKEN: 'an-admin-token-of-more-than-24-characters',
+  WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 /**

@@ -31,6 +31,7 @@ export {
 export {
   ConcurrencyLimitedAgent,
   defaultDestination,
+  destinationShare,
   type LimitedAgentOptions,
 } from './limits/limited-agent';
 export { RateLimitedAgent, type RateLimitedAgentOptions } from './limits/rate-limited-agent';

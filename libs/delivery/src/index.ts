@@ -31,9 +31,9 @@ export {
 export {
   ConcurrencyLimitedAgent,
   defaultDestination,
-  destinationShare,
   type LimitedAgentOptions,
 } from './limits/limited-agent';
+export { ProcessShare, destinationShare } from './limits/process-share';
 export { RateLimitedAgent, type RateLimitedAgentOptions } from './limits/rate-limited-agent';
 export { RedisRateLimiter, type RateDecision, type RateLimiter } from './limits/rate-limiter';
 export {

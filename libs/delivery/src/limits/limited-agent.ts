@@ -14,11 +14,8 @@
  * concurrency waiting for it, and mail for every other destination would wait behind it
  * (Postfix's qmgr keeps one queue per destination for the same reason).
  *
- * Nor does one destination take every delivery of the process: with `processConcurrency` set
- * (`DELIVERY_CONCURRENCY`), a destination gets at most `destinationShare` of it, so a receiver
- * that stalls its sessions can never leave the process without a slot for other destinations,
- * even where its connection limit is as large as the process's concurrency (both default to 20).
- * Postfix gets the same from a process limit (100) well above a destination's (20).
+ * Nor does one destination take every delivery of the process (`processConcurrency`): see
+ * process-share.ts.
  */
 import {
   allRecipients,
@@ -28,6 +25,7 @@ import {
   type ShapingLimit,
 } from '../contract';
 import type { DestinationLimiter, Lease } from './destination-limiter';
+import { ProcessShare } from './process-share';
 
 export interface LimitedAgentOptions {
   readonly limiter: DestinationLimiter;
@@ -48,14 +46,6 @@ export interface LimitedAgentOptions {
   readonly processConcurrency?: number;
 }
 
-/**
- * The most deliveries of a process of `concurrency` that one destination may hold: all but a
- * quarter (at least one) kept for the other destinations; 1 for a process of 1.
- */
-export function destinationShare(concurrency: number): number {
-  return Math.max(1, concurrency - Math.max(1, Math.ceil(concurrency / 4)));
-}
-
 export function defaultDestination(request: DeliveryRequest): string {
   const address = request.recipients[0]?.address ?? '';
   return (request.destination ?? address.slice(address.lastIndexOf('@') + 1)).toLowerCase();
@@ -64,25 +54,26 @@ export function defaultDestination(request: DeliveryRequest): string {
 export class ConcurrencyLimitedAgent implements DeliveryAgent {
   /** Deliveries of this process waiting for a slot, per destination. */
   private readonly waiting = new Map<string, number>();
-  /** Deliveries of this process for a destination, from the share check to their end. */
-  private readonly claimed = new Map<string, number>();
+  /** This process's claims per destination (process-share.ts). */
+  private readonly share: ProcessShare;
 
   constructor(
     private readonly inner: DeliveryAgent,
     private readonly options: LimitedAgentOptions,
-  ) {}
+  ) {
+    this.share = new ProcessShare(options.processConcurrency);
+  }
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
     const destination = (this.options.destinationOf ?? defaultDestination)(request);
-    if (!this.withinShare(destination)) {
+    if (!(await this.share.claim(destination, this.options.waitForSlotMs ?? 2_000))) {
       const text = `${destination} holds its share of this worker's deliveries, will try again shortly`;
       return this.deferLocal(request, text, 'connections');
     }
-    count(this.claimed, destination, 1); // before any await: a burst cannot pass the check together
     try {
       return await this.deliverWithSlot(request, destination);
     } finally {
-      count(this.claimed, destination, -1);
+      this.share.release(destination);
     }
   }
 
@@ -105,13 +96,6 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
     } finally {
       await held.release().catch(() => undefined); // it expires by itself otherwise
     }
-  }
-
-  /** Fewer deliveries of this process are for the destination than its share allows. */
-  private withinShare(destination: string): boolean {
-    const concurrency = this.options.processConcurrency;
-    if (concurrency === undefined) return true;
-    return (this.claimed.get(destination) ?? 0) < destinationShare(concurrency);
   }
 
   close(): Promise<void> {

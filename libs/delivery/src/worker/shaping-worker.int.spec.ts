@@ -30,7 +30,7 @@ import {
 } from '@mta/testing';
 import { Registry } from 'prom-client';
 import { startShapingPeer, type ShapingPeer } from '../test/shaping-peer';
-import { destinationShare } from '../limits/limited-agent';
+import { destinationShare } from '../limits/process-share';
 import { createDeliveryAgents, type ClosableAgents } from './agents';
 import { DeliveryWorker, type DeliveryJobData } from './delivery-worker';
 

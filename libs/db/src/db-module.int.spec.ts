@@ -26,10 +26,17 @@ describe('DbModule', () => {
     await expect(pingDatabase(service, 30_000)).resolves.toBeUndefined();
     expect(await client.domain.count()).toBe(0);
     await app.close();
-    // No session of ours is left on the database.
-    const sessions = await sql(serverUrl, 'SELECT 1 FROM pg_stat_activity WHERE datname = $1', [
-      databaseName(url),
-    ]);
+    // No session of ours is left on the database. A closed connection's backend leaves
+    // pg_stat_activity when it has exited, a moment after the client hung up: wait for that.
+    const deadline = Date.now() + 30_000;
+    let sessions = await openSessions(url);
+    while (sessions.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      sessions = await openSessions(url);
+    }
     expect(sessions).toEqual([]);
   });
 });
+
+const openSessions = (url: string) =>
+  sql(serverUrl, 'SELECT 1 FROM pg_stat_activity WHERE datname = $1', [databaseName(url)]);

@@ -157,24 +157,32 @@ describe('traffic shaping in the delivery worker', () => {
         .getJob(jobIdOf[QueueName.Outcome]({ ...job, results: [] } as JobData<QueueName.Outcome>) ?? '')
     )?.data as JobData<QueueName.Outcome> | undefined;
 
-  it('delivers to a fast destination while a stalled one holds all its connections', async () => {
-    await db.deliveryShaping.create({ data: { domain: 'slow.test', maxConnections: 2 } });
-    const { slow, fast, agents, registry } = await setUp(4);
-    await agents.shaping.refresh();
-    slow.stall();
-    const slowJobs = await Promise.all(Array.from({ length: 6 }, (_, i) => send(`s${i}@slow.test`)));
-    await until('both slow.test sessions stalled', () => slow.held === 2, 20_000, 10);
-    const fastJobs = await Promise.all(Array.from({ length: 5 }, (_, i) => send(`f${i}@fast.test`)));
-    // Observed while slow.test still stalls: every fast.test message was delivered.
-    const outcomes = await until(
-      'fast.test delivered',
+  /** `n` messages to `<prefix><i>@<domain>`, their jobs enqueued. */
+  const sendMany = (n: number, prefix: string, domain: string) =>
+    Promise.all(Array.from({ length: n }, (_, i) => send(`${prefix}${i}@${domain}`)));
+
+  /** Waits (a minute at most) until every one of `jobs` has its outcome, and returns them. */
+  const outcomesOf = (what: string, jobs: DeliveryJobData[]) =>
+    until(
+      what,
       async () => {
-        const all = await Promise.all(fastJobs.map(outcomeOf));
+        const all = await Promise.all(jobs.map(outcomeOf));
         return all.every(Boolean) && all;
       },
       60_000,
       50,
     );
+
+  it('delivers to a fast destination while a stalled one holds all its connections', async () => {
+    await db.deliveryShaping.create({ data: { domain: 'slow.test', maxConnections: 2 } });
+    const { slow, fast, agents, registry } = await setUp(4);
+    await agents.shaping.refresh();
+    slow.stall();
+    const slowJobs = await sendMany(6, 's', 'slow.test');
+    await until('both slow.test sessions stalled', () => slow.held === 2, 20_000, 10);
+    const fastJobs = await sendMany(5, 'f', 'fast.test');
+    // Observed while slow.test still stalls: every fast.test message was delivered.
+    const outcomes = await outcomesOf('fast.test delivered', fastJobs);
     expect(outcomes.map((o) => o?.results[0].kind)).toEqual(Array(5).fill('delivered'));
     expect(fast.received).toHaveLength(5);
     expect(slow.held).toBe(2);
@@ -186,12 +194,7 @@ describe('traffic shaping in the delivery worker', () => {
     expect(byLimit['connections']).toBeGreaterThan(0);
     // The receiver recovers: every slow.test message arrives, never over two sessions at once.
     slow.resume();
-    await until(
-      'slow.test delivered',
-      async () => (await Promise.all(slowJobs.map(outcomeOf))).every(Boolean),
-      60_000,
-      50,
-    );
+    await outcomesOf('slow.test delivered', slowJobs);
     expect(slow.received).toHaveLength(6);
     expect(slow.maxOpen).toBe(2);
   });
@@ -201,29 +204,16 @@ describe('traffic shaping in the delivery worker', () => {
     const { slow, fast } = await setUp(4);
     expect(destinationShare(4)).toBe(3);
     slow.stall();
-    const slowJobs = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`s${i}@slow.test`)));
+    const slowJobs = await sendMany(8, 's', 'slow.test');
     await until('three slow.test sessions stalled', () => slow.held === 3, 20_000, 10);
-    const fastJobs = await Promise.all(Array.from({ length: 5 }, (_, i) => send(`f${i}@fast.test`)));
-    const outcomes = await until(
-      'fast.test delivered',
-      async () => {
-        const all = await Promise.all(fastJobs.map(outcomeOf));
-        return all.every(Boolean) && all;
-      },
-      60_000,
-      50,
-    );
+    const fastJobs = await sendMany(5, 'f', 'fast.test');
+    const outcomes = await outcomesOf('fast.test delivered', fastJobs);
     expect(outcomes.map((o) => o?.results[0].kind)).toEqual(Array(5).fill('delivered'));
     expect(fast.received).toHaveLength(5);
     expect(slow.maxOpen).toBe(3);
     expect(slow.received).toHaveLength(0);
     slow.resume();
-    await until(
-      'slow.test delivered',
-      async () => (await Promise.all(slowJobs.map(outcomeOf))).every(Boolean),
-      60_000,
-      50,
-    );
+    await outcomesOf('slow.test delivered', slowJobs);
     expect(slow.received).toHaveLength(8);
   });
 

@@ -40,14 +40,15 @@ import {
   collectJsonLogs,
   parseSmtpSinkDump,
   requirePeer,
+  haveSwaks,
+  runSwaks as swaks,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../../..');
 const main = path.join(root, 'dist/apps/all-in-one/main.js');
 const SMTP_SINK = '/usr/sbin/smtp-sink';
-const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
-const havePeers = requirePeer('smtp-sink', existsSync(SMTP_SINK)) && requirePeer('swaks', haveSwaks);
+const havePeers = requirePeer('smtp-sink', existsSync(SMTP_SINK)) && requirePeer('swaks', haveSwaks());
 
 const PASSWORD = 'a long enough password 42';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -196,12 +197,6 @@ class App {
       clearTimeout(timer);
     }
   }
-}
-
-function swaks(args: string[]): Promise<string> {
-  return new Promise((resolve) =>
-    execFile('swaks', args, { encoding: 'utf8' }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)),
-  );
 }
 
 const queueIdOf = (transcript: string): string => {

@@ -10,7 +10,7 @@
  * - a mixed-case account made through the API logs in and receives;
  * - an `@domain` send-as works, another domain gets 553.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,12 +31,13 @@ import {
   type SmtpSink,
   type TestDatabase,
   requirePeer,
+  haveSwaks,
+  runSwaks,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = path.resolve(__dirname, '../../../dist/apps/all-in-one/main.js');
-const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
-const havePeers = requirePeer('smtp-sink', haveSmtpSink()) && requirePeer('swaks', haveSwaks);
+const havePeers = requirePeer('smtp-sink', haveSmtpSink()) && requirePeer('swaks', haveSwaks());
 if (process.env['CI'] === 'true' && !havePeers) throw new Error('swaks and smtp-sink are required under CI');
 
 const MAIN = '127.0.0.2';
@@ -53,14 +54,7 @@ const ZONE = [
 ];
 
 function swaks(port: number, args: string[]): Promise<string> {
-  return new Promise((resolve) =>
-    execFile(
-      'swaks',
-      ['--server', '127.0.0.1', '--port', String(port), ...args],
-      { encoding: 'utf8' },
-      (_e, out, err) => resolve(`${out}${err}`),
-    ),
-  );
+  return runSwaks(['--server', '127.0.0.1', '--port', String(port), ...args]);
 }
 const queued = (t: string) => /250 2\.0\.0 .*queued as ([0-9A-Z]{16})/.test(t);
 const subjectOf = (d: SinkDump) =>

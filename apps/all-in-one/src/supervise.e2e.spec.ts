@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,8 @@ import {
   freePort,
   requirePeer,
   until,
+  haveSwaks,
+  runSwaks as swaks,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -31,12 +33,7 @@ const alive = (pid: number) => {
   }
 };
 
-const swaks = (args: string[]) =>
-  new Promise<string>((resolve) => execFile('swaks', args, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`)));
-
-const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
-
-describe.skipIf(!requirePeer('swaks', haveSwaks))('all-in-one, supervised (the default mode)', () => {
+describe.skipIf(!requirePeer('swaks', haveSwaks()))('all-in-one, supervised (the default mode)', () => {
   let supervisor: ChildProcess;
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   let logs: Record<string, unknown>[];
@@ -185,7 +182,7 @@ describe.skipIf(!requirePeer('swaks', haveSwaks))('all-in-one, supervised (the d
   }, 60_000);
 });
 
-describe.skipIf(!requirePeer('swaks', haveSwaks))('all-in-one, supervised, when the supervisor is killed', () => {
+describe.skipIf(!requirePeer('swaks', haveSwaks()))('all-in-one, supervised, when the supervisor is killed', () => {
   it('lets every child drain and exit on its own (its IPC channel closes) instead of holding the ports', async () => {
     const db = await createTestDatabase();
     const redis = await createTestRedis();

@@ -6,7 +6,7 @@
  * here (WEBHOOK_RETRY_WINDOW_MS) instead of 24 h, so "failing for the whole window" happens
  * while the test waits for it, without sleeping or moving clocks.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
@@ -26,6 +26,8 @@ import {
   type SmtpSink,
   type TestDatabase,
   type WebhookReceiver,
+  haveSwaks,
+  runSwaks as swaks,
 } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -33,17 +35,10 @@ const root = path.resolve(__dirname, '../../..');
 const main = path.join(root, 'dist/apps/all-in-one/main.js');
 const MX = '127.0.0.2'; // far.test's MX
 const ADMIN_TOKEN = 'e2e-webhooks-admin-token-0123456789';
-const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
 const havePeers =
   requirePeer('smtp-sink', haveSmtpSink()) &&
-  requirePeer('swaks', haveSwaks) &&
+  requirePeer('swaks', haveSwaks()) &&
   requirePeer('python3', spawnSync('/usr/bin/python3', ['--version']).status === 0);
-
-function swaks(args: string[]): Promise<string> {
-  return new Promise((resolve) =>
-    execFile('swaks', args, { encoding: 'utf8' }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)),
-  );
-}
 
 describe.skipIf(!havePeers)('webhooks (all-in-one)', () => {
   let database: TestDatabase;

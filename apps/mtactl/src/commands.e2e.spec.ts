@@ -6,13 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, txtRecord, until } from '@mta/testing';
+import { freePort, haveSwaks, requirePeer, txtRecord, until } from '@mta/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentedRoute, openApiDocument } from './openapi.testutil';
 import { ADMIN_TOKEN, startStack, type Run, type Stack } from './stack.testutil';
-
-const haveSwaks = spawnSync('swaks', ['--version']).status === 0;
-if (process.env['CI'] === 'true' && !haveSwaks) throw new Error('swaks is required under CI');
 
 const PASSWORD = 'first password, long enough';
 const NEW_PASSWORD = 'second password, long enough';
@@ -22,7 +19,7 @@ const json = <T = unknown>(run: Run): T => {
   return JSON.parse(run.stdout) as T;
 };
 
-describe.skipIf(!haveSwaks)('mtactl against a running stack', () => {
+describe.skipIf(!requirePeer('swaks', haveSwaks()))('mtactl against a running stack', () => {
   let stack: Stack;
   const mtactl = (...args: Parameters<Stack['mtactl']>) => stack.mtactl(...args);
 

@@ -20,6 +20,7 @@ export {
 } from './fake-dns-server';
 export { hasBinary, sleep, spawnPeer, waitForPort, type Spawned } from './peer-process';
 export { requirePeer } from './required-peer';
+export { haveSwaks, runSwaks } from './swaks';
 export { until } from './until';
 export { collectJsonLogs } from './json-logs';
 export { expectNoLeaks, resourceCounts, type ResourceCounts } from './leak-check';

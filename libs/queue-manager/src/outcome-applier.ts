@@ -63,6 +63,8 @@ interface Planned {
 interface OutcomePlan {
   readonly outcome: OutcomeJobData;
   readonly msg: MessageRef;
+  /** The message's recipients in all: when the commit delivers every one, it is done. */
+  readonly recipientTotal: number;
   readonly next: Date | null;
   readonly planned: Planned[];
 }
@@ -86,13 +88,14 @@ export class OutcomeApplier {
 
   /**
    * Applies a batch of outcomes: one query reads their messages, one statement records every
-   * result, one statement marks done the messages whose recipients are all delivered. The rarer
-   * steps (retries, delay notices, DSNs) run per message.
+   * result and marks done the messages it delivered entirely; the settler looks after the commit
+   * at the messages it changed otherwise. The rarer steps (retries, delay notices, DSNs) run per
+   * message.
    */
   async applyMany(outcomes: readonly OutcomeJobData[]): Promise<ApplyResult[]> {
     const plans = await this.plan(outcomes);
     const now = this.ctx.now();
-    const updated = await recordResults(
+    const { updated, finished } = await recordResults(
       this.ctx.pool,
       now,
       plans.flatMap((p) => (p ? recorded(p) : [])),
@@ -110,7 +113,8 @@ export class OutcomeApplier {
       const failedAtDispatch = await this.retry(p.msg, deferred, p.next, now);
       const failed = applied.filter((a) => RECIPIENT[a.move].to === RECIPIENT.fail.to).length;
       const delivered = applied.filter((a) => a.move === 'deliver').length;
-      if (failed + delivered + failedAtDispatch > 0 && p.msg.state === MessageState.queued)
+      if (finished.has(p.msg.id)) this.settler.logDone(p.msg);
+      else if (failed + delivered + failedAtDispatch > 0 && p.msg.state === MessageState.queued)
         toSettle.set(p.msg.id, p.msg);
       results.push({
         applied: applied.length,
@@ -157,7 +161,7 @@ export class OutcomeApplier {
         seen.add(r.id);
         return [this.planned(outcome, r, result, decisions[i], move, message.msg, nextAttemptAt)];
       });
-      return { outcome, msg: message.msg, next: nextAttemptAt, planned };
+      return { outcome, msg: message.msg, recipientTotal: message.recipientTotal, next: nextAttemptAt, planned };
     });
   }
 
@@ -296,6 +300,7 @@ function recorded(p: OutcomePlan): RecordedOutcome[] {
       messageId: p.msg.id,
       queueId: p.msg.queueId,
       attempt: p.outcome.attempt,
+      recipientTotal: p.recipientTotal,
       results: p.planned.map((x) => x.row),
     },
   ];

@@ -60,7 +60,8 @@ export class Settler {
     return done;
   }
 
-  private logDone(msg: MessageRef): void {
+  /** The log line of a message marked `done` (here, or by the outcome applier's commit). */
+  logDone(msg: MessageRef): void {
     this.ctx.logger.child({ queueId: msg.queueId }).info({ state: 'done' }, 'message done');
   }
 }

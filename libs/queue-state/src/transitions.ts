@@ -92,7 +92,7 @@ export const MESSAGE = {
   finish: {
     from: [queued],
     to: done,
-    by: ['settler'],
+    by: ['outcome applier', 'settler'],
     event: null,
     when: 'every recipient is final (delivered, bounced, or failed with no DSN due)',
   },

@@ -52,6 +52,8 @@ function recipientOf(row: RecipientJson): Recipient {
 export interface LoadedMessage {
   msg: MessageRef;
   recipients: Recipient[];
+  /** How many recipients the message has in all (`recipients` may be narrowed to some). */
+  recipientTotal: number;
 }
 
 /** What the batch's readers also want to know: the operator's settings that apply to it. */
@@ -79,6 +81,7 @@ export async function loadMessages(
     state: MessageRef['state'];
     received_at: Date;
     recipients: RecipientJson[];
+    recipient_total: number;
     suppress_hard_bounces: boolean | null;
   }>(
     statement(sql`SELECT m.id, m.queue_id, m.sender, m.state, m.received_at,
@@ -94,6 +97,7 @@ export async function loadMessages(
               FROM recipients r
               WHERE r.message_id = m.id AND (${only} IS NULL OR r.id = ANY(${only}))
             ), '[]') AS recipients,
+            (SELECT count(*)::int FROM recipients r WHERE r.message_id = m.id) AS recipient_total,
             (SELECT value = 'true'::jsonb FROM settings WHERE key = 'suppressHardBounces') AS suppress_hard_bounces
        FROM messages m
       WHERE m.id = ANY(${ids})`),
@@ -112,6 +116,7 @@ export async function loadMessages(
             receivedAt: row.received_at,
           },
           recipients: row.recipients.map(recipientOf),
+          recipientTotal: row.recipient_total,
         },
       ]),
     ),

@@ -1,9 +1,10 @@
 /**
  * Moves `deliver`, `defer`, `deferHeld`, `fail` and `expire` (by the outcome applier) of every
- * result of a batch of outcomes, in one statement (transitions.ts).
+ * result of a batch of outcomes, and `finish` of the messages whose every recipient they deliver,
+ * in one statement (transitions.ts).
  */
 import type { Recipient, RecipientStatus } from '@mta/db';
-import { RECIPIENT } from '../transitions';
+import { MESSAGE, RECIPIENT } from '../transitions';
 import { join, param, sql, statement } from './builder';
 import type { Pool } from './load';
 
@@ -33,7 +34,17 @@ export interface RecordedOutcome {
   messageId: string;
   queueId: string;
   attempt: number;
+  /** How many recipients the message has in all (see `recordResults`). */
+  recipientTotal: number;
   results: readonly AppliedResult[];
+}
+
+/** What the commit changed. */
+export interface RecordedResults {
+  /** The recipients updated. */
+  updated: Set<string>;
+  /** The messages marked `done`: this commit delivered every one of their recipients. */
+  finished: Set<string>;
 }
 
 /**
@@ -42,23 +53,28 @@ export interface RecordedOutcome {
  * replayed or late outcome updates nothing), and each updated one gets its `delivery_attempts`
  * row and its event; a hard bounce marked `suppress` puts the address (in lower case) on the
  * suppression list with the reply as reason and the message's queue id, unless an entry is there
- * already (an expired one is renewed). Returns the ids of the recipients updated.
+ * already (an expired one is renewed).
+ *
+ * A message whose every recipient this commit delivers is marked `done` in the same statement
+ * (move `finish`), the common end of a message without a second round trip. Only then: whether
+ * recipients that other commits change at the same time are final, this statement's snapshot
+ * cannot tell, so any other message is left to the settler's check after the commit.
  */
 export async function recordResults(
   pool: Pool,
   now: Date,
   outcomes: readonly RecordedOutcome[],
-): Promise<Set<string>> {
+): Promise<RecordedResults> {
   const rows = outcomes.flatMap((o) => o.results.map((r) => ({ o, r })));
-  if (rows.length === 0) return new Set();
+  if (rows.length === 0) return { updated: new Set(), finished: new Set() };
   const at = param(now, 'timestamptz');
   const x = resultColumns(rows);
-  const result = await pool.query<{ id: string }>(
+  const result = await pool.query<{ id: string; finished: boolean }>(
     statement(sql`WITH x AS (
        SELECT * FROM unnest(${join(x, ', ')})
          AS x(message_id, queue_id, attempt, id, old_status, old_attempts, status, next_attempt_at,
               code, enhanced, text, event_type, detail, mx_host, ip, port, tls_version, tls_cipher,
-              tls_verified, tls_policy, suppress_reason)
+              tls_verified, tls_policy, suppress_reason, recipient_total)
      ), u AS (
        UPDATE recipients r
           SET status = x.status::recipient_status, attempts = x.attempt, last_attempt_at = ${at},
@@ -87,10 +103,22 @@ export async function recordResults(
        ON CONFLICT (address) DO UPDATE
           SET reason = EXCLUDED.reason, queue_id = EXCLUDED.queue_id, expires_at = NULL, created_at = now()
         WHERE suppressions.expires_at IS NOT NULL AND suppressions.expires_at <= now()
+     ), d AS (
+       SELECT x.message_id, count(DISTINCT x.id) AS delivered, max(x.recipient_total) AS total
+         FROM x JOIN u USING (id)
+        WHERE x.status = ${param(RECIPIENT.deliver.to, 'text')}
+        GROUP BY x.message_id
+     ), f AS (
+       UPDATE messages m SET state = ${param(MESSAGE.finish.to, 'message_state')}, updated_at = now()
+         FROM d
+        WHERE m.id = d.message_id AND d.delivered = d.total
+          AND m.state::text = ANY(${param(MESSAGE.finish.from, 'text[]')})
+        RETURNING m.id
      )
-     SELECT id FROM u`),
+     SELECT id, false AS finished FROM u UNION ALL SELECT id, true FROM f`),
   );
-  return new Set(result.rows.map((r) => r.id));
+  const ids = (finished: boolean) => new Set(result.rows.filter((r) => r.finished === finished).map((r) => r.id));
+  return { updated: ids(false), finished: ids(true) };
 }
 
 /** The unnest columns of the commit, one array per column, in the order of `x(...)` above. */
@@ -119,5 +147,6 @@ function resultColumns(rows: readonly { o: RecordedOutcome; r: AppliedResult }[]
     col('bool[]', ({ r }) => (r.tls ? r.tls.verified : null)),
     col('text[]', ({ r }) => r.tlsPolicy),
     col('text[]', ({ r }) => r.suppress?.reason ?? null),
+    col('int[]', ({ o }) => o.recipientTotal),
   ];
 }

@@ -1,4 +1,4 @@
-import { createPgPool, createPrismaClient, newQueueId, type PrismaClient } from '@mta/db';
+import { createPgPool, createPrismaClient, newQueueId, type PrismaClient, type RecipientStatus } from '@mta/db';
 import { createTestDatabase, type TestDatabase } from '@mta/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,8 +59,10 @@ describe('the hot-path statements on real PostgreSQL', () => {
       receivedAt: msg.receivedAt,
     });
     expect(loaded?.recipients).toEqual(msg.recipients);
+    expect(loaded?.recipientTotal).toBe(2);
     const one = (await loadMessages(pool, [msg.id], [msg.recipients[1].id])).get(msg.id);
     expect(one?.recipients.map((r) => r.address)).toEqual(['zed@b.example']);
+    expect(one?.recipientTotal).toBe(2);
     expect(await loadMessages(pool, ['00000000-0000-0000-0000-000000000000'])).toEqual(new Map());
   });
 
@@ -181,9 +183,9 @@ describe('the hot-path statements on real PostgreSQL', () => {
         tlsPolicy: 'mta-sts',
       },
     ];
-    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, results };
-    expect(await recordResults(pool, now, [step])).toEqual(new Set([ok.id, later.id]));
-    expect(await recordResults(pool, now, [step])).toEqual(new Set());
+    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, recipientTotal: 2, results };
+    expect(await recordResults(pool, now, [step])).toEqual({ updated: new Set([ok.id, later.id]), finished: new Set() });
+    expect(await recordResults(pool, now, [step])).toEqual({ updated: new Set(), finished: new Set() });
 
     const rows = await db.recipient.findMany({ where: { messageId: msg.id }, orderBy: { address: 'asc' } });
     expect(
@@ -219,6 +221,57 @@ describe('the hot-path statements on real PostgreSQL', () => {
     expect(await openRecipients(pool, msg.id)).toEqual([
       { status: 'deferred', dsnNotify: ['FAILURE', 'DELAY'] },
     ]);
+  });
+
+  it('marks done with the results exactly the queued messages whose every recipient the commit delivers', async () => {
+    const delivered = (r: { id: string; status: RecipientStatus; attempts: number }): AppliedResult => ({
+      recipient: r,
+      move: 'deliver',
+      nextAttemptAt: null,
+      code: 250,
+      enhanced: '2.0.0',
+      text: 'Ok',
+      suppress: null,
+      eventDetail: {},
+      remote: { host: null, address: null, port: null },
+      tls: null,
+      tlsPolicy: null,
+    });
+    // all: both recipients delivered here, from two outcomes of one batch; part: one of two;
+    // held: every recipient delivered, but an operator held the message.
+    const [all, part, held] = [
+      await message(['a1@f.example', 'a2@f.example']),
+      await message(['p1@f.example', 'p2@f.example']),
+      await message(['h1@f.example']),
+    ];
+    await db.message.updateMany({ where: { id: { in: [all.id, part.id] } }, data: { state: 'queued' } });
+    await db.message.update({ where: { id: held.id }, data: { state: 'held' } });
+    const step = (msg: typeof all, results: AppliedResult[]) => ({
+      messageId: msg.id,
+      queueId: msg.queueId,
+      attempt: 1,
+      recipientTotal: msg.recipients.length,
+      results,
+    });
+    const recorded = await recordResults(pool, new Date(), [
+      step(all, [delivered(all.recipients[0])]),
+      step(all, [delivered(all.recipients[1])]),
+      step(part, [delivered(part.recipients[0])]),
+      step(held, [delivered(held.recipients[0])]),
+    ]);
+    expect(recorded.updated.size).toBe(4);
+    expect(recorded.finished).toEqual(new Set([all.id]));
+    const states = await db.message.findMany({ where: { id: { in: [all.id, part.id, held.id] } } });
+    expect(new Map(states.map((m) => [m.id, m.state]))).toEqual(
+      new Map([
+        [all.id, 'done'],
+        [part.id, 'queued'],
+        [held.id, 'held'],
+      ]),
+    );
+    // A replay delivers nothing, so it finishes nothing either.
+    const again = await recordResults(pool, new Date(), [step(part, [delivered(part.recipients[0])])]);
+    expect(again).toEqual({ updated: new Set(), finished: new Set() });
   });
 
   it('marks a message done in one statement only when every recipient is delivered or bounced', async () => {
@@ -306,8 +359,14 @@ describe('the hot-path statements on real PostgreSQL', () => {
       tls: null,
       tlsPolicy: null,
     });
-    const step = { messageId: msg.id, queueId: msg.queueId, attempt: 1, results: msg.recipients.map(fail) };
-    expect((await recordResults(pool, new Date(), [step])).size).toBe(2);
+    const step = {
+      messageId: msg.id,
+      queueId: msg.queueId,
+      attempt: 1,
+      recipientTotal: 2,
+      results: msg.recipients.map(fail),
+    };
+    expect((await recordResults(pool, new Date(), [step])).updated.size).toBe(2);
     const rows = await db.suppression.findMany({
       where: { address: { in: ['gone@s.example', 'kept@s.example'] } },
       orderBy: { address: 'asc' },
@@ -327,6 +386,7 @@ describe('the hot-path statements on real PostgreSQL', () => {
       messageId: msg.id,
       queueId: msg.queueId,
       attempt: 1,
+      recipientTotal: 1,
       results: [
         {
           recipient: msg.recipients[0],
@@ -349,7 +409,7 @@ describe('the hot-path statements on real PostgreSQL', () => {
       queueId: msg.queueId,
       expiresAt: null,
     });
-    expect(await recordResults(pool, new Date(), [step])).toEqual(new Set());
+    expect((await recordResults(pool, new Date(), [step])).updated).toEqual(new Set());
   });
 
   it('reads the suppressHardBounces setting with a batch: false unless set to true', async () => {

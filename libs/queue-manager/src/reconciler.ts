@@ -106,19 +106,29 @@ export class Reconciler {
     const queue = ctx.producer.queue(QueueName.Accepted);
     const batch = ctx.reconcileBatch;
     let lostBefore: number | undefined;
+    let after: { receivedAt: Date; id: string } | undefined;
     let n = 0;
-    for (let skip = 0; n < batch; skip += batch) {
+    while (n < batch) {
+      // Keyset paging: messages routed while this run pages must not shift the next page past one.
       const unrouted = await ctx.db.message.findMany({
         where: {
           state: MessageState.received,
           receivedAt: { lte: new Date(ctx.now().getTime() - ctx.receivedGraceMs) },
+          ...(after
+            ? {
+                OR: [
+                  { receivedAt: { gt: after.receivedAt } },
+                  { receivedAt: after.receivedAt, id: { gt: after.id } },
+                ],
+              }
+            : {}),
         },
         select: { id: true, queueId: true, receivedAt: true },
         orderBy: [{ receivedAt: 'asc' }, { id: 'asc' }],
         take: batch,
-        skip,
       });
       if (unrouted.length === 0) break;
+      after = unrouted[unrouted.length - 1];
       // A message received after this may still be in a pending job (several messages per job).
       lostBefore ??= (await pendingSince(queue)) - ctx.receivedGraceMs;
       if (lostBefore === -Infinity) {
@@ -167,18 +177,28 @@ export class Reconciler {
     const size = ctx.reconcileBatch * 5;
     let covered: Set<string> | undefined;
     let n = 0;
+    let after: { nextAttemptAt: Date | null; id: string } | undefined;
     for (let page = 0; page < DUE_PAGES && n === 0; page++) {
+      // Keyset paging, as in requeueReceived: a recipient delivered meanwhile shifts no page.
       const due = await ctx.db.recipient.findMany({
         where: {
           status: { in: [...WAITING] },
           nextAttemptAt: { lte: ctx.now() },
           message: { state: MessageState.queued },
+          ...(after?.nextAttemptAt
+            ? {
+                OR: [
+                  { nextAttemptAt: { gt: after.nextAttemptAt } },
+                  { nextAttemptAt: after.nextAttemptAt, id: { gt: after.id } },
+                ],
+              }
+            : {}),
         },
         orderBy: [{ nextAttemptAt: 'asc' }, { id: 'asc' }],
         take: size,
-        skip: page * size,
       });
       if (due.length === 0) break;
+      after = due[due.length - 1];
       covered ??= await this.coveredRecipients();
       const known = covered;
       n += await this.dispatchDue(due.filter((r) => !known.has(r.id)));

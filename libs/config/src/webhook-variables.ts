@@ -25,6 +25,11 @@ export const webhookVariables = {
     integer(1, 1000),
     both('10'),
   ),
+  WEBHOOK_BATCH_MAX: variable(
+    'Most events in one POST to an endpoint created with `batch: true` (its body `{"events": [...]}`, signed as a whole); more due at once go in further POSTs.',
+    integer(1, 1000),
+    both('100'),
+  ),
   WEBHOOK_CONNECT_TIMEOUT_MS: variable(
     'Longest wait for the connection to a webhook endpoint (TCP and TLS, ms).',
     integer(100, 60_000),

@@ -111,11 +111,14 @@ export const PolicyJob = z
   })
   .strict();
 
-/** Deliveries (rows of `webhook_deliveries`) of one endpoint, sent in order by one job. */
+/**
+ * Deliveries (rows of `webhook_deliveries`) of one endpoint, sent in order by one job: up to
+ * WEBHOOK_BATCH_MAX (1000 at most) for an endpoint that takes batches.
+ */
 export const WebhookJob = z
   .object({
     endpointId: id,
-    deliveryIds: z.array(id).min(1).max(100),
+    deliveryIds: z.array(id).min(1).max(1000),
   })
   .strict();
 

@@ -1,17 +1,24 @@
 import type pg from 'pg';
 import type { Logger } from '@mta/observability';
-import { QueueName, type JobProducer } from '@mta/queue';
-import { claimDue, pruneDone } from './store';
+import { QueueName, type JobData, type JobProducer } from '@mta/queue';
+import type { WebhookClaims } from './claims';
+import { SCAN_START, dueAfter, pruneDone, type DueCursor, type DueDelivery } from './store';
 
 export interface DispatcherOptions {
-  /** Deliveries claimed per query: the most held in memory at once. */
+  /** Deliveries read per query: the most held in memory at once. */
   pageSize: number;
-  /** Deliveries per job (one endpoint's, sent in order by one worker). */
+  /** Deliveries per job of an endpoint that takes one event per POST (sent in order by one worker). */
   perJob: number;
-  /** How long claimed deliveries stay claimed (then due again if their job never ran). */
+  /** Deliveries per job of an endpoint that takes batches: WEBHOOK_BATCH_MAX, one POST. */
+  batchMax: number;
+  /** How long a claim holds (then the delivery is queued again if its job never ended). */
   leaseMs: number;
   /** Pause between two looks at the outbox when nothing was due. */
   intervalMs: number;
+  /** Each look starts this far before where the last one ended: rows committed late are seen. */
+  lagMs: number;
+  /** Every so often a look starts from the first due delivery (claims skip the queued ones). */
+  rescanMs: number;
   /** Jobs waiting in the `webhooks` queue above which nothing more is queued (memory bound). */
   maxWaiting: number;
 }
@@ -20,17 +27,21 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
  * Moves due deliveries from the outbox (webhook_deliveries, filled by the trigger on events)
- * into `webhooks` jobs, a page at a time, grouped by endpoint. Redis holds at most
- * `maxWaiting` jobs of it; the rest waits in PostgreSQL.
+ * into `webhooks` jobs, a page at a time, grouped by endpoint: one SELECT, one Redis call to
+ * claim the page, one addBulk. It writes nothing to PostgreSQL: the claims live in Redis
+ * (claims.ts), and the scan goes on from where it ended rather than re-reading what is queued.
+ * Redis holds at most `maxWaiting` jobs of it; the rest waits in PostgreSQL.
  */
 export class WebhookDispatcher {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
   private lastPrune = 0;
+  private cursor: DueCursor = SCAN_START;
+  private lastRescan = 0;
 
   constructor(
-    private readonly deps: { pool: pg.Pool; producer: JobProducer; logger: Logger },
+    private readonly deps: { pool: pg.Pool; producer: JobProducer; claims: WebhookClaims; logger: Logger },
     private readonly options: DispatcherOptions,
   ) {}
 
@@ -54,14 +65,38 @@ export class WebhookDispatcher {
     }, ms);
   }
 
+  /** Where this look starts: a little before the last one ended, or from the start now and then. */
+  private startingPoint(): DueCursor {
+    if (this.cursor === SCAN_START || Date.now() - this.lastRescan >= this.options.rescanMs) {
+      this.lastRescan = Date.now();
+      return SCAN_START;
+    }
+    return { at: new Date(this.cursor.at.getTime() - this.options.lagMs), id: SCAN_START.id };
+  }
+
   /** Queues everything due (page by page, while the queue has room). */
   async tick(): Promise<void> {
-    const { pool, producer } = this.deps;
+    const { pool, producer, claims } = this.deps;
     const queue = producer.queue(QueueName.Webhooks);
+    let cursor = this.startingPoint();
     for (;;) {
       if (this.stopped || (await queue.getWaitingCount()) >= this.options.maxWaiting) break;
-      const rows = await claimDue(pool, this.options.pageSize, this.options.leaseMs);
-      await producer.enqueueMany(QueueName.Webhooks, this.jobsOf(rows));
+      const rows = await dueAfter(pool, cursor, this.options.pageSize);
+      const last = rows.at(-1);
+      if (!last) break;
+      const claimed = await claims.claim(
+        rows.map((r) => r.id),
+        this.options.leaseMs,
+      );
+      const jobs = this.jobsOf(rows.filter((r) => claimed.has(r.id)));
+      try {
+        await producer.enqueueMany(QueueName.Webhooks, jobs);
+      } catch (error) {
+        await claims.release([...claimed]);
+        throw error;
+      }
+      cursor = { at: last.next_attempt_at, id: last.id };
+      this.cursor = cursor;
       if (rows.length < this.options.pageSize) break;
     }
     if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
@@ -70,17 +105,19 @@ export class WebhookDispatcher {
     }
   }
 
-  private jobsOf(rows: { id: string; endpoint_id: string }[]) {
-    const byEndpoint = new Map<string, string[]>();
+  /** One endpoint's deliveries per job, in order: `batchMax` of them if it takes batches, else `perJob`. */
+  private jobsOf(rows: readonly DueDelivery[]): JobData<QueueName.Webhooks>[] {
+    const byEndpoint = new Map<string, { batch: boolean; ids: string[] }>();
     for (const row of rows) {
-      const ids = byEndpoint.get(row.endpoint_id) ?? [];
-      ids.push(row.id);
-      byEndpoint.set(row.endpoint_id, ids);
+      const group = byEndpoint.get(row.endpoint_id) ?? { batch: row.batch, ids: [] };
+      group.ids.push(row.id);
+      byEndpoint.set(row.endpoint_id, group);
     }
-    const jobs: { endpointId: string; deliveryIds: string[] }[] = [];
-    for (const [endpointId, ids] of byEndpoint) {
-      for (let i = 0; i < ids.length; i += this.options.perJob)
-        jobs.push({ endpointId, deliveryIds: ids.slice(i, i + this.options.perJob) });
+    const jobs: JobData<QueueName.Webhooks>[] = [];
+    for (const [endpointId, { batch, ids }] of byEndpoint) {
+      const size = batch ? this.options.batchMax : this.options.perJob;
+      for (let i = 0; i < ids.length; i += size)
+        jobs.push({ endpointId, deliveryIds: ids.slice(i, i + size) });
     }
     return jobs;
   }

@@ -4,8 +4,9 @@
  * API documents them in /api/openapi.json, and mtactl may import them.
  *
  * Body: `{ "id", "type", "timestamp", "data" }`, one event per POST (the Standard Webhooks
- * layout). `id` is the event's id, the same for every endpoint and every retry: receivers
- * deduplicate on it (delivery is at least once) or on the `webhook-id` header (per endpoint).
+ * layout); to an endpoint created with `batch: true`, `{ "events": [...] }` of such events
+ * (WebhookBatch), signed over the whole body. `id` is the event's id, the same for every
+ * endpoint and every retry: receivers deduplicate on it (delivery is at least once).
  */
 import { z } from 'zod';
 import { EventType } from '@mta/queue-state/vocabulary';
@@ -88,3 +89,18 @@ export const WebhookEvent = z.discriminatedUnion(
   ],
 );
 export type WebhookEvent = z.output<typeof WebhookEvent>;
+
+/** The body of a POST to an endpoint that takes batches: its due events, oldest first. */
+export const WebhookBatch = z
+  .object({
+    events: z
+      .array(WebhookEvent)
+      .min(1)
+      .describe(
+        '1 to WEBHOOK_BATCH_MAX events; each keeps its `id`: deduplicate on it, not on `webhook-id`.',
+      ),
+  })
+  .describe(
+    'The body of a webhook POST to an endpoint created with `batch: true`, signed (Standard Webhooks) over the whole body. Sent again whole if the answer is not 2xx.',
+  );
+export type WebhookBatch = z.output<typeof WebhookBatch>;

@@ -19,23 +19,37 @@ export function retryDelay(policy: RetryPolicy, failures: number): number {
   return Math.min(policy.firstMs * 2 ** Math.min(failures - 1, 30), RETRY_MAX_MS);
 }
 
+/** A position in the due scan: the (next_attempt_at, id) of the last delivery read. */
+export interface DueCursor {
+  at: Date;
+  id: string;
+}
+
+/** Before every delivery: where a scan from the start begins. */
+export const SCAN_START: DueCursor = { at: new Date(0), id: '00000000-0000-0000-0000-000000000000' };
+
+export interface DueDelivery {
+  id: string;
+  endpoint_id: string;
+  next_attempt_at: Date;
+  /** Its endpoint takes several events per POST. */
+  batch: boolean;
+}
+
 /**
- * Claims up to `limit` due deliveries of enabled endpoints, oldest due first, by moving their
- * due time a lease ahead: a job lost with Redis, or a crashed worker, leaves them due again
- * after the lease. SKIP LOCKED: replicas claim different rows.
+ * Up to `limit` due deliveries of enabled endpoints after `cursor`, in (next_attempt_at, id)
+ * order. A read only: the claim on them is held in Redis (claims.ts), so queuing a delivery
+ * writes nothing to PostgreSQL.
  */
-export async function claimDue(pool: pg.Pool, limit: number, leaseMs: number) {
-  const { rows } = await pool.query<{ id: string; endpoint_id: string }>(
-    `WITH due AS (
-       SELECT d.id FROM webhook_deliveries d
-         JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-        ORDER BY d.next_attempt_at LIMIT $1
-        FOR UPDATE OF d SKIP LOCKED)
-     UPDATE webhook_deliveries d SET next_attempt_at = now() + $2 * interval '1 millisecond'
-       FROM due WHERE d.id = due.id
-     RETURNING d.id, d.endpoint_id, d.created_at`,
-    [limit, leaseMs],
+export async function dueAfter(pool: pg.Pool, cursor: DueCursor, limit: number): Promise<DueDelivery[]> {
+  const { rows } = await pool.query<DueDelivery>(
+    `SELECT d.id, d.endpoint_id, d.next_attempt_at, w.batch
+       FROM webhook_deliveries d
+       JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+        AND d.next_attempt_at >= $1 AND (d.next_attempt_at, d.id) > ($1, $2::uuid)
+      ORDER BY d.next_attempt_at, d.id LIMIT $3`,
+    [cursor.at, cursor.id, limit],
   );
   return rows;
 }
@@ -46,7 +60,11 @@ export interface AttemptResult {
   error: string | null;
 }
 
-/** Records 2xx answers of one endpoint in one statement: the attempts, the deliveries done, the endpoint no longer failing. */
+/**
+ * Records 2xx answers of one endpoint in one statement: each delivery done, its successful
+ * attempt kept in the row itself (last_status, last_latency_ms, delivered_at; the API lists it
+ * after the failed attempts), and the endpoint no longer failing (written only if it was).
+ */
 export async function recordSuccesses(
   pool: pg.Pool,
   endpointId: string,
@@ -55,10 +73,9 @@ export async function recordSuccesses(
   if (done.length === 0) return;
   await pool.query(
     `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[]) AS x(id, status, latency)),
-          a AS (INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms) SELECT id, status, latency FROM x),
           e AS (UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $4 AND failing_since IS NOT NULL)
      UPDATE webhook_deliveries d SET status = 'delivered', attempts = d.attempts + 1, delivered_at = now(),
-            last_status = x.status, last_error = NULL
+            last_status = x.status, last_latency_ms = x.latency, last_error = NULL
        FROM x WHERE d.id = x.id`,
     [
       done.map((d) => d.deliveryId),
@@ -69,38 +86,57 @@ export async function recordSuccesses(
   );
 }
 
+export interface FailedDelivery {
+  id: string;
+  attempts: number;
+  created_at: Date;
+}
+
 /**
- * Records a failed attempt (network error, timeout or non-2xx): the delivery is due again after
- * the backoff, or failed when that would be past its retry window. Says whether the endpoint
- * has now failed for a whole window: failing (no 2xx) for longer than the window, or this
- * delivery given up with no 2xx from the endpoint since its first attempt.
+ * Records one failed attempt (network error, timeout or non-2xx) of one POST, which carried
+ * one delivery or a batch: each gets an attempt row, and all are due again together after the
+ * backoff of the most tried one (a batch is retried as a whole), or failed when that would be
+ * past their own retry window. Says whether the endpoint has now failed for a whole window:
+ * failing (no 2xx) for longer than the window, or a delivery given up with no 2xx from the
+ * endpoint since its first attempt.
  */
-export async function recordFailure(
+export async function recordFailures(
   pool: pg.Pool,
-  delivery: { id: string; attempts: number; created_at: Date },
+  deliveries: readonly FailedDelivery[],
   endpointId: string,
   attempt: AttemptResult,
   policy: RetryPolicy,
-): Promise<{ failingSince: Date; failedWindow: boolean }> {
-  const delay = retryDelay(policy, delivery.attempts + 1);
-  const giveUp = Date.now() + delay > delivery.created_at.getTime() + policy.windowMs;
+): Promise<{ failingSince: Date; failedWindow: boolean; delayMs: number }> {
+  const delayMs = retryDelay(policy, Math.max(...deliveries.map((d) => d.attempts)) + 1);
+  const giveUp = deliveries.map((d) => Date.now() + delayMs > d.created_at.getTime() + policy.windowMs);
   const { rows } = await pool.query<{ failing_since: Date; first_attempt: Date | null }>(
-    `WITH first AS (SELECT min(at) AS at FROM webhook_attempts WHERE delivery_id = $1),
-          a AS (INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms, error) VALUES ($1, $2, $3, $4)),
-          d AS (UPDATE webhook_deliveries
-                   SET attempts = attempts + 1, last_status = $2, last_error = $4,
-                       status = CASE WHEN $5 THEN 'failed' ELSE status END,
+    `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::bool[]) AS x(id, give_up)),
+          first AS (SELECT max(coalesce((SELECT min(at) FROM webhook_attempts a WHERE a.delivery_id = x.id), now())) AS at
+                      FROM x WHERE give_up),
+          a AS (INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms, error) SELECT id, $3, $4, $5 FROM x),
+          d AS (UPDATE webhook_deliveries d
+                   SET attempts = d.attempts + 1, last_status = $3, last_error = $5, last_latency_ms = $4,
+                       status = CASE WHEN x.give_up THEN 'failed' ELSE d.status END,
                        next_attempt_at = now() + $6 * interval '1 millisecond'
-                 WHERE id = $1)
+                  FROM x WHERE d.id = x.id)
      UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $7
      RETURNING failing_since, (SELECT at FROM first) AS first_attempt`,
-    [delivery.id, attempt.statusCode, attempt.latencyMs, attempt.error, giveUp, delay, endpointId],
+    [
+      deliveries.map((d) => d.id),
+      giveUp,
+      attempt.statusCode,
+      attempt.latencyMs,
+      attempt.error,
+      delayMs,
+      endpointId,
+    ],
   );
   const failingSince = rows[0]?.failing_since ?? new Date();
-  const firstAttempt = rows[0]?.first_attempt ?? new Date();
+  const firstAttempt = rows[0]?.first_attempt ?? null;
   const failedWindow =
-    Date.now() - failingSince.getTime() >= policy.windowMs || (giveUp && failingSince <= firstAttempt);
-  return { failingSince, failedWindow };
+    Date.now() - failingSince.getTime() >= policy.windowMs ||
+    (firstAttempt !== null && failingSince <= firstAttempt);
+  return { failingSince, failedWindow, delayMs };
 }
 
 /** Deliveries not tried in this job (the endpoint just failed) wait as long as the failed one. */

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '@mta/config';
 import type { Logger } from '@mta/observability';
 import { QueueName, createJobWorker, redisErrorLog, settlesWithin, type JobProducer } from '@mta/queue';
+import { WebhookClaims } from './claims';
 import { WebhookDispatcher, type DispatcherOptions } from './dispatcher';
 import type { PostOptions } from './http-post';
 import { parseSecretKey } from './secret-box';
@@ -13,7 +14,7 @@ import type { RetryPolicy } from './store';
 export interface WebhooksWorkerDeps {
   pool: pg.Pool;
   producer: JobProducer;
-  /** A connection of its own for the BullMQ worker (blocking commands). */
+  /** A connection of its own for the BullMQ worker (which blocks on a duplicate) and the claims. */
   workerConnection: Redis;
   prefix: string;
   logger: Logger;
@@ -31,15 +32,19 @@ export function webhookSettings(config: AppConfig) {
     windowMs: config.WEBHOOK_RETRY_WINDOW_MS,
   };
   const perJob = 20;
+  const batchMax = config.WEBHOOK_BATCH_MAX;
   const dispatch: DispatcherOptions = {
     pageSize: 500,
     perJob,
-    // A job may take a connect + response timeout per delivery before it is done.
+    batchMax,
+    // A job may take a connect + response timeout per POST before it is done.
     leaseMs: Math.max(300_000, perJob * (post.connectTimeoutMs + post.responseTimeoutMs) * 2),
     intervalMs: 250,
+    lagMs: 2000,
+    rescanMs: 30_000,
     maxWaiting: 1000,
   };
-  return { post, retry, dispatch, concurrency: config.WEBHOOK_CONCURRENCY };
+  return { post, retry, batchMax, dispatch, concurrency: config.WEBHOOK_CONCURRENCY };
 }
 
 /**
@@ -61,7 +66,8 @@ export class WebhooksWorker {
     const key = parseSecretKey(config.WEBHOOK_SECRET_KEY ?? '');
     if (typeof key === 'string') throw new Error(`WEBHOOK_SECRET_KEY: ${key}`);
     const settings = webhookSettings(config);
-    const sender = new WebhookSender({ pool: deps.pool, logger: deps.logger, key }, settings);
+    const claims = new WebhookClaims(deps.workerConnection, deps.prefix);
+    const sender = new WebhookSender({ pool: deps.pool, logger: deps.logger, key, claims }, settings);
     this.worker = createJobWorker(QueueName.Webhooks, (data) => sender.send(data), {
       connection: deps.workerConnection,
       prefix: deps.prefix,
@@ -71,7 +77,7 @@ export class WebhooksWorker {
     this.worker.on('failed', (job, error) =>
       deps.logger.error({ jobId: job?.id, err: error.message }, 'webhooks job failed'),
     );
-    this.dispatcher = new WebhookDispatcher(deps, settings.dispatch);
+    this.dispatcher = new WebhookDispatcher({ ...deps, claims }, settings.dispatch);
     this.dispatcher.start();
   }
 

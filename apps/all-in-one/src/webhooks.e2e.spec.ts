@@ -74,6 +74,7 @@ describe.skipIf(!havePeers)('webhooks (all-in-one)', () => {
       '/flaky': [500, 200],
       '/dead': 'never',
       '/tamper': 200,
+      '/batch': 200,
     });
     const httpPort = await freePort();
     mxPort = await freePort();
@@ -238,4 +239,42 @@ describe.skipIf(!havePeers)('webhooks (all-in-one)', () => {
     );
     expect(await pythonWebhookVerify(hook.secret, replayed)).toBe('valid');
   }, 90_000);
+
+  it('sends an endpoint with `batch: true` its events as {"events": [...]}, each POST signed (checked by Python)', async () => {
+    const created = await call('POST', '/webhooks', {
+      url: receiver.url('/batch'),
+      eventTypes: ['accepted', 'routed', 'delivered'],
+      batch: true,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.batch).toBe(true);
+    const queueId = await sendMail('batch me');
+    const eventsOf = (body: string) =>
+      (JSON.parse(body) as { events: { id: string; type: string; data: { queueId: string } }[] }).events;
+    const requests = await until('the three events of the mail', () => {
+      const got = receiver.received('/batch');
+      const types = got.flatMap((r) =>
+        eventsOf(r.body)
+          .filter((e) => e.data.queueId === queueId)
+          .map((e) => e.type),
+      );
+      return ['accepted', 'routed', 'delivered'].every((t) => types.includes(t)) ? got : undefined;
+    });
+    for (const request of requests) {
+      expect(await pythonWebhookVerify(created.body.secret, request)).toBe('valid');
+      expect(eventsOf(request.body).length).toBeGreaterThanOrEqual(1);
+    }
+    const ids = requests.flatMap((r) => eventsOf(r.body).map((e) => e.id));
+    expect(new Set(ids).size).toBe(3);
+    const page = await until('the deliveries delivered', async () => {
+      const { body } = await call('GET', `/webhooks/${created.body.id}/deliveries`);
+      return body.items.length === 3 && body.items.every((d: { status: string }) => d.status === 'delivered')
+        ? body.items
+        : undefined;
+    });
+    for (const delivery of page)
+      expect(delivery.attemptLog).toEqual([
+        { at: expect.any(String), statusCode: 200, latencyMs: expect.any(Number), error: null },
+      ]);
+  });
 });

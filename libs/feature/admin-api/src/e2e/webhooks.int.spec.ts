@@ -103,6 +103,48 @@ describe('/api/v1/webhooks', () => {
     expect(await api.db.webhookDelivery.count({ where: { endpointId: id } })).toBe(0);
   });
 
+  it('takes batches on request (`batch`, false unless asked), and changes it by PATCH', async () => {
+    const plain = await api.request('POST', '/api/v1/webhooks', { body: hook('https://f.example.com/') });
+    expect(plain.body.batch).toBe(false);
+    const batched = await api.request('POST', '/api/v1/webhooks', {
+      body: hook('https://g.example.com/', { batch: true }),
+    });
+    expect(batched.status).toBe(201);
+    expect(batched.body.batch).toBe(true);
+    const off = await api.request('PATCH', `/api/v1/webhooks/${batched.body.id}`, { body: { batch: false } });
+    expect(off.body.batch).toBe(false);
+    expect((await api.request('GET', `/api/v1/webhooks/${batched.body.id}`)).body.batch).toBe(false);
+    const bad = await api.request('POST', '/api/v1/webhooks', {
+      body: hook('https://g.example.com/', { batch: 'yes' }),
+    });
+    expect(badFields(bad)).toEqual(['batch']);
+  });
+
+  it('lists the successful attempt (kept in the delivery row) after the failed ones, and keeps it on replay', async () => {
+    const { id } = (await api.request('POST', '/api/v1/webhooks', { body: hook('https://h.example.com/') }))
+      .body;
+    const delivery = (await api.request('POST', `/api/v1/webhooks/${id}/test`)).body;
+    const failedAt = new Date(Date.now() - 60_000);
+    const deliveredAt = new Date(Date.now() - 30_000);
+    // As the sender records them: a 503, then a 200 written into the row alone.
+    await api.db.webhookAttempt.create({
+      data: { deliveryId: delivery.id, at: failedAt, statusCode: 503, latencyMs: 12, error: 'HTTP 503' },
+    });
+    await api.db.webhookDelivery.update({
+      where: { id: delivery.id },
+      data: { status: 'delivered', attempts: 2, lastStatus: 200, lastLatencyMs: 7, deliveredAt },
+    });
+    const log = [
+      { at: failedAt.toISOString(), statusCode: 503, latencyMs: 12, error: 'HTTP 503' },
+      { at: deliveredAt.toISOString(), statusCode: 200, latencyMs: 7, error: null },
+    ];
+    const listed = await api.request('GET', `/api/v1/webhooks/${id}/deliveries`);
+    expect(listed.body.items[0]).toMatchObject({ status: 'delivered', attempts: 2, attemptLog: log });
+    const replayed = await api.request('POST', `/api/v1/webhooks/${id}/deliveries/${delivery.id}/replay`);
+    expect(replayed.status).toBe(202);
+    expect(replayed.body).toMatchObject({ status: 'pending', deliveredAt: null, attemptLog: log });
+  });
+
   it('writes a delivery per matching endpoint in the same transaction as the event (the outbox trigger)', async () => {
     const all = (
       await api.request('POST', '/api/v1/webhooks', {

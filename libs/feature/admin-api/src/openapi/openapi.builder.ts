@@ -2,7 +2,7 @@ import { Injectable, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { z } from 'zod';
-import { WEBHOOK_EVENT_SCHEMAS } from '@mta/webhooks/schemas';
+import { WEBHOOK_EVENT_SCHEMAS, WebhookBatch } from '@mta/webhooks/schemas';
 import { API_DOC, API_TAG, type RouteDoc } from './api-doc';
 
 type Json = Record<string, unknown>;
@@ -120,6 +120,8 @@ export class OpenApiBuilder {
               schemaOf(schema, 'output'),
             ]),
           ),
+          // What an endpoint created with `batch: true` is POSTed instead: several events at once.
+          WebhookBatch: schemaOf(WebhookBatch, 'output'),
         },
       },
     };

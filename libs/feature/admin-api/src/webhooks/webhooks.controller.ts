@@ -32,6 +32,8 @@ const ID = { id: 'Webhook endpoint id' };
   'webhooks',
   'Endpoints that events are POSTed to, one event per request, signed with the Standard Webhooks scheme ' +
     '(headers `webhook-id`, `webhook-timestamp`, `webhook-signature`); the bodies are the `WebhookEvent_<type>` schemas. ' +
+    'An endpoint created with `batch: true` is sent the events due together in one request instead, ' +
+    '`{"events": [...]}` (the `WebhookBatch` schema, up to WEBHOOK_BATCH_MAX events), signed over the whole body. ' +
     'Retried with exponential backoff for WEBHOOK_RETRY_WINDOW_MS (24 h); 503 while WEBHOOK_SECRET_KEY is unset.',
 )
 @UseGuards(BearerAuthGuard)

@@ -25,6 +25,12 @@ export const CreateWebhook = z.strictObject({
   domain: Domain.optional(),
   sender: Sender.optional(),
   enabled: z.boolean().default(true),
+  batch: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Send the events due together in one POST, `{"events": [...]}` (the `WebhookBatch` schema, up to WEBHOOK_BATCH_MAX), rather than one event per POST.',
+    ),
 });
 export type CreateWebhook = z.output<typeof CreateWebhook>;
 
@@ -34,6 +40,7 @@ export const UpdateWebhook = z.strictObject({
   description: z.string().trim().max(500).nullable().optional(),
   domain: Domain.nullable().optional(),
   sender: Sender.nullable().optional(),
+  batch: z.boolean().optional().describe('Several events per POST (`{"events": [...]}`) or one.'),
   enabled: z
     .boolean()
     .optional()
@@ -48,6 +55,7 @@ export const WebhookView = z.object({
   eventTypes: z.array(WebhookEventTypeSchema),
   domain: z.string().nullable(),
   sender: z.string().nullable(),
+  batch: z.boolean().describe('Several events per POST, as `{"events": [...]}` (WebhookBatch).'),
   enabled: z.boolean(),
   disabledReason: z
     .string()
@@ -85,7 +93,7 @@ export const WebhookDeliveryView = z.object({
   lastError: z.string().nullable(),
   deliveredAt: Timestamp.nullable(),
   createdAt: Timestamp,
-  attemptLog: z.array(WebhookAttemptView),
+  attemptLog: z.array(WebhookAttemptView).describe('Every attempt, oldest first; the successful one last.'),
 });
 
 export const ListDeliveriesQuery = z.object({

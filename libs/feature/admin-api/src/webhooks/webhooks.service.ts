@@ -17,6 +17,7 @@ function view(row: WebhookEndpoint) {
     eventTypes: row.eventTypes,
     domain: row.domain,
     sender: row.sender,
+    batch: row.batch,
     enabled: row.enabled,
     disabledReason: row.disabledReason,
     disabledAt: row.disabledAt,
@@ -35,6 +36,7 @@ const DELIVERY_SELECT = {
   nextAttemptAt: true,
   lastStatus: true,
   lastError: true,
+  lastLatencyMs: true,
   deliveredAt: true,
   createdAt: true,
   attemptsLog: {
@@ -43,9 +45,23 @@ const DELIVERY_SELECT = {
   },
 } as const satisfies Prisma.WebhookDeliverySelect;
 
-function deliveryView(row: Prisma.WebhookDeliveryGetPayload<{ select: typeof DELIVERY_SELECT }>) {
-  const { attemptsLog, nextAttemptAt, ...rest } = row;
-  return { ...rest, nextAttemptAt: row.status === 'pending' ? nextAttemptAt : null, attemptLog: attemptsLog };
+type DeliveryRow = Prisma.WebhookDeliveryGetPayload<{ select: typeof DELIVERY_SELECT }>;
+
+/** The successful attempt of a delivered delivery: kept in its row, not in `webhook_attempts`. */
+function successOf(row: Pick<DeliveryRow, 'deliveredAt' | 'lastStatus' | 'lastLatencyMs'>) {
+  return row.deliveredAt
+    ? { at: row.deliveredAt, statusCode: row.lastStatus, latencyMs: row.lastLatencyMs ?? 0, error: null }
+    : undefined;
+}
+
+function deliveryView(row: DeliveryRow) {
+  const { attemptsLog, nextAttemptAt, lastLatencyMs: _latency, ...rest } = row;
+  const success = row.status === 'delivered' ? successOf(row) : undefined;
+  return {
+    ...rest,
+    nextAttemptAt: row.status === 'pending' ? nextAttemptAt : null,
+    attemptLog: success ? [...attemptsLog, success] : attemptsLog,
+  };
 }
 
 /** Webhook endpoints and their deliveries (libs/webhooks sends them). */
@@ -91,6 +107,7 @@ export class WebhooksService {
         domain: body.domain ?? null,
         sender: body.sender ?? null,
         enabled: body.enabled,
+        batch: body.batch,
         disabledReason: body.enabled ? null : 'created disabled',
         disabledAt: body.enabled ? null : new Date(),
         secretEnc: encryptSecret(key, secret),
@@ -132,6 +149,7 @@ export class WebhooksService {
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.domain !== undefined ? { domain: body.domain } : {}),
         ...(body.sender !== undefined ? { sender: body.sender } : {}),
+        ...(body.batch !== undefined ? { batch: body.batch } : {}),
         ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null } : {}),
         ...(disabling
           ? { enabled: false, disabledReason: 'disabled through the API', disabledAt: new Date() }
@@ -195,11 +213,16 @@ export class WebhooksService {
       where: { id: deliveryId, endpointId: id },
     });
     if (!found) throw notFound(`delivery ${deliveryId} of webhook ${id}`);
-    const row = await this.db.client.webhookDelivery.update({
-      where: { id: deliveryId },
-      data: { status: 'pending', nextAttemptAt: new Date(), createdAt: new Date(), deliveredAt: null },
-      select: DELIVERY_SELECT,
-    });
+    // A delivered one's success leaves its row now: kept in the attempt log, as failures are.
+    const success = found.status === 'delivered' ? successOf(found) : undefined;
+    const [, row] = await this.db.client.$transaction([
+      this.db.client.webhookAttempt.createMany({ data: success ? [{ deliveryId, ...success }] : [] }),
+      this.db.client.webhookDelivery.update({
+        where: { id: deliveryId },
+        data: { status: 'pending', nextAttemptAt: new Date(), createdAt: new Date(), deliveredAt: null },
+        select: DELIVERY_SELECT,
+      }),
+    ]);
     return deliveryView(row);
   }
 }

@@ -197,4 +197,36 @@ describe('WebhooksWorker', () => {
     );
     expect(writes.rows).toEqual([{ tbl: 'webhook_deliveries', op: 'UPDATE', n: 3 }]);
   });
+
+  it('sends a delivery committed after the dispatcher has read past its due time', async () => {
+    const hook = await endpoint('/single', false);
+    const late = await pool.connect();
+    try {
+      await late.query('BEGIN');
+      // Due at the transaction's start (the trigger's rows are due at their event's time)...
+      const { rows } = await late.query<{ id: string }>(
+        `INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
+         VALUES ($1::uuid, 'test', jsonb_build_object('id', gen_random_uuid(), 'type', 'test',
+                 'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                 'data', jsonb_build_object('message', 'late', 'endpointId', $1::text)))
+         RETURNING id`,
+        [hook.id],
+      );
+      // ...while one due later is committed, read and sent first.
+      const [early] = await due(hook.id, 1);
+      await until('the later delivery sent', () =>
+        receiver.received('/single').find((r) => r.body.includes(early ?? '-')),
+      );
+      await late.query('COMMIT');
+      const lateId = rows[0]?.id ?? '';
+      await until(
+        'the late delivery sent',
+        () => receiver.received('/single').find((r) => r.headers['webhook-id'] === lateId),
+        // At once when it was committed within WebhookDispatcher's lag, else at its next rescan.
+        60_000,
+      );
+    } finally {
+      late.release();
+    }
+  }, 90_000);
 });

@@ -89,7 +89,9 @@ const NODE_ARGS = argWords('--node-args');
 const LOG_DIR = argValue('--service-log-dir', null);
 const execArgv = nodeFlags(PROFILE_DIR, NODE_ARGS);
 /** Issue 22: each row of ours again with a webhook endpoint (every event type) at a loopback receiver. */
-const WEBHOOK = hasFlag('--webhook');
+/** The same, the endpoint created with `batch: true` (several events per POST, up to WEBHOOK_BATCH_MAX). */
+const WEBHOOK_BATCH = hasFlag('--webhook-batch');
+const WEBHOOK = hasFlag('--webhook') || WEBHOOK_BATCH;
 /** The receiver of the --webhook rows (started in main). */
 let receiver;
 
@@ -156,7 +158,7 @@ async function startOurs(runId, workers, sink, dns, tmp, webhook = false) {
   await copyDatabase(TEMPLATE_DB, db);
   const common = { ...commonEnv(sink, dns, tmp), DATABASE_URL: databaseUrl(db), REDIS_URL, REDIS_PREFIX: prefix };
   if (webhook) {
-    await addWebhookEndpoint(db, receiver.url);
+    await addWebhookEndpoint(db, receiver.url, WEBHOOK_BATCH);
     Object.assign(common, { WEBHOOK_SECRET_KEY: WEBHOOK_KEY.toString('base64'), WEBHOOK_ALLOW_PRIVATE: 'true' });
   }
   const mxPort = await freePort();
@@ -569,7 +571,7 @@ async function main() {
         kind: 'ours',
         workers: w,
         webhook,
-        label: `ours, ${w} delivery worker${w > 1 ? 's' : ''}${webhook ? ', webhooks on' : ''}`,
+        label: `ours, ${w} delivery worker${w > 1 ? 's' : ''}${webhook ? `, webhooks on${WEBHOOK_BATCH ? ' (batches)' : ''}` : ''}`,
       })),
     ),
     ...ALL_IN_ONE.map((mode) => ({
@@ -584,9 +586,12 @@ async function main() {
   for (let i = 0; i < RUNS; i++)
     for (const row of rows) {
       log(`${row.label}, run ${i + 1}: ${MESSAGES} messages...`);
-      const posted = receiver?.count() ?? 0;
+      const [posted, postedEvents] = [receiver?.count() ?? 0, receiver?.events() ?? 0];
       const r = await measuredRun(row, `${row.kind}${row.mode ?? ''}${row.workers}${row.webhook ? 'w' : ''}_${i}`, dns);
-      if (row.webhook) log(`  webhooks received during the run and its shutdown: ${receiver.count() - posted}`);
+      if (row.webhook)
+        log(
+          `  webhooks received during the run and its shutdown: ${receiver.events() - postedEvents} events in ${receiver.count() - posted} POSTs`,
+        );
       row.runs.push(r);
       log(
         `  ${fmt(r.rate)} msg/s end to end (${fmt(r.wall, 1)} s), accept ${fmt(r.acceptSeconds, 1)} s` +

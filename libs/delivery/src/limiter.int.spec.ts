@@ -39,7 +39,7 @@ class GatedAgent implements DeliveryAgent {
   }
 }
 
-const until = async (check: () => boolean, ms = 2_000): Promise<void> => {
+const until = async (check: () => boolean, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error('condition not met in time');
@@ -112,9 +112,9 @@ describe('per-destination concurrency limit (Redis)', () => {
     const req = (to: string) => request([to], message('wait'), { destination: 'full.test' });
     const first = agent.deliver(req('a@full.test'));
     await until(() => inner.running.length === 1);
-    // The second waits; the slot comes free 150 ms later and it goes.
+    // The second waits; the slot comes free and it goes.
     const second = agent.deliver(req('b@full.test'));
-    await sleep(150);
+    await until(() => agent.waitingFor('full.test') === 1);
     expect(inner.running).toHaveLength(1);
     inner.finishAll();
     await until(() => inner.running.length === 1);
@@ -153,7 +153,7 @@ describe('per-destination concurrency limit (Redis)', () => {
     const holding = agent.deliver(req('a@slow.test'));
     await until(() => inner.running.length === 1);
     const waiting = agent.deliver(req('b@slow.test')); // one slot: one may wait for it
-    await sleep(50);
+    await until(() => agent.waitingFor('slow.test') === 1);
     const third = await agent.deliver(req('c@slow.test')); // a second waiter: given back at once
     expect(third.status).toBe('deferred-local');
     // Another destination goes at once, whatever waits for slow.test.
@@ -234,7 +234,16 @@ describe('per-destination concurrency limit (Redis)', () => {
     const agent = new ConcurrencyLimitedAgent(inner, { limiter }); // renews every third of the limiter's leaseMs
     const long = agent.deliver(request(['a@slow.test'], message('renew')));
     await until(() => inner.running.length === 1);
-    await sleep(3000); // three lease lifetimes
+    // The lease's expiry (its score, on Redis's clock) as first granted; then wait, on Redis's
+    // clock too, until three lease lifetimes have passed since: only renewals keep it alive.
+    const expiry = async () => Number((await redis.zrange(limiter.keyOf('slow.test'), 0, 0, 'WITHSCORES'))[1]);
+    const redisNow = async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    const granted = await expiry();
+    await waitUntil('three lease lifetimes on Redis', async () => (await redisNow()) > granted + 2_000, 30_000);
+    expect(await expiry()).toBeGreaterThan(granted + 2_000); // renewed, more than once
     expect(await limiter.acquire('slow.test')).toBeNull();
     inner.finishAll();
     await long;

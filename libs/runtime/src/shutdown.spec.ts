@@ -1,10 +1,9 @@
 import { createLogger } from '@mta/observability';
 import { until } from '@mta/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { exitOnShutdownSignals } from './shutdown';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { SHUTDOWN_TIMEOUT_MS, exitOnShutdownSignals } from './shutdown';
 
 const logger = createLogger('all-in-one', 'silent');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('exitOnShutdownSignals', () => {
   let remove: (() => void) | undefined;
@@ -17,12 +16,14 @@ describe('exitOnShutdownSignals', () => {
     remove = exitOnShutdownSignals(app, logger, { signals: ['SIGUSR2'], exit: (c) => codes.push(c) });
     process.emit('SIGUSR2', 'SIGUSR2');
     process.emit('SIGUSR2', 'SIGUSR2');
-    await sleep(10);
+    await until('the exit', () => codes.length > 0);
     expect(closes).toBe(1);
     expect(codes).toEqual([0]);
   });
 
   it('exits 1 when closing does not finish within the bound (a close that never returns)', async () => {
+    vi.useFakeTimers();
+    onTestFinished(() => void vi.useRealTimers());
     const codes: number[] = [];
     const app = { close: () => new Promise<void>(() => undefined) };
     remove = exitOnShutdownSignals(app, logger, {
@@ -31,9 +32,9 @@ describe('exitOnShutdownSignals', () => {
       exit: (c) => codes.push(c),
     });
     process.emit('SIGUSR2', 'SIGUSR2');
-    await sleep(20);
+    await vi.advanceTimersByTimeAsync(49);
     expect(codes).toEqual([]);
-    await sleep(60);
+    await vi.advanceTimersByTimeAsync(1);
     expect(codes).toEqual([1]);
   });
 });
@@ -56,10 +57,13 @@ describe('exitOnShutdownSignals with a drain', () => {
           finishDrain = () => resolve([{ name: 'smtp', error: 'boom' }]);
         }),
     });
+    vi.useFakeTimers();
+    onTestFinished(() => void vi.useRealTimers());
     process.emit('SIGUSR2', 'SIGUSR2');
-    await until('the drain', () => events.length > 0);
-    await sleep(10);
+    // Everything that can run runs, up to the default bound's last millisecond.
+    await vi.advanceTimersByTimeAsync(SHUTDOWN_TIMEOUT_MS - 1);
     expect(events).toEqual(['drain']); // the application stays open while it drains
+    vi.useRealTimers();
     finishDrain();
     await until('the exit', () => codes.length > 0);
     expect(events).toEqual(['drain', 'close']);

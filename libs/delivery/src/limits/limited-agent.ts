@@ -102,6 +102,11 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
     return this.inner.close();
   }
 
+  /** Deliveries of this process waiting for a slot of `destination` now. */
+  waitingFor(destination: string): number {
+    return this.waiting.get(destination) ?? 0;
+  }
+
   /** Fewer deliveries of this process wait for the destination than it has slots. */
   private mayWait(destination: string): boolean {
     const slots = this.options.limiter.limitOf?.(destination) ?? Infinity;

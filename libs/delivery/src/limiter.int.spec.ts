@@ -236,7 +236,7 @@ describe('per-destination concurrency limit (Redis)', () => {
     await until(() => inner.running.length === 1);
     // The lease's expiry (its score, on Redis's clock) as first granted; then wait, on Redis's
     // clock too, until three lease lifetimes have passed since: only renewals keep it alive.
-    const expiry = async () => Number((await redis.zrange(limiter.keyOf('slow.test'), 0, 0, 'WITHSCORES'))[1]);
+    const expiry = async () => Number((await redis.zrange(limiter.keyOf('slow.test'), '0', '0', 'WITHSCORES'))[1]);
     const redisNow = async () => {
       const [seconds, micros] = await redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);

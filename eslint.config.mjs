@@ -35,7 +35,7 @@ const constraints = [
   { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['none'] },
-  // The all-in-one's process supervisor (node:child_process and node:http only).
+  // The all-in-one's process supervisor (node:child_process, node:http, and prom-client for metrics).
   { sourceTag: 'scope:supervisor', onlyDependOnLibsWithTags: ['none'] },
   { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: ['none'] },
   // policy reads each account's own rate limits (accounts.rate_limits) from the database.

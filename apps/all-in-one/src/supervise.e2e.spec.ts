@@ -132,6 +132,26 @@ describe.skipIf(!requirePeer('swaks', haveSwaks()))('all-in-one, supervised (the
     expect(message.state).toBe('done');
   });
 
+  it("serves every child's metrics on the one port, each sample labelled with its child, each family described once", async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    const cpu = text.split('\n').filter((l) => l.startsWith('mta_process_cpu_user_seconds_total{'));
+    expect(cpu.map((l) => /\{(.*)\}/.exec(l)?.[1])).toEqual(
+      CHILDREN.map((c) => `service="${c.startsWith('delivery') ? 'delivery' : c}",child="${c}"`),
+    );
+    expect(text.match(/^# TYPE mta_process_cpu_user_seconds_total .*$/gm)).toEqual(['# TYPE mta_process_cpu_user_seconds_total counter']);
+    // The services' own families, under the names they have alone: mx took the mail above.
+    expect(text).toMatch(/^mta_intake_transactions_total\{service="mx",result="accepted",reason="",child="mx"\} 1$/m);
+    for (const worker of ['delivery-1', 'delivery-2'])
+      expect(text).toMatch(new RegExp(`^mta_nodejs_heap_size_used_bytes\\{service="delivery",child="${worker}"\\} \\d+$`, 'm'));
+    expect(text.match(/^# HELP mta_delivery_jobs_total .*$/gm)).toHaveLength(1);
+    // And the supervisor's own.
+    expect(text).toContain(CHILDREN.map((c) => `mta_supervisor_child_up{child="${c}"} 1`).join('\n'));
+    expect(text).toContain('mta_supervisor_restarts_total{child="queue"} 0');
+  });
+
   it('restarts a child killed with SIGKILL, says why in one line, and readiness names it until it is back', async () => {
     const before = pids().get('queue') ?? 0;
     process.kill(before, 'SIGKILL');
@@ -149,6 +169,7 @@ describe.skipIf(!requirePeer('swaks', haveSwaks()))('all-in-one, supervised (the
     await until('ready again', async () => (await readiness()).status === 200, 90_000, 250);
     const after = pids().get('queue');
     expect(after).not.toBe(before);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('mta_supervisor_restarts_total{child="queue"} 1');
     expect(alive(after ?? 0)).toBe(true);
   }, 150_000);
 

@@ -56,7 +56,7 @@ export async function superviseServices(ownDir: string, env: NodeJS.ProcessEnv =
   const logger = createLogger('all-in-one', config.LOG_LEVEL);
   const supervisor = new Supervisor(specs, { log: logger });
   const listen = config.ADMIN_LISTEN;
-  const server = await serveFront({ ...listen, supervisor, upstream: 'admin-api' }).catch((error: Error) =>
+  const server = await serveFront({ ...listen, supervisor, upstream: 'admin-api', metricsToken: config.METRICS_TOKEN }).catch((error: Error) =>
     fail([`failed to start: cannot listen on ADMIN_LISTEN ${formatListenAddress(listen)}: ${error.message}`]),
   );
   exitWithChildrenOnSignals(supervisor, { log: logger, server });

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, formatListenAddress, loadConfig, type AppConfig } from '@mta/config';
 import { Drain, Metrics, NestPinoLogger, Outages, createLogger } from '@mta/observability';
-import type { ListeningMessage } from '@mta/supervisor';
+import { answerMetricsRequests, type ListeningMessage } from '@mta/supervisor';
 import { CoreModule } from './core.module';
 import { securityHeaders } from './http-headers';
 import { exitOnShutdownSignals } from './shutdown';
@@ -113,7 +113,8 @@ export async function runService(options: ServiceOptions): Promise<void> {
 
 /**
  * Under all-in-one's supervisor (libs/supervisor), which keeps an IPC channel open to each
- * child: tells it where HTTP listens (it gave `127.0.0.1:0`, the kernel picked the port); and
+ * child: tells it where HTTP listens (it gave `127.0.0.1:0`, the kernel picked the port);
+ * answers its requests for this process's metrics (its `/metrics` shows every child's); and
  * when the supervisor is gone (killed, even by SIGKILL), the channel closes and this process
  * drains and exits as on SIGTERM, instead of holding its ports with nobody to stop it.
  */
@@ -122,6 +123,7 @@ function answerToSupervisor(app: INestApplication): void {
   const server: Server = app.getHttpServer();
   const address = server.address();
   const message: ListeningMessage = { type: 'listening', httpPort: typeof address === 'object' && address ? address.port : 0 };
+  answerMetricsRequests(app.get(Metrics).registry);
   process.send(message);
   process.channel.unref();
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));

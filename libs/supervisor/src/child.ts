@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BACKOFF_DEFAULTS, restartDelay, type BackoffOptions } from './backoff';
 import type { SupervisorLog } from './log';
+import { isMetricsReply, type MetricFamily, type MetricsRequest } from './metrics';
 
 /** One process the supervisor runs: a service's entry point and its environment. */
 export interface ChildSpec {
@@ -45,6 +46,11 @@ export class Child {
   private lastExit = 'not started yet';
   /** Every exit since `stop` began was exit code 0. */
   private clean = true;
+  private lastRequest = 0;
+  /** How often it was started again after it died. */
+  restarts = 0;
+  /** How many times it was asked for its metrics while it served and did not answer in time. */
+  scrapeErrors = 0;
 
   constructor(
     readonly spec: ChildSpec,
@@ -62,6 +68,11 @@ export class Child {
     return this.process ? this.port : undefined;
   }
 
+  /** It runs and serves: its HTTP server listens (it said where). */
+  get serving(): boolean {
+    return this.httpPort !== undefined;
+  }
+
   get exitedCleanly(): boolean {
     return this.clean;
   }
@@ -71,9 +82,11 @@ export class Child {
     const env = { ...this.spec.env, [this.spec.httpListenVariable]: '127.0.0.1:0' };
     // Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which passes
     // it on; the IPC channel tells the child when the supervisor is gone (libs/runtime).
+    // 'advanced' (structured clone): a metric's value may be NaN or ±Infinity, which JSON turns into null.
     const child = spawn(this.spec.command, [...this.spec.args], {
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
       detached: true,
     });
     this.process = child;
@@ -107,7 +120,10 @@ export class Child {
       { child: this.spec.name, pid: child.pid, code, signal, ranMs, restartInMs, failures: this.failures },
       `${this.spec.name} exited unexpectedly (${this.lastExit}): restarting in ${restartInMs} ms`,
     );
-    this.restartTimer = setTimeout(() => this.start(), restartInMs);
+    this.restartTimer = setTimeout(() => {
+      this.restarts += 1;
+      this.start();
+    }, restartInMs);
   }
 
   /** No more restarts; sends `signal` to the running process and resolves when it has exited. */
@@ -121,6 +137,34 @@ export class Child {
   /** SIGKILL, for a child that outlived the grace period. */
   kill(): void {
     this.process?.kill('SIGKILL');
+  }
+
+  /**
+   * Its metric families, asked over its IPC channel (`MetricsRequest`, answered by runService in
+   * libs/runtime); undefined when it does not serve, and when it does not answer within
+   * `timeoutMs` (then counted in `scrapeErrors`).
+   */
+  async metrics(timeoutMs: number): Promise<MetricFamily[] | undefined> {
+    const child = this.process;
+    if (!child?.connected || !this.serving) return undefined;
+    const id = ++this.lastRequest;
+    const families = await new Promise<MetricFamily[] | undefined>((resolve) => {
+      const done = (result: MetricFamily[] | undefined) => {
+        clearTimeout(timer);
+        child.off('message', onMessage).off('exit', onExit);
+        resolve(result);
+      };
+      const onMessage = (m: unknown) => {
+        if (isMetricsReply(m) && m.id === id) done(m.metrics);
+      };
+      const onExit = () => done(undefined);
+      const timer = setTimeout(onExit, timeoutMs);
+      child.on('message', onMessage).once('exit', onExit);
+      const request: MetricsRequest = { type: 'metrics', id };
+      child.send(request, (error) => error && done(undefined));
+    });
+    if (!families) this.scrapeErrors += 1;
+    return families;
   }
 
   /** Ready when its own `/readyz` answers 200 within `timeoutMs`; otherwise why not. */

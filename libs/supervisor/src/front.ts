@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Supervisor } from './supervisor';
 
@@ -7,12 +8,15 @@ export interface FrontOptions {
   readonly supervisor: Supervisor;
   /** The child that serves every other path (the admin API), on its private port. */
   readonly upstream: string;
+  /** `/metrics` answers only with `Authorization: Bearer <this>` (METRICS_TOKEN); unset: open. */
+  readonly metricsToken?: string;
 }
 
 /**
  * The supervisor's HTTP port: `/healthz` (the supervisor is alive), `/readyz` (every child is
- * ready: 200, else 503 naming each child that is not), and everything else passed to the
- * upstream child as it is, so the API's URLs do not change.
+ * ready: 200, else 503 naming each child that is not), `/metrics` (every child's and the
+ * supervisor's, `Supervisor.metrics`), and everything else passed to the upstream child as it
+ * is, so the API's URLs do not change.
  */
 export async function serveFront(options: FrontOptions): Promise<http.Server> {
   const server = http.createServer((req, res) => {
@@ -24,6 +28,7 @@ export async function serveFront(options: FrontOptions): Promise<http.Server> {
       );
       return;
     }
+    if (req.method === 'GET' && path === '/metrics') return metrics(req, res, options);
     forward(req, res, options);
   });
   await new Promise<void>((resolve, reject) => {
@@ -36,6 +41,34 @@ export async function serveFront(options: FrontOptions): Promise<http.Server> {
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * Every child's metrics, behind METRICS_TOKEN as a service's own `/metrics` is
+ * (HealthController in libs/observability, which this library may not import: it depends on
+ * no other library): 401 with `WWW-Authenticate` without the right bearer token (RFC 6750 §3).
+ */
+function metrics(req: http.IncomingMessage, res: http.ServerResponse, options: FrontOptions): void {
+  if (options.metricsToken !== undefined && !bearerMatches(req.headers.authorization, options.metricsToken)) {
+    res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+    return json(res, 401, { error: { status: 401, code: 'unauthorized', message: 'a valid bearer token is required' } });
+  }
+  options.supervisor.metrics().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      res.end(body);
+    },
+    (error: Error) =>
+      json(res, 500, { error: { status: 500, code: 'internal', message: `could not render the metrics: ${error.message}` } }),
+  );
+}
+
+/** RFC 6750 §2.1; compared in constant time (SHA-256 first, so the lengths match too). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer (\S+)$/i.exec(header ?? '')?.[1];
+  if (given === undefined) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(token));
 }
 
 /** Streams the request to the upstream child and its answer back; 502/503 when it cannot. */

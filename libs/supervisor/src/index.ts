@@ -4,3 +4,10 @@ export { exitWithChildrenOnSignals, type SignalOptions } from './signals';
 export { serveFront, type FrontOptions } from './front';
 export type { SupervisorLog } from './log';
 export { DEFAULT_GRACE_MS, Supervisor, type SupervisorOptions, type SupervisorReadiness } from './supervisor';
+export {
+  answerMetricsRequests,
+  type MetricFamily,
+  type MetricSample,
+  type MetricsReply,
+  type MetricsRequest,
+} from './metrics';

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from './backoff';
 import { Child, type ChildSpec, type ChildStatus } from './child';
 import type { SupervisorLog } from './log';
+import { renderMerged, withChildLabel, type MetricFamily } from './metrics';
 
 export interface SupervisorOptions {
   readonly log: SupervisorLog;
@@ -12,6 +13,8 @@ export interface SupervisorOptions {
   readonly graceMs?: number;
   /** How long one child's `/readyz` may take to answer (ms). Default 2 000. */
   readonly readyTimeoutMs?: number;
+  /** How long one child may take to answer with its metrics (ms); a slower one is left out. Default 2 000. */
+  readonly metricsTimeoutMs?: number;
 }
 
 export interface SupervisorReadiness {
@@ -57,6 +60,38 @@ export class Supervisor {
       this.children.map(async (c) => [c.spec.name, await c.status(timeoutMs)] as const),
     );
     return { ready: entries.every(([, s]) => s.ok), checks: Object.fromEntries(entries) };
+  }
+
+  /**
+   * Every serving child's metrics, each sample labelled `child="<name>"`, and the supervisor's
+   * own (`mta_supervisor_*`), as one Prometheus text exposition. The children are asked at the
+   * same time; one that does not answer within `metricsTimeoutMs` is left out and counted in
+   * `mta_supervisor_scrape_errors_total`.
+   */
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    const timeoutMs = this.options.metricsTimeoutMs ?? 2_000;
+    const scraped = await Promise.all(
+      this.children.map(async (c) => {
+        const families = await c.metrics(timeoutMs);
+        return families && withChildLabel(c.spec.name, families);
+      }),
+    );
+    return renderMerged([...scraped.filter((f) => f !== undefined), this.ownMetrics()]);
+  }
+
+  /** The supervisor's own families, one sample per child. */
+  private ownMetrics(): MetricFamily[] {
+    const perChild = (name: string, help: string, type: string, value: (c: Child) => number): MetricFamily => ({
+      name,
+      help,
+      type,
+      values: this.children.map((c) => ({ value: value(c), labels: { child: c.spec.name } })),
+    });
+    return [
+      perChild('mta_supervisor_child_up', 'Whether the child runs and serves HTTP (1) or not (0: starting, restarting, stopped).', 'gauge', (c) => (c.serving ? 1 : 0)),
+      perChild('mta_supervisor_restarts_total', 'How often the child was started again after it exited unexpectedly.', 'counter', (c) => c.restarts),
+      perChild('mta_supervisor_scrape_errors_total', 'Scrapes of /metrics that left the child out: it serves but did not send its metrics in time.', 'counter', (c) => c.scrapeErrors),
+    ];
   }
 
   /**

@@ -117,6 +117,15 @@ describe.skipIf(!requirePeer('swaks', haveSwaks()))('all-in-one, supervised (the
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
+  it("names the child in each child's log lines: the two delivery workers apart", () => {
+    const own = logs.filter((l) => l['service'] !== 'all-in-one');
+    expect(own.filter((l) => !CHILDREN.includes(String(l['child'])))).toEqual([]);
+    const started = (child: string) => logs.find((l) => l['msg'] === 'delivery started' && l['child'] === child);
+    expect(started('delivery-1')).toMatchObject({ service: 'delivery', child: 'delivery-1' });
+    expect(started('delivery-2')).toMatchObject({ service: 'delivery', child: 'delivery-2' });
+    expect(logs.find((l) => l['msg'] === 'mx started')).toMatchObject({ service: 'mx', child: 'mx' });
+  });
+
   it('accepts a mail from swaks on MX_LISTEN and delivers it to the Maildir (the API through the same port)', async () => {
     expect((await api('/domains', { name: 'example.test' })).status).toBe(201);
     expect((await api('/accounts', { address: 'alice@example.test', password: 'correct horse battery' })).status).toBe(201);

@@ -16,6 +16,8 @@ describe('childSpecs', () => {
       ),
     );
     expect(specs.every((s) => s.command === process.execPath && s.env['A'] === '1')).toBe(true);
+    // Each child is told its name, for its log lines.
+    expect(specs.map((s) => s.env['ALL_IN_ONE_CHILD'])).toEqual(specs.map((s) => s.name));
   });
 
   it('gives admin-api its ADMIN_LISTEN and every other child its HEALTH_LISTEN', () => {

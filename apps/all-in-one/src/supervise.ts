@@ -11,7 +11,8 @@ const SERVICES = ['mx', 'submission', 'queue', 'policy', 'admin-api'] as const;
  * One child per service, from the service's own bundle (dist/apps/<service>/main.js, next to
  * this one), with the environment all-in-one was given: mx and submission listen where
  * all-in-one would (MX_LISTEN ...); each child serves its health on a private 127.0.0.1 port
- * (HEALTH_LISTEN, ADMIN_LISTEN for admin-api), while ADMIN_LISTEN itself is the supervisor's.
+ * (HEALTH_LISTEN, ADMIN_LISTEN for admin-api), while ADMIN_LISTEN itself is the supervisor's;
+ * ALL_IN_ONE_CHILD tells each its name, for its log lines.
  */
 export function childSpecs(config: AppConfig, env: NodeJS.ProcessEnv, appsDir: string): ChildSpec[] {
   const spec = (name: string, service: string): ChildSpec => ({
@@ -19,7 +20,8 @@ export function childSpecs(config: AppConfig, env: NodeJS.ProcessEnv, appsDir: s
     command: process.execPath,
     // This process's node flags (--enable-source-maps ...), but a debugger's port is its own.
     args: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), path.join(appsDir, service, 'main.js')],
-    env,
+    // Each child's log lines name it (`child`), so two delivery workers can be told apart.
+    env: { ...env, ALL_IN_ONE_CHILD: name },
     httpListenVariable: service === 'admin-api' ? 'ADMIN_LISTEN' : 'HEALTH_LISTEN',
   });
   const workers = config.ALL_IN_ONE_DELIVERY_WORKERS;

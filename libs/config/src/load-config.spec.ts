@@ -134,6 +134,14 @@ describe('loadConfig', () => {
     expect(problems).toEqual(['ADMIN_TOKEN: must be at least 24 characters']);
   });
 
+  it("takes a supervisor child's name of up to 64 characters as ALL_IN_ONE_CHILD, unset by default", () => {
+    expect(loadConfig({}).ALL_IN_ONE_CHILD).toBeUndefined();
+    expect(loadConfig({ ALL_IN_ONE_CHILD: 'delivery-2' }).ALL_IN_ONE_CHILD).toBe('delivery-2');
+    expect(loadConfig({ ALL_IN_ONE_CHILD: `d${'1'.repeat(63)}` }).ALL_IN_ONE_CHILD).toHaveLength(64);
+    for (const bad of [`d${'1'.repeat(64)}`, 'Delivery 2', '2'])
+      expect(problemsOf({ ALL_IN_ONE_CHILD: bad })).toEqual([expect.stringMatching(/^ALL_IN_ONE_CHILD: expected a child name such as delivery-2/)]);
+  });
+
   it('never echoes a database password', () => {
     const problems = problemsOf({ DATABASE_URL: 'mysql://u:hunter2@db/mta' });
     expect(problems).toHaveLength(1);

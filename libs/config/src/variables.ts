@@ -259,6 +259,11 @@ export const variables = {
     integer(1, 64),
     both(String(os.availableParallelism())),
   ),
+  ALL_IN_ONE_CHILD: variable(
+    "Set by `all-in-one`'s supervisor in each process it runs, to that child's name (`mx`, `delivery-2`): every JSON log line of the process says it as `child`. Not for setting by hand.",
+    z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected a child name such as delivery-2'),
+    {},
+  ),
   ADMIN_TOKEN: variable(
     'Bootstrap API token accepted by `admin-api` (at least 24 characters). Unset: only tokens created through the API.',
     z.string().min(24, 'must be at least 24 characters'),

@@ -30,7 +30,9 @@ export interface ServiceOptions {
 export async function bootstrapService(options: ServiceOptions): Promise<INestApplication> {
   const config = loadServiceConfig(options);
   const outages = new Outages();
-  const logger = createLogger(options.service, config.LOG_LEVEL, undefined, outages);
+  const serviceLogger = createLogger(options.service, config.LOG_LEVEL, undefined, outages);
+  // Under all-in-one's supervisor: which of its children this is (delivery-1, delivery-2 ...).
+  const logger = config.ALL_IN_ONE_CHILD ? serviceLogger.child({ child: config.ALL_IN_ONE_CHILD }) : serviceLogger;
   const metrics = new Metrics(options.service);
 
   @Module({ imports: [CoreModule.forRoot({ config, logger, metrics, outages }), ...options.modules] })

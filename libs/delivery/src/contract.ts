@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { DsnNotify, TlsFacts } from '@mta/smtp-client';
 import type { TlsPolicyLabel } from '@mta/tls-policy';
+import type { Lease } from './limits/destination-limiter';
 
 /**
  * The message content, headers and body, CRLF line endings, as stored (not dot-stuffed).
@@ -62,6 +63,11 @@ export interface DeliveryRequest {
   readonly quarantine?: boolean;
   /** Stops the delivery early (worker shutdown); unsettled recipients are deferred. */
   readonly signal?: AbortSignal;
+  /**
+   * The destination's connection slot this delivery holds (limits/limited-agent.ts): a session
+   * kept open after the delivery takes a slot with `idle()`. Absent: no connection limit.
+   */
+  readonly slot?: Pick<Lease, 'idle'>;
 }
 
 /** What the queue does with the recipient (DESIGN.md "A message's life", step 4). */

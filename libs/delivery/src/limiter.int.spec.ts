@@ -252,6 +252,58 @@ describe('per-destination concurrency limit (Redis)', () => {
     expect(await redis.exists(limiter.keyOf('slow.test'))).toBe(0);
   });
 
+  it('counts idle sessions: a lease becomes an idle slot, another is kept only below the limit', async () => {
+    const limiter = new RedisDestinationLimiter({ redis, prefix: `${test.prefix}:idle`, limit: 2 });
+    const [one, two] = [await limiter.acquire('idle.test'), await limiter.acquire('idle.test')];
+    // At the limit: each delivery's lease turns into its session's idle slot.
+    const idle = [await one?.idle(), await two?.idle()];
+    expect(idle.every((slot) => slot && !slot.signal.aborted)).toBe(true);
+    expect(await limiter.inUse('idle.test')).toBe(2);
+    // Just past it: a second session of a spent lease finds the destination full.
+    expect(await one?.idle()).toBeNull();
+    await one?.release(); // spent: releasing it frees nothing
+    expect(await limiter.inUse('idle.test')).toBe(2);
+    for (const slot of idle) await slot?.release();
+    expect(await limiter.inUse('idle.test')).toBe(0);
+    // Below the limit a spent lease still gets one.
+    const three = await limiter.acquire('idle.test');
+    await three?.release();
+    const kept = await three?.idle();
+    expect(kept).not.toBeNull();
+    await kept?.release();
+    expect(await redis.exists(limiter.keyOf('idle.test'))).toBe(0);
+  });
+
+  it('takes over an idle slot for a delivery at the limit: its own at once, another process’s once closed', async () => {
+    const prefix = `${test.prefix}:takeover`;
+    const here = new RedisDestinationLimiter({ redis, prefix, limit: 1 });
+    const there = new RedisDestinationLimiter({ redis, prefix, limit: 1 });
+    const parked = await (await here.acquire('full.test'))?.idle();
+    if (!parked) throw new Error('no idle slot');
+    // A delivery of the same process: granted at once, the session is its to take.
+    const own = await here.acquire('full.test');
+    expect(own).not.toBeNull();
+    expect(parked.takenHere).toBe(true);
+    await parked.release(); // taken over: nothing of it is left to free
+    expect(await here.inUse('full.test')).toBe(1);
+    const idleThere = await own?.idle();
+    if (!idleThere) throw new Error('no idle slot');
+    // A delivery of another process: its slot comes once the idle session's process has seen
+    // the loss (its heartbeat) and closed the session (here: released the slot).
+    let closed = false;
+    idleThere.signal.addEventListener('abort', () => {
+      closed = true;
+      void idleThere.release();
+    });
+    const other = await there.acquire('full.test');
+    expect(other).not.toBeNull();
+    expect(closed).toBe(true);
+    expect(idleThere.takenHere).toBe(false);
+    expect(await there.inUse('full.test')).toBe(1);
+    await other?.release();
+    expect(await there.inUse('full.test')).toBe(0);
+  });
+
   it('defers locally when Redis cannot be reached, without delivering', async () => {
     const broken = new Redis('redis://127.0.0.1:1', {
       maxRetriesPerRequest: 0,

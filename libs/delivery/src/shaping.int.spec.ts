@@ -16,6 +16,7 @@ import {
   type FakeDnsServer,
 } from '@mta/testing';
 import type { DeliveryReport, DeliveryRequest } from './contract';
+import { RedisDestinationLimiter } from './limits/destination-limiter';
 import { RedisRateLimiter } from './limits/rate-limiter';
 import type { Shaping } from './limits/shaping';
 import { message, request } from './test/fixtures';
@@ -33,6 +34,8 @@ describe('traffic shaping per destination', () => {
   let agents: ClosableAgents | undefined;
   const others: ClosableAgents[] = [];
   let n = 0;
+  /** The connection slots of the processes set up last (to count them). */
+  let slots: RedisDestinationLimiter;
 
   beforeAll(async () => {
     dns = await startFakeDns(ZONE);
@@ -56,6 +59,7 @@ describe('traffic shaping per destination', () => {
     const port = await portFreeOn([MX]);
     peer = await startShapingPeer(MX, port);
     const prefix = `${test.prefix}:${++n}`;
+    slots = new RedisDestinationLimiter({ redis, prefix });
     const all = Array.from({ length: processes }, () =>
       createDeliveryAgents({
         hostname: 'mta.example.org',
@@ -102,6 +106,63 @@ describe('traffic shaping per destination', () => {
     peer?.resume();
     for (const r of await Promise.all(running)) expect(r.results[0].kind).toBe('delivered');
     expect(peer?.maxOpen).toBe(2);
+  });
+
+  it('counts idle sessions: two processes never have more than maxConnections open', async () => {
+    const processes = await setUpProcesses({ maxConnections: 2 }, 2);
+    // Each process in turn delivers two at once, keeping two sessions idle; then both together.
+    const reports: DeliveryReport[] = [];
+    for (const p of processes)
+      reports.push(...(await Promise.all([p.remote.deliver(req()), p.remote.deliver(req())])));
+    const m = 12;
+    reports.push(
+      ...(await Promise.all(Array.from({ length: m }, (_, i) => deliverAsWorker(processes[i % 2], req())))),
+    );
+    for (const r of reports) expect(r.results[0].kind).toBe('delivered');
+    expect(peer?.received).toHaveLength(m + 4);
+    // Never more than 2 open at once, idle ones included (4 when idle sessions were not counted).
+    expect(peer?.maxOpen).toBe(2);
+    // What stays open idle holds the slots, one each.
+    await until(
+      'the idle sessions hold one slot each',
+      async () => (await slots.inUse('shaped.test')) === peer?.open,
+      20_000,
+    );
+  });
+
+  it('gives a delivery at the limit the slot of another process’s idle session at once', async () => {
+    const [a, b] = await setUpProcesses({ maxConnections: 2 }, 2);
+    const first = await Promise.all([b.remote.deliver(req()), b.remote.deliver(req())]);
+    for (const r of first) expect(r.results[0].kind).toBe('delivered');
+    await until(
+      'b keeps both sessions idle, holding both slots',
+      async () => peer?.open === 2 && (await slots.inUse('shaped.test')) === 2,
+      20_000,
+      10,
+    );
+    // One attempt, no retry: b closes one idle session for it instead of keeping it 30 s.
+    expect((await a.remote.deliver(req())).results[0].kind).toBe('delivered');
+    expect(peer?.connections).toBe(3);
+    // Not the idle timeout: b's other session, given back at the same time, is still open.
+    await until("a keeps its session idle next to b's other one", () => peer?.open === 2, 20_000, 10);
+    expect(peer?.messagesPerSession()).toEqual([1, 1, 1]);
+    expect(peer?.maxOpen).toBe(2);
+    expect(await slots.inUse('shaped.test')).toBe(2);
+  });
+
+  it("gives the idle sessions' slots back when the pool closes", async () => {
+    const a = await setUp({ maxConnections: 2 });
+    await Promise.all([a.remote.deliver(req()), a.remote.deliver(req())]);
+    await until(
+      'two idle sessions holding both slots',
+      async () => peer?.open === 2 && (await slots.inUse('shaped.test')) === 2,
+      20_000,
+      10,
+    );
+    await a.close();
+    agents = undefined;
+    expect(await slots.inUse('shaped.test')).toBe(0);
+    await until('the sessions closed', () => peer?.open === 0, 20_000, 10);
   });
 
   it('carries maxMessagesPerConnection messages per session, then QUITs and reconnects', async () => {

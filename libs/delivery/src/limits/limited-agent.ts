@@ -14,6 +14,9 @@
  * concurrency waiting for it, and mail for every other destination would wait behind it
  * (Postfix's qmgr keeps one queue per destination for the same reason).
  *
+ * The lease goes down with the request (`slot`): a session the agent keeps idle afterwards
+ * turns it into an idle lease, so open connections, not only deliveries, count against the limit.
+ *
  * Nor does one destination take every delivery of the process (`processConcurrency`): see
  * process-share.ts.
  */
@@ -92,7 +95,8 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
     }
     const held = lease;
     try {
-      return await this.inner.deliver(request);
+      // A session kept for reuse keeps the slot (destination-limiter.ts): the agent parks it.
+      return await this.inner.deliver({ ...request, slot: held });
     } finally {
       await held.release().catch(() => undefined); // it expires by itself otherwise
     }

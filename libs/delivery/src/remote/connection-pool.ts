@@ -10,8 +10,14 @@
  * that cost against a slow receiver: bench/README.md, issue 21). A session whose RSET failed is closed and never handed out; one that the server
  * closed, or told something unasked (a 421), while idle is no longer `isUsable()` and is closed
  * at `take`. A delivery that takes a session whose RSET is still under way waits for it.
+ *
+ * An idle session keeps a connection slot of its destination (limits/destination-limiter.ts)
+ * when the delivery that gives it back holds one: without a slot (the destination is full) it
+ * is closed instead of kept. The slot is released when the session is taken (the delivery has
+ * its own) or closed; when it is lost (a delivery elsewhere took it over), the session is closed.
  */
 import type { SmtpClient } from '@mta/smtp-client';
+import type { IdleSlot } from '../limits/destination-limiter';
 
 export interface ConnectionPoolOptions {
   /** How long an idle session is kept (default 30 s; Postfix `smtp_connection_cache_time_limit` 2 s). */
@@ -46,6 +52,8 @@ interface Idle {
   readonly reset: Promise<boolean>;
   /** Whether that RSET has been answered (or failed). */
   settled: boolean;
+  /** The destination's connection slot it keeps, when the delivery had one. */
+  readonly slot?: IdleSlot;
 }
 
 export class SmtpConnectionPool {
@@ -89,19 +97,28 @@ export class SmtpConnectionPool {
         this.quitAfterReset(entry);
         continue;
       }
-      if ((await entry.reset) && entry.client.isUsable()) return entry.client;
+      if ((await entry.reset) && entry.client.isUsable()) {
+        void entry.slot?.release().catch(() => undefined); // the taker holds a slot of its own
+        return entry.client;
+      }
       // The RSET failed (reset() closed it), or the server went away or spoke out of turn since.
       this.quitAfterReset(entry);
     }
   }
 
-  /** Takes the entry `take` hands out off the idle list (see there), or undefined. */
+  /**
+   * Takes the entry `take` hands out off the idle list (see there), or undefined. One whose slot
+   * a delivery of this process took over comes first: that delivery's slot stands for it.
+   */
   private pick(key: string): Idle | undefined {
     const list = this.idle.get(key);
     if (!list) return undefined;
-    let i = list.length - 1;
-    while (i > 0 && !list[i].settled) i--;
-    if (!list[i].settled) i = list.length - 1;
+    let i = list.findLastIndex((e) => e.slot?.takenHere);
+    if (i === -1) {
+      i = list.length - 1;
+      while (i > 0 && !list[i].settled) i--;
+      if (!list[i].settled) i = list.length - 1;
+    }
     const [entry] = list.splice(i, 1);
     this.idleCount--;
     clearTimeout(entry.timer);
@@ -113,24 +130,45 @@ export class SmtpConnectionPool {
    * Give a session back after a delivery: kept if it can carry more, else closed with QUIT.
    * `limits` are the destination's traffic shaping (limits/shaping.ts), over the pool's defaults.
    */
-  release(key: string, client: SmtpClient, limits: SessionLimits = {}): void {
-    const list = this.idle.get(key) ?? [];
-    if (
+  release(
+    key: string,
+    client: SmtpClient,
+    limits: SessionLimits = {},
+    idleSlot?: () => Promise<IdleSlot | null>,
+  ): void {
+    if (!this.keeps(key, client, limits)) return this.quit(client);
+    if (!idleSlot) return this.keep(key, client);
+    // Asked at once: the delivery's lease is turned into the idle one before it is released.
+    const done = idleSlot()
+      .catch(() => null) // Redis away: close it rather than keep it unaccounted
+      .then((slot) => {
+        if (slot && this.keeps(key, client, limits)) return this.keep(key, client, slot);
+        const quitting = client.quit();
+        return slot ? quitting.finally(() => slot.release().catch(() => undefined)) : quitting;
+      })
+      .finally(() => this.closing.delete(done));
+    this.closing.add(done);
+  }
+
+  private keeps(key: string, client: SmtpClient, limits: SessionLimits): boolean {
+    return !(
       this.closed ||
       !client.isUsable() ||
       client.messagesSent >= (limits.maxMessages ?? this.maxMessages) ||
-      list.length >= (limits.maxIdlePerKey ?? this.maxIdlePerKey) ||
+      (this.idle.get(key)?.length ?? 0) >= (limits.maxIdlePerKey ?? this.maxIdlePerKey) ||
       this.idleCount >= this.maxIdle
-    ) {
-      this.quit(client);
-      return;
-    }
+    );
+  }
+
+  private keep(key: string, client: SmtpClient, slot?: IdleSlot): void {
     const timer = setTimeout(() => this.expire(key, client), this.idleTimeoutMs);
     timer.unref(); // an idle session must not keep the process alive
     // reset() never rejects for the server's reasons; it closes the session when RSET fails.
     const reset = client.reset().catch(() => false);
-    const entry: Idle = { client, timer, reset, settled: false };
+    const entry: Idle = { client, timer, reset, settled: false, slot };
     void reset.then(() => (entry.settled = true));
+    slot?.signal.addEventListener('abort', () => this.expire(key, client), { once: true });
+    const list = this.idle.get(key) ?? [];
     list.push(entry);
     this.idleCount++;
     this.idle.set(key, list);
@@ -144,7 +182,10 @@ export class SmtpConnectionPool {
 
   /** Close an idle session once its RSET is answered (one command at a time); `close()` waits for it. */
   private quitAfterReset(entry: Idle): void {
-    const done = entry.reset.then(() => entry.client.quit()).finally(() => this.closing.delete(done));
+    const done = entry.reset
+      .then(() => entry.client.quit())
+      .finally(() => entry.slot?.release().catch(() => undefined)) // once the socket is closed
+      .finally(() => this.closing.delete(done));
     this.closing.add(done);
   }
 
@@ -168,6 +209,7 @@ export class SmtpConnectionPool {
     const i = list.findIndex((e) => e.client === client);
     if (i === -1) return;
     const [entry] = list.splice(i, 1);
+    clearTimeout(entry.timer); // when the slot was lost before the idle time was up
     this.idleCount--;
     if (list.length === 0) this.idle.delete(key);
     this.quitAfterReset(entry);

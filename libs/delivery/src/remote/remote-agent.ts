@@ -163,6 +163,23 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     hosts: readonly RouteHost[],
     plan: TlsPlan,
   ): Promise<RecipientDelivery[]> {
+    const limits = this.options.sessionLimits?.(request) ?? {};
+    const used: { key: string; client: SmtpClient }[] = [];
+    try {
+      return await this.sendToHosts(request, hosts, plan, limits, used);
+    } finally {
+      await this.giveBack(used, limits, request);
+    }
+  }
+
+  /** The hosts in order until every recipient is settled; the sessions used go to `used`. */
+  private async sendToHosts(
+    request: DeliveryRequest,
+    hosts: readonly RouteHost[],
+    plan: TlsPlan,
+    limits: SessionLimits,
+    used: { key: string; client: SmtpClient }[],
+  ): Promise<RecipientDelivery[]> {
     const settled = new Map<string, RecipientDelivery>();
     const deferred = new Map<string, RecipientDelivery>();
     const failures: HostFailure[] = [];
@@ -170,7 +187,6 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
     let sessions = 0;
     const maxAddresses = this.options.maxAddresses ?? 5;
     const maxSessions = this.options.maxSessions ?? 2;
-    const limits = this.options.sessionLimits?.(request) ?? {};
 
     outer: for (const host of hosts) {
       const hostTls = this.hostTls(plan, host.host);
@@ -221,13 +237,29 @@ export class RemoteDeliveryAgent implements DeliveryAgent {
           if (r.kind !== 'deferred') settled.set(verdict.recipientId, verdict);
           else deferred.set(verdict.recipientId, preferRemote(deferred.get(verdict.recipientId), verdict));
         });
-        if (this.pool && client.isUsable()) this.pool.release(key, client, limits);
-        else await client.quit();
+        used.push({ key, client });
       }
     }
     return request.recipients.map(
       (r) => settled.get(r.id) ?? deferred.get(r.id) ?? unreached(r, failures, request.signal),
     );
+  }
+
+  /**
+   * The delivery's sessions go back to the pool once it is over, not between hosts: the first
+   * kept takes over the delivery's connection slot (`request.slot`), which must count the
+   * session of the next host meanwhile; a second one is kept only below the limit.
+   */
+  private async giveBack(
+    used: readonly { key: string; client: SmtpClient }[],
+    limits: SessionLimits,
+    request: DeliveryRequest,
+  ): Promise<void> {
+    const { slot } = request;
+    for (const { key, client } of used) {
+      if (this.pool && client.isUsable()) this.pool.release(key, client, limits, slot && (() => slot.idle()));
+      else await client.quit();
+    }
   }
 
   /**

@@ -217,6 +217,11 @@ describe.skipIf(!havePeers)('webhooks (all-in-one)', () => {
     );
     expect(disabled.disabledReason).toMatch(/every attempt failed since .*no answer within 500 ms/);
     expect(receiver.received('/dead').length).toBeGreaterThanOrEqual(2);
+    // An operator sees it on /metrics too: the endpoint disabled, its POSTs failed.
+    const metrics = await (await fetch(api.replace(/\/api\/v1$/, '/metrics'))).text();
+    expect(metrics).toMatch(/^mta_webhook_endpoints_disabled_total(\{[^}]*\})? 1$/m);
+    const failedPosts = /^mta_webhook_posts_total\{[^}]*result="failed"[^}]*\} (\d+)$/m.exec(metrics);
+    expect(Number(failedPosts?.[1])).toBeGreaterThanOrEqual(receiver.received('/dead').length);
     const { body } = await call('GET', `/webhooks/${hook.id}/deliveries`);
     expect(body.items[0]).toMatchObject({ status: 'failed' });
     expect(body.items[0].attemptLog.length).toBe(receiver.received('/dead').length);

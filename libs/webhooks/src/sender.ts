@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Logger } from '@mta/observability';
 import type { JobData, QueueName } from '@mta/queue';
 import type { WebhookClaims } from './claims';
+import type { WebhookMetrics } from './metrics';
 import { postJson, type PostOptions, type PostResult } from './http-post';
 import { loadDeliveries, payloadOf, type DeliveryRow } from './payload';
 import type { WebhookBatch, WebhookEvent } from './schemas';
@@ -23,6 +24,8 @@ export interface SenderDeps {
   /** WEBHOOK_SECRET_KEY, decoded. */
   key: Buffer;
   claims: WebhookClaims;
+  /** The worker's series (mta_webhook_*), when a registry was given. */
+  metrics?: WebhookMetrics;
 }
 
 export interface SenderOptions {
@@ -150,6 +153,7 @@ export class WebhookSender {
       this.options.post,
     );
     const attempt = attemptOf(result);
+    this.deps.metrics?.post(ok(result) ? 'delivered' : 'failed', ids.length, attempt.latencyMs);
     if (ok(result)) {
       done.push(...ids.map((deliveryId) => ({ deliveryId, attempt })));
       return null;
@@ -180,8 +184,10 @@ export class WebhookSender {
     );
     if (failedWindow) {
       const reason = `every attempt failed since ${failingSince.toISOString()} (last: ${attempt.error})`;
-      if (await disableEndpoint(pool, endpoint.id, reason))
+      if (await disableEndpoint(pool, endpoint.id, reason)) {
+        this.deps.metrics?.disabled.inc();
         logger.warn({ endpoint: endpoint.id, reason }, 'webhook endpoint disabled');
+      }
     }
     return delayMs;
   }

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { loadConfig } from '@mta/config';
 import { createLogger } from '@mta/observability';
 import { JobProducer, createRedisConnection, redisReady } from '@mta/queue';
@@ -36,6 +37,7 @@ describe('WebhooksWorker', () => {
   let producer: JobProducer;
   let worker: WebhooksWorker;
   let receiver: WebhookReceiver;
+  const registry = new Registry();
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -66,7 +68,7 @@ describe('WebhooksWorker', () => {
     });
     const logger = createLogger('webhooks-test', 'warn');
     worker = new WebhooksWorker(
-      { pool, producer, workerConnection: workerRedis, prefix: testRedis.prefix, logger },
+      { pool, producer, workerConnection: workerRedis, prefix: testRedis.prefix, logger, registry },
       config,
     );
     worker.start();
@@ -229,4 +231,25 @@ describe('WebhooksWorker', () => {
       late.release();
     }
   }, 90_000);
+
+  it('counts every POST and the events it carried by result, and times each POST (mta_webhook_*)', async () => {
+    const value = async (name: string, result: string) =>
+      (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels['result'] === result)
+        ?.value ?? 0;
+    // What the receiver was sent above: one 500 (/flaky's first answer, a batch of 3), the rest 2xx.
+    const all = ['/batch', '/flaky', '/single'].flatMap((path) => receiver.received(path));
+    const eventsIn = (body: string) => {
+      const parsed = JSON.parse(body) as { events?: unknown[] };
+      return parsed.events ? parsed.events.length : 1;
+    };
+    const events = all.reduce((n, r) => n + eventsIn(r.body), 0);
+    await until('the counters of every POST', async () =>
+      (await value('mta_webhook_posts_total', 'delivered')) === all.length - 1 ? true : undefined,
+    );
+    expect(await value('mta_webhook_posts_total', 'failed')).toBe(1);
+    expect(await value('mta_webhook_events_total', 'failed')).toBe(3);
+    expect(await value('mta_webhook_events_total', 'delivered')).toBe(events - 3);
+    const histogram = await registry.getSingleMetricAsString('mta_webhook_post_seconds');
+    expect(/^mta_webhook_post_seconds_count (\d+)$/m.exec(histogram)?.[1]).toBe(String(all.length));
+  });
 });

@@ -1,12 +1,14 @@
 import type { Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { AppConfig } from '@mta/config';
 import type { Logger } from '@mta/observability';
 import { QueueName, createJobWorker, redisErrorLog, settlesWithin, type JobProducer } from '@mta/queue';
 import { WebhookClaims } from './claims';
 import { WebhookDispatcher, type DispatcherOptions } from './dispatcher';
 import type { PostOptions } from './http-post';
+import { WebhookMetrics } from './metrics';
 import { parseSecretKey } from './secret-box';
 import { WebhookSender } from './sender';
 import type { RetryPolicy } from './store';
@@ -18,6 +20,8 @@ export interface WebhooksWorkerDeps {
   workerConnection: Redis;
   prefix: string;
   logger: Logger;
+  /** Where the mta_webhook_* series go (the process's registry); none: not counted. */
+  registry?: Registry;
 }
 
 /** The settings of config (WEBHOOK_*) as the sender and the dispatcher take them. */
@@ -67,7 +71,11 @@ export class WebhooksWorker {
     if (typeof key === 'string') throw new Error(`WEBHOOK_SECRET_KEY: ${key}`);
     const settings = webhookSettings(config);
     const claims = new WebhookClaims(deps.workerConnection, deps.prefix);
-    const sender = new WebhookSender({ pool: deps.pool, logger: deps.logger, key, claims }, settings);
+    const metrics = deps.registry ? new WebhookMetrics(deps.registry) : undefined;
+    const sender = new WebhookSender(
+      { pool: deps.pool, logger: deps.logger, key, claims, metrics },
+      settings,
+    );
     this.worker = createJobWorker(QueueName.Webhooks, (data) => sender.send(data), {
       connection: deps.workerConnection,
       prefix: deps.prefix,

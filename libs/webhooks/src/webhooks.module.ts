@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@mta/config';
 import { PrismaService } from '@mta/db';
-import { Drain, LOGGER, type Logger } from '@mta/observability';
+import { Drain, LOGGER, Metrics, type Logger } from '@mta/observability';
 import { JobProducer, createRedisConnection } from '@mta/queue';
 import type { Redis } from 'ioredis';
 import { WebhooksWorker } from './webhooks-worker';
@@ -22,6 +22,7 @@ export class WebhooksWorkerModule implements OnApplicationBootstrap, OnApplicati
     private readonly producer: JobProducer,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly drain: Drain,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -40,6 +41,7 @@ export class WebhooksWorkerModule implements OnApplicationBootstrap, OnApplicati
         workerConnection: this.connection,
         prefix: this.config.REDIS_PREFIX,
         logger,
+        registry: this.metrics.registry,
       },
       this.config,
     );

@@ -19,6 +19,12 @@ export {
   type Fault,
 } from './fake-dns-server';
 export { hasBinary, sleep, spawnPeer, waitForPort, type Spawned } from './peer-process';
+export {
+  havePostfixBinary,
+  startPostfixInstance,
+  type PostfixInstance,
+  type PostfixInstanceOptions,
+} from './postfix-instance';
 export { requirePeer } from './required-peer';
 export { haveSwaks, runSwaks } from './swaks';
 export { until } from './until';
@@ -63,4 +69,10 @@ export {
   type TestZone,
   type ValidatingResolver,
 } from './validating-resolver';
-export { pythonWebhookVerify, startWebhookReceiver, type Answer, type ReceivedWebhook, type WebhookReceiver } from './webhook-receiver';
+export {
+  pythonWebhookVerify,
+  startWebhookReceiver,
+  type Answer,
+  type ReceivedWebhook,
+  type WebhookReceiver,
+} from './webhook-receiver';

@@ -1,7 +1,6 @@
 /**
- * Test-only helpers shared by the interoperability specs: free ports, waiting for a
- * listener, spawning and stopping external peers, and the handle-leak check (all from
- * @mta/testing), plus what only this lib's peers need.
+ * Test-only helpers shared by the interoperability specs: free ports and the handle-leak check
+ * (from @mta/testing), plus what only this lib's peers need.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,11 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as testing from '@mta/testing';
 
-export const { expectNoLeaks, freePort, hasBinary, resourceCounts, sleep, spawnPeer, waitForPort } = testing;
+export const { expectNoLeaks, freePort, resourceCounts } = testing;
 export type ResourceCounts = testing.ResourceCounts;
-export type Spawned = testing.Spawned;
-
-export const isRoot = (): boolean => process.getuid?.() === 0;
 
 export interface TestCert {
   readonly key: string;

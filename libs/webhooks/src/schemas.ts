@@ -3,9 +3,9 @@
  * libs/db through @mta/queue-state's vocabulary, plus `test`). Without Prisma or Nest: the admin
  * API documents them in /api/openapi.json, and mtactl may import them.
  *
- * Body: `{ "id", "type", "timestamp", "data" }`, one event per POST (the Standard Webhooks
- * layout); to an endpoint created with `batch: true`, `{ "events": [...] }` of such events
- * (WebhookBatch), signed over the whole body. `id` is the event's id, the same for every
+ * Body: to an endpoint with `batch` (the default), `{ "events": [...] }` of the events due
+ * together (WebhookBatch), signed over the whole body; with `batch: false`, one event per POST,
+ * `{ "id", "type", "timestamp", "data" }` (the Standard Webhooks layout). `id` is the event's id, the same for every
  * endpoint and every retry: receivers deduplicate on it (delivery is at least once).
  */
 import { z } from 'zod';
@@ -101,6 +101,6 @@ export const WebhookBatch = z
       ),
   })
   .describe(
-    'The body of a webhook POST to an endpoint created with `batch: true`, signed (Standard Webhooks) over the whole body. Sent again whole if the answer is not 2xx.',
+    'The body of a webhook POST to an endpoint with `batch` (the default), signed (Standard Webhooks) over the whole body. Sent again whole if the answer is not 2xx.',
   );
 export type WebhookBatch = z.output<typeof WebhookBatch>;

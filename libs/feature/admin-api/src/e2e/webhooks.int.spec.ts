@@ -103,12 +103,12 @@ describe('/api/v1/webhooks', () => {
     expect(await api.db.webhookDelivery.count({ where: { endpointId: id } })).toBe(0);
   });
 
-  it('takes batches on request (`batch`, false unless asked), and changes it by PATCH', async () => {
-    const plain = await api.request('POST', '/api/v1/webhooks', { body: hook('https://f.example.com/') });
-    expect(plain.body.batch).toBe(false);
-    const batched = await api.request('POST', '/api/v1/webhooks', {
-      body: hook('https://g.example.com/', { batch: true }),
+  it('batches by default (`batch`, true unless false is asked), and changes it by PATCH', async () => {
+    const single = await api.request('POST', '/api/v1/webhooks', {
+      body: hook('https://f.example.com/', { batch: false }),
     });
+    expect(single.body.batch).toBe(false);
+    const batched = await api.request('POST', '/api/v1/webhooks', { body: hook('https://g.example.com/') });
     expect(batched.status).toBe(201);
     expect(batched.body.batch).toBe(true);
     const off = await api.request('PATCH', `/api/v1/webhooks/${batched.body.id}`, { body: { batch: false } });

@@ -30,10 +30,11 @@ const ID = { id: 'Webhook endpoint id' };
 
 @ApiTag(
   'webhooks',
-  'Endpoints that events are POSTed to, one event per request, signed with the Standard Webhooks scheme ' +
-    '(headers `webhook-id`, `webhook-timestamp`, `webhook-signature`); the bodies are the `WebhookEvent_<type>` schemas. ' +
-    'An endpoint created with `batch: true` is sent the events due together in one request instead, ' +
-    '`{"events": [...]}` (the `WebhookBatch` schema, up to WEBHOOK_BATCH_MAX events), signed over the whole body. ' +
+  'Endpoints that events are POSTed to, signed with the Standard Webhooks scheme ' +
+    '(headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). By default (`batch: true`) the events due ' +
+    'together go in one request, `{"events": [...]}` (the `WebhookBatch` schema, up to WEBHOOK_BATCH_MAX events), ' +
+    'signed over the whole body; an endpoint created with `batch: false` gets one event per request, the ' +
+    '`WebhookEvent_<type>` schemas. ' +
     'Retried with exponential backoff for WEBHOOK_RETRY_WINDOW_MS (24 h); 503 while WEBHOOK_SECRET_KEY is unset.',
 )
 @UseGuards(BearerAuthGuard)

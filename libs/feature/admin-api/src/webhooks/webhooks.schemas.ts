@@ -27,9 +27,9 @@ export const CreateWebhook = z.strictObject({
   enabled: z.boolean().default(true),
   batch: z
     .boolean()
-    .default(false)
+    .default(true)
     .describe(
-      'Send the events due together in one POST, `{"events": [...]}` (the `WebhookBatch` schema, up to WEBHOOK_BATCH_MAX), rather than one event per POST.',
+      'Send the events due together in one POST, `{"events": [...]}` (the `WebhookBatch` schema, up to WEBHOOK_BATCH_MAX; one event when one is due), the default; false: one event per POST, the bare `WebhookEvent_<type>`.',
     ),
 });
 export type CreateWebhook = z.output<typeof CreateWebhook>;

@@ -26,7 +26,7 @@ export const webhookVariables = {
     both('10'),
   ),
   WEBHOOK_BATCH_MAX: variable(
-    'Most events in one POST to an endpoint created with `batch: true` (its body `{"events": [...]}`, signed as a whole); more due at once go in further POSTs.',
+    'Most events in one POST to an endpoint that takes batches (`batch: true`, the default; its body `{"events": [...]}`, signed as a whole); more due at once go in further POSTs.',
     integer(1, 1000),
     both('100'),
   ),

@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type pg from 'pg';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** How a POST (or the events it carried) ended: a 2xx answer, or anything else. */
 export type PostOutcome = 'delivered' | 'failed';
@@ -65,6 +66,58 @@ export class WebhookMetrics {
     this.posts.inc({ result });
     this.events.inc({ result }, events);
     this.postSeconds.observe(latencyMs / 1000);
+  }
+}
+
+/** Longest a scrape waits for PostgreSQL before it reports no backlog. */
+const BACKLOG_TIMEOUT_MS = 2_000;
+
+/**
+ * `mta_webhook_due` (deliveries pending and due now) and `mta_webhook_oldest_due_seconds` (how
+ * long the oldest of them has been due), read from PostgreSQL at each scrape, so a stuck or
+ * slow endpoint shows as a growing lag. The outbox is shared: every replica reports the same
+ * numbers. While PostgreSQL does not answer within 2 s they are NaN (unknown), never 0: an
+ * outage must not read as an empty outbox.
+ */
+export function registerWebhookBacklog(registry: Registry, pool: Pick<pg.Pool, 'query'>): void {
+  if (registry.getSingleMetric('mta_webhook_due')) return;
+  let reading: Promise<{ due: number; oldest: number } | undefined> | undefined;
+  // One query per scrape for both gauges: the first collect starts it, the second shares it.
+  const read = () => (reading ??= backlog(pool).finally(() => setImmediate(() => (reading = undefined))));
+  new Gauge({
+    name: 'mta_webhook_due',
+    help: 'Webhook deliveries pending and due now (the outbox backlog), read from PostgreSQL at each scrape.',
+    registers: [registry],
+    async collect() {
+      this.set((await read())?.due ?? NaN);
+    },
+  });
+  new Gauge({
+    name: 'mta_webhook_oldest_due_seconds',
+    help: 'How long the oldest pending webhook delivery has been due (0: none), read at each scrape.',
+    registers: [registry],
+    async collect() {
+      this.set((await read())?.oldest ?? NaN);
+    },
+  });
+}
+
+async function backlog(pool: Pick<pg.Pool, 'query'>): Promise<{ due: number; oldest: number } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), BACKLOG_TIMEOUT_MS);
+  });
+  const query = pool
+    .query<{ due: number; oldest: number | null }>(
+      `SELECT count(*)::int AS due, EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8 AS oldest
+         FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()`,
+    )
+    .then((r) => ({ due: r.rows[0]?.due ?? 0, oldest: Math.max(0, r.rows[0]?.oldest ?? 0) }))
+    .catch(() => undefined);
+  try {
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -8,7 +8,7 @@ import { QueueName, createJobWorker, redisErrorLog, settlesWithin, type JobProdu
 import { WebhookClaims } from './claims';
 import { WebhookDispatcher, type DispatcherOptions } from './dispatcher';
 import type { PostOptions } from './http-post';
-import { WebhookMetrics } from './metrics';
+import { WebhookMetrics, registerWebhookBacklog } from './metrics';
 import { parseSecretKey } from './secret-box';
 import { WebhookSender } from './sender';
 import type { RetryPolicy } from './store';
@@ -72,6 +72,7 @@ export class WebhooksWorker {
     const settings = webhookSettings(config);
     const claims = new WebhookClaims(deps.workerConnection, deps.prefix);
     const metrics = deps.registry ? new WebhookMetrics(deps.registry) : undefined;
+    if (deps.registry) registerWebhookBacklog(deps.registry, deps.pool);
     const sender = new WebhookSender(
       { pool: deps.pool, logger: deps.logger, key, claims, metrics },
       settings,

@@ -1,6 +1,6 @@
 export { createLogger, type Logger } from './logger';
 export { NestPinoLogger } from './nest-logger';
-export { Metrics } from './metrics';
+export { Metrics, registeredOnce } from './metrics';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { Drain, type DrainStep, type DrainFailure } from './drain';
 export { HealthController } from './health.controller';

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { registeredOnce as once } from '@mta/observability';
 
 /** Recipient transitions counted by `mta_queue_transitions_total{transition}`. */
 export type Transition =
@@ -101,8 +102,4 @@ export class QueueManagerMetrics {
   count(transition: Transition, n = 1): void {
     if (n > 0) this.transitions.inc({ transition }, n);
   }
-}
-
-function once<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { registeredOnce as once } from '@mta/observability';
 
 /** How a POST (or the events it carried) ended: a 2xx answer, or anything else. */
 export type PostOutcome = 'delivered' | 'failed';
@@ -119,8 +120,4 @@ async function backlog(pool: Pick<pg.Pool, 'query'>): Promise<{ due: number; old
   } finally {
     clearTimeout(timer);
   }
-}
-
-function once<T>(registry: Registry, name: string, create: (name: string) => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create(name);
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { registeredOnce as once } from '@mta/observability';
+import { registeredOnce as once, withTimeout } from '@mta/observability';
 
 /** How a POST (or the events it carried) ended: a 2xx answer, or anything else. */
 export type PostOutcome = 'delivered' | 'failed';
@@ -103,21 +103,13 @@ export function registerWebhookBacklog(registry: Registry, pool: Pick<pg.Pool, '
   });
 }
 
-async function backlog(pool: Pick<pg.Pool, 'query'>): Promise<{ due: number; oldest: number } | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), BACKLOG_TIMEOUT_MS);
-  });
-  const query = pool
-    .query<{ due: number; oldest: number | null }>(
-      `SELECT count(*)::int AS due, EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8 AS oldest
-         FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()`,
-    )
-    .then((r) => ({ due: r.rows[0]?.due ?? 0, oldest: Math.max(0, r.rows[0]?.oldest ?? 0) }))
-    .catch(() => undefined);
-  try {
-    return await Promise.race([query, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function backlog(pool: Pick<pg.Pool, 'query'>): Promise<{ due: number; oldest: number } | undefined> {
+  const query = pool.query<{ due: number; oldest: number | null }>(
+    `SELECT count(*)::int AS due, EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8 AS oldest
+       FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()`,
+  );
+  return withTimeout(query, BACKLOG_TIMEOUT_MS, 'no answer').then(
+    (r) => ({ due: r.rows[0]?.due ?? 0, oldest: Math.max(0, r.rows[0]?.oldest ?? 0) }),
+    () => undefined,
+  );
 }

@@ -12,7 +12,7 @@ import { startDovecot, haveDovecotLmtp, type Dovecot, requirePeer } from '@mta/t
 import { composeDsn } from '@mta/mail';
 import type { TraceFn } from '@mta/smtp-client';
 import { message, request } from './test/fixtures';
-import { expectNoLeaks, freePortOn, resourceCounts } from './test/peers';
+import { expectNoLeaks, freePort, resourceCounts } from './test/peers';
 
 const newFiles = (dir: string): string[] => {
   try {
@@ -197,7 +197,7 @@ describe.skipIf(!requirePeer('dovecot-lmtpd', haveDovecotLmtp()))(
     });
 
     it('defers every recipient when the LMTP server cannot be reached', async () => {
-      const port = await freePortOn('127.0.0.1');
+      const port = await freePort('127.0.0.1');
       const agent = new LmtpDeliveryAgent({ host: '127.0.0.1', port, heloName: 'mta.example.org' });
       const report = await agent.deliver(request(['alice@lmtp.test', 'bob@lmtp.test'], message('lmtp-down')));
       for (const r of report.results)

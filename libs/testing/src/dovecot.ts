@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePortOn } from './free-port';
+import { freePort } from './free-port';
 import { spawnPeer, waitForPort } from './peer-process';
 
 export const DOVECOT = '/usr/sbin/dovecot';
@@ -49,7 +49,7 @@ export async function startDovecot(users: readonly DovecotUser[]): Promise<Dovec
       })
       .join(''),
   );
-  const port = await freePortOn('127.0.0.1');
+  const port = await freePort('127.0.0.1');
   const logFile = path.join(root, 'dovecot.log');
   writeFileSync(
     path.join(root, 'dovecot.conf'),

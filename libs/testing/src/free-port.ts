@@ -27,19 +27,23 @@ const randomPort = (): number => LOWEST + Math.floor(Math.random() * (below - LO
 async function pick(hosts: readonly string[]): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = randomPort();
-    const free = await Promise.all(hosts.map((h) => bindAndRelease(h, port).then(() => true, () => false)));
+    const free = await Promise.all(
+      hosts.map((h) =>
+        bindAndRelease(h, port).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (free.every(Boolean)) return port;
   }
   throw new Error(`no free port on ${hosts.join(', ')} in ${LOWEST}-${below - 1} after 200 tries`);
 }
 
-/** A TCP port that was free on `host` a moment ago, outside the range the kernel hands out. */
+/** A TCP port that was free on `host` (any 127.0.0.x) a moment ago, outside the range the kernel hands out. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return pick([host]);
 }
-
-/** A port free on `host` a moment ago (`host` may be any 127.0.0.x). */
-export const freePortOn = (host = '127.0.0.1'): Promise<number> => pick([host]);
 
 /** A port that was free on every one of `hosts` a moment ago (test MXs share `DELIVERY_PORT`). */
 export const portFreeOn = (hosts: readonly string[]): Promise<number> => pick(hosts);

@@ -1,4 +1,4 @@
-export { freePort, freePortOn, portFreeOn } from './free-port';
+export { freePort, portFreeOn } from './free-port';
 export { DOVECOT, haveDovecotLmtp, startDovecot, type Dovecot, type DovecotUser } from './dovecot';
 export { createTestRedis, TEST_REDIS_URL } from './test-redis';
 export { selfSignedCertificate, type TestCertificate } from './certificates';

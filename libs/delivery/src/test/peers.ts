@@ -13,7 +13,7 @@ import * as testing from '@mta/testing';
 
 export const {
   expectNoLeaks,
-  freePortOn,
+  freePort,
   haveSmtpSink,
   portFreeOn,
   resourceCounts,

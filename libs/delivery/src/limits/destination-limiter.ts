@@ -146,8 +146,7 @@ if not score or tonumber(score) <= now then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return 0
 end
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+${ADD}
 return 1
 `;
 

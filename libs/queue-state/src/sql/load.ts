@@ -81,7 +81,7 @@ export async function loadMessages(
     state: MessageRef['state'];
     received_at: Date;
     recipients: RecipientJson[];
-    recipient_total: number;
+    recipient_total: number | null;
     suppress_hard_bounces: boolean | null;
   }>(
     statement(sql`SELECT m.id, m.queue_id, m.sender, m.state, m.received_at,
@@ -97,7 +97,9 @@ export async function loadMessages(
               FROM recipients r
               WHERE r.message_id = m.id AND (${only} IS NULL OR r.id = ANY(${only}))
             ), '[]') AS recipients,
-            (SELECT count(*)::int FROM recipients r WHERE r.message_id = m.id) AS recipient_total,
+            -- Counted only when the recipients are narrowed: else it is the length of the list.
+            CASE WHEN ${only} IS NOT NULL THEN
+              (SELECT count(*)::int FROM recipients r WHERE r.message_id = m.id) END AS recipient_total,
             (SELECT value = 'true'::jsonb FROM settings WHERE key = 'suppressHardBounces') AS suppress_hard_bounces
        FROM messages m
       WHERE m.id = ANY(${ids})`),
@@ -116,7 +118,7 @@ export async function loadMessages(
             receivedAt: row.received_at,
           },
           recipients: row.recipients.map(recipientOf),
-          recipientTotal: row.recipient_total,
+          recipientTotal: row.recipient_total ?? row.recipients.length,
         },
       ]),
     ),

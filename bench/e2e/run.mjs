@@ -71,8 +71,8 @@ const CONCURRENCY = argValue('--concurrency', '20');
 const WORKERS = (argValue('--workers', '1,2') ?? '1,2').split(',').filter((w) => w && w !== 'none').map(Number);
 /** all-in-one rows (issue 21): `supervise` and/or `single` (bench/e2e/all-in-one.mjs). */
 const ALL_IN_ONE = (argValue('--all-in-one', '') ?? '').split(',').filter(Boolean);
-/** ALL_IN_ONE_DELIVERY_WORKERS of the supervised all-in-one (the product's default: the cores). */
-const AIO_WORKERS = Number(argValue('--aio-workers', String(os.availableParallelism())));
+/** ALL_IN_ONE_DELIVERY_WORKERS of the supervised all-in-one (the product's default: half the cores, at least 1). */
+const AIO_WORKERS = Number(argValue('--aio-workers', String(Math.max(1, Math.floor(os.availableParallelism() / 2)))));
 /** Give a run up if the sink has received nothing new for this long. */
 const STALL_SECONDS = Number(argValue('--stall-seconds', '60'));
 const SKIP_BUILD = hasFlag('--no-build');
@@ -578,7 +578,7 @@ async function main() {
       kind: 'aio',
       mode,
       workers: mode === 'single' ? 1 : AIO_WORKERS,
-      label: mode === 'single' ? 'all-in-one, single process' : `all-in-one, supervised, ${AIO_WORKERS} delivery workers`,
+      label: mode === 'single' ? 'all-in-one, single process' : `all-in-one, supervised, ${AIO_WORKERS} delivery worker${AIO_WORKERS > 1 ? 's' : ''}`,
     })),
     ...(SKIP_POSTFIX ? [] : [{ kind: 'postfix', workers: 0, label: 'postfix' }]),
   ].map((r) => ({ ...r, runs: [] }));

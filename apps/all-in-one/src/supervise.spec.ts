@@ -43,10 +43,26 @@ describe('ALL_IN_ONE_DELIVERY_WORKERS and ALL_IN_ONE_MODE', () => {
     }
   });
 
-  it('default to one worker per core, in supervise mode; a mode other than supervise or single is refused', () => {
+  it('default to one worker per two cores (at least one), in supervise mode; a mode other than supervise or single is refused', () => {
     const defaults = loadConfig({ NODE_ENV: 'development' });
-    expect(defaults.ALL_IN_ONE_DELIVERY_WORKERS).toBe(os.availableParallelism());
+    expect(defaults.ALL_IN_ONE_DELIVERY_WORKERS).toBe(Math.max(1, Math.floor(os.availableParallelism() / 2)));
     expect(defaults.ALL_IN_ONE_MODE).toBe('supervise');
     expect(() => loadConfig({ ALL_IN_ONE_MODE: 'both' })).toThrow(/ALL_IN_ONE_MODE/);
+  });
+});
+
+describe('ALL_IN_ONE_BACKGROUND_NICE', () => {
+  const niceness = (env: Record<string, string>) =>
+    Object.fromEntries(childSpecs(loadConfig({ NODE_ENV: 'development', ALL_IN_ONE_DELIVERY_WORKERS: '2', ...env }), {}, '/d').map((s) => [s.name, s.nice]));
+
+  it('lowers the queue manager and every delivery worker to 10 by default; the children that answer clients keep the supervisor\'s', () => {
+    expect(niceness({})).toEqual({ mx: 0, submission: 0, queue: 10, policy: 0, 'admin-api': 0, 'delivery-1': 10, 'delivery-2': 10 });
+  });
+
+  it('takes 0 (all alike) to 19, and refuses -1 and 20 naming the variable', () => {
+    expect(niceness({ ALL_IN_ONE_BACKGROUND_NICE: '0' })['queue']).toBe(0);
+    expect(niceness({ ALL_IN_ONE_BACKGROUND_NICE: '0' })['delivery-2']).toBe(0);
+    expect(niceness({ ALL_IN_ONE_BACKGROUND_NICE: '19' })['delivery-1']).toBe(19);
+    for (const bad of ['-1', '20']) expect(() => niceness({ ALL_IN_ONE_BACKGROUND_NICE: bad })).toThrow(/ALL_IN_ONE_BACKGROUND_NICE/);
   });
 });

@@ -15,6 +15,8 @@ const SERVICES = ['mx', 'submission', 'queue', 'policy', 'admin-api'] as const;
  * ALL_IN_ONE_CHILD tells each its name, for its log lines.
  */
 export function childSpecs(config: AppConfig, env: NodeJS.ProcessEnv, appsDir: string): ChildSpec[] {
+  // Deliveries and the queue manager's work can wait; a client waiting for a reply cannot.
+  const background = new Set(['queue', 'delivery']);
   const spec = (name: string, service: string): ChildSpec => ({
     name,
     command: process.execPath,
@@ -23,6 +25,7 @@ export function childSpecs(config: AppConfig, env: NodeJS.ProcessEnv, appsDir: s
     // Each child's log lines name it (`child`), so two delivery workers can be told apart.
     env: { ...env, ALL_IN_ONE_CHILD: name },
     httpListenVariable: service === 'admin-api' ? 'ADMIN_LISTEN' : 'HEALTH_LISTEN',
+    nice: background.has(service) ? config.ALL_IN_ONE_BACKGROUND_NICE : 0,
   });
   const workers = config.ALL_IN_ONE_DELIVERY_WORKERS;
   const delivery = Array.from({ length: workers }, (_, i) => spec(workers === 1 ? 'delivery' : `delivery-${i + 1}`, 'delivery'));

@@ -255,9 +255,14 @@ export const variables = {
     both('supervise'),
   ),
   ALL_IN_ONE_DELIVERY_WORKERS: variable(
-    '`all-in-one` in `supervise` mode: how many `delivery` processes it runs. Default: the number of cores (`os.availableParallelism()`).',
+    '`all-in-one` in `supervise` mode: how many `delivery` processes it runs. Default: half the cores (`os.availableParallelism()`), at least 1. A delivery process mostly waits on the network with `DELIVERY_CONCURRENCY` deliveries in flight, and mx, the queue manager, PostgreSQL and Redis need the other cores: on 2 cores a second process costs more CPU per message than it adds (bench/README.md, issue 21).',
     integer(1, 64),
-    both(String(os.availableParallelism())),
+    both(String(Math.max(1, Math.floor(os.availableParallelism() / 2)))),
+  ),
+  ALL_IN_ONE_BACKGROUND_NICE: variable(
+    "`all-in-one` in `supervise` mode: the CPU niceness (0-19) of the `queue` and `delivery` processes. When the cores are busy, mx, submission, policy and the admin API run first and mail already accepted waits in the queue, as Exim's `queue_only_load` holds deliveries back under load; when they are not, it changes nothing. 0: every process alike.",
+    integer(0, 19),
+    both('10'),
   ),
   ALL_IN_ONE_CHILD: variable(
     "Set by `all-in-one`'s supervisor in each process it runs, to that child's name (`mx`, `delivery-2`): every JSON log line of the process says it as `child`. Not for setting by hand.",

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BACKOFF_DEFAULTS, restartDelay, type BackoffOptions } from './backoff';
 import type { SupervisorLog } from './log';
+import { lowerPriority } from './priority';
 import { isMetricsReply, type MetricFamily, type MetricsRequest } from './metrics';
 
 /** One process the supervisor runs: a service's entry point and its environment. */
@@ -17,6 +18,11 @@ export interface ChildSpec {
    * `/readyz` is asked there.
    */
   readonly httpListenVariable: string;
+  /**
+   * Run at this niceness (1-19, `lowerPriority`): a background child (delivery, the queue
+   * manager) that should yield the CPU to the ones answering clients. Unset or 0: as the supervisor.
+   */
+  readonly nice?: number;
 }
 
 /** What a child sends over its IPC channel once its HTTP server listens (runService in libs/runtime). */
@@ -93,7 +99,9 @@ export class Child {
     this.port = undefined;
     this.startedAt = Date.now();
     child.on('message', (message) => {
-      if (isListening(message) && this.process === child) this.port = message.httpPort;
+      if (!isListening(message) || this.process !== child) return;
+      if (this.port === undefined) this.lowerPriority(child);
+      this.port = message.httpPort;
     });
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
@@ -103,6 +111,17 @@ export class Child {
     );
     child.once('error', (error) => this.log.error({ child: this.spec.name, err: error.message }, 'could not start child'));
     this.log.info({ child: this.spec.name, pid: child.pid }, 'child started');
+  }
+
+  /**
+   * `spec.nice`, once the child serves: it started at the supervisor's priority, so that a busy
+   * machine does not slow its start, and is a session of its own (detached).
+   */
+  private lowerPriority(child: ChildProcess): void {
+    const nice = this.spec.nice ?? 0;
+    if (nice <= 0 || child.pid === undefined) return;
+    const problems = lowerPriority(child.pid, nice);
+    if (problems.length > 0) this.log.warn({ child: this.spec.name, nice, problems }, "could not lower the child's CPU priority");
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

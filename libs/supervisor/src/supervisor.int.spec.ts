@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { until } from '@mta/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -121,6 +121,26 @@ describe('Supervisor', () => {
     expect(pids.filter(alive)).toEqual([]);
     expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
     expect(await supervisor.readiness()).toEqual({ ready: false, checks: { draining: { ok: false, error: 'shutting down' } } });
+  });
+
+  it('runs a child given a niceness at it on every thread, and its session group too; the others at its own', async () => {
+    const { supervisor, log } = supervise([{ ...spec('background'), nice: 7 }, spec('front')]);
+    supervisor.start();
+    await until('ready', async () => (await supervisor.readiness()).ready);
+    const niceness = (pid: number) => readdirSync(`/proc/${pid}/task`).map((tid) => os.getPriority(Number(tid)));
+    const [background, front] = ['background', 'front'].map((n) => supervisor.child(n)?.pid ?? 0);
+    const own = os.getPriority();
+    // Threads started after the child was lowered (the ones that serve it now) inherit it.
+    expect(new Set(niceness(background))).toEqual(new Set([Math.max(7, own)]));
+    expect(niceness(background).length).toBeGreaterThan(1);
+    expect(new Set(niceness(front))).toEqual(new Set([own]));
+    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+      const group = (pid: number | 'self') => readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+      expect(group(background)).toMatch(/ nice 7$/);
+      expect(group(front)).toMatch(/ nice 0$/);
+      expect(group('self')).not.toBe(group(background));
+    }
+    expect(log.lines.filter((l) => l.level !== 'info')).toEqual([]);
   });
 
   it('gives SIGKILL to a child still running after the grace period, and resolves 1', async () => {

@@ -239,6 +239,11 @@ export const variables = {
     parsed(parseMessageRate),
     {},
   ),
+  DELIVERY_SHAPING_BY: variable(
+    "Traffic shaping: what a destination is. `domain`: each recipient domain has its own limits. `mx`: the set of MX hosts the domain's mail goes to (KumoMTA's site), so the domains one provider hosts share one budget of connections and messages per second; an override then names an MX host.",
+    z.enum(['domain', 'mx']),
+    both('domain'),
+  ),
   DELIVERY_SHAPING_REFRESH_MS: variable(
     'How often a `delivery` process reloads the per-domain shaping overrides from PostgreSQL (ms): an override changed through the API applies within this long.',
     integer(100, 600_000),

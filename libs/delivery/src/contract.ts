@@ -65,9 +65,10 @@ export interface DeliveryRequest {
   readonly signal?: AbortSignal;
   /**
    * The destination's connection slot this delivery holds (limits/limited-agent.ts): a session
-   * kept open after the delivery takes a slot with `idle()`. Absent: no connection limit.
+   * kept open after the delivery takes a slot with `idle()`; its `destination` is the key the
+   * shaping applies to (the domain, or the MX host set). Absent: no connection limit.
    */
-  readonly slot?: Pick<Lease, 'idle'>;
+  readonly slot?: Pick<Lease, 'idle' | 'destination'>;
 }
 
 /** What the queue does with the recipient (DESIGN.md "A message's life", step 4). */

@@ -19,12 +19,18 @@ import type { DeliveryReport, DeliveryRequest } from './contract';
 import { RedisDestinationLimiter } from './limits/destination-limiter';
 import { RedisRateLimiter } from './limits/rate-limiter';
 import type { Shaping } from './limits/shaping';
+import type { ShapingKeying } from './limits/site';
 import { message, request } from './test/fixtures';
 import { startShapingPeer, type ShapingPeer } from './test/shaping-peer';
 import { createDeliveryAgents, type ClosableAgents } from './worker/agents';
 
 const MX = '127.0.0.6';
-const ZONE = [mxRecord('shaped.test', 10, 'mx.shaped.test'), aRecord('mx.shaped.test', MX)];
+const ZONE = [
+  mxRecord('shaped.test', 10, 'mx.shaped.test'),
+  // Another domain on the same MX host: one site under DELIVERY_SHAPING_BY=mx.
+  mxRecord('hosted.test', 10, 'mx.shaped.test'),
+  aRecord('mx.shaped.test', MX),
+];
 
 describe('traffic shaping per destination', () => {
   let dns: FakeDnsServer & { servers: { host: string; port: number }[] };
@@ -55,7 +61,11 @@ describe('traffic shaping per destination', () => {
   });
 
   /** A receiver and the agents of `processes` delivery processes (one Redis prefix), with `shaping` as the defaults. */
-  async function setUpProcesses(shaping: Partial<Shaping>, processes: number): Promise<ClosableAgents[]> {
+  async function setUpProcesses(
+    shaping: Partial<Shaping>,
+    processes: number,
+    shapingBy: ShapingKeying = 'domain',
+  ): Promise<ClosableAgents[]> {
     const port = await portFreeOn([MX]);
     peer = await startShapingPeer(MX, port);
     const prefix = `${test.prefix}:${++n}`;
@@ -70,6 +80,7 @@ describe('traffic shaping per destination', () => {
         prefix,
         mtaSts: false,
         shaping,
+        shapingBy,
       }),
     );
     others.push(...all.slice(1));
@@ -77,12 +88,15 @@ describe('traffic shaping per destination', () => {
     return all;
   }
 
-  async function setUp(shaping: Partial<Shaping>): Promise<ClosableAgents> {
-    return (await setUpProcesses(shaping, 1))[0];
+  async function setUp(
+    shaping: Partial<Shaping>,
+    shapingBy: ShapingKeying = 'domain',
+  ): Promise<ClosableAgents> {
+    return (await setUpProcesses(shaping, 1, shapingBy))[0];
   }
 
-  const req = (): DeliveryRequest =>
-    request([`user${++n}@shaped.test`], message(`shaping-${n}`), { destination: 'shaped.test' });
+  const req = (domain = 'shaped.test'): DeliveryRequest =>
+    request([`user${++n}@${domain}`], message(`shaping-${n}`), { destination: domain });
 
   /** Delivers as the worker does: a `deferred-local` report is run again after `retryAfterMs`. */
   async function deliverAsWorker(a: ClosableAgents, r: DeliveryRequest): Promise<DeliveryReport> {
@@ -163,6 +177,45 @@ describe('traffic shaping per destination', () => {
     agents = undefined;
     expect(await slots.inUse('shaped.test')).toBe(0);
     await until('the sessions closed', () => peer?.open === 0, 20_000, 10);
+  });
+
+  /** Two deliveries to each of two domains on one MX host, while the receiver stalls them. */
+  async function twoDomainsAtOnce(a: ClosableAgents, held: number): Promise<void> {
+    peer?.stall();
+    const all = ['shaped.test', 'shaped.test', 'hosted.test', 'hosted.test'].map((d) =>
+      deliverAsWorker(a, req(d)),
+    );
+    await until(`${held} stalled sessions at the receiver`, () => peer?.held === held, 20_000, 10);
+    peer?.resume();
+    for (const r of await Promise.all(all)) expect(r.results[0].kind).toBe('delivered');
+  }
+
+  it('DELIVERY_SHAPING_BY=mx: two domains on one MX host share its maxConnections', async () => {
+    const a = await setUp({ maxConnections: 2 }, 'mx');
+    await twoDomainsAtOnce(a, 2);
+    expect(peer?.received).toHaveLength(4);
+    expect(peer?.maxOpen).toBe(2);
+    // The slots are the site's: the idle sessions hold them under its key.
+    await until(
+      "the idle sessions hold the site's slots",
+      async () => (await slots.inUse('mx:mx.shaped.test')) === peer?.open,
+    );
+    expect(await slots.inUse('shaped.test')).toBe(0);
+  });
+
+  it('DELIVERY_SHAPING_BY=domain (the default): each of the two domains has its own maxConnections', async () => {
+    const a = await setUp({ maxConnections: 2 });
+    await twoDomainsAtOnce(a, 4);
+    expect(peer?.maxOpen).toBe(4);
+  });
+
+  it('DELIVERY_SHAPING_BY=mx: an override naming the MX host applies to the site', async () => {
+    const a = await setUp({ maxConnections: 2 }, 'mx');
+    a.shaping.set([
+      { domain: 'MX.shaped.test', maxConnections: 1, maxMessagesPerConnection: null, maxMessageRate: null },
+    ]);
+    await twoDomainsAtOnce(a, 1);
+    expect(peer?.maxOpen).toBe(1);
   });
 
   it('carries maxMessagesPerConnection messages per session, then QUITs and reconnects', async () => {

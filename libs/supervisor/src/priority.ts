@@ -38,4 +38,3 @@ function autogroupEnabled(): boolean {
     return false;
   }
 }
-

@@ -32,8 +32,11 @@ import { ProcessShare } from './process-share';
 
 export interface LimitedAgentOptions {
   readonly limiter: DestinationLimiter;
-  /** The limit's key for a request (default: `destination`, else the first recipient's domain). */
-  readonly destinationOf?: (request: DeliveryRequest) => string;
+  /**
+   * The limit's key for a request (default: `destination`, else the first recipient's domain;
+   * `mx` keying: the MX host set, site.ts).
+   */
+  readonly destinationOf?: (request: DeliveryRequest) => string | Promise<string>;
   /**
    * When a `deferred-local` job should run again: default 1 s, plus up to as much again of
    * jitter, so jobs that found the destination full spread out instead of returning together.
@@ -68,7 +71,7 @@ export class ConcurrencyLimitedAgent implements DeliveryAgent {
   }
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
-    const destination = (this.options.destinationOf ?? defaultDestination)(request);
+    const destination = await (this.options.destinationOf ?? defaultDestination)(request);
     if (!(await this.share.claim(destination, this.options.waitForSlotMs ?? 2_000))) {
       const text = `${destination} holds its share of this worker's deliveries, will try again shortly`;
       return this.deferLocal(request, text, 'connections');

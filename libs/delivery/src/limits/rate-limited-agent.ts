@@ -16,7 +16,7 @@ import type { ShapingSource } from './shaping';
 export interface RateLimitedAgentOptions {
   readonly limiter: RateLimiter;
   readonly shaping: ShapingSource;
-  readonly destinationOf?: (request: DeliveryRequest) => string;
+  readonly destinationOf?: (request: DeliveryRequest) => string | Promise<string>;
   /** Longest wait for a turn inside the worker (default 1 s); longer: the job goes back. */
   readonly maxWaitMs?: number;
   readonly random?: () => number;
@@ -32,7 +32,7 @@ export class RateLimitedAgent implements DeliveryAgent {
   ) {}
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
-    const destination = (this.options.destinationOf ?? defaultDestination)(request);
+    const destination = await (this.options.destinationOf ?? defaultDestination)(request);
     const rate = this.options.shaping.shapingOf(destination).maxMessageRate;
     if (!rate) return this.inner.deliver(request);
     let waitMs: number;

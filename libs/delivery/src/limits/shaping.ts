@@ -9,18 +9,21 @@
  *   delivery opens a new one (the pool, connection-pool.ts).
  * - `maxMessageRate`: messages per period, cluster-wide (the GCRA of rate-limiter.ts).
  *
- * The destination is the recipient domain (the delivery job's `destination`), not KumoMTA's
- * "site" (the set of MX hosts): the limit is taken before the MX lookup, one job carries one
- * domain, and an operator names domains. Domains hosted on the same MX hosts therefore each have
- * their own budget; give the big ones an override.
+ * The destination is the recipient domain (the delivery job's `destination`) by default, or,
+ * with `DELIVERY_SHAPING_BY=mx`, KumoMTA's "site": the set of MX hosts (site.ts), so that the
+ * domains one provider hosts share one budget. Under `domain` keying such domains each have their
+ * own; give the big ones an override.
  *
- * Overrides per domain live in PostgreSQL (`delivery_shaping`, `/api/v1/shaping`). A
+ * Overrides live in PostgreSQL (`delivery_shaping`, `/api/v1/shaping`), each naming a domain: a
+ * recipient domain under `domain` keying; under `mx` keying, an MX host name, and a site takes the
+ * override of the first of its hosts (in name order) that has one. A
  * `ShapingTable` reloads them every `refreshMs`, so an override applies within that long and a
  * lookup on the hot path is a `Map.get`.
  */
 import type { MessageRate } from '@mta/config';
 import { parseMessageRate } from '@mta/config';
 import type pg from 'pg';
+import { siteHosts } from './site';
 
 export interface Shaping {
   readonly maxConnections: number;
@@ -65,13 +68,23 @@ export class ShapingTable implements ShapingSource {
   ) {}
 
   shapingOf(destination: string): Shaping {
-    const o = this.overrides.get(destination.toLowerCase());
+    const key = destination.toLowerCase();
+    const o = this.overrides.get(key) ?? this.siteOverride(key);
     if (!o) return this.defaults;
     return {
       maxConnections: o.maxConnections ?? this.defaults.maxConnections,
       maxMessagesPerConnection: o.maxMessagesPerConnection ?? this.defaults.maxMessagesPerConnection,
       maxMessageRate: o.maxMessageRate ?? this.defaults.maxMessageRate,
     };
+  }
+
+  /** A site (`mx:` keying) takes the override of the first of its MX hosts that has one. */
+  private siteOverride(destination: string): ShapingOverride | undefined {
+    for (const host of siteHosts(destination)) {
+      const o = this.overrides.get(host);
+      if (o) return o;
+    }
+    return undefined;
   }
 
   /** Replaces the overrides (tests, or a caller with its own source). */

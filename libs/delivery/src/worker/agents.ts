@@ -21,6 +21,7 @@ import { RedisDestinationLimiter } from '../limits/destination-limiter';
 import { ConcurrencyLimitedAgent, defaultDestination } from '../limits/limited-agent';
 import { RateLimitedAgent } from '../limits/rate-limited-agent';
 import { RedisRateLimiter } from '../limits/rate-limiter';
+import { mxSiteOf, type ShapingKeying } from '../limits/site';
 import { DEFAULT_SHAPING, loadShapingOverrides, ShapingTable, type Shaping } from '../limits/shaping';
 import type { SessionLimits } from '../remote/connection-pool';
 import { createLocalDeliveryAgent, type MaildirSettings } from '../local/local-agent';
@@ -61,6 +62,8 @@ export interface AgentSettings {
    * `DELIVERY_MAX_MESSAGES_PER_CONNECTION`, `DELIVERY_MAX_MESSAGE_RATE`; limits/shaping.ts).
    */
   readonly shaping?: Partial<Shaping>;
+  /** `DELIVERY_SHAPING_BY`: the recipient domain (default), or the MX host set (limits/site.ts). */
+  readonly shapingBy?: ShapingKeying;
   /**
    * Where the per-domain overrides are read (`delivery_shaping`), and how often
    * (`DELIVERY_SHAPING_REFRESH_MS`). Absent: the defaults apply to every destination.
@@ -97,15 +100,20 @@ export function createDeliveryAgents(settings: AgentSettings): ClosableAgents {
     limitFor: (destination) => shaping.shapingOf(destination).maxConnections,
   });
   const rates = new RedisRateLimiter(settings.redis, settings.prefix);
+  // One resolver (and its cache) for the agent and, under `mx` keying, the shaping's site lookup.
+  const resolver = new MxResolver({ servers: settings.dnsServers, localHostnames: [settings.hostname] });
   const remote = shaped(
     new RemoteDeliveryAgent({
       heloName: settings.hostname,
-      resolver: new MxResolver({ servers: settings.dnsServers, localHostnames: [settings.hostname] }),
+      resolver,
       port: settings.port,
       tlsPolicy: outboundTlsPolicy(settings),
-      sessionLimits: (request) => sessionLimits(shaping.shapingOf(defaultDestination(request))),
+      // The key the slot was taken under: the domain, or the site.
+      sessionLimits: (request) =>
+        sessionLimits(shaping.shapingOf(request.slot?.destination ?? defaultDestination(request))),
     }),
     { limiter, rates, shaping, processConcurrency: settings.concurrency },
+    settings.shapingBy === 'mx' ? mxSiteOf(resolver) : undefined,
   );
   const smartHost = settings.relayHost
     ? smartHostAgent(settings, settings.relayHost, { limiter, rates, shaping })
@@ -137,7 +145,7 @@ interface Shapers {
 function shaped(
   agent: DeliveryAgent,
   { limiter, rates, shaping, processConcurrency }: Shapers,
-  destinationOf?: (request: DeliveryRequest) => string,
+  destinationOf?: (request: DeliveryRequest) => string | Promise<string>,
 ): DeliveryAgent {
   const rated = new RateLimitedAgent(agent, { limiter: rates, shaping, destinationOf });
   return new ConcurrencyLimitedAgent(rated, { limiter, destinationOf, processConcurrency });

@@ -66,6 +66,7 @@ export class DeliveryModule implements OnApplicationBootstrap, OnApplicationShut
         maxMessagesPerConnection: config.DELIVERY_MAX_MESSAGES_PER_CONNECTION,
         maxMessageRate: config.DELIVERY_MAX_MESSAGE_RATE ?? null,
       },
+      shapingBy: config.DELIVERY_SHAPING_BY,
       shapingOverrides: { pool: this.db.pool, refreshMs: config.DELIVERY_SHAPING_REFRESH_MS },
       mtaSts: config.MTA_STS,
       mtaStsFetchTimeoutMs: config.MTA_STS_FETCH_TIMEOUT_MS,

@@ -6,11 +6,13 @@ import { ApiDoc, ApiTag } from '../openapi/api-doc';
 import { DomainShapingView, PutShaping, ShapingOverrideView, ShapingParam } from './shaping.schemas';
 import { ShapingService } from './shaping.service';
 
-const DOMAIN = { domain: 'The recipient domain, e.g. `small-isp.example`' };
+const DOMAIN = {
+  domain: 'The recipient domain, e.g. `small-isp.example`; with DELIVERY_SHAPING_BY=mx, an MX host name',
+};
 
 @ApiTag(
   'shaping',
-  'Traffic shaping per destination domain: connections at once, messages per connection and a message rate, over the defaults DELIVERY_MAX_CONNECTIONS, DELIVERY_MAX_MESSAGES_PER_CONNECTION and DELIVERY_MAX_MESSAGE_RATE. Delivery processes apply a change within DELIVERY_SHAPING_REFRESH_MS.',
+  'Traffic shaping per destination (the recipient domain; with DELIVERY_SHAPING_BY=mx, the set of MX hosts, whose overrides name an MX host): connections at once, messages per connection and a message rate, over the defaults DELIVERY_MAX_CONNECTIONS, DELIVERY_MAX_MESSAGES_PER_CONNECTION and DELIVERY_MAX_MESSAGE_RATE. Delivery processes apply a change within DELIVERY_SHAPING_REFRESH_MS.',
 )
 @UseGuards(BearerAuthGuard)
 @Controller('api/v1/shaping')

@@ -21,16 +21,26 @@ type Row = Prisma.EventGetPayload<{ select: typeof EVENT_SELECT }>;
 export class EventsStream {
   constructor(private readonly db: PrismaService) {}
 
-  /** Calls `send` with each page of new events until `signal` aborts. Memory: a page and the ids of the overlap. */
-  async follow(query: StreamEventsQuery, send: (events: View[]) => Promise<void>, signal: AbortSignal) {
+  /**
+   * Calls `ready` once the stream's start is fixed, then `send` with each page of new events until
+   * `signal` aborts. Memory: a page and the ids of the overlap.
+   */
+  async follow(
+    query: StreamEventsQuery,
+    send: (events: View[]) => Promise<void>,
+    signal: AbortSignal,
+    ready: () => void = () => undefined,
+  ) {
     const seen = new Map<string, number>();
     let from = query.since ? new Date(query.since) : new Date(Date.now() - OVERLAP_MS);
     // From now on: what is there already counts as sent, so a transaction that started before
-    // the stream and commits after it still shows.
+    // the stream and commits after it still shows. Only then is the client told the stream is
+    // open (`ready`): an event it causes after that is never in this snapshot.
     if (!query.since)
       await this.pages(query, from, async (rows) =>
         rows.forEach((r) => seen.set(r.id, r.createdAt.getTime())),
       );
+    ready();
     while (!signal.aborted) {
       await this.pages(query, from, async (rows) => {
         const fresh = rows.filter((r) => !seen.has(r.id));

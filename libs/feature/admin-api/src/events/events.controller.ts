@@ -45,16 +45,20 @@ export class EventsController {
     @Query(new ZodPipe(StreamEventsQuery)) query: StreamEventsQuery,
     @Res() res: Response,
   ): Promise<void> {
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write(': events\n\n');
     const done = new AbortController();
     res.on('close', () => done.abort());
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    let keepalive: NodeJS.Timeout | undefined;
+    // The 200 goes once the stream's start is fixed: an event made after the client has it is sent.
+    const open = () => {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(': events\n\n');
+      keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    };
     try {
       // RFC: the WHATWG HTML standard, "Server-sent events" §9.2.6: `id:` and `data:` lines, a blank line ends each.
       await this.stream.follow(
@@ -69,11 +73,15 @@ export class EventsController {
           });
         },
         done.signal,
+        open,
       );
     } catch {
-      res.write(
-        `event: error\ndata: ${JSON.stringify({ message: 'the event log cannot be read now; reconnect' })}\n\n`,
-      );
+      const message = 'the event log cannot be read now; reconnect';
+      if (!res.headersSent) {
+        res.status(503).json({ error: { status: 503, code: 'unavailable', message } }); // the API's error shape
+        return;
+      }
+      res.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
     } finally {
       clearInterval(keepalive);
       res.end();

@@ -126,6 +126,7 @@ export class DsnWriter {
       fromHeader: `Mail Delivery System <MAILER-DAEMON@${ctx.hostname}>`,
       subject: dsn.subject,
       returned: dsn.returned,
+      requireTls: msg.requireTls,
     });
     if (bounceId === null) return null;
     this.report(kind, recipients, { log, queueId, to });
@@ -154,7 +155,9 @@ export class DsnWriter {
     const dsn = await composeDsn({
       sender: this.returnPath(msg.sender),
       envid: msg.dsnEnvid ?? undefined,
-      ret: msg.dsnRet ?? undefined,
+      // RFC 8689 §5: a notice about a REQUIRETLS message returns its header only, whatever
+      // RET asked for, and travels with REQUIRETLS itself (storeDsn below).
+      ret: msg.requireTls ? 'HDRS' : (msg.dsnRet ?? undefined),
       reportingMta: ctx.hostname,
       receivedFromMta: msg.clientHelo ?? undefined,
       arrivalDate: msg.receivedAt,

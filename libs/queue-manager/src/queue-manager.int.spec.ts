@@ -165,6 +165,40 @@ describe('outcomes', () => {
     expect(dsn.raw).not.toContain('original body');
   });
 
+  it('REQUIRETLS (RFC 8689 §5): the DSN returns the header only although RET=FULL asked, and is itself REQUIRETLS', async () => {
+    h.fake.answer('private@six.example', NO_SUCH_USER);
+    const m = await h.store({
+      sender: 'tls-only@example.net',
+      ret: 'FULL',
+      requireTls: true,
+      recipients: [{ address: 'private@six.example' }],
+    });
+    await waitFor(() => done(m.id), 10_000, 'message done');
+    const [dsn] = await h.dsnsTo('tls-only@example.net');
+    expect(dsn.parsed.attachments.map((a) => a.contentType)).toEqual([
+      'message/delivery-status',
+      'text/rfc822-headers',
+    ]);
+    expect(dsn.raw).toContain(`Message-ID: <${m.queueId}@example.net>`);
+    expect(dsn.raw).not.toContain('original body');
+    expect(await h.db.message.findUniqueOrThrow({ where: { id: dsn.id } })).toMatchObject({
+      requireTls: true,
+    });
+    // Without REQUIRETLS, the same RET=FULL returns the whole message, and the DSN asks for nothing.
+    h.fake.answer('public@six.example', NO_SUCH_USER);
+    const plain = await h.store({
+      sender: 'any-tls@example.net',
+      ret: 'FULL',
+      recipients: [{ address: 'public@six.example' }],
+    });
+    await waitFor(() => done(plain.id), 10_000, 'message done');
+    const [full] = await h.dsnsTo('any-tls@example.net');
+    expect(full.raw).toContain('original body');
+    expect(await h.db.message.findUniqueOrThrow({ where: { id: full.id } })).toMatchObject({
+      requireTls: false,
+    });
+  });
+
   it('never bounces to the null sender <>', async () => {
     h.fake.answer('x@seven.example', NO_SUCH_USER);
     const m = await h.store({ sender: '', recipients: [{ address: 'x@seven.example' }] });

@@ -130,6 +130,8 @@ export interface MessageSpec {
     held?: boolean;
   }[];
   ret?: 'FULL' | 'HDRS';
+  /** MAIL FROM ... REQUIRETLS (RFC 8689). */
+  requireTls?: boolean;
   envid?: string;
   subject?: string;
   body?: string;
@@ -215,6 +217,7 @@ export class Harness {
         size: data.length,
         subject,
         dsnRet: spec.ret ?? null,
+        requireTls: spec.requireTls ?? false,
         dsnEnvid: spec.envid ?? null,
         receivedAt: spec.receivedAt ?? new Date(),
         recipients: {

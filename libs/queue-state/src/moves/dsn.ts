@@ -35,6 +35,8 @@ export interface StoredDsn {
   readonly subject: string;
   /** How much of the original came back (RET), for the events. */
   readonly returned: 'full' | 'headers' | 'none';
+  /** The original was sent with REQUIRETLS: so is its DSN (RFC 8689 §5). */
+  readonly requireTls?: boolean;
 }
 
 class LostRace extends Error {}
@@ -97,6 +99,7 @@ function dsnMessage(dsn: StoredDsn) {
     messageIdHeader: dsn.messageIdHeader,
     smtpUtf8: dsn.smtpUtf8,
     eightBitMime: dsn.eightBitMime,
+    requireTls: dsn.requireTls,
     detail: { source: 'bounce', kind: dsn.kind, of: dsn.about.queueId, size: dsn.content.length },
   });
 }

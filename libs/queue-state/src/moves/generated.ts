@@ -24,6 +24,8 @@ export interface GeneratedMessage {
   readonly messageIdHeader?: string | null;
   readonly smtpUtf8?: boolean;
   readonly eightBitMime?: boolean;
+  /** Deliver only as MAIL FROM ... REQUIRETLS asks (RFC 8689): a DSN about such a message. */
+  readonly requireTls?: boolean;
   /** The `accepted` event's detail. */
   readonly detail: Prisma.InputJsonObject;
 }
@@ -38,6 +40,7 @@ export function generatedMessageData(m: GeneratedMessage) {
     size: m.content.length,
     smtpUtf8: m.smtpUtf8 ?? false,
     eightBitMime: m.eightBitMime ?? false,
+    requireTls: m.requireTls ?? false,
     messageIdHeader: m.messageIdHeader ?? null,
     fromHeader: m.fromHeader,
     subject: m.subject.slice(0, 998),

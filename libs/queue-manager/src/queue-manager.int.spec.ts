@@ -148,55 +148,39 @@ describe('outcomes', () => {
     expect(await h.db.event.count({ where: { messageId: m.id, type: 'bounced' } })).toBe(1);
   });
 
-  it('RET=HDRS returns the header block only', async () => {
-    h.fake.answer('gone@six.example', NO_SUCH_USER);
-    const m = await h.store({
-      sender: 'carol@example.net',
-      ret: 'HDRS',
-      recipients: [{ address: 'gone@six.example' }],
-    });
+  // [case, RET, REQUIRETLS, what the DSN returns, whether the DSN is itself REQUIRETLS]
+  const returned: [string, 'FULL' | 'HDRS', boolean, 'headers' | 'full', boolean][] = [
+    ['RET=HDRS returns the header block only', 'HDRS', false, 'headers', false],
+    [
+      'REQUIRETLS (RFC 8689 §5): the header only although RET=FULL asked, and the DSN is REQUIRETLS',
+      'FULL',
+      true,
+      'headers',
+      true,
+    ],
+    [
+      'RET=FULL without REQUIRETLS: the whole message, and the DSN asks for nothing',
+      'FULL',
+      false,
+      'full',
+      false,
+    ],
+  ];
+  it.each(returned)('%s', async (_, ret, requireTls, back, dsnRequiresTls) => {
+    const sender = `ret-${ret}-${requireTls}@example.net`.toLowerCase();
+    const rcpt = `gone-${ret}-${requireTls}@six.example`.toLowerCase();
+    h.fake.answer(rcpt, NO_SUCH_USER);
+    const m = await h.store({ sender, ret, requireTls, recipients: [{ address: rcpt }] });
     await waitFor(() => done(m.id), 10_000, 'message done');
-    const [dsn] = await h.dsnsTo('carol@example.net');
+    const [dsn] = await h.dsnsTo(sender);
     expect(dsn.parsed.attachments.map((a) => a.contentType)).toEqual([
       'message/delivery-status',
-      'text/rfc822-headers',
+      back === 'headers' ? 'text/rfc822-headers' : 'message/rfc822',
     ]);
     expect(dsn.raw).toContain(`Message-ID: <${m.queueId}@example.net>`);
-    expect(dsn.raw).not.toContain('original body');
-  });
-
-  it('REQUIRETLS (RFC 8689 §5): the DSN returns the header only although RET=FULL asked, and is itself REQUIRETLS', async () => {
-    h.fake.answer('private@six.example', NO_SUCH_USER);
-    const m = await h.store({
-      sender: 'tls-only@example.net',
-      ret: 'FULL',
-      requireTls: true,
-      recipients: [{ address: 'private@six.example' }],
-    });
-    await waitFor(() => done(m.id), 10_000, 'message done');
-    const [dsn] = await h.dsnsTo('tls-only@example.net');
-    expect(dsn.parsed.attachments.map((a) => a.contentType)).toEqual([
-      'message/delivery-status',
-      'text/rfc822-headers',
-    ]);
-    expect(dsn.raw).toContain(`Message-ID: <${m.queueId}@example.net>`);
-    expect(dsn.raw).not.toContain('original body');
-    expect(await h.db.message.findUniqueOrThrow({ where: { id: dsn.id } })).toMatchObject({
-      requireTls: true,
-    });
-    // Without REQUIRETLS, the same RET=FULL returns the whole message, and the DSN asks for nothing.
-    h.fake.answer('public@six.example', NO_SUCH_USER);
-    const plain = await h.store({
-      sender: 'any-tls@example.net',
-      ret: 'FULL',
-      recipients: [{ address: 'public@six.example' }],
-    });
-    await waitFor(() => done(plain.id), 10_000, 'message done');
-    const [full] = await h.dsnsTo('any-tls@example.net');
-    expect(full.raw).toContain('original body');
-    expect(await h.db.message.findUniqueOrThrow({ where: { id: full.id } })).toMatchObject({
-      requireTls: false,
-    });
+    expect(dsn.raw.includes('original body')).toBe(back === 'full');
+    const stored = await h.db.message.findUniqueOrThrow({ where: { id: dsn.id } });
+    expect(stored.requireTls).toBe(dsnRequiresTls);
   });
 
   it('never bounces to the null sender <>', async () => {

@@ -32,7 +32,9 @@ export class RateLimitedAgent implements DeliveryAgent {
   ) {}
 
   async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
-    const destination = await (this.options.destinationOf ?? defaultDestination)(request);
+    // Behind the connection limit, the slot's key is the destination: not looked up twice.
+    const destination =
+      request.slot?.destination ?? (await (this.options.destinationOf ?? defaultDestination)(request));
     const rate = this.options.shaping.shapingOf(destination).maxMessageRate;
     if (!rate) return this.inner.deliver(request);
     let waitMs: number;

@@ -100,7 +100,7 @@ export class Child {
     this.startedAt = Date.now();
     child.on('message', (message) => {
       if (!isListening(message) || this.process !== child) return;
-      if (this.port === undefined) this.lowerPriority(child);
+      if (this.port === undefined) this.applyNice(child);
       this.port = message.httpPort;
     });
     this.exited = new Promise((resolve) =>
@@ -117,7 +117,7 @@ export class Child {
    * `spec.nice`, once the child serves: it started at the supervisor's priority, so that a busy
    * machine does not slow its start, and is a session of its own (detached).
    */
-  private lowerPriority(child: ChildProcess): void {
+  private applyNice(child: ChildProcess): void {
     const nice = this.spec.nice ?? 0;
     if (nice <= 0 || child.pid === undefined) return;
     const problems = lowerPriority(child.pid, nice);

@@ -10,6 +10,25 @@ import { markRouted } from './route';
 /** The messages of a batch (the settings that come with them are tested below). */
 const loadMessages = async (...args: Parameters<typeof loadBatch>) => (await loadBatch(...args)).messages;
 
+/** A recipient's `deliver` result with a bare 250, or what `over` gives instead. */
+const delivered = (
+  r: { id: string; status: RecipientStatus; attempts: number },
+  over: Partial<AppliedResult> = {},
+): AppliedResult => ({
+  recipient: r,
+  move: 'deliver',
+  nextAttemptAt: null,
+  code: 250,
+  enhanced: '2.0.0',
+  text: 'Ok',
+  suppress: null,
+  eventDetail: {},
+  remote: { host: null, address: null, port: null },
+  tls: null,
+  tlsPolicy: null,
+  ...over,
+});
+
 describe('the hot-path statements on real PostgreSQL', () => {
   let database: TestDatabase;
   let pool: pg.Pool;
@@ -156,19 +175,12 @@ describe('the hot-path statements on real PostgreSQL', () => {
     const now = new Date('2026-11-26T12:00:00.000Z');
     const next = new Date('2026-11-26T12:05:00.000Z');
     const results: AppliedResult[] = [
-      {
-        recipient: ok,
-        move: 'deliver',
-        nextAttemptAt: null,
-        code: 250,
-        enhanced: '2.0.0',
-        text: 'Ok',
-        suppress: null,
+      delivered(ok, {
         eventDetail: { replyCode: 250 },
         remote: { host: 'mx.y.example', address: '127.0.0.9', port: 2525 },
         tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false },
         tlsPolicy: 'opportunistic',
-      },
+      }),
       {
         recipient: later,
         move: 'defer',
@@ -224,19 +236,6 @@ describe('the hot-path statements on real PostgreSQL', () => {
   });
 
   it('marks done with the results exactly the queued messages whose every recipient the commit delivers', async () => {
-    const delivered = (r: { id: string; status: RecipientStatus; attempts: number }): AppliedResult => ({
-      recipient: r,
-      move: 'deliver',
-      nextAttemptAt: null,
-      code: 250,
-      enhanced: '2.0.0',
-      text: 'Ok',
-      suppress: null,
-      eventDetail: {},
-      remote: { host: null, address: null, port: null },
-      tls: null,
-      tlsPolicy: null,
-    });
     // all: both recipients delivered here, from two outcomes of one batch; part: one of two;
     // held: every recipient delivered, but an operator held the message.
     const [all, part, held] = [
